@@ -1,0 +1,51 @@
+"""The `talentop` command line: one Typer app; each topic lives in `talentop.commands.<topic>`."""
+
+from __future__ import annotations
+
+import typer
+
+from talentop import __version__
+
+app = typer.Typer(
+    name="talentop",
+    help=(
+        "Run and analyse conversion-therapy trials in liver cancer (modelled on TALENTOP): "
+        "screening, RECIST response, randomisation, survival analysis, design, simulation "
+        "and the trial report."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"talentop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """talentop: conversion-therapy trials in liver cancer."""
+
+
+def _register() -> None:
+    # Each topic module exposes `register(app)`; add one import + one call per topic.
+    pass
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The one error tree of talentop.
+
+::
+
+    TalentopError                 base of every error this package raises on purpose
+    ├── InvalidInput (ValueError) bad data from a user, a file or a form: names every field,
+    │                             value and what was expected (``.problems`` lists them all)
+    ├── ProtocolError             a protocol file that does not validate (YAML path per problem)
+    ├── ProtocolViolation         a workflow step the protocol forbids in the current state
+    ├── ConvergenceError          a model that did not fit (separation, collinearity, no events)
+    ├── AllocationError           randomisation could not allocate (list exhausted, lock lost)
+    ├── IntegrityError            the audit trail or stored data failed verification
+    └── NotFound (LookupError)    a record asked for by id does not exist
+
+Each message says what is wrong and, where possible, how to fix it. Callers at the edge
+(CLI, REST API) turn these into exit codes / HTTP statuses in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class TalentopError(Exception):
+    """Base class of every error talentop raises on purpose."""
+
+
+class InvalidInput(TalentopError, ValueError):
+    """Raised when input data are wrong; carries every problem found, not just the first.
+
+    ``problems`` is a list of human-readable strings, each naming field, value and expectation.
+    """
+
+    def __init__(self, problems: str | Iterable[str]):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems: list[str] = list(problems)
+        if not self.problems:
+            self.problems = ["invalid input"]
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f"{len(self.problems)} problems:\n" + "\n".join(
+                f"  - {p}" for p in self.problems
+            )
+        super().__init__(message)
+
+    @classmethod
+    def field(cls, field: str, value: object, expected: str) -> InvalidInput:
+        """One problem in the house format: ``field=value: expected ...``."""
+        return cls(f"{field}={value!r}: expected {expected}")
+
+
+class ProtocolError(InvalidInput):
+    """Raised when a protocol file does not validate; one problem per YAML path."""
+
+
+class ProtocolViolation(TalentopError):
+    """Raised when a workflow step is not allowed: names the current state and the rule."""
+
+    def __init__(self, message: str, *, state: str | None = None, rule: str | None = None):
+        self.state = state
+        self.rule = rule
+        super().__init__(message)
+
+
+class ConvergenceError(TalentopError, ValueError):
+    """Raised when a statistical model does not converge; the message says what to try."""
+
+
+class AllocationError(TalentopError):
+    """Raised when a randomisation cannot be made (no slot left, lock not obtained...)."""
+
+
+class IntegrityError(TalentopError):
+    """Raised when stored data fail verification (e.g. a broken audit hash chain)."""
+
+
+class NotFound(TalentopError, LookupError):
+    """Raised when a record asked for by id does not exist."""
+
+
+def check_problems(problems: list[str]) -> None:
+    """Raise ``InvalidInput`` with every collected problem, if any."""
+    if problems:
+        raise InvalidInput(problems)
