@@ -1,0 +1,33 @@
+"""The trial database: the only package that imports SQLAlchemy.
+
+- ``Store(url)``: engine + ``unit_of_work()`` (one transaction; SQLite ``BEGIN IMMEDIATE``).
+- ``init_database(store)``, ``upgrade(store)``, ``current_revision(store)``: migrations.
+- ``append_audit(session, ...)``, ``verify_audit(session) -> AuditReport``: the audit trail.
+- ``talentop.store.models``: the tables.
+"""
+
+from talentop.store.audit import AuditProblem, AuditReport, append_audit, snapshot, verify_audit
+from talentop.store.engine import DEFAULT_URL, Store, database_url
+from talentop.store.migrate import (
+    current_revision,
+    head_revision,
+    init_database,
+    schema_diff,
+    upgrade,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "AuditProblem",
+    "AuditReport",
+    "Store",
+    "append_audit",
+    "current_revision",
+    "database_url",
+    "head_revision",
+    "init_database",
+    "schema_diff",
+    "snapshot",
+    "upgrade",
+    "verify_audit",
+]

@@ -1,0 +1,184 @@
+"""Append to and verify the hash-chained audit trail.
+
+Each write appends one row in the same transaction as the change. Rows carry a gap-free
+sequence number and the SHA-256 of (their content + the previous row's hash), so an edited
+row no longer matches its hash, a deleted row leaves a sequence gap and a broken link, and
+swapped rows break the links. Appends are serialised so concurrent writers never fork the
+chain: PostgreSQL takes a transaction-scoped advisory lock before reading the chain head;
+SQLite transactions already hold the write lock (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from talentop.store.hashing import GENESIS_HASH, canonical_json, row_hash
+from talentop.store.models import AuditEntry, utcnow
+
+#: Key of the PostgreSQL advisory lock that guards the chain head ("TALA" in ASCII).
+AUDIT_LOCK_KEY = 0x54414C41
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """A model row as a JSON-safe dict of its columns (bytes are redacted, never logged)."""
+    mapper = inspect(obj).mapper
+    out: dict[str, Any] = {}
+    for column in mapper.column_attrs:
+        value = getattr(obj, column.key)
+        if isinstance(value, bytes):
+            value = "<redacted>"
+        elif isinstance(value, dt.datetime | dt.date):
+            value = value.isoformat()
+        out[column.key] = value
+    return out
+
+
+def _lock_chain_head(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
+def append_audit(
+    session: Session,
+    *,
+    actor: str,
+    entity: str,
+    entity_id: object,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEntry:
+    """Append one audit row (in the caller's transaction) chained to the current head."""
+    _lock_chain_head(session)
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq = 1 if head is None else head.seq + 1
+    prev_hash = GENESIS_HASH if head is None else head.hash
+    at = utcnow()
+    before_json = None if before is None else canonical_json(before)
+    after_json = None if after is None else canonical_json(after)
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        actor=actor,
+        entity=entity,
+        entity_id=str(entity_id),
+        action=action,
+        before_json=before_json,
+        after_json=after_json,
+        prev_hash=prev_hash,
+        hash=row_hash(
+            seq=seq,
+            at=at,
+            actor=actor,
+            entity=entity,
+            entity_id=str(entity_id),
+            action=action,
+            before_json=before_json,
+            after_json=after_json,
+            prev_hash=prev_hash,
+        ),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One failed check: the sequence number of the row and what is wrong with it."""
+
+    seq: int
+    kind: str  # "edited" | "gap" | "broken_link" | "bad_start"
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": self.kind, "detail": self.detail}
+
+
+@dataclass
+class AuditReport:
+    """Result of ``verify_audit``: rows checked, head hash, every problem found."""
+
+    rows: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
+    problems: list[AuditProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def verify_audit(session: Session) -> AuditReport:
+    """Recompute every hash and link in sequence order; name each row that fails."""
+    report = AuditReport()
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
+    for row in rows:
+        report.rows += 1
+        if row.seq != expected_seq:
+            if row.seq > expected_seq:
+                missing = (
+                    f"{expected_seq}"
+                    if row.seq == expected_seq + 1
+                    else f"{expected_seq}..{row.seq - 1}"
+                )
+                report.problems.append(
+                    AuditProblem(row.seq, "gap", f"row(s) {missing} missing before row {row.seq}")
+                )
+            else:
+                report.problems.append(
+                    AuditProblem(row.seq, "bad_start", f"sequence restarts at {row.seq}")
+                )
+        recomputed = row_hash(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            action=row.action,
+            before_json=row.before_json,
+            after_json=row.after_json,
+            prev_hash=row.prev_hash,
+        )
+        if recomputed != row.hash:
+            report.problems.append(
+                AuditProblem(
+                    row.seq,
+                    "edited",
+                    f"row {row.seq} ({row.entity} {row.entity_id} {row.action}) does not match "
+                    f"its hash: its content was changed after it was written",
+                )
+            )
+        if row.prev_hash != prev_hash:
+            report.problems.append(
+                AuditProblem(
+                    row.seq,
+                    "broken_link",
+                    f"row {row.seq} points to previous hash {row.prev_hash[:12]}..., but the "
+                    f"row before it has {prev_hash[:12]}... (a row was deleted, inserted or "
+                    f"moved)",
+                )
+            )
+        prev_hash = row.hash
+        expected_seq = row.seq + 1
+        report.head_seq = row.seq
+        report.head_hash = row.hash
+    return report
