@@ -1,0 +1,124 @@
+"""Input checks shared by the survival functions: every problem named (field, index, value)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from talentop.errors import InvalidInput
+
+_MAX_LISTED = 5
+
+
+def _as_1d(values: Any, field: str) -> np.ndarray:
+    try:
+        array = np.asarray(values)
+    except Exception as exc:  # pragma: no cover - numpy accepts nearly anything
+        raise InvalidInput.field(field, type(values).__name__, "a 1-D array") from exc
+    if array.ndim != 1:
+        raise InvalidInput.field(field, f"array of shape {array.shape}", "a 1-D array")
+    return array
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars print as np.float64(...) since numpy 2; show the plain value."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _listed(indices: np.ndarray, values: np.ndarray) -> str:
+    shown = ", ".join(f"[{i}]={_plain(values[i])!r}" for i in indices[:_MAX_LISTED])
+    more = f" (+{len(indices) - _MAX_LISTED} more)" if len(indices) > _MAX_LISTED else ""
+    return shown + more
+
+
+def times(values: Any, field: str = "time") -> tuple[np.ndarray, list[str]]:
+    """Follow-up times as float64; problems for non-numeric, NaN/inf or negative entries."""
+    array = _as_1d(values, field)
+    problems: list[str] = []
+    try:
+        numeric = array.astype(np.float64)
+    except (TypeError, ValueError):
+        return np.empty(0), [f"{field}: expected numbers, got dtype {array.dtype}"]
+    bad = np.flatnonzero(~np.isfinite(numeric))
+    if bad.size:
+        problems.append(
+            f"{field}: {bad.size} missing or infinite value(s) at {_listed(bad, numeric)}; "
+            "expected finite numbers (drop or impute these rows first)"
+        )
+    negative = np.flatnonzero(numeric < 0)
+    if negative.size:
+        problems.append(
+            f"{field}: {negative.size} negative value(s) at {_listed(negative, numeric)}; "
+            "expected times >= 0"
+        )
+    return numeric, problems
+
+
+def events(values: Any, field: str = "event") -> tuple[np.ndarray, list[str]]:
+    """Event indicators as bool; accepts bools and the numbers 0/1 only."""
+    array = _as_1d(values, field)
+    if array.dtype == bool:
+        return array, []
+    try:
+        numeric = array.astype(np.float64)
+    except (TypeError, ValueError):
+        return np.zeros(len(array), bool), [
+            f"{field}: expected 0/1 or booleans, got dtype {array.dtype}"
+        ]
+    bad = np.flatnonzero(~np.isin(numeric, (0.0, 1.0)))
+    if bad.size:
+        return numeric == 1, [
+            f"{field}: {bad.size} value(s) not 0/1 at {_listed(bad, array)}; expected 1 = event, "
+            "0 = censored (R's survival::lung codes status 1/2: subtract 1)"
+        ]
+    return numeric == 1, []
+
+
+def labels(values: Any, field: str) -> tuple[np.ndarray, list[str]]:
+    """Group/stratum labels: any hashable values, no missing ones."""
+    array = _as_1d(values, field)
+    missing = np.flatnonzero(
+        np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in array], bool)
+    )
+    if missing.size:
+        return array, [f"{field}: {missing.size} missing label(s) at {_listed(missing, array)}"]
+    return array, []
+
+
+def survival_data(
+    time: Any, event: Any, **extra: Any
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Check time, event and label columns together; raise one InvalidInput with every problem."""
+    problems: list[str] = []
+    t, p = times(time)
+    problems += p
+    e, p = events(event)
+    problems += p
+    checked: dict[str, np.ndarray] = {}
+    for name, values in extra.items():
+        if values is None:
+            continue
+        array, p = labels(values, name)
+        problems += p
+        checked[name] = array
+    lengths = {"time": len(_as_1d(time, "time")), "event": len(_as_1d(event, "event"))}
+    lengths.update({k: len(v) for k, v in checked.items()})
+    if len(set(lengths.values())) > 1:
+        problems.append(
+            "mismatched lengths: "
+            + ", ".join(f"{k}={v}" for k, v in lengths.items())
+            + "; expected one value per subject in every column"
+        )
+    if lengths["time"] == 0:
+        problems.append("time: empty (0 rows); expected at least one subject")
+    if problems:
+        raise InvalidInput(problems)
+    return t, e, checked
+
+
+def conf_level(value: float) -> float:
+    """A confidence level strictly between 0 and 1."""
+    if not (isinstance(value, int | float) and 0 < float(value) < 1):
+        raise InvalidInput.field("conf_level", value, "a number strictly between 0 and 1")
+    return float(value)
