@@ -1,0 +1,372 @@
+"""Group-sequential boundaries by Lan-DeMets spending and recursive numerical integration.
+
+Source: Armitage, McPherson & Rowe, JRSS A 1969;132:235-244 (the recursion); Jennison &
+Turnbull, "Group Sequential Methods", 2000, ch. 19 (grid and Simpson weights, as gsDesign's
+``gridpts``); Lan & DeMets, Biometrika 1983 (spending). Non-binding futility by beta
+spending follows gsDesign ``test.type = 4``: efficacy bounds ignore the futility bounds; the
+drift is chosen so the final bounds meet.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from talentop.design.spending import SPENDING_NAMES, spend
+from talentop.errors import InvalidInput, check_problems
+
+#: grid density of Jennison & Turnbull (gsDesign uses r = 18); 6r - 1 base points per look
+GRID_R = 18
+_Z_HIGH = 40.0  # a bound beyond this has no probability worth spending
+
+
+def _grid(
+    mean: float, lower: float, upper: float, r: int = GRID_R
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid points and Simpson weights on (lower, upper) around ``mean`` (J&T 19.3)."""
+    i = np.arange(1, 6 * r, dtype=float)
+    x = np.where(
+        i < r,
+        -3.0 - 4.0 * np.log(r / i),
+        np.where(i <= 5 * r, -3.0 + 3.0 * (i - r) / (2.0 * r), 3.0 + 4.0 * np.log(r / (6 * r - i))),
+    )
+    x = x + mean
+    if lower > x[0]:
+        x = np.concatenate([[lower], x[x > lower]])
+    if upper < x[-1]:
+        x = np.concatenate([x[x < upper], [upper]])
+    if len(x) < 2:
+        # bounds met: no continuation region, nothing carries over to the next look
+        return np.array([x[0]]), np.array([0.0])
+    # Simpson's rule on the points plus their midpoints (odd count 2m - 1)
+    m = len(x)
+    z = np.empty(2 * m - 1)
+    z[0::2] = x
+    z[1::2] = 0.5 * (x[:-1] + x[1:])
+    dx = np.diff(x)
+    w = np.empty(2 * m - 1)
+    w[1::2] = 4.0 * dx / 6.0
+    w[2:-1:2] = (dx[:-1] + dx[1:]) / 6.0
+    w[0] = dx[0] / 6.0
+    w[-1] = dx[-1] / 6.0
+    return z, w
+
+
+@dataclass
+class _State:
+    """Sub-density of Z at the previous look over its continuation region."""
+
+    t: float
+    z: np.ndarray
+    h: np.ndarray
+
+
+def _exit(state: _State | None, t: float, drift: float, bound: float, upper: bool) -> float:
+    """P(continue until now, then Z_k beyond ``bound``) with Z_k ~ drift * sqrt(t) mean."""
+    if not np.isfinite(bound):
+        return 0.0 if (bound > 0) == upper else float(state.h.sum() if state else 1.0)
+    if state is None:
+        s = bound - drift * math.sqrt(t)
+        return float(norm.sf(s) if upper else norm.cdf(s))
+    delta = t - state.t
+    # score-scale increment S_k - S_{k-1} ~ N(drift * delta, delta), with S = Z sqrt(t)
+    s = (bound * math.sqrt(t) - state.z * math.sqrt(state.t) - drift * delta) / math.sqrt(delta)
+    return float(np.dot(state.h, norm.sf(s) if upper else norm.cdf(s)))
+
+
+def _advance(state: _State | None, t: float, drift: float, lower: float, upper: float) -> _State:
+    """Sub-density at this look over (lower, upper): the AMPR recursion step."""
+    mean = drift * math.sqrt(t)
+    z, w = _grid(mean, lower, upper)
+    if state is None:
+        return _State(t, z, w * norm.pdf(z - mean))
+    delta = t - state.t
+    x = (z[:, None] * math.sqrt(t) - state.z[None, :] * math.sqrt(state.t) - drift * delta) / (
+        math.sqrt(delta)
+    )
+    h = w * math.sqrt(t / delta) * (norm.pdf(x) @ state.h)
+    return _State(t, z, h)
+
+
+def _solve(f, lo: float, hi: float) -> float:
+    """brentq with a bracket check that says what went wrong."""
+    flo, fhi = f(lo), f(hi)
+    if flo * fhi > 0:
+        return hi if abs(fhi) < abs(flo) else lo
+    return float(brentq(f, lo, hi, xtol=1e-10, rtol=1e-12))
+
+
+def _efficacy(t: np.ndarray, increments: np.ndarray, sided: int) -> list[float]:
+    """Efficacy bounds under H0 spending ``increments``; symmetric lower bounds if two-sided."""
+    bounds: list[float] = []
+    state: _State | None = None
+    for k, tk in enumerate(t):
+        target = increments[k]
+        if target <= 0:
+            b = math.inf
+        else:
+
+            def excess(
+                b: float, tk: float = tk, target: float = target, state: _State | None = state
+            ) -> float:
+                p = _exit(state, tk, 0.0, b, upper=True)
+                if sided == 2:
+                    p += _exit(state, tk, 0.0, -b, upper=False)
+                return p - target
+
+            b = _solve(excess, 0.0 if sided == 2 else -10.0, _Z_HIGH)
+        bounds.append(b)
+        state = _advance(state, tk, 0.0, -b if sided == 2 else -math.inf, b)
+    return bounds
+
+
+def _power(
+    t: np.ndarray,
+    efficacy: list[float],
+    drift: float,
+    sided: int,
+    futility: list[float] | None = None,
+) -> np.ndarray:
+    """Probability of crossing each efficacy bound (upper side) under ``drift``.
+
+    With ``futility`` the trial also stops below those bounds (as gsDesign reports power).
+    """
+    probs = []
+    state: _State | None = None
+    for k, (tk, b) in enumerate(zip(t, efficacy, strict=True)):
+        probs.append(_exit(state, tk, drift, b, upper=True))
+        lower = -b if sided == 2 else -math.inf
+        if futility is not None:
+            lower = futility[k]
+        state = _advance(state, tk, drift, lower, b)
+    return np.array(probs)
+
+
+def _futility(
+    t: np.ndarray, efficacy: list[float], increments: np.ndarray, drift: float
+) -> tuple[list[float], np.ndarray]:
+    """Futility bounds spending beta ``increments`` under ``drift``; final bound = efficacy.
+
+    Returns the bounds and the lower-crossing probability at each look (the last one with the
+    final futility bound set equal to the efficacy bound).
+    """
+    bounds: list[float] = []
+    lower_probs = []
+    state: _State | None = None
+    last = len(t) - 1
+    for k, (tk, b) in enumerate(zip(t, efficacy, strict=True)):
+        if k == last:
+            a = b
+        elif increments[k] <= 0:
+            a = -math.inf
+        else:
+
+            def excess(
+                a: float,
+                tk: float = tk,
+                target: float = increments[k],
+                state: _State | None = state,
+            ) -> float:
+                return _exit(state, tk, drift, a, upper=False) - target
+
+            hi = min(b, _Z_HIGH)
+            a = hi if excess(hi) <= 0 else _solve(excess, -_Z_HIGH, hi)
+        bounds.append(a)
+        lower_probs.append(_exit(state, tk, drift, a, upper=False))
+        state = _advance(state, tk, drift, a, b)
+    return bounds, np.array(lower_probs)
+
+
+@dataclass
+class GSDesign:
+    """A group-sequential design: bounds on the z scale per look (Z > 0 favours experiment)."""
+
+    information: list[float]
+    efficacy_z: list[float]
+    cumulative_alpha: list[float]
+    nominal_p: list[float]
+    alpha: float
+    sided: int
+    spending: str
+    gamma: float
+    futility_z: list[float] | None = None
+    futility_spending: str | None = None
+    beta: float | None = None
+    drift: float | None = None
+    cumulative_power: list[float] | None = None
+    cumulative_beta: list[float] | None = None
+    fixed_drift: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def inflation(self) -> float | None:
+        """Maximum information relative to the fixed design with the same alpha and power."""
+        if self.drift is None or self.fixed_drift is None:
+            return None
+        return (self.drift / self.fixed_drift) ** 2
+
+    def _events(self, events: float | list[float]) -> np.ndarray:
+        if np.ndim(events) == 0:
+            return float(events) * np.asarray(self.information)
+        counts = np.asarray(events, dtype=float)
+        if counts.shape != (len(self.information),):
+            raise InvalidInput.field(
+                "events", events, f"one count per look ({len(self.information)})"
+            )
+        return counts
+
+    def hr_scale(
+        self, events: float | list[float], allocation: float = 0.5, bound: str = "efficacy"
+    ) -> list[float]:
+        """Hazard ratio at each bound, exp(-z / sqrt(p (1 - p) d)) (Schoenfeld's variance)."""
+        z = np.asarray(self.efficacy_z if bound == "efficacy" else self.futility_z, dtype=float)
+        d = self._events(events)
+        return list(np.exp(-z / np.sqrt(allocation * (1 - allocation) * d)))
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per look: fraction, bounds, nominal p, cumulative alpha (and power)."""
+        table = pd.DataFrame(
+            {
+                "look": np.arange(1, len(self.information) + 1),
+                "information_fraction": self.information,
+                "efficacy_z": self.efficacy_z,
+                "nominal_p": self.nominal_p,
+                "cumulative_alpha": self.cumulative_alpha,
+            }
+        )
+        if self.futility_z is not None:
+            table["futility_z"] = self.futility_z
+        if self.cumulative_power is not None:
+            table["cumulative_power"] = self.cumulative_power
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary (infinite bounds become None)."""
+
+        def clean(values: list[float] | None) -> list[float | None] | None:
+            if values is None:
+                return None
+            return [float(v) if np.isfinite(v) else None for v in values]
+
+        return {
+            "information": clean(self.information),
+            "efficacy_z": clean(self.efficacy_z),
+            "futility_z": clean(self.futility_z),
+            "nominal_p": clean(self.nominal_p),
+            "cumulative_alpha": clean(self.cumulative_alpha),
+            "cumulative_power": clean(self.cumulative_power),
+            "cumulative_beta": clean(self.cumulative_beta),
+            "alpha": self.alpha,
+            "sided": self.sided,
+            "spending": self.spending,
+            "gamma": self.gamma,
+            "futility_spending": self.futility_spending,
+            "beta": self.beta,
+            "drift": self.drift,
+            "inflation": self.inflation,
+        }
+
+
+def _fractions(information: list[float]) -> tuple[np.ndarray, list[str]]:
+    problems = []
+    t = np.asarray(information, dtype=float)
+    if t.ndim != 1 or len(t) == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0):
+        return t, [f"information={information!r}: expected positive fractions or event counts"]
+    if np.any(np.diff(t) <= 0):
+        problems.append(f"information={information!r}: expected strictly increasing looks")
+    return t / t[-1], problems
+
+
+def gs_boundaries(
+    *,
+    information: list[float],
+    alpha: float = 0.025,
+    spending: str = "obf",
+    beta: float | None = None,
+    futility: str | None = None,
+    gamma: float = -4.0,
+    futility_gamma: float = -2.0,
+    sided: int = 1,
+    drift: float | None = None,
+) -> GSDesign:
+    """Lan-DeMets group-sequential boundaries at the given information fractions.
+
+    ``information``: fractions (or event counts) per look, normalised by the last one, so
+    ``[observed / planned, 1]`` recomputes the bounds at an actual interim. ``alpha`` is
+    one-sided when ``sided=1``, the two-sided total when ``sided=2`` (symmetric bounds).
+    ``beta`` with ``futility`` (a spending name) adds non-binding futility bounds by beta
+    spending; the drift (expected final Z under the alternative) is solved so the final
+    bounds meet, unless ``drift`` is given (e.g. from the design's events and hazard ratio,
+    drift = |ln HR| sqrt(p (1 - p) D)). ``gamma`` / ``futility_gamma`` parameterise "hsd".
+    Source: gsDesign (Anderson), ``gsDesign(test.type = 1 / 2 / 4)``.
+    """
+    t, problems = _fractions(information)
+    if not 0 < alpha < 0.5:
+        problems.append(f"alpha={alpha!r}: expected 0 < alpha < 0.5")
+    if spending not in SPENDING_NAMES:
+        problems.append(f"spending={spending!r}: expected one of {', '.join(SPENDING_NAMES)}")
+    if sided not in (1, 2):
+        problems.append(f"sided={sided!r}: expected 1 or 2")
+    if futility is not None:
+        if futility not in SPENDING_NAMES:
+            problems.append(f"futility={futility!r}: expected one of {', '.join(SPENDING_NAMES)}")
+        if beta is None:
+            problems.append("beta=None: expected the type II error (e.g. 0.1) when futility is set")
+        if sided == 2:
+            problems.append("futility with sided=2: expected sided=1 (futility is one-sided)")
+    if beta is not None and not 0 < beta < 1 - alpha:
+        problems.append(f"beta={beta!r}: expected 0 < beta < 1 - alpha")
+    if drift is not None and drift <= 0:
+        problems.append(f"drift={drift!r}: expected a positive expected final Z")
+    check_problems(problems)
+
+    cumulative = spend(spending, alpha, t, gamma)
+    increments = np.diff(np.concatenate([[0.0], cumulative]))
+    efficacy = _efficacy(t, increments, sided)
+    # re-integrate the bounds to report the alpha actually spent (checks the root finding)
+    alpha_side = alpha / sided
+    crossed = np.cumsum(_power(t, efficacy, 0.0, sided)) * sided
+    nominal = [float(norm.sf(b)) for b in efficacy]
+    design = GSDesign(
+        information=[float(x) for x in t],
+        efficacy_z=[float(b) for b in efficacy],
+        cumulative_alpha=[float(x) for x in crossed],
+        nominal_p=nominal,
+        alpha=alpha,
+        sided=sided,
+        spending=spending,
+        gamma=gamma,
+        beta=beta,
+        drift=drift,
+    )
+    if beta is not None:
+        design.fixed_drift = float(norm.isf(alpha_side) + norm.isf(beta))
+    if futility is not None and beta is not None:
+        beta_spent = spend(futility, beta, t, futility_gamma)
+        beta_inc = np.diff(np.concatenate([[0.0], beta_spent]))
+
+        def type2_excess(theta: float) -> float:
+            return float(_futility(t, efficacy, beta_inc, theta)[1].sum() - beta)
+
+        if drift is None:
+            drift = _solve(type2_excess, 1e-3, 20.0)
+        lower, lower_probs = _futility(t, efficacy, beta_inc, drift)
+        design.futility_z = [float(a) for a in lower]
+        design.futility_spending = futility
+        design.cumulative_beta = [float(x) for x in np.cumsum(lower_probs)]
+    elif beta is not None and drift is None:
+        drift = _solve(
+            lambda theta: float(_power(t, efficacy, theta, sided).sum() - (1 - beta)), 1e-3, 20.0
+        )
+    design.drift = drift
+    if drift is not None:
+        power = _power(t, efficacy, drift, sided, design.futility_z)
+        design.cumulative_power = [float(x) for x in np.cumsum(power)]
+    return design
