@@ -217,9 +217,10 @@ def coerce_value(field: str, value: Any) -> Any:
         raise InvalidInput.field(field, value, "true or false (yes/no, 1/0)")
     if spec.kind == "choice":
         text = str(value).strip()
-        if text not in spec.choices:
-            raise InvalidInput.field(field, value, "one of " + ", ".join(spec.choices))
-        return text
+        for choice in spec.choices:  # case-insensitive: "vp3" and "VP3" mean Vp3
+            if text.lower() == choice.lower():
+                return choice
+        raise InvalidInput.field(field, value, "one of " + ", ".join(spec.choices))
     if isinstance(value, bool):
         raise InvalidInput.field(field, value, "a number")
     try:

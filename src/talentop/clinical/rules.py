@@ -88,6 +88,12 @@ def _albi_grade(patient: Mapping[str, Any]) -> int:
     return albi(bilirubin_umol_l=bili, albumin_g_l=alb).grade
 
 
+def _albumin_g_l(patient: Mapping[str, Any]) -> Decimal:
+    name, value = _first(patient, "albumin_g_l", "albumin_g_dl")
+    # g/dL x 10 is exact in Decimal: 2.8 g/dL is exactly 28 g/L.
+    return Decimal(str(value)) * (10 if name == "albumin_g_dl" else 1)
+
+
 def _rlv(patient: Mapping[str, Any]) -> float:
     # A site may report the percentage itself; otherwise compute it from the volumes.
     if patient.get("rlv_pct") is not None:
@@ -171,6 +177,9 @@ DERIVED: dict[str, Derived] = {
         lambda p: _child_pugh(p).points, _CP_INPUTS, "Child-Pugh points 5-15"
     ),
     "albi_grade": Derived(_albi_grade, _CP_INPUTS[:4], "ALBI grade 1-3 (Johnson 2015)"),
+    "albumin_in_g_l": Derived(
+        _albumin_g_l, ("albumin_g_l", "albumin_g_dl"), "albumin in g/L from either unit"
+    ),
     "rlv_pct": Derived(
         _rlv,
         ("rlv_pct", "future_liver_remnant_ml", "total_functional_liver_volume_ml"),
@@ -333,7 +342,12 @@ def evaluate_rule(rule: Mapping[str, Any], patient: Mapping[str, Any]) -> Outcom
         return Outcome(None, "missing " + ", ".join(exc.fields), {}, exc.fields)
     holds = _compare(value, op, target)
     shown = _show(value)
-    wanted = f"{op} {target}" if not isinstance(target, list) else f"{op} {target}"
+    shown_target = (
+        "[" + ", ".join(_show(t) for t in target) + "]"
+        if isinstance(target, list)
+        else _show(target)
+    )
+    wanted = f"{op} {shown_target}"
     verdict = "ok" if holds else "needs"
     return Outcome(holds, f"{name} = {shown} ({verdict} {wanted})", {name: _plain(value)}, [])
 
