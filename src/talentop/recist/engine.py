@@ -1,0 +1,160 @@
+"""Evaluate a whole case: every assessment, backdating, best response, depth; the output JSON.
+
+Source: Eisenhauer EA et al., Eur J Cancer 2009;45:228-247 (RECIST 1.1); Lencioni R, Llovet JM,
+Semin Liver Dis 2010;30:52-60 (mRECIST). The output keys are the contract of docs/recist.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+from talentop.errors import InvalidInput
+from talentop.recist._exact import mm_out, pct_out
+from talentop.recist.best import Assessment, best_overall_response, response_confirmed
+from talentop.recist.model import Case, parse_case
+from talentop.recist.strata import sd_subcategory
+from talentop.recist.timepoint import History, Timepoint, assess
+
+ENGINE_VERSION = "talentop-recist 1.0"
+
+
+def evaluate(case: dict[str, Any]) -> dict[str, Any]:
+    """RECIST 1.1 or mRECIST response of one patient; raises InvalidInput listing every problem."""
+    return evaluate_case(parse_case(case))
+
+
+def evaluate_both(case: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """RECIST 1.1 and mRECIST side by side on the same visits.
+
+    Each lesion may carry ``diameter_mm`` (conventional) and ``viable_diameter_mm``
+    (arterially enhancing part); a follow-up value may be ``{"diameter_mm": x,
+    "viable_diameter_mm": y}``. RECIST 1.1 reads ``diameter_mm``; mRECIST reads
+    ``viable_diameter_mm`` where given, else ``diameter_mm`` (a plain number serves both).
+    The case's own ``criteria`` is ignored. Problems of both readings are raised together.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for criteria in ("recist1.1", "mrecist"):
+        try:
+            results[criteria] = evaluate_case(parse_case(case, criteria=criteria))
+        except InvalidInput as exc:
+            problems.extend(f"[{criteria}] {p}" for p in exc.problems)
+    if problems:
+        raise InvalidInput(problems)
+    return results
+
+
+def timepoints_of(case: Case) -> list[Timepoint]:
+    """Evaluate the follow-ups in order, carrying the nadir and the previous response."""
+    nadir = case.baseline_sum_mm
+    previous: str | None = None
+    confirmed = False
+    evaluated: list[Timepoint] = []
+    for followup in case.followups:
+        point = assess(case, followup, History(nadir, previous, confirmed))
+        evaluated.append(point)
+        if point.sum_mm is not None and nadir is not None:
+            # Nadir: smallest complete sum so far, baseline included (RECIST 1.1 section 4.3.1).
+            nadir = min(nadir, point.sum_mm)
+        previous = point.overall_response
+        confirmed = confirmed or response_confirmed(
+            [Assessment(p.date, p.overall_response) for p in evaluated], case.options
+        )
+    return evaluated
+
+
+def backdate_equivocal(points: list[Timepoint], enabled: bool) -> tuple[list[Timepoint], set[int]]:
+    """An equivocal new lesion later shown unequivocal: PD is dated to the first equivocal scan.
+
+    Source: RECIST 1.1 section 4.3.2. Without lesion ids for new lesions, the equivocal scans
+    that count are the uninterrupted run right before the unequivocal one (docs/recist.md).
+    """
+    if not enabled:
+        return points, set()
+    out = list(points)
+    backdated: set[int] = set()
+    for index, point in enumerate(points):
+        if point.new_lesions != "unequivocal":
+            continue
+        start = index
+        while start > 0 and points[start - 1].new_lesions == "equivocal":
+            start -= 1
+        for earlier in range(start, index):
+            if out[earlier].overall_response != "PD":
+                note = (
+                    f"equivocal new lesion confirmed on {point.date.isoformat()}: PD dated to this "
+                    f"scan (RECIST 1.1 section 4.3.2); assessed {out[earlier].overall_response} at the time"
+                )
+                out[earlier] = replace(out[earlier], overall_response="PD", reason=note)
+                backdated.add(earlier)
+    return out, backdated
+
+
+def evaluate_case(case: Case) -> dict[str, Any]:
+    """The output JSON of a validated case."""
+    assessed = timepoints_of(case)
+    points, backdated = backdate_equivocal(assessed, case.options.backdate_equivocal)
+    assessments = [Assessment(p.date, p.overall_response) for p in points]
+    common = {
+        "reference_date": case.sd_reference_date,
+        "min_sd_days": case.min_sd_days,
+        "options": case.options,
+    }
+    unconfirmed = best_overall_response(assessments, confirmation=False, **common)
+    confirmed = best_overall_response(assessments, confirmation=True, **common)
+    chosen = confirmed if case.confirmation else unconfirmed
+    first_pd = next((p for p in points if p.overall_response == "PD"), None)
+    result: dict[str, Any] = {
+        "baseline_sum_mm": mm_out(case.baseline_sum_mm),
+        "timepoints": [
+            _timepoint_json(point, original.overall_response, index in backdated)
+            for index, (point, original) in enumerate(zip(points, assessed, strict=True))
+        ],
+        "best_overall_response": chosen.response,
+        "progression_date": first_pd.date.isoformat() if first_pd else None,
+        "depth_of_response_pct": pct_out(depth_of_response(points)),
+        "criteria": case.criteria,
+        "confirmation": case.confirmation,
+        "min_sd_days": case.min_sd_days,
+        "engine_version": ENGINE_VERSION,
+        "best_overall_response_date": chosen.date.isoformat() if chosen.date else None,
+        "best_overall_response_unconfirmed": unconfirmed.response,
+        "best_overall_response_confirmed": confirmed.response,
+        "options": case.options.to_dict(),
+    }
+    result["sd_subcategory"] = sd_subcategory(result)
+    return result
+
+
+def depth_of_response(points: list[Timepoint]) -> Fraction | None:
+    """Most negative change of the sum from baseline, up to and including the first PD.
+
+    When the sum never falls below baseline this is the smallest change (0 or positive).
+    None without target lesions or without any complete target measurement.
+    """
+    changes: list[Fraction] = []
+    for point in points:
+        if point.change_from_baseline is not None:
+            changes.append(point.change_from_baseline)
+        if point.overall_response == "PD":
+            break
+    return min(changes) if changes else None
+
+
+def _timepoint_json(point: Timepoint, assessed_as: str, backdated: bool) -> dict[str, Any]:
+    return {
+        "date": point.date.isoformat(),
+        "sum_mm": mm_out(point.sum_mm),
+        "change_from_baseline_pct": pct_out(point.change_from_baseline),
+        "change_from_nadir_pct": pct_out(point.change_from_nadir),
+        "target_response": point.target_response,
+        "non_target_response": point.non_target_response,
+        "overall_response": point.overall_response,
+        "new_lesions": point.new_lesions,
+        "nadir_mm": mm_out(point.nadir_mm),
+        "response_at_assessment": assessed_as,
+        "backdated": backdated,
+        "reason": point.reason,
+    }
