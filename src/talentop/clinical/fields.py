@@ -55,6 +55,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from talentop.errors import InvalidInput
@@ -182,7 +183,9 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() in {"", "NA", "na", "n/a"})
 
 
-def check_range(field: str, value: float, low: float | None, high: float | None) -> str | None:
+def check_range(
+    field: str, value: float | int | Decimal, low: float | None, high: float | None
+) -> str | None:
     """Return a problem string if ``value`` lies outside [low, high], else None."""
     spec = FIELDS.get(field)
     if value != value:  # NaN is never plausible

@@ -63,7 +63,7 @@ def _number(field: str, value: object, problems: list[str]) -> float | None:
         problems.append(f"{field}={value!r}: expected a number")
         return None
     spec = FIELDS[field]
-    problem = check_range(field, float(value), spec.low, spec.high)
+    problem = check_range(field, value, spec.low, spec.high)
     if problem:
         problems.append(problem)
         return None

@@ -28,7 +28,7 @@ def rlv_pct(*, future_liver_remnant_ml: float, total_functional_liver_volume_ml:
         spec = FIELDS[name]
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(f"{name}={value!r}: expected a number of mL")
-        elif problem := check_range(name, float(value), spec.low, spec.high):
+        elif problem := check_range(name, value, spec.low, spec.high):
             problems.append(problem)
     if not problems and future_liver_remnant_ml > total_functional_liver_volume_ml:
         problems.append(

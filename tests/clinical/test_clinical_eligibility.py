@@ -1,0 +1,190 @@
+"""Eligibility engine: TALENTOP criteria (seed + NCT04649489) and TALENTACE through one code path."""
+
+import pytest
+
+from talentop.clinical import evaluate_eligibility
+from talentop.clinical.rules import check_rule, evaluate_rule
+from talentop.errors import InvalidInput
+from talentop.protocol import load_protocol
+
+TALENTOP = load_protocol("talentop")
+TALENTACE = load_protocol("talentace")
+
+ELIGIBLE = dict(
+    patient_id="P01",
+    hcc_confirmed=True,
+    prior_anticancer_therapy=False,
+    tcm_used=False,
+    measurable_lesions=2,
+    vp_grade="Vp3",
+    vv_grade="Vv0",
+    right_atrial_thrombus=False,
+    extrahepatic_spread=False,
+    future_liver_remnant_ml=600,
+    total_functional_liver_volume_ml=1400,
+    bilirubin_umol_l=18,
+    bilirubin_uln_umol_l=21,
+    albumin_g_l=38,
+    inr=1.1,
+    ascites="none",
+    encephalopathy="none",
+    ecog=0,
+    life_expectancy_weeks=52,
+    anc_10e9_l=3.1,
+    lymphocytes_10e9_l=1.2,
+    platelets_10e9_l=140,
+    haemoglobin_g_l=128,
+    ast_u_l=60,
+    ast_uln_u_l=40,
+    alt_u_l=55,
+    alt_uln_u_l=40,
+    alp_u_l=150,
+    alp_uln_u_l=125,
+    ecog_days_before_induction=3,
+    child_pugh_days_before_induction=3,
+    labs_days_before_induction=5,
+    largest_tumour_diameter_cm=6.5,
+    tumour_count=2,
+)
+
+
+def screen(protocol=TALENTOP, **changes):
+    return evaluate_eligibility({**ELIGIBLE, **changes}, protocol)
+
+
+def test_reference_patient_is_eligible_with_values_and_reasons():
+    result = screen()
+    assert result.status == "eligible" and result.eligible
+    assert len(result.criteria) == len(TALENTOP.eligibility)
+    rlv = result.criterion("remnant_liver_volume")
+    assert rlv.values["rlv_pct"] == pytest.approx(600 / 1400 * 100)
+    assert rlv.reason.startswith("rlv_pct = 42.86 (ok >= 25)")
+
+
+@pytest.mark.parametrize(
+    ("changes", "criterion"),
+    [
+        ({"hcc_confirmed": False}, "hcc_confirmed"),
+        ({"prior_anticancer_therapy": True}, "no_prior_therapy"),
+        ({"tcm_used": True, "tcm_stopped_days_before_induction": 6}, "tcm_washout"),
+        ({"measurable_lesions": 0}, "measurable_lesion"),
+        ({"vp_grade": "Vp0"}, "macrovascular_invasion"),
+        (
+            {"vp_grade": "Vp0", "vv_grade": "Vv3", "right_atrial_thrombus": True},
+            "macrovascular_invasion",
+        ),
+        ({"extrahepatic_spread": True}, "no_extrahepatic_spread"),
+        ({"future_liver_remnant_ml": 349.9}, "remnant_liver_volume"),
+        ({"albumin_g_l": 30, "bilirubin_umol_l": 40}, "child_pugh_a"),  # 2 + 2 + 1 + 1 + 1 = 7, B
+        ({"child_pugh_days_before_induction": 8}, "child_pugh_a"),
+        ({"ecog": 2}, "ecog_0_1"),
+        ({"ecog_days_before_induction": 8}, "ecog_0_1"),
+        ({"life_expectancy_weeks": 11.9}, "life_expectancy"),
+        ({"labs_days_before_induction": 15}, "labs_window"),
+        ({"anc_10e9_l": 1.49}, "anc"),
+        ({"lymphocytes_10e9_l": 0.49}, "lymphocytes"),
+        ({"platelets_10e9_l": 74}, "platelets"),
+        ({"haemoglobin_g_l": 89}, "haemoglobin"),
+        ({"ast_u_l": 200.1}, "transaminases_alp"),
+        ({"alp_u_l": 626}, "transaminases_alp"),
+        ({"bilirubin_umol_l": 63.1}, "bilirubin"),
+        ({"albumin_g_l": 27.9}, "albumin"),
+    ],
+)
+def test_each_talentop_criterion_can_fail(changes, criterion):
+    result = screen(**changes)
+    assert result.status == "ineligible"
+    assert criterion in result.failed
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"future_liver_remnant_ml": 350},  # exactly 25 %
+        {"ast_u_l": 200, "alt_u_l": 200},  # exactly 5 x ULN
+        {"bilirubin_umol_l": 63, "albumin_g_l": 40},  # exactly 3 x ULN (CP: 3 + 1 + ... = 7 -> B)
+        {"platelets_10e9_l": 75, "haemoglobin_g_l": 90, "anc_10e9_l": 1.5},
+        {"albumin_g_l": None, "albumin_g_dl": 2.8, "bilirubin_umol_l": 10},  # 28 g/L as g/dL
+        {"tcm_used": True, "tcm_stopped_days_before_induction": 7},
+    ],
+)
+def test_boundaries_are_inclusive(changes):
+    result = screen(**changes)
+    failed_at_edge = {
+        "remnant_liver_volume",
+        "transaminases_alp",
+        "bilirubin",
+        "platelets",
+        "haemoglobin",
+        "anc",
+        "albumin",
+        "tcm_washout",
+    }
+    assert not failed_at_edge & set(result.failed)
+
+
+def test_missing_values_make_incomplete_not_ineligible():
+    result = screen(inr=None, labs_days_before_induction=None)
+    assert result.status == "incomplete"
+    assert set(result.missing) == {"child_pugh_a", "labs_window"}
+    assert result.criterion("child_pugh_a").missing_fields == ("inr",)
+
+
+def test_a_failure_outranks_missing_data():
+    result = screen(inr=None, ecog=3)
+    assert result.status == "ineligible" and result.missing == ["child_pugh_a"]
+
+
+def test_kleene_logic_any_true_despite_missing():
+    # TCM never used: the stop date is not needed.
+    assert screen(tcm_used=False, tcm_stopped_days_before_induction=None).status == "eligible"
+
+
+def test_text_values_are_parsed_and_bad_ones_named():
+    text_patient = {k: ("" if v is None else str(v)) for k, v in ELIGIBLE.items()}
+    assert evaluate_eligibility(text_patient, TALENTOP).status == "eligible"
+    with pytest.raises(InvalidInput) as info:
+        evaluate_eligibility(
+            {**text_patient, "ascites": "a lot", "platelets_10e9_l": "1OO"}, TALENTOP
+        )
+    assert sorted(info.value.problems) == [
+        "ascites='a lot': expected one of none, mild, moderate_severe",
+        "platelets_10e9_l='1OO': expected a number",
+    ]
+
+
+def test_same_patients_differ_between_protocols_for_the_right_reasons():
+    # The MVI patient TALENTOP wants is what TALENTACE excludes...
+    mvi = screen(TALENTACE)
+    assert mvi.status == "ineligible" and mvi.failed == ["no_vascular_invasion"]
+    assert screen().status == "eligible"
+    # ...and a patient without any thrombus flips the other way.
+    intrahepatic = dict(vp_grade="Vp0", vv_grade="Vv0", right_atrial_thrombus=False)
+    assert screen(TALENTACE, **intrahepatic).status == "eligible"
+    assert screen(**intrahepatic).failed == ["macrovascular_invasion"]
+    # TALENTACE's burden rule (diameter cm + count >= 6) means nothing to TALENTOP.
+    small = dict(intrahepatic, largest_tumour_diameter_cm=3.0, tumour_count=2)
+    assert screen(TALENTACE, **small).failed == ["tumour_burden"]
+    # Bilirubin 2.5 x ULN: TALENTOP allows <= 3 x ULN, TALENTACE (setting) <= 2 x ULN.
+    bili = dict(intrahepatic, bilirubin_umol_l=52.5, albumin_g_l=44)
+    assert "bilirubin" in screen(TALENTACE, **bili).failed
+    assert "bilirubin" not in screen(**bili).failed
+
+
+def test_rule_vocabulary_checks_structure():
+    assert check_rule({"field": "ecog", "op": "<=", "value": 1}) == []
+    problems = check_rule(
+        {"any": [{"field": "ecog", "op": "~", "value": 1}, {"not": {"field": "x"}}]}
+    )
+    assert ("any[0].op", problems[0][1]) == problems[0]
+    assert ("any[1].not.field", "unknown field 'x'") in problems
+
+
+def test_not_and_in_operators():
+    patient = {"vp_grade": "Vp4", "ecog": 1}
+    assert (
+        evaluate_rule({"not": {"field": "vp3_vp4", "op": "==", "value": True}}, patient).holds
+        is False
+    )
+    assert evaluate_rule({"field": "vp_grade", "op": "not_in", "value": ["Vp0"]}, patient).holds
+    assert evaluate_rule({"field": "ecog", "op": "in", "value": [0, 1]}, patient).holds
