@@ -202,3 +202,23 @@ def test_adt_never_before_startdt():
 def test_invalid_timeline_fields_are_named():
     with pytest.raises(InvalidInput, match=r"death_date='2024-02-01': expected a date or None"):
         patient(death_date="2024-02-01")
+
+
+def test_progression_after_two_missed_visits_is_censored():
+    """Table A: "Death or progression after more than one missed visit". Last assessment
+    day 56; days 112 and 168 missed; PD found on day 200 -> censored at day 56, code 8."""
+    rows = derive(patient(assessment_dates=[day(56), day(200)], progression_date_recist=day(200)))
+    assert outcome(rows["PFS"]) == (day(56), code("EVENT AFTER MISSED VISITS"),
+                                    "EVENT AFTER MISSED VISITS")  # fmt: skip
+    # With the missed-visit rule switched off the same progression is an event.
+    relaxed = derive(patient(assessment_dates=[day(56), day(200)],
+                             progression_date_recist=day(200)), assessment_interval_days=None)  # fmt: skip
+    assert outcome(relaxed["PFS"]) == (day(200), 0, "PROGRESSION")
+
+
+def test_new_therapy_after_progression_does_not_censor():
+    """Table A censors for new therapy only when it starts before a documented event:
+    PD day 112, new therapy day 120 -> PFS event day 112."""
+    rows = derive(patient(assessment_dates=[day(56), day(112)], progression_date_recist=day(112),
+                          new_anticancer_therapy_date=day(120)))  # fmt: skip
+    assert outcome(rows["PFS"]) == (day(112), 0, "PROGRESSION")
