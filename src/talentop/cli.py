@@ -36,6 +36,11 @@ def _root(
 
 def _register() -> None:
     # Each topic module exposes `register(app)`; add one import + one call per topic.
+    from talentop.commands import protocol as protocol_cmd
+    from talentop.commands import screen as screen_cmd
+
+    screen_cmd.register(app)
+    protocol_cmd.register(app)
     pass
 
 
