@@ -61,7 +61,9 @@ def test_just_above_minus_30_percent_is_sd():
 def test_progression_needs_20_percent_and_5_mm(nadir, current, expected):
     """PD = >= +20 % vs nadir AND >= 5 mm absolute (section 4.3.1); the nadir (not the
     70 mm baseline) is the reference, so a non-PD sum far below baseline stays PR."""
-    points = _points({"T1": 50.0, "T2": 20.0}, [{"T1": nadir - 10, "T2": 10.0}, {"T1": current - 10, "T2": 10.0}])
+    points = _points(
+        {"T1": 50.0, "T2": 20.0}, [{"T1": nadir - 10, "T2": 10.0}, {"T1": current - 10, "T2": 10.0}]
+    )
     assert points[1]["nadir_mm"] == nadir
     assert points[1]["target_response"] == expected
 
@@ -82,7 +84,9 @@ def test_nadir_is_baseline_when_sums_only_grow():
 
 def test_nodes_shrinking_below_10_mm_give_cr_with_non_zero_sum():
     """Target nodes keep their short axis; < 10 mm is normal, so CR with a 17 mm sum."""
-    (point,) = _points({"T1": 30.0}, [{"T1": "absent", "L1": 9.0, "L2": 8.0}], nodes={"L1": 20.0, "L2": 16.0})
+    (point,) = _points(
+        {"T1": 30.0}, [{"T1": "absent", "L1": 9.0, "L2": 8.0}], nodes={"L1": 20.0, "L2": 16.0}
+    )
     assert point["sum_mm"] == 17.0
     assert point["target_response"] == "CR"
     assert point["overall_response"] == "CR"
@@ -130,8 +134,9 @@ def test_coalesced_lesions_one_gets_the_mass_other_absent():
 def test_missing_target_is_ne_unless_the_rest_already_progressed():
     """Section 4.3.3 / clinical-rules §1.8: a subset that is already PD makes PD."""
     targets = {"T1": 20.0, "T2": 15.0, "T3": 15.0}  # baseline (and nadir) 50 mm
-    ne, pd = _points(targets, [{"T1": 20.0, "T2": 15.0, "T3": None}]), _points(
-        targets, [{"T1": 50.0, "T2": 30.0, "T3": None}]
+    ne, pd = (
+        _points(targets, [{"T1": 20.0, "T2": 15.0, "T3": None}]),
+        _points(targets, [{"T1": 50.0, "T2": 30.0, "T3": None}]),
     )
     assert ne[0]["target_response"] == "NE" and ne[0]["sum_mm"] is None
     assert ne[0]["change_from_baseline_pct"] is None
@@ -144,7 +149,9 @@ def test_missing_target_is_ne_unless_the_rest_already_progressed():
 def test_reappearance_after_overall_cr(option, expected):
     """Table 3 footnote (a) (default): after a true CR any disease is PD. EORTC FAQ
     "sum rule": a 4 mm reappearance is < 5 mm over a nadir of 0, and -92 % vs baseline: PR."""
-    points = _points({"T1": 50.0}, [{"T1": "absent"}, {"T1": 4.0}], options={"reappearance_after_cr": option})
+    points = _points(
+        {"T1": 50.0}, [{"T1": "absent"}, {"T1": 4.0}], options={"reappearance_after_cr": option}
+    )
     assert points[0]["overall_response"] == "CR"
     assert points[1]["target_response"] == expected
     assert points[1]["change_from_nadir_pct"] is None  # vs a 0 mm nadir: undefined
@@ -154,7 +161,9 @@ def test_reappearance_after_overall_cr(option, expected):
 def test_ongoing_pr_option(option, expected):
     """clinical-rules §1.11.1: 100 -> 70 -> 70 -> 80: strict definitions SD (-20 %),
     EORTC FAQ "ongoing PR" keeps PR once PR is confirmed (>= 28 days apart)."""
-    points = _points({"T1": 100.0}, [{"T1": 70.0}, {"T1": 70.0}, {"T1": 80.0}], options={"ongoing_pr": option})
+    points = _points(
+        {"T1": 100.0}, [{"T1": 70.0}, {"T1": 70.0}, {"T1": 80.0}], options={"ongoing_pr": option}
+    )
     assert [p["target_response"] for p in points] == ["PR", "PR", expected]
 
 
