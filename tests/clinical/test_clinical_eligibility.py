@@ -188,3 +188,10 @@ def test_not_and_in_operators():
     )
     assert evaluate_rule({"field": "vp_grade", "op": "not_in", "value": ["Vp0"]}, patient).holds
     assert evaluate_rule({"field": "ecog", "op": "in", "value": [0, 1]}, patient).holds
+
+
+def test_rlv_rule_is_exact_where_float_division_is_not():
+    """307.77 mL is exactly 30 % of 1025.9 mL; the float quotient is 29.999999999999993."""
+    assert 307.77 / 1025.9 * 100 < 30
+    volumes = {"future_liver_remnant_ml": 307.77, "total_functional_liver_volume_ml": 1025.9}
+    assert evaluate_rule({"field": "rlv_pct", "op": ">=", "value": 30}, volumes).holds is True

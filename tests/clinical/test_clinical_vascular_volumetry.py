@@ -74,9 +74,11 @@ def test_rlv_pct_and_exact_cut_off():
     assert rlv_pct(future_liver_remnant_ml=350, total_functional_liver_volume_ml=1400) == 25.0
     assert rlv_meets(future_liver_remnant_ml=350, total_functional_liver_volume_ml=1400)
     assert not rlv_meets(future_liver_remnant_ml=349.9, total_functional_liver_volume_ml=1400)
-    # 0.1/0.3 x 100 is 33.333...; 33.1 of 100.3 mL is below 1/3 but float rounding can lie
+    # 307.77 / 1025.9 x 100 is 29.999999999999993 in floats, yet 307.77 is exactly 30 %
+    # of 1025.9: the cut-off comparison must not flip.
+    assert rlv_pct(future_liver_remnant_ml=307.77, total_functional_liver_volume_ml=1025.9) < 30
     assert rlv_meets(
-        future_liver_remnant_ml=0.3 * 1000, total_functional_liver_volume_ml=1000, min_pct=30
+        future_liver_remnant_ml=307.77, total_functional_liver_volume_ml=1025.9, min_pct=30
     )
 
 

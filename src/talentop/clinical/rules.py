@@ -105,10 +105,11 @@ def _rlv(patient: Mapping[str, Any]) -> float:
     ]
     if missing:
         raise _Missing(["rlv_pct or " + " + ".join(missing)])
-    return rlv_pct(
-        future_liver_remnant_ml=patient["future_liver_remnant_ml"],
-        total_functional_liver_volume_ml=patient["total_functional_liver_volume_ml"],
-    )
+    flr, total = patient["future_liver_remnant_ml"], patient["total_functional_liver_volume_ml"]
+    rlv_pct(future_liver_remnant_ml=flr, total_functional_liver_volume_ml=total)  # validates
+    # Decimal, not the float percentage: 307.77 of 1025.9 mL is exactly 30 %, but the float
+    # quotient is 29.999999999999993 and would fail a ">= 30" rule.
+    return Decimal(str(flr)) * 100 / Decimal(str(total))
 
 
 def _mvi(patient: Mapping[str, Any]) -> bool:
