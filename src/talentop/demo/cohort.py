@@ -179,8 +179,9 @@ def _lesions(rng: np.random.Generator, record: dict[str, Any], response: str, st
                 "diameter_mm": round(float(rng.uniform(15, 40)), 0),
             }
         )
+    # Baseline imaging between screening and the first dose (start = screening + 7 days).
     baseline = {
-        "date": (start - dt.timedelta(days=int(rng.integers(3, 10)))).isoformat(),
+        "date": (start - dt.timedelta(days=int(rng.integers(1, 7)))).isoformat(),
         "target": targets,
         "non_target": [],
     }
