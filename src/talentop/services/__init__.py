@@ -1,0 +1,154 @@
+"""The trial workflow: one call per arrow of the patient's path, one transaction each.
+
+Every call takes a ``Context(store, protocol, actor)`` first (``actor`` = a username
+created with ``create_user``; "system" is allowed for bootstrap). Every write is audited
+in the same transaction; a forbidden arrow raises ``ProtocolViolation`` (``.state`` and
+``.rule`` set, both named in the message); bad values raise ``InvalidInput`` naming field
+and value; unknown ids raise ``NotFound``. Any error leaves the database as it was.
+Dates are ``datetime.date`` or ISO strings. Patients are referred to by integer id.
+
+Setup (``talentop.store``)
+    Store(url=None)                 SQLite ``talentop.db`` or ``TALENTOP_DATABASE_URL``
+    init_database(store)            migrate to head + create the randomisation secret
+
+Registry
+    create_site(ctx, code, name, *, country=None) -> site id
+    create_user(ctx, username, role, *, site_code=None, full_name=None, specialty=None) -> id
+    register_patient(ctx, site_code, pseudo_id, *, registered_on, sex=None,
+                     birth_year=None) -> patient id                      -> registered
+    patient_summary(ctx, patient_id) -> {"state", "arm", "site", "history", ...}
+
+Screening
+    screen_patient(ctx, patient_id, record, screened_on) -> {"verdict", "state", "criteria"}
+                                                     registered -> screened | screen_failed
+    record_lab(ctx, patient_id, *, sampled_on, test, value, unit, upper_limit_normal=None)
+    record_imaging(ctx, patient_id, *, study_date, modality, vp_grade=None, ...)
+
+Induction
+    start_induction(ctx, patient_id, start_date)                  screened -> induction
+    record_dose(ctx, patient_id, *, cycle, drug, dose_given_mg, given_on, weight_kg=None,
+                phase=None) -> {"dose_computed_mg", "delay_days", "deviations", ...}
+
+Assessment
+    record_lesions_baseline(ctx, patient_id, baseline_date, lesions) -> lesion ids
+        lesions: [{"id": "T1", "kind": "target"|"non_target", "organ", "nodal",
+                   "diameter_mm", "viable_diameter_mm"}]
+    record_assessment(ctx, patient_id, visit_date, *, target, non_target=None,
+                      new_lesions="none", viable=None, new_lesions_mrecist=None)
+        -> {"recist": result, "mrecist": result, "resectability_flag": id | None}
+    complete_assessment(ctx, patient_id, on_date)     induction -> assessed | not_randomised
+    decline_randomisation(ctx, patient_id, on_date, reason)   assessed -> not_randomised
+
+MDT and randomisation
+    record_mdt_review(ctx, patient_id, review_date, votes) -> {"review_id", "resectable", ...}
+        votes: [{"member", "specialty", "resectable": bool, "reason"}]
+        assessed + not resectable -> not_randomised; arm B: a reassessment ("switch")
+    randomise(ctx, patient_id, randomised_on, *, stratum_values=None)
+        -> {"arm", "stratum", "randomisation_id"}                 assessed -> randomised
+
+Arm-B dynamic reassessment
+    flag_for_resectability_review(ctx, patient_id, flagged_on, reason) -> flag id
+    open_resectability_flags(ctx) -> [{"patient_id", "flag_id", "flagged_on", "reason"}]
+    switch_to_surgery(ctx, patient_id, switch_date, mdt_review_id, reason) -> switch id
+
+Surgery and maintenance
+    record_surgery(ctx, patient_id, surgery_date, *, procedure, margin, blood_loss_ml,
+                   override_reason=None) -> {...}                randomised -> operated
+    record_complication(ctx, patient_id, onset_date, *, description, clavien_dindo)
+    record_biospecimen(ctx, patient_id, collected_on, *, specimen_type, ...)
+    start_maintenance(ctx, patient_id, start_date)               operated -> maintenance
+
+Safety and follow-up
+    record_adverse_event(ctx, patient_id, onset_date, *, term, grade, attribution,
+                         serious=False)
+    record_discontinuation(ctx, patient_id, stop_date, reason, *, note=None)
+                             randomised/operated/maintenance -> treatment_failed | off_study
+    record_death(ctx, patient_id, death_date, *, cause=None)          any -> died
+    record_follow_up(ctx, patient_id, contact_date, *, status="alive", method=None)
+    record_new_therapy(ctx, patient_id, start_date, *, description)
+    record_deviation(ctx, patient_id, deviation_date, *, category, description)
+
+Endpoints and audit
+    patient_timelines(ctx) -> [PatientTimeline]
+    derive_endpoints(ctx, cutoff_date=None) -> ADTTE DataFrame
+    export_adtte(ctx, out_dir, *, formats=("csv", "xpt"), cutoff_date=None) -> {"paths", ...}
+    verify(store) -> AuditReport (.ok, .problems[i].seq/.kind/.detail)
+    audit_entries(store, *, entity=None, limit=100) -> [dict]
+
+States: ``talentop.services.states`` (``STATES``, ``ARROWS``: allowed states + rule).
+"""
+
+from talentop.services._context import Context
+from talentop.services.assessment import (
+    complete_assessment,
+    decline_randomisation,
+    record_assessment,
+    record_lesions_baseline,
+)
+from talentop.services.audit import audit_entries, verify
+from talentop.services.endpoints import derive_endpoints, export_adtte, patient_timelines
+from talentop.services.follow_up import (
+    record_adverse_event,
+    record_death,
+    record_deviation,
+    record_discontinuation,
+    record_follow_up,
+    record_new_therapy,
+)
+from talentop.services.induction import record_dose, start_induction
+from talentop.services.mdt import consensus, record_mdt_review
+from talentop.services.randomise import randomise
+from talentop.services.reassessment import flag_for_resectability_review, open_resectability_flags
+from talentop.services.registry import create_site, create_user, patient_summary, register_patient
+from talentop.services.screening import record_imaging, record_lab, screen_patient
+from talentop.services.states import ARROWS, STATES
+from talentop.services.surgery import (
+    record_biospecimen,
+    record_complication,
+    record_surgery,
+    start_maintenance,
+    switch_to_surgery,
+)
+from talentop.store import Store, init_database
+
+__all__ = [
+    "ARROWS",
+    "STATES",
+    "Context",
+    "Store",
+    "audit_entries",
+    "complete_assessment",
+    "consensus",
+    "create_site",
+    "create_user",
+    "decline_randomisation",
+    "derive_endpoints",
+    "export_adtte",
+    "flag_for_resectability_review",
+    "init_database",
+    "open_resectability_flags",
+    "patient_summary",
+    "patient_timelines",
+    "randomise",
+    "record_adverse_event",
+    "record_assessment",
+    "record_biospecimen",
+    "record_complication",
+    "record_death",
+    "record_deviation",
+    "record_discontinuation",
+    "record_dose",
+    "record_follow_up",
+    "record_imaging",
+    "record_lab",
+    "record_lesions_baseline",
+    "record_mdt_review",
+    "record_new_therapy",
+    "record_surgery",
+    "register_patient",
+    "screen_patient",
+    "start_induction",
+    "start_maintenance",
+    "switch_to_surgery",
+    "verify",
+]

@@ -1,0 +1,342 @@
+"""Lesions, tumour assessments (RECIST 1.1 + mRECIST from stored rows), end of induction.
+
+The service builds the RECIST engine's case dict (design.md contract) from the stored
+lesions and measurements, runs ``talentop.recist.evaluate`` over every visit up to the new
+one and stores the result with the engine version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from talentop.errors import InvalidInput
+from talentop.services._context import Context, as_date, enter, not_before, transition, violation
+from talentop.services.induction import induction_complete
+from talentop.services.states import ASSESSED, NOT_RANDOMISED, RANDOMISED
+from talentop.store import models as m
+from talentop.store import queries, writes
+
+TARGET_TOKENS = ("too_small", "absent", "not_evaluated")
+NON_TARGET_STATUSES = ("absent", "present", "progression", "not_evaluated")
+NEW_LESION_STATUSES = ("none", "equivocal", "unequivocal")
+
+
+def record_lesions_baseline(
+    ctx: Context, patient_id: int, baseline_date: dt.date | str, lesions: list[dict[str, Any]]
+) -> list[int]:
+    """Store baseline lesions: ``{"id", "kind": target|non_target, "organ", "nodal",
+    "diameter_mm", "viable_diameter_mm"}`` (viable = arterially enhancing, for mRECIST)."""
+    on = as_date("baseline_date", baseline_date)
+    problems = []
+    if not isinstance(lesions, list) or not lesions:
+        raise InvalidInput.field("lesions", lesions, "a non-empty list of lesion dicts")
+    for i, lesion in enumerate(lesions):
+        if not isinstance(lesion.get("id"), str) or not lesion["id"]:
+            problems.append(
+                f"lesions[{i}].id={lesion.get('id')!r}: expected a lesion code (e.g. T1)"
+            )
+        if lesion.get("kind") not in ("target", "non_target"):
+            problems.append(
+                f"lesions[{i}].kind={lesion.get('kind')!r}: expected target or non_target"
+            )
+        if lesion.get("kind") == "target":
+            size = lesion.get("diameter_mm")
+            if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
+                problems.append(f"lesions[{i}].diameter_mm={size!r}: expected a diameter in mm > 0")
+        if not isinstance(lesion.get("organ"), str):
+            problems.append(f"lesions[{i}].organ={lesion.get('organ')!r}: expected an organ name")
+    if problems:
+        raise InvalidInput(problems)
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "record_lesions_baseline", patient_id)
+        if queries.rows_for(session, m.AssessmentVisit, patient.id):
+            raise violation(
+                "baseline cannot change after a follow-up assessment",
+                state=patient.state,
+                rule="RECIST baseline is fixed once follow-up has started",
+            )
+        ids = []
+        for lesion in lesions:
+            row = m.Lesion(
+                patient_id=patient.id,
+                code=lesion["id"],
+                kind=lesion["kind"],
+                organ=lesion["organ"],
+                nodal=bool(lesion.get("nodal", False)),
+                baseline_date=on,
+                diameter_mm=lesion.get("diameter_mm"),
+                viable_diameter_mm=lesion.get("viable_diameter_mm"),
+            )
+            ids.append(writes.insert(session, ctx.actor, row).id)
+        # Validate the baseline now with the engine, so a bad one is refused here.
+        from talentop.recist import evaluate
+
+        evaluate(build_case(ctx, queries.rows_for(session, m.Lesion, patient.id), [], "recist1.1"))
+        return ids
+
+
+def _value(number: float | None, token: str | None) -> Any:
+    if number is not None:
+        return number
+    if token in (None, "not_evaluated"):
+        return None
+    return token
+
+
+def build_case(
+    ctx: Context,
+    lesions: list[m.Lesion],
+    visits: list[tuple[m.AssessmentVisit, list[m.LesionMeasurement]]],
+    criteria: str,
+) -> dict[str, Any]:
+    """The RECIST engine input (design.md contract) from stored lesions and visits."""
+    mrecist = criteria == "mrecist"
+    by_id = {lesion.id: lesion for lesion in lesions}
+    baseline_date = min(lesion.baseline_date for lesion in lesions)
+    targets = []
+    for lesion in lesions:
+        if lesion.kind != "target":
+            continue
+        size = (
+            lesion.viable_diameter_mm
+            if mrecist and lesion.viable_diameter_mm is not None
+            else lesion.diameter_mm
+        )
+        targets.append(
+            {"id": lesion.code, "organ": lesion.organ, "nodal": lesion.nodal, "diameter_mm": size}
+        )
+    case: dict[str, Any] = {
+        "criteria": criteria,
+        "confirmation": ctx.protocol.assessment.confirmation,
+        "min_sd_days": ctx.protocol.assessment.min_sd_days,
+        "baseline": {
+            "date": baseline_date.isoformat(),
+            "target": targets,
+            "non_target": [
+                {"id": lesion.code, "organ": lesion.organ}
+                for lesion in lesions
+                if lesion.kind == "non_target"
+            ],
+        },
+        "followups": [],
+    }
+    for visit, measurements in visits:
+        target: dict[str, Any] = {}
+        non_target: dict[str, Any] = {}
+        for meas in measurements:
+            lesion = by_id[meas.lesion_id]
+            if lesion.kind == "target":
+                value = _value(meas.diameter_mm, meas.status)
+                if mrecist and lesion.viable_diameter_mm is not None:
+                    value = _value(meas.viable_diameter_mm, meas.viable_status)
+                target[lesion.code] = value
+            else:
+                non_target[lesion.code] = meas.status or "not_evaluated"
+        case["followups"].append(
+            {
+                "date": visit.visit_date.isoformat(),
+                "target": target,
+                "non_target": non_target,
+                "new_lesions": visit.new_lesions_mrecist if mrecist else visit.new_lesions,
+            }
+        )
+    return case
+
+
+def _split_value(field: str, value: Any, problems: list[str]) -> tuple[float | None, str | None]:
+    if value is None:
+        return None, "not_evaluated"
+    if isinstance(value, str):
+        if value not in TARGET_TOKENS:
+            problems.append(f"{field}={value!r}: expected mm, or one of {list(TARGET_TOKENS)}")
+        return None, value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        problems.append(f"{field}={value!r}: expected a diameter in mm >= 0")
+        return None, None
+    return float(value), None
+
+
+def record_assessment(
+    ctx: Context,
+    patient_id: int,
+    visit_date: dt.date | str,
+    *,
+    target: dict[str, Any],
+    non_target: dict[str, str] | None = None,
+    new_lesions: str = "none",
+    viable: dict[str, Any] | None = None,
+    new_lesions_mrecist: str | None = None,
+) -> dict[str, Any]:
+    """Store one visit's measurements; evaluate RECIST 1.1 (and mRECIST) over all visits.
+
+    ``target`` maps lesion code to mm / "too_small" / "absent" / None; ``viable`` the same
+    for mRECIST viable diameters (default: the RECIST value). After an arm-B assessment the
+    dynamic reassessment rule may flag the patient for an MDT resectability review.
+    """
+    on = as_date("visit_date", visit_date)
+    non_target = non_target or {}
+    viable = viable or {}
+    new_mr = new_lesions_mrecist or new_lesions
+    problems: list[str] = []
+    for name, status in (("new_lesions", new_lesions), ("new_lesions_mrecist", new_mr)):
+        if status not in NEW_LESION_STATUSES:
+            problems.append(f"{name}={status!r}: expected one of {list(NEW_LESION_STATUSES)}")
+    for code, status in non_target.items():
+        if status not in NON_TARGET_STATUSES:
+            problems.append(
+                f"non_target[{code!r}]={status!r}: expected one of {list(NON_TARGET_STATUSES)}"
+            )
+    split = {code: _split_value(f"target[{code!r}]", v, problems) for code, v in target.items()}
+    split_viable = {
+        code: _split_value(f"viable[{code!r}]", v, problems) for code, v in viable.items()
+    }
+    if problems:
+        raise InvalidInput(problems)
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "record_assessment", patient_id)
+        lesions = queries.rows_for(session, m.Lesion, patient.id)
+        if not lesions:
+            raise violation(
+                "no baseline lesions recorded",
+                state=patient.state,
+                rule="assessments need a RECIST baseline",
+            )
+        codes = {lesion.code: lesion for lesion in lesions}
+        unknown = [c for c in [*target, *non_target, *viable] if c not in codes]
+        if unknown:
+            raise InvalidInput.field("lesion", unknown, f"baseline lesion codes {sorted(codes)}")
+        previous = queries.rows_for(
+            session, m.AssessmentVisit, patient.id, m.AssessmentVisit.visit_date
+        )
+        earliest = (
+            previous[-1].visit_date + dt.timedelta(days=1)
+            if previous
+            else min(lesion.baseline_date for lesion in lesions)
+        )
+        not_before(
+            "visit_date", on, earliest, "the previous assessment" if previous else "baseline"
+        )
+        visit = writes.insert(
+            session,
+            ctx.actor,
+            m.AssessmentVisit(
+                patient_id=patient.id,
+                visit_date=on,
+                new_lesions=new_lesions,
+                new_lesions_mrecist=new_mr,
+            ),
+        )
+        for code, lesion in codes.items():
+            if lesion.kind == "target":
+                number, token = split.get(code, (None, "not_evaluated"))
+                v_number, v_token = split_viable.get(code, (number, token))
+            else:
+                number, token = None, non_target.get(code, "not_evaluated")
+                v_number, v_token = None, None
+            writes.insert(
+                session,
+                ctx.actor,
+                m.LesionMeasurement(
+                    visit_id=visit.id,
+                    lesion_id=lesion.id,
+                    diameter_mm=number,
+                    status=token,
+                    viable_diameter_mm=v_number,
+                    viable_status=v_token,
+                ),
+            )
+        history = [(v, queries.measurements_for_visit(session, v.id)) for v in [*previous, visit]]
+        results = _evaluate_and_store(session, ctx, patient, visit, lesions, history)
+        flagged = None
+        if patient.state == RANDOMISED and patient.arm is not None:
+            from talentop.services.reassessment import reassess_after_assessment
+
+            flagged = reassess_after_assessment(session, ctx, patient, on, results)
+        return {"visit_id": visit.id, **results, "resectability_flag": flagged}
+
+
+def _evaluate_and_store(session, ctx, patient, visit, lesions, history) -> dict[str, Any]:
+    from talentop.recist import evaluate
+
+    criteria = [ctx.protocol.assessment.criteria]
+    if ctx.protocol.assessment.record_mrecist and "mrecist" not in criteria:
+        criteria.append("mrecist")
+    out: dict[str, Any] = {}
+    for name in criteria:
+        result = evaluate(build_case(ctx, lesions, history, name))
+        timepoint = result["timepoints"][-1] if result.get("timepoints") else {}
+        progression = result.get("progression_date")
+        writes.insert(
+            session,
+            ctx.actor,
+            m.ResponseAssessment(
+                patient_id=patient.id,
+                visit_id=visit.id,
+                criteria=name,
+                engine_version=str(result.get("engine_version", "unknown")),
+                overall_response=timepoint.get("overall_response"),
+                best_overall_response=result.get("best_overall_response"),
+                depth_of_response_pct=result.get("depth_of_response_pct"),
+                progression_date=dt.date.fromisoformat(progression) if progression else None,
+                result_json=json.dumps(result, sort_keys=True, default=str),
+            ),
+        )
+        out["recist" if name == "recist1.1" else name] = result
+    return out
+
+
+def complete_assessment(ctx: Context, patient_id: int, on_date: dt.date | str) -> dict[str, Any]:
+    """Close induction: ``induction`` -> ``assessed`` (PR/SD...) or ``not_randomised`` (PD...).
+
+    The best overall response by the protocol's criteria decides: a response not in
+    ``assessment.randomisable_responses`` ends the path before randomisation (follow-up
+    continues). Otherwise every induction cycle must have been given.
+    """
+    on = as_date("on_date", on_date)
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "complete_assessment", patient_id)
+        response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
+        if response is None:
+            raise violation(
+                "no response assessment recorded",
+                state=patient.state,
+                rule="induction ends with a response assessment",
+            )
+        bor = response.best_overall_response
+        allowed = ctx.protocol.assessment.randomisable_responses
+        if bor not in allowed:
+            reason = f"best overall response {bor} is not randomisable ({', '.join(allowed)})"
+            transition(session, ctx, patient, NOT_RANDOMISED, on_date=on, reason=reason)
+            return {"state": NOT_RANDOMISED, "best_overall_response": bor, "reason": reason}
+        missing = induction_complete(
+            ctx.protocol, queries.rows_for(session, m.DrugAdministration, patient.id)
+        )
+        if missing:
+            raise violation(
+                f"induction cycles {missing} not recorded",
+                state=patient.state,
+                rule="all induction cycles are given before the randomisation assessment",
+            )
+        transition(
+            session, ctx, patient, ASSESSED, on_date=on, reason=f"best overall response {bor}"
+        )
+        return {
+            "state": ASSESSED,
+            "best_overall_response": bor,
+            "depth_of_response_pct": response.depth_of_response_pct,
+            "reason": None,
+        }
+
+
+def decline_randomisation(
+    ctx: Context, patient_id: int, on_date: dt.date | str, reason: str
+) -> None:
+    """An assessed patient leaves before randomisation (withdrew...): -> ``not_randomised``."""
+    on = as_date("on_date", on_date)
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput.field("reason", reason, "a reason (e.g. 'patient withdrew consent')")
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "decline_randomisation", patient_id)
+        transition(session, ctx, patient, NOT_RANDOMISED, on_date=on, reason=reason)

@@ -1,0 +1,121 @@
+"""ADTTE from the database: assemble each randomised patient's timeline, derive, export.
+
+The derivation and its censoring rules are ``talentop.endpoints`` (pure); this module only
+reads the stored facts and passes the protocol's TTF reason lists and assessment interval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from talentop.errors import InvalidInput
+from talentop.services._context import Context, as_date
+from talentop.store import models as m
+from talentop.store import queries
+
+FORMATS = ("csv", "xpt")
+
+
+def _timeline(
+    session: Any, ctx: Context, patient: m.Patient, allocation: m.Randomisation, site: m.Site
+):
+    from talentop.endpoints import PatientTimeline
+
+    start = allocation.randomised_on
+    progression: dict[str, dt.date | None] = {}
+    for criteria in ("recist1.1", "mrecist"):
+        response = queries.latest_response(session, patient.id, criteria)
+        progression[criteria] = response.progression_date if response else None
+    visits = {v.id: v.visit_date for v in queries.rows_for(session, m.AssessmentVisit, patient.id)}
+    adequate = sorted(
+        visits[r.visit_id]
+        for r in queries.rows_for(session, m.ResponseAssessment, patient.id)
+        if r.criteria == "recist1.1"
+        and r.overall_response not in (None, "NE")
+        and visits[r.visit_id] >= start
+    )
+    contacts = queries.rows_for(
+        session, m.FollowUpContact, patient.id, m.FollowUpContact.contact_date
+    )
+    alive = [c.contact_date for c in contacts if c.status == "alive"]
+    death = queries.latest(session, m.Death, patient.id, m.Death.death_date)
+    therapies = queries.rows_for(session, m.NewTherapy, patient.id, m.NewTherapy.start_date)
+    surgeries = queries.rows_for(session, m.Surgery, patient.id, m.Surgery.surgery_date)
+    stops = queries.rows_for(session, m.Discontinuation, patient.id, m.Discontinuation.stop_date)
+    return PatientTimeline(
+        usubjid=f"{ctx.protocol.id.upper()}-{site.code}-{patient.pseudo_id}",
+        arm=allocation.arm,
+        randomisation_date=start,
+        progression_date_recist=progression["recist1.1"],
+        progression_date_mrecist=progression["mrecist"],
+        death_date=death.death_date if death else None,
+        last_contact_date=max(alive) if alive else None,
+        last_adequate_assessment_date=adequate[-1] if adequate else None,
+        assessment_dates=tuple(adequate),
+        discontinuations=tuple((s.stop_date, s.reason) for s in stops),
+        new_anticancer_therapy_date=therapies[0].start_date if therapies else None,
+        surgery_date=surgeries[0].surgery_date if surgeries else None,
+        lost_to_follow_up=any(c.status == "lost_to_follow_up" for c in contacts),
+        strata=json.loads(allocation.levels_json),
+        has_baseline_assessment=bool(queries.rows_for(session, m.Lesion, patient.id)),
+    )
+
+
+def patient_timelines(ctx: Context) -> list[Any]:
+    """One ``PatientTimeline`` per randomised patient, from the stored records."""
+    with ctx.store.unit_of_work() as session:
+        out = []
+        for allocation in queries.randomisations(session):
+            patient = queries.get(session, m.Patient, allocation.patient_id)
+            site = queries.get(session, m.Site, patient.site_id)
+            out.append(_timeline(session, ctx, patient, allocation, site))
+        return out
+
+
+def derive_endpoints(ctx: Context, cutoff_date: dt.date | str | None = None) -> Any:
+    """The ADTTE DataFrame (TTF, OS, PFS, PFSMR per randomised patient) at ``cutoff_date``.
+
+    Without a cut-off, today's date is used. TTF failure/censor reasons and the assessment
+    interval (missed-visit rule) come from the protocol.
+    """
+    from talentop.endpoints import derive_adtte
+
+    cutoff = dt.date.today() if cutoff_date is None else as_date("cutoff_date", cutoff_date)
+    return derive_adtte(
+        patient_timelines(ctx),
+        failure_reasons=list(ctx.protocol.ttf.failure_reasons),
+        censor_reasons=list(ctx.protocol.ttf.censor_reasons),
+        cutoff_date=cutoff,
+        assessment_interval_days=ctx.protocol.assessment.interval_weeks * 7,
+    )
+
+
+def export_adtte(
+    ctx: Context,
+    out_dir: str | Path,
+    *,
+    formats: tuple[str, ...] | list[str] = FORMATS,
+    cutoff_date: dt.date | str | None = None,
+) -> dict[str, Any]:
+    """Write ``adtte.csv`` and/or ``adtte.xpt`` into ``out_dir``; returns paths and counts."""
+    from talentop.endpoints import to_csv, write_xpt
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise InvalidInput.field("formats", list(formats), f"a non-empty subset of {list(FORMATS)}")
+    frame = derive_endpoints(ctx, cutoff_date)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    if "csv" in formats:
+        paths.append(str(to_csv(frame, out / "adtte.csv")))
+    if "xpt" in formats:
+        paths.append(str(write_xpt(frame, out / "adtte.xpt")))
+    return {
+        "paths": paths,
+        "rows": len(frame),
+        "patients": int(frame["USUBJID"].nunique()) if len(frame) else 0,
+    }

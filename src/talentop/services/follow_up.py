@@ -1,0 +1,153 @@
+"""Safety and follow-up: adverse events, discontinuation, death, contacts, new therapy,
+protocol deviations. Discontinuation reasons come from the protocol vocabulary; those in
+``ttf.failure_reasons`` end the path in ``treatment_failed``, the others in ``off_study``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from talentop.errors import InvalidInput
+from talentop.services._context import Context, as_date, enter, enter_any, not_before, transition
+from talentop.services.states import DIED, OFF_STUDY, TREATMENT_FAILED
+from talentop.store import models as m
+from talentop.store import queries, writes
+
+ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
+CONTACT_STATUSES = ("alive", "lost_to_follow_up")
+
+
+def record_adverse_event(
+    ctx: Context,
+    patient_id: int,
+    onset_date: dt.date | str,
+    *,
+    term: str,
+    grade: int,
+    attribution: str,
+    serious: bool = False,
+) -> int:
+    """An adverse event: CTCAE term, grade 1-5 (CTCAE v5.0), attribution to study drugs."""
+    on = as_date("onset_date", onset_date)
+    problems = []
+    if not isinstance(term, str) or not term.strip():
+        problems.append(f"term={term!r}: expected a CTCAE term (e.g. 'Hypertension')")
+    if isinstance(grade, bool) or grade not in (1, 2, 3, 4, 5):
+        problems.append(f"grade={grade!r}: expected a CTCAE grade 1-5")
+    if attribution not in ATTRIBUTIONS:
+        problems.append(f"attribution={attribution!r}: expected one of {list(ATTRIBUTIONS)}")
+    if problems:
+        raise InvalidInput(problems)
+    with ctx.store.unit_of_work() as session:
+        patient = enter_any(session, ctx, patient_id)
+        not_before("onset_date", on, patient.registered_on, "registration")
+        row = m.AdverseEvent(
+            patient_id=patient.id,
+            onset_date=on,
+            term=term,
+            grade=grade,
+            attribution=attribution,
+            serious=serious,
+        )
+        return writes.insert(session, ctx.actor, row).id
+
+
+def record_discontinuation(
+    ctx: Context, patient_id: int, stop_date: dt.date | str, reason: str, *, note: str | None = None
+) -> str:
+    """Stop randomised treatment: -> ``treatment_failed`` (TTF failure reason) or ``off_study``."""
+    on = as_date("stop_date", stop_date)
+    vocabulary = ctx.protocol.discontinuation_reasons
+    if reason not in vocabulary:
+        raise InvalidInput.field(
+            "reason", reason, f"one of the protocol's reasons {list(vocabulary)}"
+        )
+    failure = reason in ctx.protocol.ttf.failure_reasons
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "record_discontinuation", patient_id)
+        allocation = queries.latest(
+            session, m.Randomisation, patient.id, m.Randomisation.randomised_on
+        )
+        not_before(
+            "stop_date", on, allocation.randomised_on if allocation else None, "randomisation"
+        )
+        writes.insert(
+            session,
+            ctx.actor,
+            m.Discontinuation(
+                patient_id=patient.id, stop_date=on, reason=reason, is_failure=failure, note=note
+            ),
+        )
+        to_state = TREATMENT_FAILED if failure else OFF_STUDY
+        transition(session, ctx, patient, to_state, on_date=on, reason=reason)
+        return to_state
+
+
+def record_death(
+    ctx: Context, patient_id: int, death_date: dt.date | str, *, cause: str | None = None
+) -> None:
+    """A death: any state -> ``died`` (a patient dies once)."""
+    on = as_date("death_date", death_date)
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "record_death", patient_id)
+        not_before("death_date", on, patient.registered_on, "registration")
+        writes.insert(
+            session, ctx.actor, m.Death(patient_id=patient.id, death_date=on, cause=cause)
+        )
+        transition(session, ctx, patient, DIED, on_date=on, reason=cause)
+
+
+def record_follow_up(
+    ctx: Context,
+    patient_id: int,
+    contact_date: dt.date | str,
+    *,
+    status: str = "alive",
+    method: str | None = None,
+) -> int:
+    """A follow-up contact: the patient known alive on that date, or lost to follow-up."""
+    on = as_date("contact_date", contact_date)
+    if status not in CONTACT_STATUSES:
+        raise InvalidInput.field("status", status, f"one of {list(CONTACT_STATUSES)}")
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "record_follow_up", patient_id)
+        not_before("contact_date", on, patient.registered_on, "registration")
+        row = m.FollowUpContact(
+            patient_id=patient.id, contact_date=on, status=status, method=method
+        )
+        return writes.insert(session, ctx.actor, row).id
+
+
+def record_new_therapy(
+    ctx: Context, patient_id: int, start_date: dt.date | str, *, description: str
+) -> int:
+    """Start of a new anticancer therapy (censors PFS; counted by the TTF definition)."""
+    on = as_date("start_date", start_date)
+    if not isinstance(description, str) or not description.strip():
+        raise InvalidInput.field("description", description, "the therapy (e.g. 'lenvatinib')")
+    with ctx.store.unit_of_work() as session:
+        patient = enter_any(session, ctx, patient_id)
+        row = m.NewTherapy(patient_id=patient.id, start_date=on, description=description)
+        return writes.insert(session, ctx.actor, row).id
+
+
+def record_deviation(
+    ctx: Context, patient_id: int, deviation_date: dt.date | str, *, category: str, description: str
+) -> int:
+    """A protocol deviation noted by the site or monitor."""
+    on = as_date("deviation_date", deviation_date)
+    if not description or not category:
+        raise InvalidInput.field("description", description, "a category and a description")
+    with ctx.store.unit_of_work() as session:
+        patient = queries.get(session, m.Patient, patient_id, what="patient")
+        if (
+            patient.state == DIED
+            and on > queries.latest(session, m.Death, patient.id, m.Death.death_date).death_date
+        ):
+            raise InvalidInput.field(
+                "deviation_date", on.isoformat(), "on or before the death date"
+            )
+        row = m.ProtocolDeviation(
+            patient_id=patient.id, deviation_date=on, category=category, description=description
+        )
+        return writes.insert(session, ctx.actor, row).id

@@ -1,0 +1,179 @@
+"""Induction (screened -> induction) and drug administrations checked against the protocol."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from talentop.errors import InvalidInput
+from talentop.protocol import Protocol
+from talentop.services._context import Context, as_date, enter, not_before, transition, violation
+from talentop.services.states import INDUCTION
+from talentop.store import models as m
+from talentop.store import queries, writes
+
+#: Relative difference between the dose given and the protocol dose recorded as a deviation.
+#: 10% is the usual tolerance for IV antibody dosing (weight measured on the day, rounding
+#: to whole vials); a larger difference is flagged, never refused.
+DOSE_TOLERANCE = 0.10
+PHASES = ("induction", "continued", "maintenance")
+
+
+def start_induction(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
+    """An eligible patient starts induction: ``screened`` -> ``induction``."""
+    on = as_date("start_date", start_date)
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "start_induction", patient_id)
+        screening = queries.latest(session, m.Screening, patient.id, m.Screening.screened_on)
+        not_before("start_date", on, screening.screened_on if screening else None, "screening")
+        transition(session, ctx, patient, INDUCTION, on_date=on)
+
+
+def protocol_dose_mg(
+    protocol: Protocol, phase: str, cycle: int, drug: str, weight_kg: float | None
+) -> float:
+    """The dose the protocol prescribes (mg) for this drug in this cycle.
+
+    Induction doses come from the protocol's cycle table; later phases (continued arm-B
+    treatment, maintenance) use the drug's induction dose, as the protocol gives no other.
+    A drug the protocol does not give in that induction cycle is a ``ProtocolViolation``
+    (e.g. bevacizumab in cycle 4 of TALENTOP, left out before surgery).
+    """
+    cycles = protocol.induction.cycles
+    if phase == "induction":
+        if not 1 <= cycle <= len(cycles):
+            raise InvalidInput.field("cycle", cycle, f"an induction cycle 1..{len(cycles)}")
+        doses = [d for d in cycles[cycle - 1].drugs if d.drug == drug]
+        if not doses:
+            given = [d.drug for d in cycles[cycle - 1].drugs]
+            raise violation(
+                f"{drug} is not given in induction cycle {cycle} (protocol gives {given})",
+                state=INDUCTION,
+                rule="induction drugs follow the protocol's cycle table",
+            )
+    else:
+        doses = [d for c in cycles for d in c.drugs if d.drug == drug][:1]
+        if not doses:
+            known = sorted({d.drug for c in cycles for d in c.drugs})
+            raise InvalidInput.field("drug", drug, f"a protocol drug, one of {known}")
+    dose = doses[0]
+    if dose.dose_unit == "mg":
+        return float(dose.dose)
+    if weight_kg is None:
+        raise InvalidInput.field(
+            "weight_kg", weight_kg, f"the weight in kg: {drug} is dosed per kg"
+        )
+    return float(dose.dose) * weight_kg
+
+
+def record_dose(
+    ctx: Context,
+    patient_id: int,
+    *,
+    cycle: int,
+    drug: str,
+    dose_given_mg: float,
+    given_on: dt.date | str,
+    weight_kg: float | None = None,
+    phase: str | None = None,
+) -> dict[str, Any]:
+    """Record one drug given in one cycle; computes the protocol dose and flags deviations.
+
+    ``phase`` defaults to "induction" during induction, "maintenance" in maintenance and
+    "continued" otherwise. Delay = days after (previous cycle + cycle length) beyond the
+    protocol's visit window. Deviations (dose outside 10%, delay) are recorded, not refused.
+    """
+    on = as_date("given_on", given_on)
+    problems = []
+    if isinstance(cycle, bool) or not isinstance(cycle, int) or cycle < 1:
+        problems.append(f"cycle={cycle!r}: expected a cycle number >= 1")
+    if (
+        isinstance(dose_given_mg, bool)
+        or not isinstance(dose_given_mg, int | float)
+        or not 0 < dose_given_mg <= 10000
+    ):
+        problems.append(f"dose_given_mg={dose_given_mg!r}: expected a dose in mg, 0-10000")
+    if weight_kg is not None and not (20 <= weight_kg <= 300):
+        problems.append(f"weight_kg={weight_kg!r}: expected a body weight 20-300 kg")
+    if phase is not None and phase not in PHASES:
+        problems.append(f"phase={phase!r}: expected one of {list(PHASES)}")
+    if problems:
+        raise InvalidInput(problems)
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "record_dose", patient_id)
+        phase = phase or {"induction": "induction", "maintenance": "maintenance"}.get(
+            patient.state, "continued"
+        )
+        if (phase == "induction") != (patient.state == INDUCTION):
+            raise violation(
+                f"phase {phase!r} does not match the patient's state",
+                state=patient.state,
+                rule="induction doses only during induction; continued/maintenance doses after it",
+            )
+        computed = protocol_dose_mg(ctx.protocol, phase, cycle, drug, weight_kg)
+        earlier = [
+            d
+            for d in queries.rows_for(
+                session, m.DrugAdministration, patient.id, m.DrugAdministration.given_on
+            )
+            if d.phase == phase
+        ]
+        if any(d.cycle == cycle and d.drug == drug for d in earlier):
+            raise InvalidInput.field(
+                "cycle", cycle, f"a cycle in which {drug} was not yet recorded"
+            )
+        notes = []
+        if abs(dose_given_mg - computed) > DOSE_TOLERANCE * computed:
+            notes.append(
+                f"dose {dose_given_mg:g} mg differs from protocol {computed:g} mg by more than "
+                f"{DOSE_TOLERANCE:.0%}"
+            )
+        delay_days = 0
+        previous = [d for d in earlier if d.cycle == cycle - 1]
+        if previous:
+            planned = previous[0].given_on + dt.timedelta(
+                days=ctx.protocol.induction.cycle_length_days
+            )
+            not_before("given_on", on, previous[0].given_on, f"cycle {cycle - 1}")
+            delay_days = max(0, (on - planned).days)
+            if delay_days > ctx.protocol.induction.visit_window_days:
+                notes.append(
+                    f"cycle {cycle} given {delay_days} days late (window "
+                    f"{ctx.protocol.induction.visit_window_days} days)"
+                )
+        dose = writes.insert(
+            session,
+            ctx.actor,
+            m.DrugAdministration(
+                patient_id=patient.id,
+                phase=phase,
+                cycle=cycle,
+                drug=drug,
+                given_on=on,
+                weight_kg=weight_kg,
+                dose_computed_mg=round(computed, 3),
+                dose_given_mg=float(dose_given_mg),
+                delay_days=delay_days,
+                deviation="; ".join(notes) or None,
+            ),
+        )
+        for note in notes:
+            writes.insert(
+                session,
+                ctx.actor,
+                m.ProtocolDeviation(
+                    patient_id=patient.id, deviation_date=on, category="dosing", description=note
+                ),
+            )
+        return {
+            "administration_id": dose.id,
+            "dose_computed_mg": dose.dose_computed_mg,
+            "delay_days": delay_days,
+            "deviations": notes,
+        }
+
+
+def induction_complete(protocol: Protocol, doses: list[m.DrugAdministration]) -> list[int]:
+    """Induction cycles with no recorded administration (empty when induction is complete)."""
+    given = {d.cycle for d in doses if d.phase == "induction"}
+    return [c.number for c in protocol.induction.cycles if c.number not in given]

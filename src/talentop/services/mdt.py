@@ -1,0 +1,141 @@
+"""MDT resectability reviews: quorum, required specialties and the protocol's consensus rule.
+
+The experts' proposal (protocol.md): resectability is decided by a multidisciplinary team
+rather than one investigator; each member's vote and reason is kept with the outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from talentop.errors import InvalidInput
+from talentop.protocol import Protocol
+from talentop.services._context import Context, as_date, enter, transition, violation
+from talentop.services.states import ASSESSED, NOT_RANDOMISED
+from talentop.store import models as m
+from talentop.store import queries, writes
+
+
+def consensus(rule: str, threshold: float | None, votes_yes: int, votes_total: int) -> bool:
+    """The MDT outcome: majority (> half), unanimous (all), supermajority (>= threshold)."""
+    if votes_total == 0:
+        return False
+    if rule == "majority":
+        return votes_yes * 2 > votes_total
+    if rule == "unanimous":
+        return votes_yes == votes_total
+    if rule == "supermajority":
+        return votes_yes / votes_total >= (threshold or 1.0) - 1e-12
+    raise InvalidInput.field("mdt.rule", rule, "majority, unanimous or supermajority")
+
+
+def check_votes(protocol: Protocol, votes: list[dict[str, Any]]) -> list[str]:
+    """Every problem with a vote list: quorum, duplicates, specialties, missing reasons."""
+    problems = []
+    if not isinstance(votes, list):
+        return [f"votes={votes!r}: expected a list of vote dicts"]
+    members = [v.get("member") for v in votes]
+    if len(votes) < protocol.mdt.min_members:
+        problems.append(
+            f"votes: {len(votes)} member(s); the protocol needs at least {protocol.mdt.min_members}"
+        )
+    dupes = sorted({x for x in members if members.count(x) > 1 and x is not None})
+    if dupes:
+        problems.append(f"votes.member: {dupes} voted more than once")
+    for i, vote in enumerate(votes):
+        if not isinstance(vote.get("member"), str) or not vote["member"]:
+            problems.append(
+                f"votes[{i}].member={vote.get('member')!r}: expected a member's username"
+            )
+        if not isinstance(vote.get("resectable"), bool):
+            problems.append(
+                f"votes[{i}].resectable={vote.get('resectable')!r}: expected true or false"
+            )
+        if not isinstance(vote.get("reason"), str) or not vote["reason"].strip():
+            problems.append(
+                f"votes[{i}].reason={vote.get('reason')!r}: expected the member's reason"
+            )
+    present = {v.get("specialty") for v in votes}
+    missing = [s for s in protocol.mdt.required_specialties if s not in present]
+    if missing:
+        problems.append(f"votes.specialty: missing required specialties {missing}")
+    return problems
+
+
+def record_mdt_review(
+    ctx: Context, patient_id: int, review_date: dt.date | str, votes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Record an MDT review with each member's vote; the protocol's rule gives the outcome.
+
+    After induction (``assessed``): resectable keeps the patient ready to randomise; not
+    resectable -> ``not_randomised``. In arm B (``randomised``): a reassessment that may
+    allow ``switch_to_surgery``. Votes: ``{"member", "specialty", "resectable", "reason"}``.
+    """
+    on = as_date("review_date", review_date)
+    problems = check_votes(ctx.protocol, votes)
+    if problems:
+        raise InvalidInput(problems)
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "record_mdt_review", patient_id)
+        if patient.state != ASSESSED and ctx.protocol.arm(patient.arm or "").includes_surgery:
+            raise violation(
+                f"patient is in surgical arm {patient.arm}",
+                state=patient.state,
+                rule="MDT reassessment after randomisation is for the non-surgical arm",
+            )
+        yes = sum(1 for v in votes if v["resectable"])
+        resectable = consensus(ctx.protocol.mdt.rule, ctx.protocol.mdt.threshold, yes, len(votes))
+        review = writes.insert(
+            session,
+            ctx.actor,
+            m.MdtReview(
+                patient_id=patient.id,
+                review_date=on,
+                purpose="randomisation" if patient.state == ASSESSED else "switch",
+                rule=ctx.protocol.mdt.rule,
+                threshold=ctx.protocol.mdt.threshold,
+                votes_resectable=yes,
+                votes_total=len(votes),
+                resectable=resectable,
+            ),
+        )
+        for vote in votes:
+            writes.insert(
+                session,
+                ctx.actor,
+                m.MdtVote(
+                    review_id=review.id,
+                    member=vote["member"],
+                    specialty=str(vote.get("specialty") or "unspecified"),
+                    resectable=vote["resectable"],
+                    reason=vote["reason"],
+                ),
+            )
+        if patient.state == ASSESSED and not resectable:
+            transition(
+                session,
+                ctx,
+                patient,
+                NOT_RANDOMISED,
+                on_date=on,
+                reason=f"MDT: not resectable ({yes}/{len(votes)} votes, rule {ctx.protocol.mdt.rule})",
+            )
+        return {
+            "review_id": review.id,
+            "resectable": resectable,
+            "votes_resectable": yes,
+            "votes_total": len(votes),
+            "rule": ctx.protocol.mdt.rule,
+            "state": patient.state,
+        }
+
+
+def latest_review(session: Any, patient_id: int, purpose: str) -> m.MdtReview | None:
+    """The patient's newest MDT review for ``purpose`` (randomisation | switch)."""
+    reviews = [
+        r
+        for r in queries.rows_for(session, m.MdtReview, patient_id, m.MdtReview.review_date)
+        if r.purpose == purpose
+    ]
+    return reviews[-1] if reviews else None

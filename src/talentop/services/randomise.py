@@ -1,0 +1,161 @@
+"""Concealed stratified randomisation: one allocation per patient, one locked transaction.
+
+Strata come from the protocol (depth of response via ``Stratum.level_for``, ECOG...; site
+when ``stratify_by_site``). The scheme (permuted blocks with random sizes, or Pocock-Simon
+minimisation) is ``talentop.randomization``, seeded by the secret generated at ``db init``.
+
+Concurrency (style.md, the edc-randomization warning): the stratum counter row is locked
+for the whole transaction (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``
+holds the write lock), the slot is taken, the arm computed, the allocation inserted with a
+unique patient and a unique (stratum, slot), and everything commits together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from talentop.errors import AllocationError, InvalidInput
+from talentop.services._context import Context, as_date, enter, transition, violation
+from talentop.services.mdt import latest_review
+from talentop.services.states import RANDOMISED
+from talentop.store import models as m
+from talentop.store import queries, writes
+
+#: Counter row serialising minimisation (every allocation depends on all earlier ones).
+MINIMISATION_COUNTER = "__minimisation__"
+
+#: Test hook: called after the counter update, before the allocation row (crash tests).
+_after_counter_update: Callable[[], None] | None = None
+
+
+def _stratum_value(
+    session: Any, ctx: Context, patient: m.Patient, variable: str, overrides: dict[str, Any]
+) -> Any:
+    if variable in overrides:
+        return overrides[variable]
+    if variable == "depth_of_response_pct":
+        response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
+        return None if response is None else response.depth_of_response_pct
+    screening = queries.latest(session, m.Screening, patient.id, m.Screening.screened_on)
+    record = json.loads(screening.record_json) if screening else {}
+    return record.get(variable)
+
+
+def stratum_levels(
+    session: Any, ctx: Context, patient: m.Patient, overrides: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """The patient's level of every protocol stratum (plus site when stratified by site)."""
+    overrides = overrides or {}
+    levels: dict[str, str] = {}
+    problems = []
+    for stratum in ctx.protocol.strata:
+        value = _stratum_value(session, ctx, patient, stratum.variable, overrides)
+        if value is None:
+            problems.append(
+                f"{stratum.variable}=None: needed for stratum {stratum.id}; record it first"
+            )
+            continue
+        levels[stratum.id] = stratum.level_for(value)
+    if problems:
+        raise InvalidInput(problems)
+    if ctx.protocol.randomisation.stratify_by_site:
+        levels["site"] = queries.get(session, m.Site, patient.site_id).code
+    return levels
+
+
+def _check_ready(session: Any, ctx: Context, patient: m.Patient) -> None:
+    rules = ctx.protocol.randomisation
+    response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
+    allowed = ctx.protocol.assessment.randomisable_responses
+    if response is None or response.best_overall_response not in allowed:
+        bor = None if response is None else response.best_overall_response
+        raise violation(
+            f"best overall response {bor} is not randomisable",
+            state=patient.state,
+            rule=f"only {', '.join(allowed)} are randomised",
+        )
+    review = latest_review(session, patient.id, "randomisation")
+    if review is None or not review.resectable:
+        raise violation(
+            "no resectable MDT decision on record",
+            state=patient.state,
+            rule=f"the MDT ({ctx.protocol.mdt.rule} rule) must judge the patient resectable",
+        )
+    if rules.scheme not in ("permuted_block", "minimisation"):
+        raise AllocationError(f"randomisation.scheme={rules.scheme!r}: no such scheme")
+
+
+def randomise(
+    ctx: Context,
+    patient_id: int,
+    randomised_on: dt.date | str,
+    *,
+    stratum_values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Allocate an assessed, MDT-resectable PR/SD patient: ``assessed`` -> ``randomised``.
+
+    ``stratum_values`` may give current values (e.g. ``{"ecog": 0}`` measured today);
+    otherwise depth of response comes from the latest assessment and the rest from the
+    screening record. Returns ``{"arm", "stratum", "randomisation_id"}``; the arm exists
+    nowhere before this call commits.
+    """
+    from talentop.randomization import MinimisationScheme, PermutedBlockScheme, stratum_key
+
+    on = as_date("randomised_on", randomised_on)
+    rules = ctx.protocol.randomisation
+    with ctx.store.unit_of_work() as session:
+        patient = enter(session, ctx, "randomise", patient_id)
+        _check_ready(session, ctx, patient)
+        if (
+            queries.latest(session, m.Randomisation, patient.id, m.Randomisation.randomised_on)
+            is not None
+        ):
+            raise AllocationError(
+                f"patient {patient_id} is already randomised; exactly one allocation per patient"
+            )
+        levels = stratum_levels(session, ctx, patient, stratum_values)
+        key = stratum_key(levels)
+        secret = queries.randomisation_secret(session)
+        if secret is None:
+            raise AllocationError("no randomisation secret: run `talentop db init` first")
+        if rules.scheme == "permuted_block":
+            counter, created = queries.lock_stratum_counter(session, key)
+            slot = counter.next_slot
+            arm = PermutedBlockScheme(dict(rules.ratio), list(rules.block_sizes), secret).arm_for(
+                key, slot
+            )
+        else:
+            counter, created = queries.lock_stratum_counter(session, MINIMISATION_COUNTER)
+            slot = counter.next_slot
+            existing = [
+                {**json.loads(r.levels_json), "arm": r.arm} for r in queries.randomisations(session)
+            ]
+            scheme = MinimisationScheme(
+                dict(rules.ratio), sorted(levels), rules.minimisation_p, secret
+            )
+            arm = scheme.assign(existing, levels, slot)
+        if created:
+            writes.insert_audit_only(session, ctx.actor, counter)
+        writes.update(session, ctx.actor, counter, next_slot=slot + 1)
+        if _after_counter_update is not None:
+            _after_counter_update()
+        allocation = writes.insert(
+            session,
+            ctx.actor,
+            m.Randomisation(
+                patient_id=patient.id,
+                site_id=patient.site_id,
+                scheme=rules.scheme,
+                stratum_key=key,
+                levels_json=json.dumps(levels, sort_keys=True),
+                slot=slot,
+                arm=arm,
+                randomised_on=on,
+                randomised_by=ctx.actor,
+            ),
+        )
+        transition(session, ctx, patient, RANDOMISED, on_date=on, reason=f"arm {arm}", arm=arm)
+        return {"randomisation_id": allocation.id, "arm": arm, "stratum": key}

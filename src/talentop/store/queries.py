@@ -1,0 +1,175 @@
+"""Read queries the services need (services never import SQLAlchemy themselves)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError as SaIntegrityError
+from sqlalchemy.orm import Session
+
+from talentop.errors import NotFound
+from talentop.store import models as m
+
+
+def get(session: Session, model: type, key: Any, *, what: str | None = None) -> Any:
+    """A row by primary key, or ``NotFound`` naming the table and id."""
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(f"{what or model.__tablename__}: no row with id {key!r}")
+    return row
+
+
+def lock_patient(session: Session, patient_id: int) -> m.Patient:
+    """The patient row, locked for this transaction (PostgreSQL ``FOR UPDATE``)."""
+    row = session.execute(
+        select(m.Patient).where(m.Patient.id == patient_id).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"patient: no patient with id {patient_id!r}")
+    return row
+
+
+def site_by_code(session: Session, code: str) -> m.Site | None:
+    return session.execute(select(m.Site).where(m.Site.code == code)).scalar_one_or_none()
+
+
+def user_by_name(session: Session, username: str) -> m.User | None:
+    return session.execute(select(m.User).where(m.User.username == username)).scalar_one_or_none()
+
+
+def patient_by_pseudo_id(session: Session, site_id: int, pseudo_id: str) -> m.Patient | None:
+    return session.execute(
+        select(m.Patient).where(m.Patient.site_id == site_id, m.Patient.pseudo_id == pseudo_id)
+    ).scalar_one_or_none()
+
+
+def all_patients(session: Session) -> list[m.Patient]:
+    return list(session.execute(select(m.Patient).order_by(m.Patient.id)).scalars())
+
+
+def rows_for(session: Session, model: Any, patient_id: int, order_by: Any = None) -> list[Any]:
+    """Every row of ``model`` for the patient, in ``order_by`` (default: id) order."""
+    stmt = select(model).where(model.patient_id == patient_id)
+    stmt = stmt.order_by(order_by if order_by is not None else model.id)
+    return list(session.execute(stmt).scalars())
+
+
+def latest(session: Session, model: Any, patient_id: int, order_by: Any) -> Any:
+    """The patient's newest row of ``model`` by ``order_by`` (then id), or None."""
+    stmt = (
+        select(model)
+        .where(model.patient_id == patient_id)
+        .order_by(order_by.desc(), model.id.desc())
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def screening_criteria(session: Session, screening_id: int) -> list[m.ScreeningCriterion]:
+    stmt = select(m.ScreeningCriterion).where(m.ScreeningCriterion.screening_id == screening_id)
+    return list(session.execute(stmt.order_by(m.ScreeningCriterion.id)).scalars())
+
+
+def measurements_for_visit(session: Session, visit_id: int) -> list[m.LesionMeasurement]:
+    stmt = select(m.LesionMeasurement).where(m.LesionMeasurement.visit_id == visit_id)
+    return list(session.execute(stmt).scalars())
+
+
+def response_for_visit(
+    session: Session, visit_id: int, criteria: str
+) -> m.ResponseAssessment | None:
+    stmt = select(m.ResponseAssessment).where(
+        m.ResponseAssessment.visit_id == visit_id, m.ResponseAssessment.criteria == criteria
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def latest_response(
+    session: Session, patient_id: int, criteria: str
+) -> m.ResponseAssessment | None:
+    stmt = (
+        select(m.ResponseAssessment)
+        .join(m.AssessmentVisit, m.AssessmentVisit.id == m.ResponseAssessment.visit_id)
+        .where(
+            m.ResponseAssessment.patient_id == patient_id, m.ResponseAssessment.criteria == criteria
+        )
+        .order_by(m.AssessmentVisit.visit_date.desc())
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def mdt_votes(session: Session, review_id: int) -> list[m.MdtVote]:
+    stmt = select(m.MdtVote).where(m.MdtVote.review_id == review_id).order_by(m.MdtVote.id)
+    return list(session.execute(stmt).scalars())
+
+
+def last_drug_date(session: Session, patient_id: int, drug: str) -> dt.date | None:
+    return session.execute(
+        select(func.max(m.DrugAdministration.given_on)).where(
+            m.DrugAdministration.patient_id == patient_id, m.DrugAdministration.drug == drug
+        )
+    ).scalar_one_or_none()
+
+
+def randomisation_secret(session: Session) -> bytes | None:
+    """The allocation secret; only the randomisation service may call this."""
+    return session.execute(
+        select(m.RandomisationSecret.secret).order_by(m.RandomisationSecret.id).limit(1)
+    ).scalar_one_or_none()
+
+
+def lock_stratum_counter(session: Session, stratum_key: str) -> tuple[m.StratumCounter, bool]:
+    """The stratum's counter row, created if missing and locked for this transaction.
+
+    PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT ... FOR UPDATE``, so two
+    first allocations in a new stratum cannot both start at slot 0. SQLite: the transaction
+    already holds the database write lock (``BEGIN IMMEDIATE``).
+    """
+    dialect = session.get_bind().dialect.name
+    created = False
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        result = session.execute(
+            pg_insert(m.StratumCounter)
+            .values(stratum_key=stratum_key, next_slot=0)
+            .on_conflict_do_nothing(index_elements=["stratum_key"])
+        )
+        created = bool(result.rowcount)
+    else:
+        existing = session.get(m.StratumCounter, stratum_key)
+        if existing is None:
+            try:
+                with session.begin_nested():
+                    session.execute(
+                        insert(m.StratumCounter).values(stratum_key=stratum_key, next_slot=0)
+                    )
+                created = True
+            except SaIntegrityError:
+                pass
+    counter = session.execute(
+        select(m.StratumCounter)
+        .where(m.StratumCounter.stratum_key == stratum_key)
+        .with_for_update()
+    ).scalar_one()
+    return counter, created
+
+
+def randomisations(session: Session) -> list[m.Randomisation]:
+    return list(session.execute(select(m.Randomisation).order_by(m.Randomisation.id)).scalars())
+
+
+def count(session: Session, model: Any) -> int:
+    return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def audit_rows(
+    session: Session, *, entity: str | None = None, limit: int = 100
+) -> list[m.AuditEntry]:
+    stmt = select(m.AuditEntry)
+    if entity is not None:
+        stmt = stmt.where(m.AuditEntry.entity == entity)
+    return list(session.execute(stmt.order_by(m.AuditEntry.seq.desc()).limit(limit)).scalars())

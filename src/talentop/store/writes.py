@@ -1,0 +1,68 @@
+"""Audited writes: every insert or update goes through here, with one audit row each."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from talentop.store.audit import append_audit, snapshot
+
+T = TypeVar("T")
+
+
+def _entity_id(obj: Any) -> str:
+    identity = inspect(obj).identity
+    return ",".join(str(part) for part in identity) if identity else "?"
+
+
+def insert(session: Session, actor: str, obj: T) -> T:
+    """Add ``obj``, flush it (so it has an id) and audit the creation."""
+    session.add(obj)
+    session.flush()
+    append_audit(
+        session,
+        actor=actor,
+        entity=obj.__tablename__,  # type: ignore[attr-defined]
+        entity_id=_entity_id(obj),
+        action="create",
+        before=None,
+        after=snapshot(obj),
+    )
+    return obj
+
+
+def update(session: Session, actor: str, obj: T, **changes: Any) -> T:
+    """Set attributes on ``obj`` and audit before/after (no row if nothing changed)."""
+    before = snapshot(obj)
+    for name, value in changes.items():
+        if not hasattr(obj, name):
+            raise AttributeError(f"{type(obj).__name__} has no column {name!r}")
+        setattr(obj, name, value)
+    session.flush()
+    after = snapshot(obj)
+    if after != before:
+        append_audit(
+            session,
+            actor=actor,
+            entity=obj.__tablename__,  # type: ignore[attr-defined]
+            entity_id=_entity_id(obj),
+            action="update",
+            before=before,
+            after=after,
+        )
+    return obj
+
+
+def insert_audit_only(session: Session, actor: str, obj: Any) -> None:
+    """Audit the creation of a row already inserted by a core statement (e.g. upsert)."""
+    append_audit(
+        session,
+        actor=actor,
+        entity=obj.__tablename__,
+        entity_id=_entity_id(obj),
+        action="create",
+        before=None,
+        after=snapshot(obj),
+    )

@@ -1,0 +1,48 @@
+"""Database fixtures: every db test runs on a fresh SQLite file, and on PostgreSQL too when
+``TALENTOP_TEST_POSTGRES_URL`` is set (each test in its own throw-away schema)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+POSTGRES_URL = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def make_store(backend: str, tmp_path):
+    """A migrated, initialised Store and a cleanup callable."""
+    from talentop.store import Store, init_database
+
+    if backend == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 'talentop.db'}")
+        init_database(store)
+        return store, store.dispose
+    import sqlalchemy as sa
+
+    schema = f"talentop_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    store = Store(POSTGRES_URL, pg_schema=schema)
+    init_database(store)
+
+    def cleanup() -> None:
+        store.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return store, cleanup
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    """A fresh trial database (SQLite file; PostgreSQL schema when configured)."""
+    store, cleanup = make_store(request.param, tmp_path)
+    try:
+        yield store
+    finally:
+        cleanup()

@@ -1,0 +1,221 @@
+"""Walk patients along the TALENTOP path through the real services (test helpers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from talentop import services as sv
+from talentop.protocol import load_protocol
+from talentop.store import models as m
+
+PROTOCOL = load_protocol("talentop")
+D0 = dt.date(2025, 1, 6)
+
+# A patient meeting every TALENTOP criterion (as tests/clinical/test_clinical_eligibility.py).
+ELIGIBLE = dict(
+    hcc_confirmed=True,
+    prior_anticancer_therapy=False,
+    tcm_used=False,
+    measurable_lesions=2,
+    vp_grade="Vp3",
+    vv_grade="Vv0",
+    right_atrial_thrombus=False,
+    extrahepatic_spread=False,
+    future_liver_remnant_ml=600,
+    total_functional_liver_volume_ml=1400,
+    bilirubin_umol_l=18,
+    bilirubin_uln_umol_l=21,
+    albumin_g_l=38,
+    inr=1.1,
+    ascites="none",
+    encephalopathy="none",
+    ecog=0,
+    life_expectancy_weeks=52,
+    anc_10e9_l=3.1,
+    lymphocytes_10e9_l=1.2,
+    platelets_10e9_l=140,
+    haemoglobin_g_l=128,
+    ast_u_l=60,
+    ast_uln_u_l=40,
+    alt_u_l=55,
+    alt_uln_u_l=40,
+    alp_u_l=150,
+    alp_uln_u_l=125,
+    ecog_days_before_induction=3,
+    child_pugh_days_before_induction=3,
+    labs_days_before_induction=5,
+    largest_tumour_diameter_cm=6.5,
+    tumour_count=2,
+)
+
+LESIONS = [
+    {
+        "id": "T1",
+        "kind": "target",
+        "organ": "liver",
+        "diameter_mm": 60.0,
+        "viable_diameter_mm": 50.0,
+    },
+    {
+        "id": "T2",
+        "kind": "target",
+        "organ": "liver",
+        "diameter_mm": 40.0,
+        "viable_diameter_mm": 30.0,
+    },
+    {"id": "N1", "kind": "non_target", "organ": "portal_vein"},
+]
+
+VOTES_YES = [
+    {
+        "member": "surg1",
+        "specialty": "hepatobiliary_surgeon",
+        "resectable": True,
+        "reason": "R0 feasible",
+    },
+    {
+        "member": "onc1",
+        "specialty": "hepatologist_or_oncologist",
+        "resectable": True,
+        "reason": "PR, CP-A",
+    },
+    {
+        "member": "rad1",
+        "specialty": "radiologist",
+        "resectable": True,
+        "reason": "thrombus receded",
+    },
+]
+
+
+def context(store, actor: str = "inv1") -> sv.Context:
+    """A context with site SH01 and an investigator ``actor`` created."""
+    system = sv.Context(store, PROTOCOL, "system")
+    sv.create_site(system, "SH01", "Zhongshan Hospital", country="CN")
+    sv.create_user(system, actor, "investigator", site_code="SH01")
+    return sv.Context(store, PROTOCOL, actor)
+
+
+def day(n: int) -> dt.date:
+    return D0 + dt.timedelta(days=n)
+
+
+def to_induction(ctx, pseudo_id: str = "P001", **record) -> int:
+    pid = sv.register_patient(ctx, "SH01", pseudo_id, registered_on=day(-14))
+    sv.screen_patient(ctx, pid, {**ELIGIBLE, **record}, day(-7))
+    sv.record_lesions_baseline(ctx, pid, day(-7), LESIONS)
+    sv.start_induction(ctx, pid, day(0))
+    return pid
+
+
+def give_induction(ctx, pid: int, weight_kg: float = 70.0) -> None:
+    for cycle in PROTOCOL.induction.cycles:
+        for dose in cycle.drugs:
+            mg = dose.dose if dose.dose_unit == "mg" else dose.dose * weight_kg
+            sv.record_dose(
+                ctx,
+                pid,
+                cycle=cycle.number,
+                drug=dose.drug,
+                dose_given_mg=mg,
+                given_on=day(21 * (cycle.number - 1)),
+                weight_kg=weight_kg,
+            )
+
+
+def assess(ctx, pid: int, visit_day: int, shrink: float = 0.6, **kwargs):
+    """A visit with both targets at ``shrink`` x baseline (0.6 -> -40%, PR)."""
+    return sv.record_assessment(
+        ctx,
+        pid,
+        day(visit_day),
+        target={"T1": 60.0 * shrink, "T2": 40.0 * shrink},
+        non_target={"N1": "present"},
+        **kwargs,
+    )
+
+
+def to_assessed(ctx, pseudo_id: str = "P001", shrink: float = 0.6) -> int:
+    pid = to_induction(ctx, pseudo_id)
+    give_induction(ctx, pid)
+    assess(ctx, pid, 70, shrink)
+    sv.complete_assessment(ctx, pid, day(71))
+    return pid
+
+
+def to_randomised(ctx, pseudo_id: str = "P001", shrink: float = 0.6) -> tuple[int, str]:
+    pid = to_assessed(ctx, pseudo_id, shrink)
+    sv.record_mdt_review(ctx, pid, day(72), VOTES_YES)
+    return pid, sv.randomise(ctx, pid, day(73))["arm"]
+
+
+def randomised_in_arm(ctx, arm: str, prefix: str = "P") -> int:
+    """Randomise patients until one lands in ``arm`` (blocks of 2/4 make this quick)."""
+    for i in range(20):
+        pid, got = to_randomised(ctx, f"{prefix}{arm}{i:03d}")
+        if got == arm:
+            return pid
+    raise AssertionError(f"no patient randomised to arm {arm} in 20 tries")
+
+
+def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0) -> list[int]:
+    """Insert ``n`` patients directly in state ``assessed``, MDT-resectable, PR/SD (bulk setup
+    for concurrency tests; ecog and depth vary so several strata fill)."""
+    import random
+
+    rng = random.Random(seed)
+    ids = []
+    with store.unit_of_work() as session:
+        site = session.query(m.Site).filter_by(code=site_code).one()
+        for i in range(n):
+            patient = m.Patient(
+                site_id=site.id, pseudo_id=f"S{i:05d}", registered_on=D0, state="assessed"
+            )
+            session.add(patient)
+            session.flush()
+            ecog = rng.choice([0, 1])
+            depth = rng.choice([-45.0, -10.0, 12.0])
+            session.add(
+                m.Screening(
+                    patient_id=patient.id,
+                    screened_on=D0,
+                    protocol_id="talentop",
+                    protocol_version="1",
+                    record_json=json.dumps({"ecog": ecog}),
+                    verdict="eligible",
+                )
+            )
+            visit = m.AssessmentVisit(
+                patient_id=patient.id,
+                visit_date=day(70),
+                new_lesions="none",
+                new_lesions_mrecist="none",
+            )
+            session.add(visit)
+            session.flush()
+            session.add(
+                m.ResponseAssessment(
+                    patient_id=patient.id,
+                    visit_id=visit.id,
+                    criteria="recist1.1",
+                    engine_version="seed",
+                    overall_response="PR" if depth <= -30 else "SD",
+                    best_overall_response="PR" if depth <= -30 else "SD",
+                    depth_of_response_pct=depth,
+                    result_json="{}",
+                )
+            )
+            session.add(
+                m.MdtReview(
+                    patient_id=patient.id,
+                    review_date=day(72),
+                    purpose="randomisation",
+                    rule="majority",
+                    votes_resectable=3,
+                    votes_total=3,
+                    resectable=True,
+                )
+            )
+            ids.append(patient.id)
+    return ids
