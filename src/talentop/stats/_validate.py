@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from talentop.errors import InvalidInput
+from talentop.errors import ConvergenceError, InvalidInput
 
 _MAX_LISTED = 5
 
@@ -122,3 +122,13 @@ def conf_level(value: float) -> float:
     if not (isinstance(value, int | float) and 0 < float(value) < 1):
         raise InvalidInput.field("conf_level", value, "a number strictly between 0 and 1")
     return float(value)
+
+
+class NoEvents(InvalidInput, ConvergenceError):
+    """No events where a model needs them: bad input, and a model that cannot be fitted."""
+
+
+def check(problems: list[str]) -> None:
+    """Raise one InvalidInput listing every problem, if any."""
+    if problems:
+        raise InvalidInput(problems)
