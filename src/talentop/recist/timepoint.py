@@ -137,6 +137,8 @@ def _target_response(case: Case, followup: Followup, history: History) -> tuple[
                 f"{fmt_pct(percent_change(measured, nadir))} / +{fmt_mm(measured - nadir)} mm vs "
                 f"nadir {fmt_mm(nadir)} (>= +20%{floor_text}): target PD"
             )
+        if len(missing) == len(values):
+            return "NE", "no target lesion evaluated: target NE"
         return "NE", f"{names} not evaluated and the measured ones do not show PD: target NE"
 
     current = measured
