@@ -327,7 +327,9 @@ def gs_boundaries(
         problems.append(f"drift={drift!r}: expected a positive expected final Z")
     check_problems(problems)
 
-    cumulative = spend(spending, alpha, t, gamma)
+    # gsDesign convention: a two-sided symmetric design spends alpha / 2 on each side, with
+    # the spending function taken at the one-sided total
+    cumulative = sided * spend(spending, alpha / sided, t, gamma)
     increments = np.diff(np.concatenate([[0.0], cumulative]))
     efficacy = _efficacy(t, increments, sided)
     # re-integrate the bounds to report the alpha actually spent (checks the root finding)

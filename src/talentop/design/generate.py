@@ -93,7 +93,10 @@ def observe(patients: Patients, cutoff: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     follow = np.maximum(cutoff[:, None] - patients.entry, 0.0)
     time = np.minimum(np.minimum(patients.event, patients.dropout), follow)
-    status = (patients.event <= patients.dropout) & (patients.event <= follow)
+    # compare on the calendar scale, as look_times does, so the look's own event is counted
+    status = (patients.event <= patients.dropout) & (
+        patients.entry + patients.event <= cutoff[:, None]
+    )
     return time, status
 
 
