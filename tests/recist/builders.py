@@ -1,4 +1,4 @@
-"""Small builders for RECIST test cases (the JSON of docs/recist.md)."""
+"""Small builders for RECIST test cases (the JSON of examples/recist/README.md)."""
 
 from __future__ import annotations
 

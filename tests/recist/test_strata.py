@@ -3,7 +3,7 @@
 Source: the protocol-as-data convention of design.md (strata levels as ``(id, upper_pct)``
 pairs, first level whose inclusive upper bound is >= the value, None = no bound); the SD
 subgroups follow the expert definition "SD whose tumours shrank vs grew" with 0 % in the
-non-shrinking group (docs/recist.md).
+non-shrinking group (examples/recist/README.md).
 """
 
 import pytest

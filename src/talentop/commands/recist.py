@@ -19,7 +19,7 @@ _NEW = {"none": "no", "equivocal": "equiv.", "unequivocal": "[red]yes[/]"}
 
 
 def read_case(path: Path) -> dict[str, Any]:
-    """One case from a JSON file (the input object of docs/recist.md)."""
+    """One case from a JSON file (the input object of examples/recist/README.md)."""
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file; expected an existing JSON file")
     try:
@@ -117,7 +117,9 @@ def render(path: Path, result: dict[str, Any]) -> None:
 
 def recist(
     files: list[Path] = typer.Argument(
-        ..., metavar="FILE.json...", help="One case per JSON file (format: docs/recist.md)."
+        ...,
+        metavar="FILE.json...",
+        help="One case per JSON file (format: examples/recist/README.md).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result JSON for scripts."),
     both: bool = typer.Option(

@@ -3,7 +3,7 @@
 Sources: Eisenhauer EA et al., New response evaluation criteria in solid tumours: revised
 RECIST guideline (version 1.1). Eur J Cancer 2009;45:228-247. Lencioni R, Llovet JM.
 Modified RECIST (mRECIST) assessment for hepatocellular carcinoma. Semin Liver Dis
-2010;30:52-60. Input and output JSON: docs/recist.md (contract in design.md).
+2010;30:52-60. Input and output JSON: examples/recist/README.md (contract in design.md).
 """
 
 from talentop.recist.engine import ENGINE_VERSION, evaluate, evaluate_both

@@ -1,7 +1,7 @@
 """Evaluate a whole case: every assessment, backdating, best response, depth; the output JSON.
 
 Source: Eisenhauer EA et al., Eur J Cancer 2009;45:228-247 (RECIST 1.1); Lencioni R, Llovet JM,
-Semin Liver Dis 2010;30:52-60 (mRECIST). The output keys are the contract of docs/recist.md.
+Semin Liver Dis 2010;30:52-60 (mRECIST). The output keys are the contract of examples/recist/README.md.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def backdate_equivocal(points: list[Timepoint], enabled: bool) -> tuple[list[Tim
     """An equivocal new lesion later shown unequivocal: PD is dated to the first equivocal scan.
 
     Source: RECIST 1.1 section 4.3.2. Without lesion ids for new lesions, the equivocal scans
-    that count are the uninterrupted run right before the unequivocal one (docs/recist.md).
+    that count are the uninterrupted run right before the unequivocal one (examples/recist/README.md).
     """
     if not enabled:
         return points, set()

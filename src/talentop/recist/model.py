@@ -1,4 +1,4 @@
-"""Parse and validate a RECIST case (the JSON of docs/recist.md) into frozen dataclasses.
+"""Parse and validate a RECIST case (the JSON of examples/recist/README.md) into frozen dataclasses.
 
 Source: Eisenhauer EA et al., Eur J Cancer 2009;45:228-247 (RECIST 1.1), section 3
 (measurability: >= 10 mm non-nodal on CT, or 2x the slice thickness when it is > 5 mm;

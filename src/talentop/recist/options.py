@@ -17,7 +17,7 @@ NODE_GROWTH_CHOICES = ("cr", "pd")
 
 @dataclass(frozen=True)
 class Options:
-    """Protocol conventions; each field is documented in docs/recist.md."""
+    """Protocol conventions; each field is documented in examples/recist/README.md."""
 
     #: EORTC FAQ "ongoing PR": after a confirmed PR, target SD (not PD) stays PR. Paper: False.
     ongoing_pr: bool = False
