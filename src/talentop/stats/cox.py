@@ -7,6 +7,7 @@ sandwich variance; R `survival::coxph` (Therneau) for the defaults reproduced he
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,9 +243,11 @@ def cox(
         strata_codes = np.zeros(len(frame), np.int64)
     design = _cox_math.prepare(x, time, status, strata_codes, ties)
     p = len(covariates)
-    beta, final, null, iterations, converged = _newton(design, p)
-    x_scale = x.std(axis=0)
-    diverging = _diverging(beta, final, x_scale)
+    with warnings.catch_warnings():
+        # near-singular information is what a diverging fit looks like; reported below
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        beta, final, null, iterations, converged = _newton(design, p)
+        diverging = _diverging(beta, final, x.std(axis=0))
     if diverging.any() or not converged or not np.all(np.isfinite(beta)):
         names = [covariates[j] for j in np.flatnonzero(diverging)] or covariates
         joined = ", ".join(repr(name) for name in names)
