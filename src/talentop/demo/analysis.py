@@ -1,0 +1,343 @@
+"""The interim analysis a trial statistician would run, and the report built from it.
+
+Inputs: the ADTTE (``talentop.endpoints`` derivation; CNSR 0 = event, AVAL in months) and
+the per-patient facts the runner read back from the services. Methods as pre-specified for
+TALENTOP-like trials: KM medians with Brookmeyer-Crowley CIs (R ``survfit`` rule), log-rank
+and Cox PH stratified by the randomisation strata, Schoenfeld-residual PH test, subgroup
+HRs with treatment-by-subgroup interaction (likelihood-ratio), exact CIs for proportions,
+and the Lan-DeMets O'Brien-Fleming efficacy bound at the observed information.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2
+
+from talentop.errors import ConvergenceError
+from talentop.reports import ConsortArm, ConsortFlow, exact_ci, fmt_ci
+
+ARMS = ("A", "B")
+#: Published interim (protocol.md "Interim results"), the calibration targets.
+PUBLISHED = {
+    "screened": 627, "induction": 489, "randomised": 201, "arm_a": 101, "arm_b": 100,
+    "operated": 83, "ttf_median_a": 20.4, "ttf_median_b": 11.8, "ttf_hr": 0.60, "ttf_p": 0.015,
+    "os_hr": 0.67, "os_ci": (0.35, 1.29), "cd3_pct": 21.7,
+}  # fmt: skip
+CD_GRADES = ("I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
+
+
+@dataclass
+class EndpointResult:
+    """One endpoint's comparison A vs B."""
+
+    paramcd: str
+    data: pd.DataFrame  # USUBJID, arm, time, event, strata columns
+    km: dict[str, Any]
+    logrank_p: float
+    hr: float
+    hr_ci: tuple[float, float]
+    hr_p: float
+    z: float
+    ph_p: float | None
+    rmst: Any = None
+
+
+@dataclass
+class Interim:
+    """Everything the report shows, computed once."""
+
+    flow: ConsortFlow
+    randomised: pd.DataFrame
+    ttf: EndpointResult
+    os: EndpointResult
+    subgroups: pd.DataFrame
+    gs: dict[str, float]
+    responses: pd.DataFrame
+    complications: pd.DataFrame
+    adverse_events: pd.DataFrame
+    operated: int
+    cd3_count: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def endpoint_frame(adtte: pd.DataFrame, paramcd: str, patients: pd.DataFrame) -> pd.DataFrame:
+    """One row per randomised patient for ``paramcd``: time (months), event (0/1), covariates."""
+    rows = adtte[adtte["PARAMCD"] == paramcd]
+    frame = rows[["USUBJID", "ARM", "AVAL", "CNSR"]].rename(columns={"ARM": "arm", "AVAL": "time"})
+    frame = frame.assign(event=(frame.pop("CNSR") == 0).astype(int))
+    covariates = patients.set_index("usubjid")[
+        ["stratum", "ecog", "vp_grade", "bor", "depth_of_response_pct"]
+    ]
+    frame = frame.join(covariates, on="USUBJID")
+    frame["treat_a"] = (frame["arm"] == "A").astype(int)
+    return frame.reset_index(drop=True)
+
+
+def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
+    """KM per arm, stratified log-rank, stratified Cox HR (A vs B), PH test, RMST if offered."""
+    from talentop import stats
+    from talentop.stats.cox import cox
+
+    kms = {
+        arm: stats.kaplan_meier(g["time"].to_numpy(), g["event"].to_numpy())
+        for arm, g in frame.groupby("arm")
+    }
+    test = stats.logrank(frame["time"], frame["event"], frame["arm"], strata=frame["stratum"])
+    fit = cox(frame, duration="time", event="event", covariates=["treat_a"], strata="stratum")
+    try:
+        ph = fit.ph_test()
+        ph_p = float(np.asarray(getattr(ph, "p_value", getattr(ph, "p", np.nan))).ravel()[-1])
+    except Exception:  # noqa: BLE001 - a PH test that cannot run is reported as missing
+        ph_p = None
+    rmst = None
+    if hasattr(stats, "rmst"):
+        tau = float(min(g["time"].max() for _, g in frame.groupby("arm")))
+        rmst = stats.rmst(frame["time"], frame["event"], tau=tau, group=frame["arm"])
+    return EndpointResult(
+        paramcd,
+        frame,
+        kms,
+        float(test.p_value),
+        float(fit.hr["treat_a"]),
+        (float(fit.ci_lower["treat_a"]), float(fit.ci_upper["treat_a"])),
+        float(fit.p["treat_a"]),
+        float(fit.z["treat_a"]),
+        ph_p,
+        rmst,
+    )
+
+
+def _subgroup_rows(frame: pd.DataFrame, name: str, column: pd.Series) -> list[dict[str, Any]]:
+    """HR within each level (Cox stratified by randomisation strata) + interaction LR test."""
+    from talentop.stats.cox import cox
+
+    data = frame.assign(level=column).dropna(subset=["level"])
+    rows = []
+    for level, block in data.groupby("level", sort=True):
+        counts = {
+            f"{k}_{arm.lower()}": v
+            for arm in ARMS
+            for k, v in (
+                ("n", int((block.arm == arm).sum())),
+                ("events", int(block.event[block.arm == arm].sum())),
+            )
+        }
+        hr = lo = hi = np.nan
+        if min(counts["events_a"], counts["events_b"]) >= 2:
+            try:
+                fit = cox(block, duration="time", event="event", covariates=["treat_a"])
+                hr, lo, hi = (
+                    float(fit.hr["treat_a"]),
+                    float(fit.ci_lower["treat_a"]),
+                    float(fit.ci_upper["treat_a"]),
+                )
+            except ConvergenceError:
+                pass
+        rows.append(
+            {
+                "subgroup": name,
+                "level": str(level),
+                **counts,
+                "hr": hr,
+                "ci_lower": lo,
+                "ci_upper": hi,
+            }
+        )
+    p_int = np.nan
+    try:
+        dummies = pd.get_dummies(data["level"], prefix="lv", drop_first=True, dtype=float)
+        design = pd.concat([data[["time", "event", "treat_a"]], dummies], axis=1)
+        inter = dummies.mul(design["treat_a"], axis=0).add_prefix("tx_")
+        main = cox(design, duration="time", event="event", covariates=["treat_a", *dummies])
+        full = cox(
+            pd.concat([design, inter], axis=1),
+            duration="time",
+            event="event",
+            covariates=["treat_a", *dummies, *inter],
+        )
+        p_int = float(chi2.sf(2 * (full.loglik - main.loglik), df=inter.shape[1]))
+    except ConvergenceError:
+        pass
+    for row in rows:
+        row["p_interaction"] = p_int
+    return rows
+
+
+def subgroups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Overall + depth of response, SD shrinking vs growing, Vp3/Vp4, ECOG (forest plot rows)."""
+    overall = compare(frame, "subgroup")
+    rows = [
+        {
+            "subgroup": "Overall",
+            "level": "Overall",
+            "n_a": int((frame.arm == "A").sum()),
+            "events_a": int(frame.event[frame.arm == "A"].sum()),
+            "n_b": int((frame.arm == "B").sum()),
+            "events_b": int(frame.event[frame.arm == "B"].sum()),
+            "hr": overall.hr,
+            "ci_lower": overall.hr_ci[0],
+            "ci_upper": overall.hr_ci[1],
+            "p_interaction": np.nan,
+        }
+    ]
+    depth = frame["depth_of_response_pct"].astype(float)
+    rows += _subgroup_rows(
+        frame,
+        "Depth of response",
+        pd.Series(
+            np.where(depth <= -30, "shrinkage >= 30%", "shrinkage < 30% or growth"),
+            index=frame.index,
+        ),
+    )
+    sd = frame["bor"] == "SD"
+    rows += _subgroup_rows(
+        frame,
+        "SD patients: tumour size",
+        pd.Series(np.where(depth < 0, "SD, shrinking", "SD, growing"), index=frame.index).where(sd),
+    )
+    rows += _subgroup_rows(
+        frame,
+        "Portal vein thrombus",
+        frame["vp_grade"].map(lambda v: "Vp3/Vp4" if v in ("Vp3", "Vp4") else "Vp0-Vp2"),
+    )
+    rows += _subgroup_rows(frame, "ECOG PS", frame["ecog"].map(lambda v: f"ECOG {v}"))
+    return pd.DataFrame(rows)
+
+
+def gs_at_observed(
+    events: int, *, hazard_ratio: float = 0.6, alpha: float = 0.025
+) -> dict[str, float]:
+    """O'Brien-Fleming-type bound at the observed fraction of the planned TTF events."""
+    from talentop.design import gs_boundaries, schoenfeld_events
+
+    planned = int(schoenfeld_events(hazard_ratio=hazard_ratio, alpha=2 * alpha, power=0.8))
+    fraction = min(events / planned, 0.99)
+    design = gs_boundaries(information=[fraction, 1.0], alpha=alpha, spending="obf")
+    return {
+        "planned_events": planned,
+        "observed_events": events,
+        "information_fraction": fraction,
+        "efficacy_z": float(design.efficacy_z[0]),
+        "nominal_p": float(design.nominal_p[0]),
+        "cumulative_alpha": float(design.cumulative_alpha[0]),
+    }
+
+
+def consort_flow(run: Any) -> ConsortFlow:
+    """CONSORT counts from what the services decided for each patient."""
+    patients = run.patient_frame()
+    randomised = patients[patients["arm"].notna()]
+    arms = []
+    for arm in ARMS:
+        block = randomised[randomised["arm"] == arm]
+        if arm == "A":
+            missing = (
+                block.loc[~block["operated"], "not_operated_reason"].fillna("other").value_counts()
+            )
+            arms.append(
+                ConsortArm(
+                    arm,
+                    len(block),
+                    "Operated",
+                    int(block["operated"].sum()),
+                    {str(k): int(v) for k, v in missing.items()},
+                    len(block),
+                )
+            )
+        else:
+            arms.append(
+                ConsortArm(arm, len(block), "Continued atezo/bev", len(block), {}, len(block))
+            )
+    return ConsortFlow(
+        assessed=run.screened,
+        excluded={f"failed: {k}": v for k, v in run.screen_failures.items()},
+        induction=run.induction,
+        not_randomised=dict(run.not_randomised),
+        randomised=len(randomised),
+        arms=tuple(arms),
+    )
+
+
+def interim_analysis(run: Any, adtte: pd.DataFrame) -> Interim:
+    """Run the whole interim analysis on one trial run."""
+    patients = run.patient_frame()
+    randomised = patients[patients["arm"].notna()].copy()
+    ttf = compare(endpoint_frame(adtte, "TTF", randomised), "TTF")
+    os_ = compare(endpoint_frame(adtte, "OS", randomised), "OS")
+    operated_a = randomised[(randomised.arm == "A") & randomised.operated]
+    complications = pd.DataFrame(run.complications, columns=["patient", "arm", "term", "grade"])
+    cd3 = complications[complications.grade.isin(CD_GRADES[2:]) & (complications.arm == "A")]
+    return Interim(
+        flow=consort_flow(run),
+        randomised=randomised,
+        ttf=ttf,
+        os=os_,
+        subgroups=subgroups(ttf.data),
+        gs=gs_at_observed(int(ttf.data.event.sum())),
+        responses=patients.assign(group="All induction patients"),
+        complications=complications,
+        adverse_events=pd.DataFrame(
+            run.adverse_events, columns=["patient", "arm", "term", "grade"]
+        ),
+        operated=len(operated_a),
+        cd3_count=int(cd3.patient.nunique()),
+    )
+
+
+def _median(km: Any) -> float | None:
+    value = float(km.median)
+    return value if np.isfinite(value) else None
+
+
+def key_figures(interim: Interim) -> dict[str, Any]:
+    """The headline numbers (JSON-safe), compared with the publication in the report."""
+    flow = interim.flow
+    n_a = next(a.allocated for a in flow.arms if a.label == "A")
+    return {
+        "screened": flow.assessed,
+        "induction": flow.induction,
+        "randomised": flow.randomised,
+        "arm_a": n_a,
+        "arm_b": flow.randomised - n_a,
+        "operated": interim.operated,
+        "ttf_median_a": _median(interim.ttf.km["A"]),
+        "ttf_median_b": _median(interim.ttf.km["B"]),
+        "ttf_hr": interim.ttf.hr,
+        "ttf_hr_ci": list(interim.ttf.hr_ci),
+        "ttf_p": interim.ttf.logrank_p,
+        "os_hr": interim.os.hr,
+        "os_ci": list(interim.os.hr_ci),
+        "os_p": interim.os.logrank_p,
+        "ttf_events": int(interim.ttf.data.event.sum()),
+        "os_events": int(interim.os.data.event.sum()),
+        "cd3_pct": 100 * interim.cd3_count / interim.operated if interim.operated else None,
+        "vp3_vp4_pct": 100 * float(interim.randomised.vp_grade.isin(["Vp3", "Vp4"]).mean()),
+        "gs_efficacy_z": interim.gs["efficacy_z"],
+        "ttf_z": -interim.ttf.z,
+    }
+
+
+def published_rows(figures: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per figure of protocol.md's interim table."""
+
+    def num(value: Any, digits: int = 1) -> str:
+        return "NR" if value is None else f"{value:.{digits}f}"
+
+    f, p = figures, PUBLISHED
+    lo, hi = exact_ci(f["operated"], f["arm_a"]) if f["arm_a"] else (np.nan, np.nan)
+    return [
+        {"Figure": "Screened", "Published (interim)": str(p["screened"]), "This run": str(f["screened"]), "Note": "cohort size (--patients)"},
+        {"Figure": "Met criteria, received induction", "Published (interim)": str(p["induction"]), "This run": str(f["induction"]), "Note": "eligibility engine"},
+        {"Figure": "PR/SD and resectable, randomised", "Published (interim)": str(p["randomised"]), "This run": str(f["randomised"]), "Note": "RECIST engine + MDT"},
+        {"Figure": "Arm A / arm B", "Published (interim)": f"{p['arm_a']} / {p['arm_b']}", "This run": f"{f['arm_a']} / {f['arm_b']}", "Note": "stratified permuted blocks"},
+        {"Figure": "Arm A operated", "Published (interim)": f"{p['operated']} (82.2%)", "This run": f"{f['operated']} ({100 * f['operated'] / max(f['arm_a'], 1):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f})", "Note": ""},
+        {"Figure": "Median TTF A vs B, months", "Published (interim)": f"{p['ttf_median_a']} vs {p['ttf_median_b']}", "This run": f"{num(f['ttf_median_a'])} vs {num(f['ttf_median_b'])}", "Note": "Kaplan-Meier"},
+        {"Figure": "TTF hazard ratio (A vs B), P", "Published (interim)": f"{p['ttf_hr']:.2f}, P = {p['ttf_p']}", "This run": f"{fmt_ci(f['ttf_hr'], *f['ttf_hr_ci'])}, P = {f['ttf_p']:.3f}", "Note": "stratified Cox; stratified log-rank P"},
+        {"Figure": "OS hazard ratio (95% CI)", "Published (interim)": f"{p['os_hr']:.2f} ({p['os_ci'][0]:.2f}-{p['os_ci'][1]:.2f})", "This run": fmt_ci(f["os_hr"], *f["os_ci"]), "Note": f"{f['os_events']} deaths: immature"},
+        {"Figure": "Grade >= 3 surgical complications (arm A, operated)", "Published (interim)": f"{p['cd3_pct']}%", "This run": "-" if f["cd3_pct"] is None else f"{f['cd3_pct']:.1f}%", "Note": "Clavien-Dindo >= IIIa"},
+        {"Figure": "New atezo/bev safety signals", "Published (interim)": "none", "This run": "none (AEs drawn from the known profile)", "Note": "simulated"},
+    ]  # fmt: skip
