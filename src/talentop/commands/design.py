@@ -1,0 +1,281 @@
+"""`talentop design`, `talentop simulate`, `talentop calibrate`: trial design and simulation."""
+
+from __future__ import annotations
+
+import math
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from talentop.commands._edge import console, edge, print_json
+from talentop.design.boundaries import gs_boundaries
+from talentop.design.sample_size import schoenfeld_events_exact
+from talentop.errors import InvalidInput
+
+
+def _fractions(looks: str) -> list[float]:
+    try:
+        values = [float(x) for x in looks.split(",") if x.strip()]
+    except ValueError:
+        raise InvalidInput.field("looks", looks, "information fractions like 0.5,1") from None
+    return values
+
+
+def design_table(
+    *,
+    hazard_ratio: float,
+    power: float,
+    alpha: float,
+    looks: list[float],
+    spending: str,
+    gamma: float = -4.0,
+    futility: str | None = None,
+    futility_gamma: float = -2.0,
+    allocation: float = 0.5,
+) -> dict:
+    """The design as data: events per look and bounds on the z, HR and p scales."""
+    bounds = gs_boundaries(
+        information=looks,
+        alpha=alpha,
+        spending=spending,
+        beta=1 - power,
+        futility=futility,
+        gamma=gamma,
+        futility_gamma=futility_gamma,
+    )
+    fixed = schoenfeld_events_exact(
+        hazard_ratio=hazard_ratio, alpha=alpha, power=power, allocation=allocation, sided=1
+    )
+    final = math.ceil(round(fixed * bounds.inflation, 9))
+    events = [max(1, math.ceil(round(f * final, 9))) for f in bounds.information]
+    events[-1] = final
+    table = bounds.summary
+    table.insert(2, "events", events)
+    table["efficacy_hr"] = bounds.hr_scale(events, allocation)
+    if bounds.futility_z is not None:
+        table["futility_hr"] = bounds.hr_scale(events, allocation, bound="futility")
+    return {
+        "hazard_ratio": hazard_ratio,
+        "power": power,
+        "alpha_one_sided": alpha,
+        "allocation": allocation,
+        "fixed_design_events": fixed,
+        "inflation": bounds.inflation,
+        "max_events": final,
+        "looks": table.to_dict(orient="records"),
+        "bounds": bounds.to_dict(),
+    }
+
+
+def design(
+    hazard_ratio: float = typer.Option(
+        ..., "--hazard-ratio", help="Hazard ratio to detect (A vs B), e.g. 0.6."
+    ),
+    power: float = typer.Option(0.8, help="Power at that hazard ratio."),
+    alpha: float = typer.Option(0.025, help="One-sided type I error."),
+    looks: str = typer.Option("1", help="Information fractions of the looks, e.g. 0.5,1."),
+    spending: str = typer.Option(
+        "obf", help="Alpha spending: obf (O'Brien-Fleming-type), pocock, hsd."
+    ),
+    gamma: float = typer.Option(-4.0, help="Hwang-Shih-DeCani gamma when --spending hsd."),
+    futility: str = typer.Option(
+        None, help="Add non-binding futility bounds by beta spending: obf, pocock, hsd."
+    ),
+    futility_gamma: float = typer.Option(-2.0, help="HSD gamma of the futility spending."),
+    allocation: float = typer.Option(0.5, help="Fraction randomised to arm A."),
+    as_json: bool = typer.Option(False, "--json", help="Print the design JSON for scripts."),
+) -> None:
+    """Group-sequential design: events (Schoenfeld x inflation) and bounds per look.
+
+    Bounds are Lan-DeMets spending bounds computed by recursive numerical integration (as R
+    gsDesign); the table shows them on the z, hazard-ratio and nominal p scales with the
+    cumulative alpha spent.
+    """
+    result = design_table(
+        hazard_ratio=hazard_ratio,
+        power=power,
+        alpha=alpha,
+        looks=_fractions(looks),
+        spending=spending,
+        gamma=gamma,
+        futility=futility,
+        futility_gamma=futility_gamma,
+        allocation=allocation,
+    )
+    if as_json:
+        print_json(result)
+        return
+    table = Table(
+        title=f"HR {hazard_ratio}, power {power:.0%}, one-sided alpha {alpha}, {spending} spending"
+    )
+    columns = ["look", "fraction", "events", "Z efficacy", "HR at bound", "nominal p", "cum. alpha"]
+    has_futility = result["bounds"]["futility_z"] is not None
+    if has_futility:
+        columns += ["Z futility", "HR futility"]
+    columns.append("cum. power")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for row in result["looks"]:
+        cells = [
+            str(row["look"]),
+            f"{row['information_fraction']:.3f}",
+            str(row["events"]),
+            f"{row['efficacy_z']:.4f}",
+            f"{row['efficacy_hr']:.3f}",
+            f"{row['nominal_p']:.5f}",
+            f"{row['cumulative_alpha']:.5f}",
+        ]
+        if has_futility:
+            cells += [f"{row['futility_z']:.4f}", f"{row['futility_hr']:.3f}"]
+        cells.append(f"{row['cumulative_power']:.3f}")
+        table.add_row(*cells)
+    console.print(table)
+    console.print(
+        f"fixed design {result['fixed_design_events']:.1f} events; inflation "
+        f"{result['inflation']:.4f}; maximum {result['max_events']} events"
+    )
+
+
+def simulate(
+    grid: list[str] = typer.Option(
+        ...,
+        "--grid",
+        help="KEY=V1,V2 (hr, n, looks, events); repeat or list, e.g. --grid hr=0.6,0.7 --grid n=200,300 --grid looks=0.5:1.",
+    ),
+    replicates: int = typer.Option(1000, help="Trials per grid cell."),
+    seed: int = typer.Option(20251017, help="Seed: same seed, same table on any cluster."),
+    scheduler: str = typer.Option(
+        None, help="Address of an existing Dask scheduler (tcp://host:8786)."
+    ),
+    local: str = typer.Option(
+        "dask", help="Without --scheduler: dask (LocalCluster, 2 processes), processes or serial."
+    ),
+    control_median: float = typer.Option(12.0, help="Control-arm median (months, exponential)."),
+    accrual_rate: float = typer.Option(10.0, help="Patients per month."),
+    power: float = typer.Option(
+        0.8, help="Power used to size events when the grid has no events key."
+    ),
+    alpha: float = typer.Option(0.025, help="One-sided alpha."),
+    spending: str = typer.Option("obf", help="Alpha spending for the looks."),
+    as_json: bool = typer.Option(False, "--json", help="Print the grid table as JSON."),
+) -> None:
+    """Simulate a grid of designs (vectorised across trials) on Dask or local processes.
+
+    Each grid cell is a 1:1 exponential trial; the final events are Schoenfeld x group-
+    sequential inflation unless the grid gives events. Results depend only on the seed.
+    """
+    from talentop.design.distributed import (
+        cell_design,
+        grid_cells,
+        grid_table,
+        parse_grid,
+        run_grid,
+    )
+
+    items = [part for item in grid for part in item.split()]
+    cells = grid_cells(parse_grid(items))
+    designs = [
+        cell_design(
+            c,
+            control_median_months=control_median,
+            accrual_rate_per_month=accrual_rate,
+            alpha=alpha,
+            power=power,
+            spending=spending,
+        )
+        for c in cells
+    ]
+    mode = "dask" if scheduler else local
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console if not as_json else None,
+        disable=as_json,
+        transient=as_json,
+    ) as bar:
+        task = bar.add_task("blocks", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        frames = run_grid(
+            designs,
+            replicates=replicates,
+            seed=seed,
+            mode=mode,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    table = grid_table(cells, designs, frames)
+    if as_json:
+        print_json(
+            {"replicates": replicates, "seed": seed, "cells": table.to_dict(orient="records")}
+        )
+        return
+    rich = Table(title=f"{replicates} trials per cell, seed {seed}")
+    for name in table.columns:
+        rich.add_column(name, justify="right")
+    for row in table.itertuples(index=False):
+        rich.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(rich)
+
+
+def calibrate(
+    replicates: int = typer.Option(2000, help="Monte-Carlo trials for the check of the fit."),
+    seed: int = typer.Option(20251017, help="Seed of the Monte-Carlo check."),
+    accrual_months: float = typer.Option(36.0, help="Assumed accrual duration (not published)."),
+    data_cut_months: float = typer.Option(48.0, help="Assumed calendar month of the interim."),
+    window_months: float = typer.Option(3.0, help="Length of the early surgical-risk window."),
+    os_control_median: float = typer.Option(30.0, help="Assumed OS median of arm B (months)."),
+    as_json: bool = typer.Option(False, "--json", help="Print hazards and fit as JSON."),
+) -> None:
+    """Fit piecewise hazards (surgical-risk window, 18/101 not operated) to the TALENTOP interim.
+
+    Targets: median TTF 20.4 vs 11.8 months, TTF HR 0.60, OS HR 0.67, 83/101 operated.
+    Reports target vs analytic (large-sample) vs Monte-Carlo values.
+    """
+    from talentop.design.calibrate import CalibrationAssumptions, calibrate_talentop
+
+    assumptions = CalibrationAssumptions(
+        accrual_months=accrual_months,
+        data_cut_months=data_cut_months,
+        surgical_window_months=window_months,
+        os_control_median_months=os_control_median,
+    )
+    result = calibrate_talentop(assumptions=assumptions, replicates=replicates, seed=seed)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    hazards = Table(title="Fitted hazards per month (arm A = operated patients)")
+    for name in ("endpoint", "arm", "pieces (start month: hazard)"):
+        hazards.add_column(name)
+    for endpoint, pieces in (("TTF", result.ttf_hazards), ("OS", result.os_hazards)):
+        for arm, arm_pieces in pieces.items():
+            hazards.add_row(endpoint, arm, ", ".join(f"{s:g}: {h:.5f}" for s, h in arm_pieces))
+    console.print(hazards)
+    console.print(
+        f"operated fraction in arm A: {result.operated_fraction:.4f} (others follow arm B)"
+    )
+    fit = Table(title="Fit: target vs achieved")
+    for name in ("quantity", "target", "analytic", "Monte Carlo", "MC SE"):
+        fit.add_column(name, justify="right")
+    for row in result.fit.itertuples(index=False):
+        target = "-" if row.target is None or row.target != row.target else f"{row.target:.4f}"
+        fit.add_row(
+            row.quantity,
+            target,
+            f"{row.analytic:.4f}",
+            f"{row.monte_carlo:.4f}",
+            f"{row.mc_se:.4f}",
+        )
+    console.print(fit)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `design`, `simulate` and `calibrate` to the root app."""
+    app.command("design")(edge(design))
+    app.command("simulate")(edge(simulate))
+    app.command("calibrate")(edge(calibrate))
