@@ -35,18 +35,18 @@ def screen_patient(
     on = as_date("screened_on", screened_on)
     if not isinstance(record, dict):
         raise InvalidInput.field("record", type(record).__name__, "a dict of screening fields")
-    result = evaluate_eligibility(record, ctx.protocol)
-    if result.status == "incomplete":
-        raise InvalidInput(
-            [
-                f"criterion {c.id}: missing {list(c.missing_fields)} ({c.reason})"
-                for c in result.criteria
-                if c.status == "missing"
-            ]
-            or ["record: eligibility incomplete"]
-        )
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "screen_patient", patient_id)
+        result = evaluate_eligibility(record, ctx.protocol)
+        if result.status == "incomplete":
+            raise InvalidInput(
+                [
+                    f"criterion {c.id}: missing {list(c.missing_fields)}"
+                    for c in result.criteria
+                    if c.status == "missing"
+                ]
+                or ["record: eligibility incomplete"]
+            )
         not_before("screened_on", on, patient.registered_on, "registration")
         screening = writes.insert(
             session,

@@ -1,0 +1,297 @@
+"""The patient's path (design.md): every allowed arrow, forbidden arrows, rollback on error."""
+
+from __future__ import annotations
+
+import pytest
+from flow_helpers import (
+    LESIONS,
+    PROTOCOL,
+    VOTES_YES,
+    assess,
+    context,
+    day,
+    give_induction,
+    randomised_in_arm,
+    to_assessed,
+    to_induction,
+    to_randomised,
+)
+
+from talentop import services as sv
+from talentop.errors import InvalidInput, NotFound, ProtocolViolation
+from talentop.store import models as m
+from talentop.store import queries
+
+pytestmark = pytest.mark.db
+
+
+def state(ctx, pid):
+    return sv.patient_summary(ctx, pid)["state"]
+
+
+def table_counts(store):
+    with store.unit_of_work() as session:
+        return {
+            model.__tablename__: queries.count(session, model)
+            for model in (
+                m.Patient,
+                m.StateChange,
+                m.AuditEntry,
+                m.DrugAdministration,
+                m.Surgery,
+                m.Randomisation,
+            )
+        }
+
+
+def test_path_to_randomisation_records_each_arrow_in_history(store):
+    ctx = context(store)
+    pid, arm = to_randomised(ctx)
+    summary = sv.patient_summary(ctx, pid)
+    assert summary["state"] == "randomised" and summary["arm"] == arm in ("A", "B")
+    assert [h["to"] for h in summary["history"]] == [
+        "registered",
+        "screened",
+        "induction",
+        "assessed",
+        "randomised",
+    ]
+    assert sv.verify(store).ok
+
+
+def test_screen_failure_and_incomplete_record(store):
+    ctx = context(store)
+    failed = sv.register_patient(ctx, "SH01", "F1", registered_on=day(-14))
+    out = sv.screen_patient(
+        ctx, failed, {**__import__("flow_helpers").ELIGIBLE, "ecog": 2}, day(-7)
+    )
+    assert out["state"] == "screen_failed" and out["verdict"] == "ineligible"
+    assert "ecog_0_1" in sv.patient_summary(ctx, failed)["history"][-1]["reason"]
+    incomplete = sv.register_patient(ctx, "SH01", "F2", registered_on=day(-14))
+    before = table_counts(store)
+    with pytest.raises(InvalidInput, match="criterion ecog_0_1: missing"):
+        sv.screen_patient(ctx, incomplete, {"hcc_confirmed": True}, day(-7))
+    assert table_counts(store) == before
+    with pytest.raises(
+        ProtocolViolation, match="start_induction refused.*'screen_failed'.*rule: induction starts"
+    ):
+        sv.start_induction(ctx, failed, day(0))
+
+
+def test_progression_after_induction_ends_before_randomisation(store):
+    ctx = context(store)
+    pid = to_induction(ctx)
+    assess(ctx, pid, 42, shrink=1.3)  # +30% -> PD
+    out = sv.complete_assessment(ctx, pid, day(43))
+    assert out["state"] == "not_randomised" and out["best_overall_response"] == "PD"
+    # Follow-up continues for not-randomised patients.
+    sv.record_follow_up(ctx, pid, day(120))
+    with pytest.raises(ProtocolViolation, match="randomise refused.*'not_randomised'"):
+        sv.randomise(ctx, pid, day(50))
+
+
+def test_incomplete_induction_cannot_close(store):
+    ctx = context(store)
+    pid = to_induction(ctx)
+    assess(ctx, pid, 42)
+    with pytest.raises(
+        ProtocolViolation, match=r"induction cycles \[1, 2, 3, 4\] not recorded.*state 'induction'"
+    ):
+        sv.complete_assessment(ctx, pid, day(43))
+
+
+def test_decline_and_mdt_negative_lead_to_not_randomised(store):
+    ctx = context(store)
+    declined = to_assessed(ctx, "D1")
+    sv.decline_randomisation(ctx, declined, day(75), "patient withdrew consent")
+    assert state(ctx, declined) == "not_randomised"
+    rejected = to_assessed(ctx, "D2")
+    votes = [dict(v, resectable=False) for v in VOTES_YES]
+    out = sv.record_mdt_review(ctx, rejected, day(72), votes)
+    assert out["resectable"] is False and state(ctx, rejected) == "not_randomised"
+
+
+def test_arm_a_surgery_maintenance_and_failure(store):
+    ctx = context(store)
+    pid = randomised_in_arm(ctx, "A")
+    out = sv.record_surgery(
+        ctx, pid, day(110), procedure="right hemihepatectomy", margin="R0", blood_loss_ml=450
+    )
+    assert out["days_after_bevacizumab"] == 110 - 42 and state(ctx, pid) == "operated"
+    sv.record_complication(ctx, pid, day(115), description="bile leak", clavien_dindo="IIIa")
+    sv.record_biospecimen(
+        ctx, pid, day(110), specimen_type="tissue_tumour", pathological_necrosis_pct=70
+    )
+    sv.start_maintenance(ctx, pid, day(140))
+    assert state(ctx, pid) == "maintenance"
+    sv.record_dose(ctx, pid, cycle=1, drug="atezolizumab", dose_given_mg=1200, given_on=day(140))
+    sv.record_adverse_event(
+        ctx, pid, day(150), term="Hypertension", grade=3, attribution="probable"
+    )
+    assert sv.record_discontinuation(ctx, pid, day(300), "progression") == "treatment_failed"
+    sv.record_death(ctx, pid, day(400), cause="HCC")
+    assert state(ctx, pid) == "died"
+    with pytest.raises(
+        ProtocolViolation, match="record_death refused.*'died'.*a patient dies once"
+    ):
+        sv.record_death(ctx, pid, day(401))
+    with pytest.raises(ProtocolViolation, match="has died.*state 'died'"):
+        sv.record_adverse_event(
+            ctx, pid, day(402), term="Fatigue", grade=1, attribution="unrelated"
+        )
+    assert sv.verify(store).ok
+
+
+def test_arm_b_continued_treatment_and_non_failure_discontinuation(store):
+    ctx = context(store)
+    pid = randomised_in_arm(ctx, "B")
+    sv.record_dose(
+        ctx, pid, cycle=1, drug="bevacizumab", dose_given_mg=1050, given_on=day(80), weight_kg=70
+    )
+    with pytest.raises(ProtocolViolation, match="arm B has no surgery.*switch_to_surgery first"):
+        sv.record_surgery(ctx, pid, day(120), procedure="x", margin="R0", blood_loss_ml=100)
+    with pytest.raises(ProtocolViolation, match="start_maintenance refused.*'randomised'"):
+        sv.start_maintenance(ctx, pid, day(120))
+    assert sv.record_discontinuation(ctx, pid, day(200), "lost_to_follow_up") == "off_study"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda ctx, pid: sv.randomise(ctx, pid, day(1)), "randomise refused.*'induction'"),
+        (
+            lambda ctx, pid: sv.start_induction(ctx, pid, day(1)),
+            "start_induction refused.*'induction'",
+        ),
+        (
+            lambda ctx, pid: sv.record_surgery(
+                ctx, pid, day(1), procedure="x", margin="R0", blood_loss_ml=1
+            ),
+            "record_surgery refused.*'induction'.*surgery follows randomisation",
+        ),
+        (
+            lambda ctx, pid: sv.record_discontinuation(ctx, pid, day(1), "progression"),
+            "record_discontinuation refused",
+        ),
+        (
+            lambda ctx, pid: sv.record_mdt_review(ctx, pid, day(1), VOTES_YES),
+            "record_mdt_review refused.*'induction'",
+        ),
+        (
+            lambda ctx, pid: sv.screen_patient(ctx, pid, {}, day(1)),
+            "screen_patient refused.*'induction'",
+        ),
+    ],
+)
+def test_forbidden_arrows_from_induction_name_state_and_rule(store, call, message):
+    ctx = context(store)
+    pid = to_induction(ctx)
+    before = table_counts(store)
+    with pytest.raises(ProtocolViolation, match=message) as info:
+        call(ctx, pid)
+    assert info.value.state == "induction" and info.value.rule
+    assert table_counts(store) == before
+
+
+def test_randomise_needs_resectable_mdt(store):
+    ctx = context(store)
+    pid = to_assessed(ctx)
+    with pytest.raises(ProtocolViolation, match="no resectable MDT decision.*state 'assessed'"):
+        sv.randomise(ctx, pid, day(73))
+
+
+def test_dose_checks_protocol_schedule_and_flags_deviations(store):
+    ctx = context(store)
+    pid = to_induction(ctx)
+    with pytest.raises(ProtocolViolation, match="bevacizumab is not given in induction cycle 4"):
+        sv.record_dose(
+            ctx,
+            pid,
+            cycle=4,
+            drug="bevacizumab",
+            dose_given_mg=1050,
+            given_on=day(63),
+            weight_kg=70,
+        )
+    with pytest.raises(InvalidInput, match="weight_kg=None: expected the weight in kg"):
+        sv.record_dose(ctx, pid, cycle=1, drug="bevacizumab", dose_given_mg=1050, given_on=day(0))
+    ok = sv.record_dose(
+        ctx, pid, cycle=1, drug="bevacizumab", dose_given_mg=1050, given_on=day(0), weight_kg=70
+    )
+    assert ok["dose_computed_mg"] == pytest.approx(15 * 70) and ok["deviations"] == []
+    late = sv.record_dose(
+        ctx, pid, cycle=2, drug="bevacizumab", dose_given_mg=700, given_on=day(30), weight_kg=70
+    )
+    assert late["delay_days"] == 9
+    assert any("differs from protocol 1050 mg" in d for d in late["deviations"])
+    assert any("9 days late (window 3 days)" in d for d in late["deviations"])
+    with store.unit_of_work() as session:
+        assert len(queries.rows_for(session, m.ProtocolDeviation, pid)) == 2
+
+
+def test_bad_values_name_field_and_leave_database_unchanged(store):
+    ctx = context(store)
+    pid = to_induction(ctx)
+    before = table_counts(store)
+    with pytest.raises(InvalidInput, match=r"dose_given_mg=-5: expected a dose in mg"):
+        sv.record_dose(ctx, pid, cycle=1, drug="atezolizumab", dose_given_mg=-5, given_on=day(0))
+    with pytest.raises(InvalidInput, match=r"target\['T1'\]='big'"):
+        sv.record_assessment(ctx, pid, day(42), target={"T1": "big"})
+    with pytest.raises(InvalidInput, match=r"lesion=\['T9'\]"):
+        sv.record_assessment(ctx, pid, day(42), target={"T9": 10.0})
+    with pytest.raises(NotFound, match="no patient with id 9999"):
+        sv.start_induction(ctx, 9999, day(0))
+    with pytest.raises(InvalidInput, match="pseudo_id='P001': expected an id not yet used"):
+        sv.register_patient(ctx, "SH01", "P001", registered_on=day(0))
+    assert table_counts(store) == before
+
+
+def test_error_late_in_a_transaction_rolls_back_earlier_writes(store, monkeypatch):
+    """A failure after several writes of one call leaves nothing behind (one transaction)."""
+    ctx = context(store)
+    pid = to_induction(ctx)
+    give_induction(ctx, pid)
+    assess(ctx, pid, 70)
+    before = table_counts(store)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    # complete_assessment writes a state-history row and updates the patient, then fails.
+    import talentop.services._context as context_module
+
+    real_update = context_module.writes.update
+    monkeypatch.setattr(
+        context_module.writes, "update", lambda *a, **k: (real_update(*a, **k), boom())
+    )
+    with pytest.raises(RuntimeError, match="disk full"):
+        sv.complete_assessment(ctx, pid, day(71))
+    monkeypatch.undo()
+    assert table_counts(store) == before
+    assert state(ctx, pid) == "induction"
+    assert sv.verify(store).ok
+
+
+def test_baseline_is_frozen_after_first_assessment(store):
+    ctx = context(store)
+    pid = to_induction(ctx)
+    assess(ctx, pid, 42)
+    with pytest.raises(
+        ProtocolViolation, match="baseline cannot change.*rule: RECIST baseline is fixed"
+    ):
+        sv.record_lesions_baseline(ctx, pid, day(42), LESIONS[:1])
+
+
+def test_assessment_stores_recist_and_mrecist_with_engine_version(store):
+    ctx = context(store)
+    pid = to_induction(ctx)
+    out = assess(ctx, pid, 42, shrink=0.6, viable={"T1": 0.0, "T2": 0.0})
+    assert out["recist"]["best_overall_response"] == "PR"
+    assert out["recist"]["depth_of_response_pct"] == pytest.approx(-40.0)
+    # Viable tumour gone in both targets -> mRECIST CR of targets.
+    assert out["mrecist"]["timepoints"][-1]["target_response"] == "CR"
+    with store.unit_of_work() as session:
+        rows = queries.rows_for(session, m.ResponseAssessment, pid)
+        assert {r.criteria for r in rows} == {"recist1.1", "mrecist"}
+        assert all(r.engine_version and r.engine_version != "unknown" for r in rows)
+    assert PROTOCOL.assessment.record_mrecist
