@@ -1,7 +1,8 @@
 """Confidence intervals for a binomial proportion (response rates, complication rates).
 
 Sources: Clopper & Pearson (Biometrika 1934), exact via beta quantiles; Wilson (JASA
-1927) score interval; Jeffreys (Brown, Cai & DasGupta, Stat Sci 2001).
+1927) score interval; Jeffreys (Brown, Cai & DasGupta, Stat Sci 2001), whose limit is
+set to 0 when successes = 0 and to 1 when successes = n, as they recommend.
 """
 
 from __future__ import annotations

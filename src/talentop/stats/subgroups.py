@@ -129,7 +129,9 @@ def subgroup_hazard_ratios(
     arms = set(pd.unique(data[treatment].dropna()))
     if not arms <= {0, 1}:
         raise InvalidInput.field(
-            treatment, sorted(arms, key=str), "0 = control, 1 = experimental arm"
+            treatment,
+            sorted((_validate._plain(a) for a in arms), key=str),
+            "0 = control, 1 = experimental arm",
         )
     _validate.survival_data(data[duration].to_numpy(), data[event].to_numpy())
     rows = [
