@@ -145,3 +145,25 @@ def test_fragment_list_cannot_be_empty():
 def test_not_a_json_object():
     with pytest.raises(InvalidInput, match=r"case=list: expected a JSON object"):
         evaluate([])  # type: ignore[arg-type]
+
+
+def test_bad_option_values_are_problems_not_crashes():
+    payload = case({"T1": 30.0}, options={"max_targets": "five", "confirmation_days": -1})
+    problems = "\n".join(_problems(payload))
+    assert "options.max_targets='five': expected a whole number >= 1" in problems
+    assert "options.confirmation_days=-1: expected a whole number >= 0" in problems
+
+
+def test_a_bad_baseline_diameter_is_one_problem_not_two():
+    payload = case({"T1": 30.0}, followups=[visit(56, target={"T1": 20.0})])
+    payload["baseline"]["target"][0]["diameter_mm"] = "thirty"
+    assert _problems(payload) == [
+        "baseline.target[0] (T1).diameter_mm='thirty': expected a number of mm >= 0"
+    ]
+
+
+def test_option_caps_can_be_raised_by_the_protocol():
+    payload = case({"T1": 30.0, "T2": 20.0, "T3": 20.0}, options={"max_targets_per_organ": 3})
+    for target in payload["baseline"]["target"]:
+        target["organ"] = "liver"
+    assert evaluate(payload)["baseline_sum_mm"] == 70.0

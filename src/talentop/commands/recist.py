@@ -128,12 +128,9 @@ def recist(
 ) -> None:
     """Evaluate tumour response by RECIST 1.1 or mRECIST, one row per assessment.
 
-    Each row shows the sum of diameters, its change from baseline and from the nadir, the
-    target / non-target / new-lesion calls, the overall response (RECIST 1.1 Tables 1 and 2)
-    and WHY. Below each table: best overall response, date of progression and depth of
-    response. Thresholds are computed exactly (no floating-point rounding at -30 % / +20 %).
-    With --json one file prints one object; several files print a list, each with "file".
-    Invalid cases exit with code 2 and list every problem.
+    Each row shows the sum of diameters, its change from baseline and from the nadir, the target / non-target / new-lesion calls, the overall response (RECIST 1.1 Tables 1 and 2) and WHY. Below each table: best overall response, date of progression, depth of response. Thresholds are exact (no floating-point error at -30 % or +20 %).
+
+    With --json one file prints one object; several files print a list, each with "file". An invalid case exits with code 2 and lists every problem.
     """
     results = evaluate_files(files, both=both)
     if as_json:

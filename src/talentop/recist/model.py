@@ -200,6 +200,9 @@ def _targets(
         diameter = to_fraction(item.get(key))
         if diameter is None or diameter < 0:
             problems.append(f"{where}.{key}={item.get(key)!r}: expected a number of mm >= 0")
+            # Keep the lesion (the case is rejected anyway) so follow-ups naming it are not
+            # also reported as naming an unknown lesion.
+            lesions.append(TargetLesion(lesion_id, organ, nodal, Fraction(0), Fraction(10)))
             continue
         slice_mm = item.get("slice_thickness_mm")
         slice_exact = to_fraction(slice_mm) if slice_mm is not None else None

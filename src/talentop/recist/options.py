@@ -63,27 +63,29 @@ def parse_options(raw: object, problems: list[str]) -> Options:
                 f"options.{key}={value!r}: unknown option; expected one of {sorted(known)}"
             )
             continue
-        default = known[key].default
-        if key == "reappearance_after_cr" and value not in REAPPEARANCE_CHOICES:
-            problems.append(
-                f"options.{key}={value!r}: expected one of {list(REAPPEARANCE_CHOICES)}"
-            )
-        elif key == "node_growth_below_10mm" and value not in NODE_GROWTH_CHOICES:
-            problems.append(f"options.{key}={value!r}: expected one of {list(NODE_GROWTH_CHOICES)}")
-        elif key == "sd_reference_date":
-            if value is not None and not _is_iso_date(value):
-                problems.append(f"options.{key}={value!r}: expected an ISO date YYYY-MM-DD")
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                problems.append(f"options.{key}={value!r}: expected true or false")
-        elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                problems.append(f"options.{key}={value!r}: expected a whole number >= 0")
-        values[key] = value
-    try:
-        return Options(**values)
-    except TypeError:  # pragma: no cover - keys were filtered above
-        return Options()
+        problem = _option_problem(key, value, known[key].default)
+        if problem:
+            problems.append(f"options.{key}={value!r}: {problem}")
+        else:
+            values[key] = value
+    return Options(**values)
+
+
+def _option_problem(key: str, value: object, default: object) -> str | None:
+    """What is wrong with one option value (None when it is valid)."""
+    if key == "reappearance_after_cr" and value not in REAPPEARANCE_CHOICES:
+        return f"expected one of {list(REAPPEARANCE_CHOICES)}"
+    if key == "node_growth_below_10mm" and value not in NODE_GROWTH_CHOICES:
+        return f"expected one of {list(NODE_GROWTH_CHOICES)}"
+    if key == "sd_reference_date":
+        return None if value is None or _is_iso_date(value) else "expected an ISO date YYYY-MM-DD"
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "expected true or false"
+    if isinstance(default, int):
+        minimum = 1 if key.startswith("max_targets") else 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            return f"expected a whole number >= {minimum}"
+    return None
 
 
 def _is_iso_date(value: object) -> bool:
