@@ -1,0 +1,69 @@
+"""`talentop design`, `simulate`, `calibrate` from the command line."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from talentop.cli import app
+
+runner = CliRunner()
+
+
+def test_design_json_has_bounds_events_and_hr_scale():
+    """HR 0.6, 80 %, one-sided 0.025, OBF at 0.5 and 1: bounds 2.9626, 1.9686
+    (clinical-rules.md 8.1); Schoenfeld fixed events 120.3 (4 (1.959964 + 0.841621)^2 /
+    ln(0.6)^2)."""
+    result = runner.invoke(
+        app,
+        [
+            "design",
+            "--hazard-ratio",
+            "0.6",
+            "--power",
+            "0.8",
+            "--alpha",
+            "0.025",
+            "--looks",
+            "0.5,1",
+            "--spending",
+            "obf",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["fixed_design_events"] == pytest.approx(
+        4 * (1.959964 + 0.841621) ** 2 / 0.260943, rel=1e-4
+    )
+    looks = data["looks"]
+    assert [round(r["efficacy_z"], 4) for r in looks] == [2.9626, 1.9686]
+    assert looks[-1]["events"] == data["max_events"]
+    assert looks[-1]["efficacy_hr"] < 1
+    human = runner.invoke(app, ["design", "--hazard-ratio", "0.6", "--looks", "0.5,1"])
+    assert human.exit_code == 0 and "2.9626" in human.output
+
+
+def test_design_rejects_bad_spending_with_exit_2():
+    result = runner.invoke(app, ["design", "--hazard-ratio", "0.6", "--spending", "wang"])
+    assert result.exit_code == 2
+    assert "spending='wang'" in result.output
+
+
+def test_simulate_serial_json_is_reproducible():
+    args = ["simulate", "--grid", "hr=0.7", "--grid", "looks=0.5:1", "--replicates", "300",
+            "--seed", "3", "--local", "serial", "--json"]  # fmt: skip
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert first.output == runner.invoke(app, args).output
+    cell = json.loads(first.output)["cells"][0]
+    assert cell["hr"] == 0.7 and 0 < cell["rejection_rate"] < 1
+
+
+def test_calibrate_json_exposes_hazards():
+    result = runner.invoke(app, ["calibrate", "--replicates", "200", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data["ttf_hazards"]) == {"A", "B"}
+    assert data["operated_fraction"] == pytest.approx(83 / 101)
+    assert {row["quantity"] for row in data["fit"]} >= {"TTF hazard ratio", "OS hazard ratio"}
