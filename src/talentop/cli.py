@@ -36,6 +36,7 @@ def _root(
 
 def _register() -> None:
     # Each topic module exposes `register(app)`; add one import + one call per topic.
+    from talentop.commands import demo as demo_cmd
     from talentop.commands import design as design_cmd
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
@@ -44,6 +45,7 @@ def _register() -> None:
     screen_cmd.register(app)
     protocol_cmd.register(app)
     recist_cmd.register(app)
+    demo_cmd.register(app)
     design_cmd.register(app)
     pass
 

@@ -1,0 +1,106 @@
+"""`talentop demo`: an in-silico TALENTOP end to end, and the trial report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from talentop.commands._edge import console, edge, print_json
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `demo` command to the root app."""
+
+    @app.command("demo")
+    @edge
+    def demo(
+        db: str = typer.Option(
+            None,
+            "--db",
+            help="Database URL (must be empty). Default: <out>/talentop-demo.db, recreated each run.",
+        ),
+        out: Path = typer.Option(
+            Path("report"),
+            "--out",
+            help="Report folder (index.html, figures/, tables/, adtte.csv).",
+        ),
+        seed: int = typer.Option(
+            2025, "--seed", help="Random seed: the same seed gives the same trial."
+        ),
+        patients: int = typer.Option(
+            627, "--patients", min=10, help="Screened patients to simulate (published: 627)."
+        ),
+        dynamic_reassessment: bool = typer.Option(
+            False,
+            "--dynamic-reassessment",
+            help="Also run the same cohort with arm-B patients switched to surgery when the MDT finds them resectable, and compare.",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the key figures as JSON."),
+    ) -> None:
+        """Simulate TALENTOP: screen, induce, assess (RECIST), MDT, randomise, follow up; analyse; write the report.
+
+        Every synthetic patient goes through the real services (eligibility engine, dose calendar,
+        RECIST engine, MDT votes, concealed randomisation); the interim analysis (KM, stratified
+        log-rank and Cox, subgroups, group-sequential bound) is written to OUT/index.html.
+        """
+        from talentop.demo.pipeline import run_demo
+
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json,
+            transient=False,
+        ) as bar:
+            tasks: dict[int, int] = {}
+            runs = [0]
+
+            def progress(phase: str, done: int, total: int) -> None:
+                if done == 1:
+                    runs[0] += 1
+                    label = "standard run" if runs[0] == 1 else "dynamic reassessment run"
+                    tasks[runs[0]] = bar.add_task(
+                        f"patients through the services ({label})", total=total
+                    )
+                bar.update(tasks[runs[0]], completed=done)
+
+            result = run_demo(
+                out,
+                db_url=db,
+                n_patients=patients,
+                seed=seed,
+                dynamic_reassessment=dynamic_reassessment,
+                progress=progress,
+            )
+        if as_json:
+            print_json(
+                {
+                    "report": str(result.report),
+                    "database_url": result.database_url,
+                    "seconds": round(result.seconds, 1),
+                    "figures": result.figures,
+                    "dynamic": result.dynamic,
+                }
+            )
+            return
+        from talentop.demo.analysis import published_rows
+
+        table = Table(title="Published interim vs this run")
+        for column in ("Figure", "Published (interim)", "This run"):
+            table.add_column(column)
+        for row in published_rows(result.figures):
+            table.add_row(row["Figure"], row["Published (interim)"], row["This run"])
+        console.print(table)
+        if result.dynamic:
+            console.print(
+                f"Dynamic reassessment: TTF HR {result.dynamic['ttf_hr']:.2f}, "
+                f"OS HR {result.dynamic['os_hr']:.2f}, conversion {result.dynamic['conversion']}"
+            )
+        console.print(
+            f"Report: [bold]{result.report}[/]  (database {result.database_url}, {result.seconds:.1f} s)"
+        )
