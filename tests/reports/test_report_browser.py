@@ -1,0 +1,78 @@
+"""The demo report opened in headless Chromium: figures render, key text is visible.
+
+Screenshots go to ``test-artifacts/report-*.png`` (attached to CI runs). Uses the Debian
+``chromium`` (or ``TALENTOP_CHROMIUM``) through Playwright's ``executable_path``; Playwright's
+own browser download is never used.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _chromium() -> str | None:
+    candidate = (
+        os.environ.get("TALENTOP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    )
+    return candidate if candidate and Path(candidate).exists() else None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no chromium: install Debian `chromium` or set TALENTOP_CHROMIUM")
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="pip install playwright (test extra)"
+    )
+    with playwright.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=executable, args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    from talentop.demo.pipeline import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("browser") / "report", n_patients=150, seed=2025).report
+
+
+def test_report_renders_offline_in_chromium(browser, report):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+    widths = page.eval_on_selector_all(
+        "img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)"
+    )
+    assert len(widths) >= 4 and all(w > 0 for w in widths)
+    body = page.inner_text("body")
+    for text in (
+        "Published vs this run",
+        "Patient flow (CONSORT)",
+        "Time to treatment failure",
+        "Overall survival",
+        "Subgroups",
+        "Clavien-Dindo",
+    ):
+        assert text in body
+    # only the file itself and data: URIs, nothing from the network
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    page.screenshot(path=str(ARTIFACTS / "report-top.png"))
+    for anchor in ("consort", "ttf", "subgroups", "safety"):
+        page.locator(f"#{anchor}").scroll_into_view_if_needed()
+        page.locator(f"#{anchor}").screenshot(path=str(ARTIFACTS / f"report-{anchor}.png"))
+    page.close()
