@@ -40,6 +40,20 @@ def test_logrank_cox_and_median_agree_with_lifelines(trials):
     assert np.all(np.sign(result.logrank_z) == -np.sign(result.log_hr))
 
 
+def test_agrees_with_talentop_stats_on_single_trials(trials):
+    """The single-data-set engine (talentop.stats) on the same trials: log-rank chi-square
+    and Breslow Cox HR coincide (no ties in continuous times)."""
+    stats = pytest.importorskip("talentop.stats")
+    time, status, x = trials
+    result = batched_analysis(time, status, x)
+    for r in range(2):
+        test = stats.logrank(time[r], status[r].astype(int), x)
+        assert result.logrank_z[r] ** 2 == pytest.approx(test.statistic, rel=1e-8)
+        frame = pd.DataFrame({"T": time[r], "E": status[r].astype(int), "x": x})
+        fit = stats.cox(frame, duration="T", event="E", covariates=["x"], ties="breslow")
+        assert np.exp(result.log_hr[r]) == pytest.approx(float(fit.hr["x"]), rel=1e-6)
+
+
 def test_no_events_in_one_arm_gives_nan_hr_not_a_number_from_nowhere():
     time = np.array([[5.0, 6.0, 3.0, 4.0]])
     status = np.array([[False, False, True, True]])

@@ -36,6 +36,16 @@ def test_schoenfeld_defaults_are_two_sided_005():
     assert schoenfeld_events(hazard_ratio=1 / 0.7) == 247  # symmetric in ln HR
 
 
+def test_schoenfeld_matches_published_nevents_call():
+    """A public R session (gsDesign): ``nEvents(hr=.5, beta=.2, tbl = TRUE, alpha = .05,
+    sided = 2)`` next to its hand check ``(qnorm(.975) + qnorm(.80))^2 / (.5 * .5 * log(.5)^2)
+    # 66`` (65.3 rounded up)."""
+    assert schoenfeld_events_exact(hazard_ratio=0.5, alpha=0.05, power=0.8) == pytest.approx(
+        65.34, abs=0.01
+    )
+    assert schoenfeld_events(hazard_ratio=0.5, alpha=0.05, power=0.8, sided=2) == 66
+
+
 def test_freedman_by_hand():
     """Freedman (1982), 1:1: d = (z_.975 + z_.90)^2 (1 + 0.7)^2 / (1 - 0.7)^2
     = 10.507424 x 2.89 / 0.09 = 337.41 -> 338 (hand computation, z values from

@@ -137,6 +137,19 @@ def design(
     )
 
 
+_HEADERS = {
+    "hr": "HR",
+    "looks": "look events",
+    "rejection_rate": "reject",
+    "mc_se": "MC SE",
+    "expected_events": "E events",
+    "expected_duration_months": "E months",
+    "stop_efficacy": "P stop eff.",
+    "mean_hr": "mean HR",
+    "log_hr_bias": "lnHR bias",
+}
+
+
 def simulate(
     grid: list[str] = typer.Option(
         ...,
@@ -162,8 +175,9 @@ def simulate(
 ) -> None:
     """Simulate a grid of designs (vectorised across trials) on Dask or local processes.
 
-    Each grid cell is a 1:1 exponential trial; the final events are Schoenfeld x group-
-    sequential inflation unless the grid gives events. Results depend only on the seed.
+    Each grid cell is a 1:1 exponential trial; its final event count is Schoenfeld's times
+    the group-sequential inflation unless the grid gives events. Several keys may share one
+    --grid value ("hr=0.6,0.7 n=200,300"). Results depend only on the seed.
     """
     from talentop.design.distributed import (
         cell_design,
@@ -217,9 +231,9 @@ def simulate(
         return
     rich = Table(title=f"{replicates} trials per cell, seed {seed}")
     for name in table.columns:
-        rich.add_column(name, justify="right")
+        rich.add_column(_HEADERS.get(name, name), justify="right")
     for row in table.itertuples(index=False):
-        rich.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
+        rich.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
     console.print(rich)
 
 
