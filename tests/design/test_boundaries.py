@@ -140,3 +140,17 @@ def test_invalid_inputs_are_all_reported():
         gs_boundaries(information=[0.6, 0.5, 1])
     with pytest.raises(InvalidInput, match="beta=None: expected the type II error"):
         gs_boundaries(information=[0.5, 1], futility="obf")
+
+
+def test_futility_at_a_given_drift_spends_beta_and_meets_at_the_end():
+    """Recomputing at an actual interim with the design's drift (|ln 0.6| sqrt(D/4), D = 130):
+    the first futility bound spends beta(0.45) exactly, i.e. P(Z_1 < a_1 | drift) =
+    beta(0.45), and the final futility bound equals the efficacy bound."""
+    drift = abs(math.log(0.6)) * math.sqrt(130 / 4)
+    design = gs_boundaries(information=[0.45, 1], beta=0.1, futility="hsd", drift=drift)
+    spent = float(spend("hsd", 0.1, 0.45, -2.0))
+    assert norm.cdf(design.futility_z[0] - drift * math.sqrt(0.45)) == pytest.approx(
+        spent, abs=1e-9
+    )
+    assert design.futility_z[-1] == design.efficacy_z[-1]
+    assert design.drift == drift
