@@ -13,6 +13,7 @@ unique patient and a unique (stratum, slot), and everything commits together or 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,14 @@ MINIMISATION_COUNTER = "__minimisation__"
 
 #: Test hook: called after the counter update, before the allocation row (crash tests).
 _after_counter_update: Callable[[], None] | None = None
+
+
+@functools.lru_cache(maxsize=8)
+def _block_scheme(secret: bytes, ratio: tuple[tuple[str, int], ...], block_sizes: tuple[int, ...]):
+    # Cached so block boundaries of each stratum are not regenerated on every allocation.
+    from talentop.randomization import PermutedBlockScheme
+
+    return PermutedBlockScheme(dict(ratio), list(block_sizes), secret)
 
 
 def _stratum_value(
@@ -102,7 +111,7 @@ def randomise(
     screening record. Returns ``{"arm", "stratum", "randomisation_id"}``; the arm exists
     nowhere before this call commits.
     """
-    from talentop.randomization import MinimisationScheme, PermutedBlockScheme, stratum_key
+    from talentop.randomization import MinimisationScheme, stratum_key
 
     on = as_date("randomised_on", randomised_on)
     rules = ctx.protocol.randomisation
@@ -124,9 +133,8 @@ def randomise(
         if rules.scheme == "permuted_block":
             counter, created = queries.lock_stratum_counter(session, key)
             slot = counter.next_slot
-            arm = PermutedBlockScheme(dict(rules.ratio), list(rules.block_sizes), secret).arm_for(
-                key, slot
-            )
+            scheme = _block_scheme(secret, tuple(rules.ratio.items()), tuple(rules.block_sizes))
+            arm = scheme.arm_for(key, slot)
         else:
             counter, created = queries.lock_stratum_counter(session, MINIMISATION_COUNTER)
             slot = counter.next_slot
