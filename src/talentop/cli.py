@@ -36,8 +36,11 @@ def _root(
 
 def _register() -> None:
     # Each topic module exposes `register(app)`; add one import + one call per topic.
+    from talentop.commands import audit as audit_cmd
+    from talentop.commands import db as db_cmd
     from talentop.commands import demo as demo_cmd
     from talentop.commands import design as design_cmd
+    from talentop.commands import export as export_cmd
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
     from talentop.commands import screen as screen_cmd
@@ -47,6 +50,9 @@ def _register() -> None:
     recist_cmd.register(app)
     demo_cmd.register(app)
     design_cmd.register(app)
+    db_cmd.register(app)
+    audit_cmd.register(app)
+    export_cmd.register(app)
     pass
 
 
