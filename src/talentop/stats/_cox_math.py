@@ -33,12 +33,13 @@ class CoxData:
     event_row_group: np.ndarray  # (E,) group of each event row (expanded for Efron)
     event_row_frac: np.ndarray  # (E,) l/m for Efron, 0 for Breslow
     stacked: np.ndarray  # (n, 1 + p + p(p+1)/2): 1, x, x_j x_k for j <= k
-    stacked_events: np.ndarray  # the rows of `stacked` that are events
     event_index: np.ndarray  # sorted positions of the events
     pair_j: np.ndarray
     pair_k: np.ndarray
     sum_x_events: np.ndarray
     means: np.ndarray
+    risk_matrix: sparse.csr_matrix  # (G, n): row g sums the rows of group g
+    event_matrix: sparse.csr_matrix  # (G, events): row g sums the events of group g
 
 
 def prepare(
@@ -52,7 +53,7 @@ def prepare(
         order = np.lexsort((-time, strata))
     x = np.take(x, order, axis=0)
     means = x.mean(axis=0)
-    x = x - means  # centring keeps exp(eta) in range; the partial likelihood is unchanged
+    x -= means  # centring keeps exp(eta) in range; the partial likelihood is unchanged
     time, event, strata = time[order], event[order], strata[order]
     new_group = np.ones(n, bool)
     new_group[1:] = (time[1:] != time[:-1]) | (strata[1:] != strata[:-1])
@@ -93,20 +94,34 @@ def prepare(
         event_row_group=event_row_group,
         event_row_frac=event_row_frac,
         stacked=stacked,
-        stacked_events=stacked[event],
         event_index=np.flatnonzero(event),
         pair_j=pair_j,
         pair_k=pair_k,
         sum_x_events=x[event].sum(axis=0),
         means=means,
+        risk_matrix=_summing_matrix(group_start, n),
+        event_matrix=_summing_matrix(
+            np.concatenate([[0], np.cumsum(events_per_group)[:-1]]), n, np.flatnonzero(event)
+        ),
     )
 
 
-def _group_sums(data: CoxData, weights: np.ndarray, rows: np.ndarray, indptr: np.ndarray):
-    """Per-group sums of weights * stacked rows: one CSR (G x rows) times dense product."""
-    matrix = sparse.csr_matrix(
-        (weights, np.arange(len(weights)), indptr), shape=(len(indptr) - 1, len(weights))
-    )
+def _summing_matrix(
+    starts: np.ndarray, n: int, rows: np.ndarray | None = None
+) -> sparse.csr_matrix:
+    """CSR (groups x n) with one entry per used row; its data are reset to the weights.
+
+    `rows` (default: all) are the row positions summed, contiguous per group.
+    """
+    rows = np.arange(n, dtype=np.int64) if rows is None else rows.astype(np.int64)
+    indptr = np.append(starts, len(rows)).astype(np.int64)
+    return sparse.csr_matrix((np.ones(len(rows)), rows, indptr), shape=(len(starts), n))
+
+
+def _group_sums(matrix: sparse.csr_matrix, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per-group sums of weights * rows: the prebuilt CSR structure with new data."""
+    # setting .data in place skips scipy's O(n) format checks on every iteration
+    matrix.data[:] = weights
     return matrix @ rows
 
 
@@ -143,11 +158,10 @@ def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Eva
     eta = data.x @ beta
     shift = eta.max()
     risk = np.exp(eta - shift)
+    eta_events = float(eta[data.event_index].sum())
     n_groups = len(data.group_start)
-    indptr = np.append(data.group_start, n)
-    sums = _risk_cumsum(data, _group_sums(data, risk, data.stacked, indptr))
-    event_indptr = np.concatenate([[0], np.cumsum(data.events_per_group)])
-    event_sums = _group_sums(data, risk[data.event_index], data.stacked_events, event_indptr)
+    sums = _risk_cumsum(data, _group_sums(data.risk_matrix, risk, data.stacked))
+    event_sums = _group_sums(data.event_matrix, risk[data.event_index], data.stacked)
     s0, s1, s2 = sums[:, 0], sums[:, 1 : 1 + p], sums[:, 1 + p :]
     d0, d1, d2 = event_sums[:, 0], event_sums[:, 1 : 1 + p], event_sums[:, 1 + p :]
     g, f = data.event_row_group, data.event_row_frac
@@ -159,7 +173,7 @@ def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Eva
     c00 = np.bincount(g, inv2, n_groups)
     c01 = np.bincount(g, f * inv2, n_groups)
     c11 = np.bincount(g, f * f * inv2, n_groups)
-    loglik = float(eta[data.event_index].sum() - np.log(den).sum() - shift * len(g))
+    loglik = eta_events - float(np.log(den).sum()) - shift * len(g)
     score = data.sum_x_events - (s1 * c0[:, None] - d1 * c1[:, None]).sum(axis=0)
     pj, pk = data.pair_j, data.pair_k
     # sum_l (S2 - f D2)/den - a_l a_l', a_l = (S1 - f D1)/den, expanded in c-sums

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from talentop.errors import ConvergenceError, InvalidInput
 
@@ -78,9 +79,7 @@ def events(values: Any, field: str = "event") -> tuple[np.ndarray, list[str]]:
 def labels(values: Any, field: str) -> tuple[np.ndarray, list[str]]:
     """Group/stratum labels: any hashable values, no missing ones."""
     array = _as_1d(values, field)
-    missing = np.flatnonzero(
-        np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in array], bool)
-    )
+    missing = np.flatnonzero(pd.isna(array))
     if missing.size:
         return array, [f"{field}: {missing.size} missing label(s) at {_listed(missing, array)}"]
     return array, []
@@ -115,6 +114,16 @@ def survival_data(
     if problems:
         raise InvalidInput(problems)
     return t, e, checked
+
+
+def codes(labels: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes 0..k-1 for labels, levels in sorted order (by their text)."""
+    raw_codes, uniques = pd.factorize(labels)
+    levels = list(uniques)
+    order = sorted(range(len(levels)), key=lambda i: str(levels[i]))
+    remap = np.empty(len(levels), np.int64)
+    remap[order] = np.arange(len(levels))
+    return remap[raw_codes], [levels[i] for i in order]
 
 
 def conf_level(value: float) -> float:

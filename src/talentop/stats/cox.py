@@ -124,8 +124,11 @@ def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _check_collinear(x: np.ndarray, names: list[str]) -> None:
-    """Name a covariate that is constant or a linear combination of earlier ones."""
+def _check_collinear(x: np.ndarray, names: list[str]) -> np.ndarray:
+    """Name a covariate that is constant or a linear combination of earlier ones.
+
+    Returns the standard deviation of each covariate.
+    """
     centred = x - x.mean(axis=0)
     gram = centred.T @ centred
     scale = np.sqrt(np.diag(gram))
@@ -146,10 +149,17 @@ def _check_collinear(x: np.ndarray, names: list[str]) -> None:
                 f"covariate {names[j]!r} is collinear with {names[:j]} (a linear combination "
                 "of them): its coefficient is not identifiable; remove it or combine covariates"
             )
+    return scale / np.sqrt(len(x))
 
 
 def _newton(data: _cox_math.CoxData, p: int, *, max_iter: int = 50):
-    """Newton-Raphson from beta = 0 with step halving when the log-likelihood drops."""
+    """Newton-Raphson from beta = 0 with step halving when the log-likelihood drops.
+
+    Stops when the next Newton step is below 1e-9 (relative to |beta|): the current
+    evaluation is then already the one at the solution, which saves one pass.
+    Stops too when the log-likelihood no longer moves (monotone likelihood; the caller
+    then checks for diverging coefficients).
+    """
     beta = np.zeros(p)
     current = _cox_math.evaluate(data, beta)
     null = current
@@ -158,6 +168,8 @@ def _newton(data: _cox_math.CoxData, p: int, *, max_iter: int = 50):
             step = linalg.solve(current.information, current.score, assume_a="pos")
         except (linalg.LinAlgError, ValueError):
             step = np.linalg.lstsq(current.information, current.score, rcond=None)[0]
+        if np.max(np.abs(step)) <= 1e-9 * max(1.0, np.max(np.abs(beta))):
+            return beta, current, null, iteration, True
         trial = _cox_math.evaluate(data, beta + step)
         halvings = 0
         while not trial.loglik >= current.loglik - 1e-12 * abs(current.loglik) and halvings < 30:
@@ -167,9 +179,7 @@ def _newton(data: _cox_math.CoxData, p: int, *, max_iter: int = 50):
         beta = beta + step
         change = abs(trial.loglik - current.loglik)
         current = trial
-        if change <= 1e-10 * max(1.0, abs(current.loglik)) and np.max(np.abs(step)) < 1e-7:
-            return beta, current, null, iteration, True
-        if change <= 1e-10 * max(1.0, abs(current.loglik)) and halvings:
+        if change <= 1e-12 * max(1.0, abs(current.loglik)):
             return beta, current, null, iteration, True
     return beta, current, null, max_iter, False
 
@@ -227,7 +237,7 @@ def cox(
             )
     _validate.check(problems)
     complete = data[used].notna().all(axis=1).to_numpy()
-    frame = data.loc[complete]
+    frame = data if complete.all() else data.loc[complete]
     time, status, _ = _validate.survival_data(frame[duration].to_numpy(), frame[event].to_numpy())
     if not status.any():
         raise _validate.NoEvents(
@@ -235,7 +245,7 @@ def cox(
             "at least one event"
         )
     x = frame[covariates].to_numpy(dtype=np.float64)
-    _check_collinear(x, covariates)
+    x_scale = _check_collinear(x, covariates)
     if strata_cols:
         strata_codes = frame[strata_cols].astype(str).agg("\x1f".join, axis=1)
         strata_codes = pd.factorize(strata_codes)[0]
@@ -247,7 +257,7 @@ def cox(
         # near-singular information is what a diverging fit looks like; reported below
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
         beta, final, null, iterations, converged = _newton(design, p)
-        diverging = _diverging(beta, final, x.std(axis=0))
+        diverging = _diverging(beta, final, x_scale)
     if diverging.any() or not converged or not np.all(np.isfinite(beta)):
         names = [covariates[j] for j in np.flatnonzero(diverging)] or covariates
         joined = ", ".join(repr(name) for name in names)

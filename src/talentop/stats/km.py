@@ -27,12 +27,11 @@ def km_counts(
     time: np.ndarray, event: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Unique times with numbers at risk, events and censorings (time >= t is at risk)."""
-    order = np.argsort(time, kind="stable")
-    sorted_time = time[order]
-    unique, first, counts = np.unique(sorted_time, return_index=True, return_counts=True)
-    n_event = np.add.reduceat(event[order].astype(np.int64), first) if len(first) else first
-    n_risk = len(time) - first
-    return unique, n_risk, n_event, counts - n_event
+    unique, slot = np.unique(time, return_inverse=True)  # one sort
+    leaving = np.bincount(slot, minlength=len(unique))
+    n_event = np.bincount(slot, weights=event, minlength=len(unique)).astype(np.int64)
+    n_risk = np.cumsum(leaving[::-1])[::-1]
+    return unique, n_risk, n_event, leaving - n_event
 
 
 def band(
@@ -276,12 +275,12 @@ def kaplan_meier_by(
     _check_conf_type(conf_type)
     level = _validate.conf_level(conf_level)
     t, e, checked = _validate.survival_data(time, event, group=group)
-    labels = checked["group"]
+    codes, levels = _validate.codes(checked["group"])
     curves = {}
-    for label in pd.unique(labels):
-        mask = labels == label
+    for code, label in enumerate(levels):
+        mask = codes == code
         curves[label] = _fit(t[mask], e[mask], conf_type, level)
-    return KaplanMeierGroups(curves=dict(sorted(curves.items(), key=lambda kv: str(kv[0]))))
+    return KaplanMeierGroups(curves=curves)
 
 
 def median_follow_up(

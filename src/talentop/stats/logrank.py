@@ -60,19 +60,14 @@ def _stratum_terms(
     time: np.ndarray, event: np.ndarray, codes: np.ndarray, k: int, rho: float, gamma: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Observed, expected (unweighted), weighted O-E and its covariance, within one stratum."""
-    order = np.argsort(time, kind="stable")
-    time, event, codes = time[order], event[order], codes[order]
-    unique, first = np.unique(time, return_index=True)
-    n = len(time)
-    n_risk = n - first  # at risk at each distinct time (time >= t)
-    # per group: events and leavers at each distinct time
-    slot = np.repeat(np.arange(len(unique)), np.diff(np.append(first, n)))
-    deaths_g = np.zeros((len(unique), k))
-    np.add.at(deaths_g, (slot, codes), event.astype(float))
-    leave_g = np.zeros((len(unique), k))
-    np.add.at(leave_g, (slot, codes), 1.0)
+    unique, slot = np.unique(time, return_inverse=True)  # one sort
+    cells = slot * k + codes
+    size = len(unique) * k
+    deaths_g = np.bincount(cells, weights=event, minlength=size).reshape(-1, k)
+    leave_g = np.bincount(cells, minlength=size).reshape(-1, k).astype(float)
     # at risk per group at time j = those with time >= t_j: reverse cumulative sum
     risk_g = np.cumsum(leave_g[::-1], axis=0)[::-1]
+    n_risk = risk_g.sum(axis=1)
     deaths = deaths_g.sum(axis=1)
     has = deaths > 0
     deaths_g, risk_g, deaths, n_risk = deaths_g[has], risk_g[has], deaths[has], n_risk[has]
@@ -117,7 +112,7 @@ def logrank(
         raise InvalidInput(problems)
     t, e, checked = _validate.survival_data(time, event, group=group, strata=strata)
     labels = checked["group"]
-    levels = sorted(pd.unique(labels), key=str)
+    codes, levels = _validate.codes(labels)
     if len(levels) < 2:
         raise InvalidInput.field(
             "group",
@@ -126,15 +121,16 @@ def logrank(
         )
     if not e.any():
         raise InvalidInput.field("event", "no events", "at least one event to test")
-    codes = np.searchsorted(np.array([str(v) for v in levels]), np.array([str(v) for v in labels]))
     k = len(levels)
-    strata_labels = checked.get("strata", np.zeros(len(t), int))
+    strata_codes = (
+        _validate.codes(checked["strata"])[0] if "strata" in checked else np.zeros(len(t), int)
+    )
     observed = np.zeros(k)
     expected = np.zeros(k)
     o_minus_e = np.zeros(k)
     covariance = np.zeros((k, k))
-    for stratum in pd.unique(strata_labels):
-        mask = strata_labels == stratum
+    for stratum in np.unique(strata_codes):
+        mask = strata_codes == stratum
         o, ex, ome, cov = _stratum_terms(t[mask], e[mask], codes[mask], k, float(rho), float(gamma))
         observed += o
         expected += ex
@@ -149,10 +145,10 @@ def logrank(
         statistic = float(o_minus_e @ linalg.pinvh(covariance) @ o_minus_e)
         df = int(np.linalg.matrix_rank(covariance))
     p_value = float(sps.chi2.sf(statistic, df)) if df > 0 else float("nan")
-    counts = pd.Series(labels).value_counts()
+    counts = np.bincount(codes, minlength=k)
     table = pd.DataFrame(
         {
-            "n": [int(counts[level]) for level in levels],
+            "n": counts.astype(int),
             "observed": observed,
             "expected": expected,
             "o_minus_e": o_minus_e,
