@@ -61,7 +61,12 @@ def _endpoint_table(result: Any, label: str) -> Table:
         f"{'n/a' if result.ph_p is None else f'{result.ph_p:.3f}'}."
     )
     if result.rmst is not None:
-        note += f" RMST difference {getattr(result.rmst, 'difference', float('nan')):.2f} months."
+        tau = getattr(result.rmst, "tau", None)
+        note += (
+            f" RMST difference (first arm minus second) "
+            f"{_num(_finite(getattr(result.rmst, 'difference', None)), 2)} months"
+            + (f" up to {tau:.1f} months." if tau else ".")
+        )
     return Table(f"{label}: Kaplan-Meier medians by arm", pd.DataFrame(rows), note)
 
 
@@ -246,8 +251,17 @@ def build_report(
     )
 
 
-def _num(value: float | None) -> str:
-    return "NR" if value is None else f"{value:.1f}"
+def _num(value: float | None, digits: int = 1) -> str:
+    """NR (not reached / not estimable) for a missing value."""
+    return "NR" if value is None else f"{value:.{digits}f}"
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
 
 
 def write(interim: Interim, protocol: Any, out_dir: Path, **kwargs: Any) -> Path:
