@@ -113,7 +113,14 @@ def export_adtte(
     if "csv" in formats:
         paths.append(str(to_csv(frame, out / "adtte.csv")))
     if "xpt" in formats:
-        paths.append(str(write_xpt(frame, out / "adtte.xpt")))
+        # SAS v5 names have at most 8 characters: long stratum columns become STRAT1..n,
+        # their full name kept as the variable label.
+        long_names = [c for c in frame.columns if len(str(c)) > 8]
+        renames = {c: f"STRAT{i}" for i, c in enumerate(long_names, start=1)}
+        labels = {new: str(old)[:40] for old, new in renames.items()}
+        paths.append(
+            str(write_xpt(frame.rename(columns=renames), out / "adtte.xpt", labels=labels))
+        )
     return {
         "paths": paths,
         "rows": len(frame),
