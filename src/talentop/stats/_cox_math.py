@@ -32,14 +32,14 @@ class CoxData:
     events_per_group: np.ndarray  # (G,)
     event_row_group: np.ndarray  # (E,) group of each event row (expanded for Efron)
     event_row_frac: np.ndarray  # (E,) l/m for Efron, 0 for Breslow
-    stacked: np.ndarray  # (n, 1 + p + p(p+1)/2): 1, x, x_j x_k for j <= k
+    stacked: np.ndarray | None  # (n, 1 + p + p(p+1)/2): 1, x, x_j x_k; None if blocked
     event_index: np.ndarray  # sorted positions of the events
     pair_j: np.ndarray
     pair_k: np.ndarray
     sum_x_events: np.ndarray
     means: np.ndarray
-    risk_matrix: sparse.csr_matrix  # (G, n): row g sums the rows of group g
-    event_matrix: sparse.csr_matrix  # (G, events): row g sums the events of group g
+    risk_matrix: sparse.csr_matrix | None  # (G, n): row g sums the rows of group g
+    event_matrix: sparse.csr_matrix | None  # (G, n): row g sums the events of group g
 
 
 def prepare(
@@ -51,9 +51,6 @@ def prepare(
         order = np.argsort(-time)  # order within tied times does not matter
     else:
         order = np.lexsort((-time, strata))
-    x = np.take(x, order, axis=0)
-    means = x.mean(axis=0)
-    x -= means  # centring keeps exp(eta) in range; the partial likelihood is unchanged
     time, event, strata = time[order], event[order], strata[order]
     new_group = np.ones(n, bool)
     new_group[1:] = (time[1:] != time[:-1]) | (strata[1:] != strata[:-1])
@@ -76,12 +73,25 @@ def prepare(
     else:
         event_row_frac = np.zeros(len(event_row_group))
     pair_j, pair_k = np.triu_indices(p)
-    stacked = np.empty((n, 1 + p + len(pair_j)))
-    stacked[:, 0] = 1.0
-    stacked[:, 1 : 1 + p] = x
-    columns = np.asfortranarray(x)  # column products are fast on contiguous columns
-    for column, (j, k) in enumerate(zip(pair_j, pair_k, strict=True)):
-        np.multiply(columns[:, j], columns[:, k], out=stacked[:, 1 + p + column])
+    stacked = None
+    blocked = len(group_start) * BLOCKED_MIN_GROUP_SIZE <= n
+    if blocked:
+        # few, large tie groups: put each group's events first, then per-group BLAS
+        # products need no n x p^2 array (less memory, no page faults on big allocations)
+        within = np.argsort(group_of_row * 2 + (~event), kind="stable")
+        order, time, event = order[within], time[within], event[within]
+    # one gather of the covariates in the final order (a random gather is costly)
+    x = np.take(x, order, axis=0)
+    means = x.mean(axis=0)
+    x -= means  # centring keeps exp(eta) in range; the partial likelihood is unchanged
+    if not blocked:
+        stacked = np.empty((n, 1 + p + len(pair_j)))
+        stacked[:, 0] = 1.0
+        stacked[:, 1 : 1 + p] = x
+        columns = np.asfortranarray(x)  # column products are fast on contiguous columns
+        for column, (j, k) in enumerate(zip(pair_j, pair_k, strict=True)):
+            np.multiply(columns[:, j], columns[:, k], out=stacked[:, 1 + p + column])
+    event_index = np.flatnonzero(event)
     return CoxData(
         x=x,
         event=event,
@@ -94,16 +104,47 @@ def prepare(
         event_row_group=event_row_group,
         event_row_frac=event_row_frac,
         stacked=stacked,
-        event_index=np.flatnonzero(event),
+        event_index=event_index,
         pair_j=pair_j,
         pair_k=pair_k,
-        sum_x_events=x[event].sum(axis=0),
+        sum_x_events=event.astype(np.float64) @ x,
         means=means,
-        risk_matrix=_summing_matrix(group_start, n),
-        event_matrix=_summing_matrix(
-            np.concatenate([[0], np.cumsum(events_per_group)[:-1]]), n, np.flatnonzero(event)
+        risk_matrix=None if stacked is None else _summing_matrix(group_start, n),
+        event_matrix=None
+        if stacked is None
+        else _summing_matrix(
+            np.concatenate([[0], np.cumsum(events_per_group)[:-1]]), n, event_index
         ),
     )
+
+
+#: Mean tie-group size from which group sums are computed group by group with BLAS.
+BLOCKED_MIN_GROUP_SIZE = 64
+
+
+def _blocked_sums(data: CoxData, risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Risk-weighted sums of 1, x, x_j x_k per group and over each group's events.
+
+    Used when groups are large; rows of a group are contiguous with its events first.
+    """
+    n, p = data.x.shape
+    q = 1 + p + len(data.pair_j)
+    starts = data.group_start
+    ends = np.append(starts[1:], n)
+    sums = np.empty((len(starts), q))
+    event_sums = np.zeros((len(starts), q))
+    pj, pk = data.pair_j, data.pair_k
+    for g, (a, b, m) in enumerate(zip(starts, ends, data.events_per_group, strict=True)):
+        xs, rs = data.x[a:b], risk[a:b]
+        ws = xs * rs[:, None]
+        sums[g, 0] = rs.sum()
+        sums[g, 1 : 1 + p] = rs @ xs  # BLAS gemv beats a strided axis-0 sum
+        sums[g, 1 + p :] = (xs.T @ ws)[pj, pk]
+        if m:
+            event_sums[g, 0] = rs[:m].sum()
+            event_sums[g, 1 : 1 + p] = rs[:m] @ xs[:m]
+            event_sums[g, 1 + p :] = (xs[:m].T @ ws[:m])[pj, pk]
+    return sums, event_sums
 
 
 def _summing_matrix(
@@ -160,8 +201,12 @@ def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Eva
     risk = np.exp(eta - shift)
     eta_events = float(eta[data.event_index].sum())
     n_groups = len(data.group_start)
-    sums = _risk_cumsum(data, _group_sums(data.risk_matrix, risk, data.stacked))
-    event_sums = _group_sums(data.event_matrix, risk[data.event_index], data.stacked)
+    if data.stacked is None:
+        group_sums, event_sums = _blocked_sums(data, risk)
+    else:
+        group_sums = _group_sums(data.risk_matrix, risk, data.stacked)
+        event_sums = _group_sums(data.event_matrix, risk[data.event_index], data.stacked)
+    sums = _risk_cumsum(data, group_sums)
     s0, s1, s2 = sums[:, 0], sums[:, 1 : 1 + p], sums[:, 1 + p :]
     d0, d1, d2 = event_sums[:, 0], event_sums[:, 1 : 1 + p], event_sums[:, 1 + p :]
     g, f = data.event_row_group, data.event_row_frac

@@ -129,11 +129,13 @@ def _check_collinear(x: np.ndarray, names: list[str]) -> np.ndarray:
 
     Returns the standard deviation of each covariate.
     """
-    centred = x - x.mean(axis=0)
-    gram = centred.T @ centred
-    scale = np.sqrt(np.diag(gram))
+    means = x.mean(axis=0)
+    # cross-products about the mean without an n x p centred copy
+    gram = x.T @ x - len(x) * np.outer(means, means)
+    constant = np.all(x == x[0], axis=0)
+    scale = np.sqrt(np.maximum(np.diag(gram), 0.0))
     for j, name in enumerate(names):
-        if scale[j] == 0:
+        if constant[j] or scale[j] <= 1e-12 * max(1.0, abs(means[j])) * np.sqrt(len(x)):
             raise ConvergenceError(
                 f"covariate {name!r} is constant ({x[0, j]!r} for every row): it has no "
                 "effect to estimate; remove it"
