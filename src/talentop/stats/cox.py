@@ -238,7 +238,8 @@ def cox(
                 "(code categories as 0/1 dummy columns)"
             )
     _validate.check(problems)
-    complete = data[used].notna().all(axis=1).to_numpy()
+    # column by column: data[used] would copy every used column first
+    complete = np.logical_and.reduce([data[c].notna().to_numpy() for c in dict.fromkeys(used)])
     frame = data if complete.all() else data.loc[complete]
     time, status, _ = _validate.survival_data(frame[duration].to_numpy(), frame[event].to_numpy())
     if not status.any():
@@ -246,7 +247,7 @@ def cox(
             f"event={event!r}: no events among {len(frame)} complete rows; a Cox model needs "
             "at least one event"
         )
-    x = frame[covariates].to_numpy(dtype=np.float64)
+    x = np.column_stack([frame[c].to_numpy(dtype=np.float64) for c in covariates])
     x_scale = _check_collinear(x, covariates)
     if strata_cols:
         strata_codes = frame[strata_cols].astype(str).agg("\x1f".join, axis=1)
