@@ -44,6 +44,7 @@ def _register() -> None:
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
     from talentop.commands import screen as screen_cmd
+    from talentop.commands import stats as stats_cmd
 
     screen_cmd.register(app)
     protocol_cmd.register(app)
@@ -53,6 +54,7 @@ def _register() -> None:
     db_cmd.register(app)
     audit_cmd.register(app)
     export_cmd.register(app)
+    stats_cmd.register(app)
     pass
 
 
