@@ -11,6 +11,7 @@ from talentop.protocol import Protocol
 from talentop.services.states import DIED, require
 from talentop.store import Store, queries, writes
 from talentop.store import models as m
+from talentop.store.audit import lock_chain_head
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def check_actor(session: Any, ctx: Context) -> m.User | None:
 
 def enter(session: Any, ctx: Context, arrow: str, patient_id: int) -> m.Patient:
     """Lock the patient, check the acting user and that ``arrow`` is allowed from its state."""
+    lock_chain_head(session)
     check_actor(session, ctx)
     patient = queries.lock_patient(session, patient_id)
     require(arrow, patient.state, patient=patient_id)
@@ -93,6 +95,7 @@ def violation(message: str, *, state: str, rule: str) -> ProtocolViolation:
 
 def enter_any(session: Any, ctx: Context, patient_id: int) -> m.Patient:
     """Lock a living patient for a record allowed in any state but ``died`` (labs, AEs...)."""
+    lock_chain_head(session)
     check_actor(session, ctx)
     patient = queries.lock_patient(session, patient_id)
     if patient.state == DIED:

@@ -38,7 +38,10 @@ def snapshot(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _lock_chain_head(session: Session) -> None:
+def lock_chain_head(session: Session) -> None:
+    """Serialise audit appends (PostgreSQL advisory lock until commit; no-op on SQLite,
+    whose ``BEGIN IMMEDIATE`` already holds the write lock). Writers that call this first
+    queue in arrival order instead of convoying on row locks taken before it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
@@ -54,7 +57,7 @@ def append_audit(
     after: dict[str, Any] | None,
 ) -> AuditEntry:
     """Append one audit row (in the caller's transaction) chained to the current head."""
-    _lock_chain_head(session)
+    lock_chain_head(session)
     head = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
