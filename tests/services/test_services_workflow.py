@@ -295,3 +295,24 @@ def test_assessment_stores_recist_and_mrecist_with_engine_version(store):
         assert {r.criteria for r in rows} == {"recist1.1", "mrecist"}
         assert all(r.engine_version and r.engine_version != "unknown" for r in rows)
     assert PROTOCOL.assessment.record_mrecist
+
+
+def test_maintenance_doses_stop_at_the_arm_cap(store):
+    """TALENTOP arm A: maintenance for at most 12 months (protocol arms[A].maintenance_cap_months)."""
+    ctx = context(store)
+    pid = randomised_in_arm(ctx, "A")
+    sv.record_surgery(ctx, pid, day(110), procedure="resection", margin="R0", blood_loss_ml=300)
+    sv.start_maintenance(ctx, pid, day(140))
+    sv.record_dose(
+        ctx, pid, cycle=1, drug="atezolizumab", dose_given_mg=1200, given_on=day(140 + 365)
+    )
+    with pytest.raises(
+        ProtocolViolation, match="after the 12-month maintenance cap.*state 'maintenance'"
+    ):
+        sv.record_dose(
+            ctx, pid, cycle=2, drug="atezolizumab", dose_given_mg=1200, given_on=day(140 + 366)
+        )
+    with pytest.raises(NotFound, match="no user named 'ghost'"):
+        sv.record_deviation(
+            sv.Context(store, PROTOCOL, "ghost"), pid, day(150), category="x", description="y"
+        )

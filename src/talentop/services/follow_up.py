@@ -8,10 +8,19 @@ from __future__ import annotations
 import datetime as dt
 
 from talentop.errors import InvalidInput
-from talentop.services._context import Context, as_date, enter, enter_any, not_before, transition
+from talentop.services._context import (
+    Context,
+    as_date,
+    check_actor,
+    enter,
+    enter_any,
+    not_before,
+    transition,
+)
 from talentop.services.states import DIED, OFF_STUDY, TREATMENT_FAILED
 from talentop.store import models as m
 from talentop.store import queries, writes
+from talentop.store.audit import lock_chain_head
 
 ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
 CONTACT_STATUSES = ("alive", "lost_to_follow_up")
@@ -139,6 +148,8 @@ def record_deviation(
     if not description or not category:
         raise InvalidInput.field("description", description, "a category and a description")
     with ctx.store.unit_of_work() as session:
+        lock_chain_head(session)
+        check_actor(session, ctx)
         patient = queries.get(session, m.Patient, patient_id, what="patient")
         if (
             patient.state == DIED

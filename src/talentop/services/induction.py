@@ -8,7 +8,7 @@ from typing import Any
 from talentop.errors import InvalidInput
 from talentop.protocol import Protocol
 from talentop.services._context import Context, as_date, enter, not_before, transition, violation
-from talentop.services.states import INDUCTION
+from talentop.services.states import INDUCTION, MAINTENANCE
 from talentop.store import models as m
 from talentop.store import queries, writes
 
@@ -110,6 +110,8 @@ def record_dose(
                 state=patient.state,
                 rule="induction doses only during induction; continued/maintenance doses after it",
             )
+        if patient.state == MAINTENANCE:
+            _check_maintenance_cap(session, ctx, patient, on)
         computed = protocol_dose_mg(ctx.protocol, phase, cycle, drug, weight_kg)
         earlier = [
             d
@@ -171,6 +173,26 @@ def record_dose(
             "delay_days": delay_days,
             "deviations": notes,
         }
+
+
+def _check_maintenance_cap(session: Any, ctx: Context, patient: m.Patient, on: dt.date) -> None:
+    """Refuse maintenance doses beyond the arm's cap (TALENTOP arm A: 12 months)."""
+    cap_months = ctx.protocol.arm(patient.arm or "").maintenance_cap_months
+    starts = [
+        h.on_date
+        for h in queries.rows_for(session, m.StateChange, patient.id)
+        if h.to_state == MAINTENANCE
+    ]
+    if cap_months is None or not starts or starts[-1] is None:
+        return
+    # Calendar months as average month length (365.25 / 12 days), as for AVAL in ADTTE.
+    limit = starts[-1] + dt.timedelta(days=int(cap_months * 365.25 / 12))
+    if on > limit:
+        raise violation(
+            f"dose on {on} is after the {cap_months}-month maintenance cap ({limit})",
+            state=MAINTENANCE,
+            rule=f"arm {patient.arm} maintenance lasts at most {cap_months} months",
+        )
 
 
 def induction_complete(protocol: Protocol, doses: list[m.DrugAdministration]) -> list[int]:
