@@ -186,6 +186,9 @@ def test_concurrent_randomisation_32_threads_x_50(store):
             assert abs(balance) <= bound, f"imbalance {balance} in {key} at slot {slot}"
     report = sv.verify(store)
     assert report.ok, report.problems[:3]
+    counter_rows = sv.audit_entries(store, entity="stratum_counters", limit=100_000)
+    assert sum(e["action"] == "create" for e in counter_rows) == len(by_stratum)
+    assert sum(e["action"] == "update" for e in counter_rows) == THREADS * PER_THREAD
 
 
 def test_minimisation_scheme_replays_from_the_record(store):

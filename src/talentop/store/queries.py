@@ -133,12 +133,14 @@ def lock_stratum_counter(session: Session, stratum_key: str) -> tuple[m.StratumC
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        result = session.execute(
+        # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
+        inserted = session.execute(
             pg_insert(m.StratumCounter)
             .values(stratum_key=stratum_key, next_slot=0)
             .on_conflict_do_nothing(index_elements=["stratum_key"])
-        )
-        created = bool(result.rowcount)
+            .returning(m.StratumCounter.stratum_key)
+        ).first()
+        created = inserted is not None
     else:
         existing = session.get(m.StratumCounter, stratum_key)
         if existing is None:
