@@ -12,6 +12,7 @@ S0 - (l/m) D0, where S0 sums exp(eta) over the risk set and D0 over the tied eve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,14 +23,19 @@ from scipy import sparse
 class CoxData:
     """Sorted, centred design with its tie-group structure (built once per fit)."""
 
-    x: np.ndarray  # (n, p) centred covariates, sorted
+    z: np.ndarray  # (1 + p, n) C-contiguous: a row of ones, then the centred covariates
+    x: np.ndarray  # (n, p) view of z[1:] (Fortran order), sorted
     event: np.ndarray  # (n,) bool, sorted
     time: np.ndarray  # (n,) sorted
     order: np.ndarray  # sorted position -> original row
+    ties: str
     group_start: np.ndarray  # (G,) first row of each (stratum, time) group
     group_of_row: np.ndarray  # (n,) group id
     stratum_first_group: np.ndarray  # (G,) first group id of the group's stratum
     events_per_group: np.ndarray  # (G,)
+    event_groups: np.ndarray  # ids of the groups with at least one event
+    event_row_start: np.ndarray  # first expanded event row of each group in event_groups
+    event_chunks: list[tuple[int, int]]  # [first, last) ranges of event_groups
     event_row_group: np.ndarray  # (E,) group of each event row (expanded for Efron)
     event_row_frac: np.ndarray  # (E,) l/m for Efron, 0 for Breslow
     stacked: np.ndarray | None  # (n, 1 + p + p(p+1)/2): 1, x, x_j x_k; None if blocked
@@ -40,111 +46,144 @@ class CoxData:
     means: np.ndarray
     risk_matrix: sparse.csr_matrix | None  # (G, n): row g sums the rows of group g
     event_matrix: sparse.csr_matrix | None  # (G, n): row g sums the events of group g
+    row_work: np.ndarray | None = None  # (n,) scratch for evaluate, allocated on first use
+
+
+#: Mean tie-group size from which group sums are computed group by group with BLAS.
+BLOCKED_MIN_GROUP_SIZE = 64
+#: Expanded Efron event rows handled per chunk in _tie_sums (temporaries stay in cache).
+TIE_CHUNK_ROWS = 1 << 14
 
 
 def prepare(
-    x: np.ndarray, time: np.ndarray, event: np.ndarray, strata: np.ndarray, ties: str
+    x: np.ndarray | Sequence[np.ndarray],
+    time: np.ndarray,
+    event: np.ndarray,
+    strata: np.ndarray,
+    ties: str,
+    *,
+    blocked: bool | None = None,
 ) -> CoxData:
-    """Sort once, find tied-time groups, precompute the products x_j x_k."""
-    n, p = x.shape
-    if strata.min() == strata.max():
-        order = np.argsort(-time)  # order within tied times does not matter
-    else:
-        order = np.lexsort((-time, strata))
-    time, event, strata = time[order], event[order], strata[order]
+    """Sort once, find tied-time groups, gather and centre the covariates once.
+
+    `x` is an (n, p) array or a sequence of p columns (no (n, p) copy is then made before
+    the sort). `blocked` forces the per-group BLAS layout (True) or the sparse one
+    (False); by default it is chosen from the mean tie-group size.
+    """
+    columns = list(x.T) if isinstance(x, np.ndarray) else list(x)
+    n, p = len(time), len(columns)
+    # the default (unstable) sort is several times faster than a stable one; the order
+    # inside a tie group is fixed below, and does not change the likelihood
+    stratified = strata.min() != strata.max()
+    order = np.lexsort((-time, strata)) if stratified else np.argsort(-time)
+    time, event = time[order], event[order]
     new_group = np.ones(n, bool)
-    new_group[1:] = (time[1:] != time[:-1]) | (strata[1:] != strata[:-1])
+    np.not_equal(time[1:], time[:-1], out=new_group[1:])
+    if stratified:
+        strata = strata[order]
+        new_group[1:] |= strata[1:] != strata[:-1]
+    else:
+        strata = np.zeros(n, np.int8)  # only read at the group starts below
     group_start = np.flatnonzero(new_group)
+    n_groups = len(group_start)
     group_of_row = np.cumsum(new_group) - 1
-    new_stratum = np.ones(len(group_start), bool)
+    new_stratum = np.ones(n_groups, bool)
     gs = strata[group_start]
     new_stratum[1:] = gs[1:] != gs[:-1]
-    stratum_first_group = np.maximum.accumulate(
-        np.where(new_stratum, np.arange(len(group_start)), 0)
+    stratum_first_group = np.maximum.accumulate(np.where(new_stratum, np.arange(n_groups), 0))
+    if blocked is None:
+        blocked = n_groups * BLOCKED_MIN_GROUP_SIZE <= n
+    if blocked:
+        # few, large tie groups: put each group's events first so that a group's event
+        # rows are one slice (integer keys: the fast unstable sort is enough)
+        within = np.argsort(group_of_row * 2 + (~event))
+        order, time, event = order[within], time[within], event[within]
+    events_per_group = np.add.reduceat(event.astype(np.int64), group_start)
+    event_groups = np.flatnonzero(events_per_group)
+    m = events_per_group[event_groups]
+    event_row_start = np.cumsum(m) - m
+    # chunks of consecutive event groups with about TIE_CHUNK_ROWS expanded rows each
+    chunk_of_group = event_row_start // TIE_CHUNK_ROWS
+    cuts = np.flatnonzero(np.diff(chunk_of_group)) + 1
+    event_chunks = (
+        list(zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(m)].tolist(), strict=True))
+        if len(m)
+        else []
     )
-    events_per_group = np.bincount(group_of_row, weights=event, minlength=len(group_start))
-    events_per_group = events_per_group.astype(np.int64)
     # expanded event rows: group g contributes m_g rows with l = 0..m_g-1
-    event_row_group = np.repeat(np.arange(len(group_start)), events_per_group)
+    event_row_group = np.repeat(event_groups, m)
     if ties == "efron":
-        first_row = np.concatenate([[0], np.cumsum(events_per_group)[:-1]])
-        l_index = np.arange(len(event_row_group)) - first_row[event_row_group]
-        event_row_frac = l_index / events_per_group[event_row_group]
+        l_index = np.arange(len(event_row_group)) - np.repeat(event_row_start, m)
+        event_row_frac = l_index / np.repeat(m, m)
     else:
         event_row_frac = np.zeros(len(event_row_group))
+    # one gather per covariate into a contiguous row of z (a row gather of an (n, p)
+    # array, or a Fortran one, is slower); the ones row makes 1, x, x x' one product
+    z = np.empty((1 + p, n))
+    z[0] = 1.0
+    for j, column in enumerate(columns):
+        np.take(np.asarray(column, dtype=np.float64), order, out=z[1 + j])
+    means = z[1:].mean(axis=1)
+    z[1:] -= means[:, None]  # centring keeps exp(eta) in range; the likelihood is unchanged
+    x = z[1:].T
     pair_j, pair_k = np.triu_indices(p)
     stacked = None
-    blocked = len(group_start) * BLOCKED_MIN_GROUP_SIZE <= n
-    if blocked:
-        # few, large tie groups: put each group's events first, then per-group BLAS
-        # products need no n x p^2 array (less memory, no page faults on big allocations)
-        within = np.argsort(group_of_row * 2 + (~event), kind="stable")
-        order, time, event = order[within], time[within], event[within]
-    # one gather of the covariates in the final order (a random gather is costly)
-    x = np.take(x, order, axis=0)
-    means = x.mean(axis=0)
-    x -= means  # centring keeps exp(eta) in range; the partial likelihood is unchanged
+    event_index = np.flatnonzero(event)
     if not blocked:
         stacked = np.empty((n, 1 + p + len(pair_j)))
-        stacked[:, 0] = 1.0
-        stacked[:, 1 : 1 + p] = x
-        columns = np.asfortranarray(x)  # column products are fast on contiguous columns
+        stacked[:, : 1 + p] = z.T
         for column, (j, k) in enumerate(zip(pair_j, pair_k, strict=True)):
-            np.multiply(columns[:, j], columns[:, k], out=stacked[:, 1 + p + column])
-    event_index = np.flatnonzero(event)
+            np.multiply(x[:, j], x[:, k], out=stacked[:, 1 + p + column])
     return CoxData(
+        z=z,
         x=x,
         event=event,
         time=time,
         order=order,
+        ties=ties,
         group_start=group_start,
         group_of_row=group_of_row,
         stratum_first_group=stratum_first_group,
         events_per_group=events_per_group,
+        event_groups=event_groups,
+        event_row_start=event_row_start,
+        event_chunks=event_chunks,
         event_row_group=event_row_group,
         event_row_frac=event_row_frac,
         stacked=stacked,
         event_index=event_index,
         pair_j=pair_j,
         pair_k=pair_k,
-        sum_x_events=event.astype(np.float64) @ x,
+        sum_x_events=z[1:] @ event.astype(np.float64),
         means=means,
         risk_matrix=None if stacked is None else _summing_matrix(group_start, n),
         event_matrix=None
         if stacked is None
-        else _summing_matrix(
-            np.concatenate([[0], np.cumsum(events_per_group)[:-1]]), n, event_index
-        ),
+        else _summing_matrix(np.cumsum(events_per_group) - events_per_group, n, event_index),
     )
-
-
-#: Mean tie-group size from which group sums are computed group by group with BLAS.
-BLOCKED_MIN_GROUP_SIZE = 64
 
 
 def _blocked_sums(data: CoxData, risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Risk-weighted sums of 1, x, x_j x_k per group and over each group's events.
 
     Used when groups are large; rows of a group are contiguous with its events first.
+    One (1+p) x (1+p) product per part (events, then the others) gives all three sums;
+    a group's slice stays in cache between the weighting and the product.
     """
-    n, p = data.x.shape
-    q = 1 + p + len(data.pair_j)
+    z = data.z
+    n = z.shape[1]
     starts = data.group_start
     ends = np.append(starts[1:], n)
-    sums = np.empty((len(starts), q))
-    event_sums = np.zeros((len(starts), q))
-    pj, pk = data.pair_j, data.pair_k
+    n_groups = len(starts)
+    upper = np.triu_indices(z.shape[0])
+    event_part = np.zeros((n_groups, len(upper[0])))
+    rest_part = np.zeros((n_groups, len(upper[0])))
     for g, (a, b, m) in enumerate(zip(starts, ends, data.events_per_group, strict=True)):
-        xs, rs = data.x[a:b], risk[a:b]
-        ws = xs * rs[:, None]
-        sums[g, 0] = rs.sum()
-        sums[g, 1 : 1 + p] = rs @ xs  # BLAS gemv beats a strided axis-0 sum
-        sums[g, 1 + p :] = (xs.T @ ws)[pj, pk]
-        if m:
-            event_sums[g, 0] = rs[:m].sum()
-            event_sums[g, 1 : 1 + p] = rs[:m] @ xs[:m]
-            event_sums[g, 1 + p :] = (xs[:m].T @ ws[:m])[pj, pk]
-    return sums, event_sums
+        for part, lo, hi in ((event_part, a, a + m), (rest_part, a + m, b)):
+            if hi > lo:
+                block = z[:, lo:hi]
+                part[g] = (block @ (block * risk[lo:hi]).T)[upper]
+    return event_part + rest_part, event_part
 
 
 def _summing_matrix(
@@ -184,7 +223,8 @@ class Evaluation:
     loglik: float
     score: np.ndarray
     information: np.ndarray
-    risk: np.ndarray  # exp(eta - shift), sorted rows
+    beta: np.ndarray
+    shift: float  # max eta: risk = exp(eta - shift) stays <= 1
     s0: np.ndarray  # (G,)
     s1: np.ndarray  # (G, p)
     d1: np.ndarray  # (G, p)
@@ -192,14 +232,25 @@ class Evaluation:
     c1: np.ndarray  # (G,) sum_l f/den
     group_info: np.ndarray | None = None  # (G, p, p) information per group
 
+    def risk(self, data: CoxData) -> np.ndarray:
+        """exp(eta - shift) per sorted row (recomputed: evaluate keeps no n-array)."""
+        return np.exp(data.x @ self.beta - self.shift)
+
 
 def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Evaluation:
     """Efron/Breslow log-likelihood, score and observed information at `beta`."""
-    n, p = data.x.shape
-    eta = data.x @ beta
-    shift = eta.max()
-    risk = np.exp(eta - shift)
-    eta_events = float(eta[data.event_index].sum())
+    p = data.x.shape[1]
+    # exp(eta - shift) in a per-fit scratch row: a fresh n-array per Newton step costs
+    # more in first-touch page faults than the arithmetic (Evaluation.risk recomputes it)
+    risk = data.row_work
+    if risk is None:
+        risk = data.row_work = np.empty(data.z.shape[1])
+    np.matmul(beta, data.z[1:], out=risk)
+    shift = float(risk.max())
+    np.subtract(risk, shift, out=risk)
+    np.exp(risk, out=risk)
+    # sum of eta over the events without a gather: the covariate sums are precomputed
+    eta_events = float(data.sum_x_events @ beta)
     n_groups = len(data.group_start)
     if data.stacked is None:
         group_sums, event_sums = _blocked_sums(data, risk)
@@ -209,26 +260,18 @@ def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Eva
     sums = _risk_cumsum(data, group_sums)
     s0, s1, s2 = sums[:, 0], sums[:, 1 : 1 + p], sums[:, 1 + p :]
     d0, d1, d2 = event_sums[:, 0], event_sums[:, 1 : 1 + p], event_sums[:, 1 + p :]
-    g, f = data.event_row_group, data.event_row_frac
-    den = s0[g] - f * d0[g]
-    inv = 1.0 / den
-    inv2 = inv * inv
-    c0 = np.bincount(g, inv, n_groups)
-    c1 = np.bincount(g, f * inv, n_groups)
-    c00 = np.bincount(g, inv2, n_groups)
-    c01 = np.bincount(g, f * inv2, n_groups)
-    c11 = np.bincount(g, f * f * inv2, n_groups)
-    loglik = eta_events - float(np.log(den).sum()) - shift * len(g)
+    c0, c1, c00, c01, c11, log_den = _tie_sums(data, s0, d0)
+    loglik = eta_events - log_den - shift * len(data.event_row_group)
     score = data.sum_x_events - (s1 * c0[:, None] - d1 * c1[:, None]).sum(axis=0)
     pj, pk = data.pair_j, data.pair_k
     # sum_l (S2 - f D2)/den - a_l a_l', a_l = (S1 - f D1)/den, expanded in c-sums
-    pair_terms = (
-        s2 * c0[:, None]
-        - d2 * c1[:, None]
-        - s1[:, pj] * s1[:, pk] * c00[:, None]
-        + (s1[:, pj] * d1[:, pk] + d1[:, pj] * s1[:, pk]) * c01[:, None]
-        - d1[:, pj] * d1[:, pk] * c11[:, None]
-    )
+    pair_terms = s2 * c0[:, None] - s1[:, pj] * s1[:, pk] * c00[:, None]
+    if data.ties == "efron":  # the terms in f vanish for Breslow (f = 0)
+        pair_terms += (
+            (s1[:, pj] * d1[:, pk] + d1[:, pj] * s1[:, pk]) * c01[:, None]
+            - d2 * c1[:, None]
+            - d1[:, pj] * d1[:, pk] * c11[:, None]
+        )
     information = np.zeros((p, p))
     information[pj, pk] = pair_terms.sum(axis=0)
     information[pk, pj] = information[pj, pk]
@@ -237,7 +280,42 @@ def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Eva
         group_info = np.zeros((n_groups, p, p))
         group_info[:, pj, pk] = pair_terms
         group_info[:, pk, pj] = pair_terms
-    return Evaluation(loglik, score, information, risk, s0, s1, d1, c0, c1, group_info)
+    return Evaluation(
+        loglik, score, information, beta.copy(), shift, s0, s1, d1, c0, c1, group_info
+    )
+
+
+def _tie_sums(data: CoxData, s0: np.ndarray, d0: np.ndarray) -> tuple:
+    """Per group: sum_l of 1/den, f/den, 1/den^2, f/den^2, f^2/den^2; and sum of log den.
+
+    den_l = S0 - f_l D0 with f_l = l/m (Efron) or 0 (Breslow), l = 0..m-1.
+    """
+    n_groups = len(s0)
+    groups = data.event_groups
+    m = data.events_per_group[groups]
+    zeros = np.zeros(n_groups)
+    if data.ties == "breslow":  # den = S0 for every l: closed form, no per-event rows
+        c0, c00 = zeros.copy(), zeros.copy()
+        c0[groups] = m / s0[groups]
+        c00[groups] = m / s0[groups] ** 2
+        return c0, zeros, c00, zeros, zeros, float(m @ np.log(s0[groups]))
+    out = np.zeros((5, n_groups))
+    log_den = 0.0
+    # chunks of whole groups, about CHUNK event rows each, so the temporaries stay in
+    # cache and are never page-faulted in afresh (that costs more than the arithmetic)
+    for first, last in data.event_chunks:
+        rows = slice(data.event_row_start[first], data.event_row_start[last - 1] + m[last - 1])
+        g, f = data.event_row_group[rows], data.event_row_frac[rows]
+        den = s0[g]
+        den -= f * d0[g]
+        inv = 1.0 / den
+        inv2 = inv * inv
+        f_inv2 = f * inv2
+        terms = np.stack([inv, f * inv, inv2, f_inv2, f * f_inv2])
+        local_starts = data.event_row_start[first:last] - data.event_row_start[first]
+        out[:, groups[first:last]] = np.add.reduceat(terms, local_starts, axis=1)
+        log_den += float(np.log(den).sum())
+    return (*out, log_den)
 
 
 def schoenfeld(data: CoxData, ev: Evaluation) -> np.ndarray:
@@ -258,7 +336,8 @@ def score_residuals(data: CoxData, ev: Evaluation) -> np.ndarray:
     g, f = data.event_row_group, data.event_row_frac
     s0 = ev.s0
     # recover den and a_l per event row from the group sums
-    d0 = np.bincount(data.group_of_row[data.event], ev.risk[data.event], n_groups)
+    risk = ev.risk(data)
+    d0 = np.bincount(data.group_of_row[data.event], risk[data.event], n_groups)
     den = s0[g] - f * d0[g]
     a = (ev.s1[g] - f[:, None] * ev.d1[g]) / den[:, None]
     b = np.zeros((n_groups, p))  # sum_l a_l / den_l
@@ -270,13 +349,13 @@ def score_residuals(data: CoxData, ev: Evaluation) -> np.ndarray:
     cum_c0 = _reverse_cumsum_in_stratum(data, ev.c0[:, None])[:, 0]
     cum_b = _reverse_cumsum_in_stratum(data, b)
     rows = data.group_of_row
-    resid = -ev.risk[:, None] * (data.x * cum_c0[rows][:, None] - cum_b[rows])
+    resid = -risk[:, None] * (data.x * cum_c0[rows][:, None] - cum_b[rows])
     m = np.maximum(data.events_per_group, 1)[:, None]
     mean_a = (ev.s1 * ev.c0[:, None] - ev.d1 * ev.c1[:, None]) / m
     e = data.event
     er = rows[e]
     resid[e] += data.x[e] - mean_a[er]
-    resid[e] += ev.risk[e][:, None] * (data.x[e] * ev.c1[er][:, None] - c[er])
+    resid[e] += risk[e][:, None] * (data.x[e] * ev.c1[er][:, None] - c[er])
     return resid
 
 

@@ -118,26 +118,44 @@ def _columns(data: Any, names: list[str], role: str) -> list[str]:
     return names
 
 
+def _complete_rows(data: pd.DataFrame, used: list[str]) -> np.ndarray:
+    """Rows with no missing value in the used columns (R's na.omit).
+
+    Column by column (data[used] would copy them all); a float column whose sum is
+    finite has no NaN, so the common complete case allocates no mask per column.
+    """
+    complete = np.ones(len(data), bool)
+    for name in used:
+        column = data[name]
+        kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
+        if kind in ("i", "u", "b"):  # numpy integers and booleans cannot be missing
+            continue
+        if kind == "f" and np.isfinite(np.add.reduce(column.to_numpy())):
+            continue
+        complete &= column.notna().to_numpy()
+    return complete
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
 
 
-def _check_collinear(x: np.ndarray, names: list[str]) -> np.ndarray:
+def _check_collinear(centred: np.ndarray, means: np.ndarray, names: list[str]) -> np.ndarray:
     """Name a covariate that is constant or a linear combination of earlier ones.
 
-    Returns the standard deviation of each covariate.
+    `centred` is the (p, n) centred design (rows = covariates). Returns the standard
+    deviation of each covariate.
     """
-    means = x.mean(axis=0)
-    # cross-products about the mean without an n x p centred copy
-    gram = x.T @ x - len(x) * np.outer(means, means)
-    constant = np.all(x == x[0], axis=0)
+    n = centred.shape[1]
+    gram = centred @ centred.T
     scale = np.sqrt(np.maximum(np.diag(gram), 0.0))
     for j, name in enumerate(names):
-        if constant[j] or scale[j] <= 1e-12 * max(1.0, abs(means[j])) * np.sqrt(len(x)):
+        # exactly constant columns centre to ~1e-16 * |mean|, not to 0
+        if scale[j] <= 1e-12 * max(1.0, abs(means[j])) * np.sqrt(n):
             raise ConvergenceError(
-                f"covariate {name!r} is constant ({x[0, j]!r} for every row): it has no "
+                f"covariate {name!r} is constant ({means[j]:.6g} for every row): it has no "
                 "effect to estimate; remove it"
             )
     corr = gram / np.outer(scale, scale)
@@ -151,7 +169,7 @@ def _check_collinear(x: np.ndarray, names: list[str]) -> np.ndarray:
                 f"covariate {names[j]!r} is collinear with {names[:j]} (a linear combination "
                 "of them): its coefficient is not identifiable; remove it or combine covariates"
             )
-    return scale / np.sqrt(len(x))
+    return scale / np.sqrt(n)
 
 
 def _newton(data: _cox_math.CoxData, p: int, *, max_iter: int = 50):
@@ -238,8 +256,7 @@ def cox(
                 "(code categories as 0/1 dummy columns)"
             )
     _validate.check(problems)
-    # column by column: data[used] would copy every used column first
-    complete = np.logical_and.reduce([data[c].notna().to_numpy() for c in dict.fromkeys(used)])
+    complete = _complete_rows(data, list(dict.fromkeys(used)))
     frame = data if complete.all() else data.loc[complete]
     time, status, _ = _validate.survival_data(frame[duration].to_numpy(), frame[event].to_numpy())
     if not status.any():
@@ -247,14 +264,14 @@ def cox(
             f"event={event!r}: no events among {len(frame)} complete rows; a Cox model needs "
             "at least one event"
         )
-    x = np.column_stack([frame[c].to_numpy(dtype=np.float64) for c in covariates])
-    x_scale = _check_collinear(x, covariates)
+    columns = [frame[c].to_numpy(dtype=np.float64) for c in covariates]
     if strata_cols:
         strata_codes = frame[strata_cols].astype(str).agg("\x1f".join, axis=1)
         strata_codes = pd.factorize(strata_codes)[0]
     else:
         strata_codes = np.zeros(len(frame), np.int64)
-    design = _cox_math.prepare(x, time, status, strata_codes, ties)
+    design = _cox_math.prepare(columns, time, status, strata_codes, ties)
+    x_scale = _check_collinear(design.z[1:], design.means, covariates)
     p = len(covariates)
     with warnings.catch_warnings():
         # near-singular information is what a diverging fit looks like; reported below
