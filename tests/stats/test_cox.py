@@ -21,27 +21,65 @@ COVS = ["x0", "x1", "x2"]
 
 
 def test_lung_matches_r_coxph(lung):
-    """R 4.x / survival 3.x (ties = "efron"):
+    """R survival, ties = "efron" (default); verified (2026-11) against published knitted R
+    output found with the code search: the STHDA Cox tutorial output
+    (http://www.sthda.com/english/wiki/cox-proportional-hazards-model, re-rendered in
+    several GitHub R-markdown notebooks) and a package vignette printing 8-9 digits:
 
-    > coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung)
-                 coef exp(coef)  se(coef)      z        p
+    > summary(coxph(Surv(time, status) ~ age + sex + ph.ecog, data = lung))
+      n= 227, number of events= 164  (1 observation deleted due to missingness)
+                 coef exp(coef)  se(coef)      z Pr(>|z|)
     age      0.011067  1.011128  0.009267  1.194 0.232416
     sex     -0.552612  0.575445  0.167739 -3.294 0.000986
     ph.ecog  0.463728  1.589991  0.113577  4.083 4.45e-05
-    Likelihood ratio test=30.5  on 3 df, p=1.083e-06
-    n= 227, number of events= 164  (1 observation deleted due to missingness)
-    summary(): Wald test = 29.93 on 3 df; Score (logrank) test = 30.5 on 3 df
+            exp(coef) exp(-coef) lower .95 upper .95
+    age        1.0111     0.9890    0.9929    1.0297
+    sex        0.5754     1.7378    0.4142    0.7994
+    ph.ecog    1.5900     0.6289    1.2727    1.9864
+    Likelihood ratio test= 30.5  on 3 df,   p=1e-06
+    Wald test            = 29.93  on 3 df,   p=1e-06
+    Score (logrank) test = 30.5  on 3 df,   p=1e-06
+    > coef(cox)                       # as printed by the vignette's pb_summary_table
+         0.01106676 -0.55261240  0.46372848
+    > sqrt(diag(vcov(cox)))
+    0.009267411 0.167739054 0.113577266
     """
     fit = cox(lung, duration="time", event="status", covariates=["age", "sex", "ph.ecog"])
-    # R prints 6 significant digits: 1e-4 relative covers its rounding
-    assert_allclose(fit.coef, [0.011067, -0.552612, 0.463728], rtol=1e-4)
-    assert_allclose(fit.se, [0.009267, 0.167739, 0.113577], rtol=1e-4)
-    assert_allclose(fit.hr, [1.011128, 0.575445, 1.589991], rtol=1e-5)
+    # 8-9 significant digits printed: 1e-6 relative covers the rounding
+    assert_allclose(fit.coef, [0.01106676, -0.55261240, 0.46372848], rtol=1e-6)
+    assert_allclose(fit.se, [0.009267411, 0.167739054, 0.113577266], rtol=1e-6)
+    assert_allclose(fit.hr, [1.011128, 0.575445, 1.589991], rtol=1e-6)
     assert_allclose(fit.z, [1.194, -3.294, 4.083], atol=5e-4)
+    assert_allclose(fit.p, [0.232416, 0.000986, 4.45e-05], rtol=5e-3)
+    assert_allclose(fit.ci_lower, [0.9929, 0.4142, 1.2727], atol=5e-5)
+    assert_allclose(fit.ci_upper, [1.0297, 0.7994, 1.9864], atol=5e-5)
     assert round(fit.tests.loc["likelihood_ratio", "statistic"], 1) == 30.5
     assert round(fit.tests.loc["wald", "statistic"], 2) == 29.93
     assert round(fit.tests.loc["score", "statistic"], 1) == 30.5
     assert (fit.n, fit.n_events, fit.n_missing) == (227, 164, 1)
+
+
+def test_lung_breslow_matches_published_output(lung):
+    """ties = "breslow" on the same model; published in jeanfeydy/survivalGPU R/README.md
+    (coxphGPU, which reproduces survival::coxph; summary printed by survival's method):
+
+    > coxphGPU(Surv(time, status) ~ age + sex + ph.ecog, data = lung, ties = "breslow")
+                 coef exp(coef)  se(coef)      z Pr(>|z|)
+    age      0.011041  1.011102  0.009267  1.191    0.233
+    sex     -0.551890  0.575861  0.167742 -3.290    0.001
+    ph.ecog  0.462947  1.588749  0.113574  4.076 4.58e-05
+    Likelihood ratio test= 30.41  on 3 df;  Wald test = 29.84;  Score (logrank) test = 30.41
+    """
+    fit = cox(
+        lung, duration="time", event="status", covariates=["age", "sex", "ph.ecog"], ties="breslow"
+    )
+    assert_allclose(fit.coef, [0.011041, -0.551890, 0.462947], rtol=5e-5)
+    assert_allclose(fit.se, [0.009267, 0.167742, 0.113574], rtol=1e-4)
+    assert_allclose(fit.hr, [1.011102, 0.575861, 1.588749], rtol=1e-6)
+    assert_allclose(fit.z, [1.191, -3.290, 4.076], atol=5e-4)
+    assert round(fit.tests.loc["likelihood_ratio", "statistic"], 2) == 30.41
+    assert round(fit.tests.loc["wald", "statistic"], 2) == 29.84
+    assert round(fit.tests.loc["score", "statistic"], 2) == 30.41
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
