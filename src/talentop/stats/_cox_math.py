@@ -51,6 +51,9 @@ class CoxData:
 
 #: Mean tie-group size from which group sums are computed group by group with BLAS.
 BLOCKED_MIN_GROUP_SIZE = 64
+#: m * n * k below which OpenBLAS computes a matrix product on one thread
+#: (SMP_THRESHOLD_MIN 65536 x GEMM_MULTITHREAD_THRESHOLD 4, with some margin).
+_BLAS_SINGLE_THREAD_FLOPS = 200_000
 #: Expanded Efron event rows handled per chunk in _tie_sums (temporaries stay in cache).
 TIE_CHUNK_ROWS = 1 << 14
 
@@ -154,7 +157,7 @@ def prepare(
         event_index=event_index,
         pair_j=pair_j,
         pair_k=pair_k,
-        sum_x_events=z[1:] @ event.astype(np.float64),
+        sum_x_events=np.einsum("jn,n->j", z[1:], event.astype(np.float64)),
         means=means,
         risk_matrix=None if stacked is None else _summing_matrix(group_start, n),
         event_matrix=None
@@ -178,11 +181,17 @@ def _blocked_sums(data: CoxData, risk: np.ndarray) -> tuple[np.ndarray, np.ndarr
     upper = np.triu_indices(z.shape[0])
     event_part = np.zeros((n_groups, len(upper[0])))
     rest_part = np.zeros((n_groups, len(upper[0])))
+    # slices small enough that OpenBLAS runs each product on one thread: on a shared
+    # machine its threads wait for each other and a fit took up to 5x longer
+    step = max(512, _BLAS_SINGLE_THREAD_FLOPS // z.shape[0] ** 2)
     for g, (a, b, m) in enumerate(zip(starts, ends, data.events_per_group, strict=True)):
         for part, lo, hi in ((event_part, a, a + m), (rest_part, a + m, b)):
             if hi > lo:
-                block = z[:, lo:hi]
-                part[g] = (block @ (block * risk[lo:hi]).T)[upper]
+                total = np.zeros((z.shape[0], z.shape[0]))
+                for first in range(lo, hi, step):
+                    block = z[:, first : min(first + step, hi)]
+                    total += block @ (block * risk[first : first + block.shape[1]]).T
+                part[g] = total[upper]
     return event_part + rest_part, event_part
 
 
@@ -245,7 +254,8 @@ def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Eva
     risk = data.row_work
     if risk is None:
         risk = data.row_work = np.empty(data.z.shape[1])
-    np.matmul(beta, data.z[1:], out=risk)
+    # einsum, not matmul: OpenBLAS would thread this gemv, slower on a busy machine
+    np.einsum("j,jn->n", beta, data.z[1:], out=risk)
     shift = float(risk.max())
     np.subtract(risk, shift, out=risk)
     np.exp(risk, out=risk)
