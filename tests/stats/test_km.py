@@ -151,3 +151,29 @@ def test_bools_accepted_and_bad_options_refused():
         kaplan_meier([1, 2], [1, 1], conf_type="wide")
     with pytest.raises(InvalidInput, match="conf_level=1.5"):
         kaplan_meier([1, 2], [1, 1], conf_level=1.5)
+
+
+@pytest.mark.parametrize("conf_type", ["log", "log-log"])
+def test_band_edges_follow_r_survfit_confint(conf_type):
+    """therneau/survival R/survfit.R, survfit_confint: "The current rule is to use p if
+    se=0 and NA if se!=0 for 0 (log), 0 and 1 (log-log, logit)":
+
+        xx <- ifelse(p==0 | p==1, NA, p)                     # log-log
+        temp1 <- ifelse(se==0, p, exp(-exp(log(-log(xx)) - se2*scale)))
+
+    Before the first event S = 1 with se = 0, so the band is the point 1 (older R
+    versions without the se==0 rule gave NA there); once S = 0 (se infinite) it is NA.
+    """
+    with np.errstate(all="raise"):  # no numpy warnings leak from the edge cases
+        table = kaplan_meier([1, 2, 3, 4], [0, 1, 1, 1], conf_type=conf_type).table
+    assert table.survival.tolist()[0] == 1 and table.survival.tolist()[-1] == 0
+    assert (table.lower[0], table.upper[0]) == (1.0, 1.0)
+    assert np.isnan(table.lower.iloc[-1]) and np.isnan(table.upper.iloc[-1])
+    # in between, the interior formula (checked against lifelines elsewhere)
+    s, se_log = 2 / 3, np.sqrt(1 / (3 * 2))
+    if conf_type == "log-log":
+        half = 1.959963984540054 * se_log / np.log(s)
+        expected = np.exp(-np.exp(np.log(-np.log(s)) + np.array([-half, half])))
+    else:
+        expected = np.minimum(s * np.exp(1.959963984540054 * se_log * np.array([-1, 1])), 1)
+    assert_allclose([table.lower[1], table.upper[1]], expected, rtol=1e-12)

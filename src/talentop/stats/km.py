@@ -52,10 +52,11 @@ def band(
             se_g = se_log / np.abs(log_s)
             lower = np.exp(-np.exp(g + z * se_g))
             upper = np.exp(-np.exp(g - z * se_g))
-            # before the first event the band is the point S = 1 (R leaves it NA)
+            # before the first event (S = 1, se = 0) the band is the point S: R's rule
+            # "use p if se=0" (survfit_confint, therneau/survival R/survfit.R)
             lower = np.where(survival == 1, 1.0, lower)
             upper = np.where(survival == 1, 1.0, upper)
-    # where S = 0 the log and log-log bands are undefined (R: NA)
+    # where S = 0 (se infinite) the log and log-log bands are undefined (R: NA)
     if conf_type != "plain":
         lower = np.where(survival == 0, np.nan, lower)
         upper = np.where(survival == 0, np.nan, upper)
@@ -189,7 +190,8 @@ def _fit(time: np.ndarray, event: np.ndarray, conf_type: str, conf_level: float)
         increments = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
     se_log = np.sqrt(np.cumsum(increments))
     lower, upper = band(survival, se_log, conf_type, conf_level)
-    std_err = np.where(np.isinf(se_log), np.nan, survival * se_log)
+    with np.errstate(invalid="ignore"):  # 0 * inf where S reaches 0: reported as NaN
+        std_err = np.where(np.isinf(se_log), np.nan, survival * se_log)
     table = pd.DataFrame(
         {
             "time": unique,
