@@ -49,6 +49,8 @@ class CoxData:
     row_work: np.ndarray | None = None  # (n,) scratch for evaluate, allocated on first use
 
 
+#: Bit pattern of the largest finite float64 (as an unsigned integer).
+_MAX_FINITE_BITS = np.array(np.finfo(np.float64).max).view(np.uint64)[()]
 #: Mean tie-group size from which group sums are computed group by group with BLAS.
 BLOCKED_MIN_GROUP_SIZE = 64
 #: m * n * k below which OpenBLAS computes a matrix product on one thread
@@ -75,10 +77,18 @@ def prepare(
     """
     columns = list(x.T) if isinstance(x, np.ndarray) else list(x)
     n, p = len(time), len(columns)
-    # the default (unstable) sort is several times faster than a stable one; the order
-    # inside a tie group is fixed below, and does not change the likelihood
+    time, event = np.asarray(time, np.float64), np.asarray(event, bool)
+    # one sort gives time descending with each tie group's events first (a group's event
+    # rows are then one slice): the key is built from the bits of the times, which for
+    # finite t >= 0 order like the times (+ 0.0 turns -0.0 into 0.0)
+    bits = (time + 0.0).view(np.uint64)
+    key = (_MAX_FINITE_BITS - bits) << np.uint64(1)
+    key |= (~event).view(np.uint8).astype(np.uint64)
     stratified = strata.min() != strata.max()
-    order = np.lexsort((-time, strata)) if stratified else np.argsort(-time)
+    # the default (unstable) sort is several times faster than a stable one; rows with
+    # equal keys are interchangeable
+    order = np.lexsort((key, strata)) if stratified else np.argsort(key)
+    del bits, key
     time, event = time[order], event[order]
     new_group = np.ones(n, bool)
     np.not_equal(time[1:], time[:-1], out=new_group[1:])
@@ -89,19 +99,15 @@ def prepare(
         strata = np.zeros(n, np.int8)  # only read at the group starts below
     group_start = np.flatnonzero(new_group)
     n_groups = len(group_start)
-    group_of_row = np.cumsum(new_group) - 1
+    group_of_row = np.cumsum(new_group, dtype=np.int64)
+    group_of_row -= 1
     new_stratum = np.ones(n_groups, bool)
     gs = strata[group_start]
     new_stratum[1:] = gs[1:] != gs[:-1]
     stratum_first_group = np.maximum.accumulate(np.where(new_stratum, np.arange(n_groups), 0))
     if blocked is None:
         blocked = n_groups * BLOCKED_MIN_GROUP_SIZE <= n
-    if blocked:
-        # few, large tie groups: put each group's events first so that a group's event
-        # rows are one slice (integer keys: the fast unstable sort is enough)
-        within = np.argsort(group_of_row * 2 + (~event))
-        order, time, event = order[within], time[within], event[within]
-    events_per_group = np.add.reduceat(event.astype(np.int64), group_start)
+    events_per_group = np.add.reduceat(event, group_start, dtype=np.int64)
     event_groups = np.flatnonzero(events_per_group)
     m = events_per_group[event_groups]
     event_row_start = np.cumsum(m) - m
