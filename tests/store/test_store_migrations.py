@@ -14,6 +14,7 @@ from talentop.store import (
     schema_diff,
 )
 from talentop.store import models as m
+from talentop.store.migrate import MIGRATIONS_DIR, alembic_config, downgrade, upgrade
 
 pytestmark = pytest.mark.db
 
@@ -22,6 +23,34 @@ def test_migrated_schema_matches_the_models(store):
     """alembic compare_metadata finds no difference between Base.metadata and the database."""
     assert schema_diff(store) == []
     assert current_revision(store) == head_revision(store) is not None
+
+
+def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
+    """0001 people/sites/audit -> 0002 clinical records -> 0003 trial conduct; each step
+    creates only its own tables, ``base`` drops them all, and head is whole again."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(store))
+    chain = [rev.revision for rev in script.walk_revisions("base", "heads")][::-1]
+    assert chain == ["0001", "0002", "0003"] and script.get_heads() == [head_revision(store)]
+    every_table = set(m.Base.metadata.tables)
+    created: set[str] = set()
+    for rev in chain:
+        module = script.get_revision(rev).module
+        assert not created & set(module.TABLES), f"{rev} recreates a table"
+        created |= set(module.TABLES)
+    assert created == every_table
+    assert downgrade(store, "base") is None
+    assert set(sa.inspect(store.engine).get_table_names()) <= {"alembic_version"}
+    for rev, expected in zip(chain, ("0001", "0002", "0003"), strict=True):
+        assert upgrade(store, rev) == expected
+    assert set(sa.inspect(store.engine).get_table_names()) == every_table | {"alembic_version"}
+    assert schema_diff(store) == []
+    assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("0*.py")) == [
+        "0001_people_sites_audit.py",
+        "0002_clinical_records.py",
+        "0003_trial_conduct.py",
+    ]
 
 
 def test_init_is_idempotent_and_creates_one_secret(store):

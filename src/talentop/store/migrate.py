@@ -38,6 +38,15 @@ def upgrade(store: Store, revision: str = "head") -> str | None:
     return current_revision(store)
 
 
+def downgrade(store: Store, revision: str) -> str | None:
+    """Undo migrations down to ``revision`` ("base" drops every table: data are lost)."""
+    cfg = alembic_config(store)
+    with store.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+    return current_revision(store)
+
+
 def current_revision(store: Store) -> str | None:
     """The revision the database is at (None for an empty database)."""
     with store.engine.connect() as connection:
