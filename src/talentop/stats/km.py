@@ -27,11 +27,22 @@ def km_counts(
     time: np.ndarray, event: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Unique times with numbers at risk, events and censorings (time >= t is at risk)."""
-    unique, slot = np.unique(time, return_inverse=True)  # one sort
-    leaving = np.bincount(slot, minlength=len(unique))
-    n_event = np.bincount(slot, weights=event, minlength=len(unique)).astype(np.int64)
+    # sorting the values (not argsort + inverse) is the fast path: counts per distinct
+    # time then come from the run boundaries and a binary search of the event times
+    ordered = np.sort(time)
+    boundary = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
+    unique = ordered[boundary[:-1]]
+    leaving = np.diff(boundary)
+    n_event = count_at(unique, np.sort(time[event.astype(bool)]))
     n_risk = np.cumsum(leaving[::-1])[::-1]
     return unique, n_risk, n_event, leaving - n_event
+
+
+def count_at(unique: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """How many of `sorted_values` equal each of `unique` (both ascending)."""
+    return np.searchsorted(sorted_values, unique, side="right") - np.searchsorted(
+        sorted_values, unique, side="left"
+    )
 
 
 def band(
