@@ -195,3 +195,70 @@ def test_rlv_rule_is_exact_where_float_division_is_not():
     assert 307.77 / 1025.9 * 100 < 30
     volumes = {"future_liver_remnant_ml": 307.77, "total_functional_liver_volume_ml": 1025.9}
     assert evaluate_rule({"field": "rlv_pct", "op": ">=", "value": 30}, volumes).holds is True
+
+
+@pytest.mark.parametrize(
+    ("vp", "vv", "atrial", "status", "missing"),
+    [
+        ("Vp3", "Vv0", None, "missing", ("right_atrial_thrombus",)),  # atrium decides
+        ("Vp3", "Vv0", True, "not_met", ()),
+        (None, None, True, "not_met", ()),  # an atrial thrombus decides alone
+        ("Vp0", "Vv0", None, "not_met", ()),  # no thrombus: the atrium is irrelevant
+        (None, "Vv0", False, "missing", ("vp_grade",)),
+        (None, "Vv2", False, "met", ()),  # HVTT qualifies whatever the portal vein shows
+    ],
+)
+def test_mvi_criterion_is_three_valued(vp, vv, atrial, status, missing):
+    """NCT04649489: PVTT Vp1-Vp4 or HVTT/IVCTT, without atrial tumour thrombus."""
+    result = screen(vp_grade=vp, vv_grade=vv, right_atrial_thrombus=atrial)
+    criterion = result.criterion("macrovascular_invasion")
+    assert (criterion.status, criterion.missing_fields) == (status, missing)
+
+
+# Kleene three-valued logic: (a, b) with a in {true, false, missing}; "missing" may only
+# win when no part decides the answer.
+ECOG_OK, ECOG_BAD, ECOG_NA = {"ecog": 0}, {"ecog": 3}, {}
+DAYS_OK, DAYS_BAD, DAYS_NA = (
+    {"ecog_days_before_induction": 2},
+    {"ecog_days_before_induction": 9},
+    {},
+)
+
+
+@pytest.mark.parametrize(
+    ("combinator", "first", "second", "holds"),
+    [
+        ("all", ECOG_OK, DAYS_OK, True),
+        ("all", ECOG_OK, DAYS_NA, None),
+        ("all", ECOG_BAD, DAYS_NA, False),  # one false part decides "all"
+        ("all", ECOG_NA, DAYS_BAD, False),
+        ("all", ECOG_NA, DAYS_NA, None),
+        ("any", ECOG_OK, DAYS_NA, True),  # one true part decides "any"
+        ("any", ECOG_NA, DAYS_OK, True),
+        ("any", ECOG_BAD, DAYS_NA, None),  # false + missing is not yet false
+        ("any", ECOG_BAD, DAYS_BAD, False),
+        ("any", ECOG_NA, DAYS_NA, None),
+    ],
+)
+def test_compound_rules_missing_versus_not_met(combinator, first, second, holds):
+    rule = {
+        combinator: [
+            {"field": "ecog", "op": "<=", "value": 1},
+            {"field": "ecog_days_before_induction", "op": "<=", "value": 7},
+        ]
+    }
+    outcome = evaluate_rule(rule, {**first, **second})
+    assert outcome.holds is holds
+    expected_missing = (
+        []
+        if holds is not None
+        else [
+            n for n, part in (("ecog", first), ("ecog_days_before_induction", second)) if not part
+        ]
+    )
+    assert outcome.missing == expected_missing
+
+
+def test_not_of_missing_stays_missing():
+    outcome = evaluate_rule({"not": {"field": "ecog", "op": "<=", "value": 1}}, {})
+    assert (outcome.holds, outcome.missing) == (None, ["ecog"])

@@ -56,11 +56,18 @@ def test_unknown_grades_are_refused():
         ("Vp0", "Vv1", False, True, True),
         ("Vp0", "Vv3", False, True, True),  # IVC thrombus below the atrium
         ("Vp0", "Vv3", True, False, True),  # reaching the right atrium: not TALENTOP MVI
-        ("Vp2", "Vv3", True, True, True),  # portal thrombus qualifies on its own
+        # An atrial thrombus came through the hepatic veins / IVC: excluded even with PVTT.
+        ("Vp2", "Vv3", True, False, True),
+        ("Vp4", "Vv0", True, False, True),
+        ("Vp2", "Vv3", False, True, True),
     ],
 )
 def test_talentop_mvi_definition(vp, vv, atrial, mvi, any_invasion):
-    """NCT04649489: PVTT Vp1-Vp4, or HVTT/IVCTT without right atrial thrombus."""
+    """NCT04649489 inclusion 6, as registered (inclinicaltrials.com copy of the record):
+    "Presence of PVTT [...] Vp1 (third-order branch of portal vein) to Vp4 (main
+    trunk/collateral branch of portal vein) according to the Japanese staging system or
+    Presence of HVTT or IVCTT, without atrium tumor thrombosis". Decision documented in
+    ``macrovascular_invasion_present``: an atrial thrombus disqualifies in every case."""
     kwargs = dict(vp_grade=vp, vv_grade=vv, right_atrial_thrombus=atrial)
     assert macrovascular_invasion_present(**kwargs) is mvi
     assert vascular_invasion_any(**kwargs) is any_invasion

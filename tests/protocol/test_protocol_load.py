@@ -171,3 +171,60 @@ def test_a_path_loads_like_a_name(tmp_path):
     data["surgery"]["min_days_after_bevacizumab"] = 42
     copy.write_text(yaml.safe_dump(data))
     assert load_protocol(copy).surgery.min_days_after_bevacizumab == 42
+
+
+def test_field_and_cross_field_problems_come_in_one_list():
+    """A broken field used to hide the cross-checks until it was fixed (two editing rounds)."""
+    data = _data()
+    data["registry_id"] = "NCT123"  # a field problem...
+    data["ttf"]["censor_reasons"].append("holiday")  # ...and three cross-field ones
+    data["randomisation"]["ratio"] = {"A": 1, "X": 1}
+    data["eligibility"][1]["id"] = data["eligibility"][0]["id"]
+    with pytest.raises(ProtocolError) as info:
+        protocol_from_mapping(data, source="both.yaml")
+    problems = info.value.problems
+    assert any(p.startswith("both.yaml: registry_id:") for p in problems)
+    assert "both.yaml: ttf.censor_reasons: ['holiday'] not in discontinuation_reasons" in problems
+    assert (
+        "both.yaml: randomisation.ratio: arms ['A', 'X'] do not match arm ids ['A', 'B']"
+        in problems
+    )
+    assert "both.yaml: eligibility: duplicate ids ['hcc_confirmed']" in problems
+    assert len(problems) == 4
+
+
+def test_cross_checks_survive_malformed_sections():
+    """Wrong types in the sections cross-checks read give field problems, not a crash."""
+    data = _data()
+    data["arms"] = "A and B"
+    data["ttf"] = ["progression"]
+    with pytest.raises(ProtocolError) as info:
+        protocol_from_mapping(data, source="m.yaml")
+    text = "\n".join(info.value.problems)
+    assert "m.yaml: arms:" in text and "m.yaml: ttf:" in text
+
+
+@pytest.mark.parametrize("variable", ["depth_of_response", "ecog_ps", "vp_grade", "ascites"])
+def test_stratum_variable_must_be_a_known_numeric_quantity(variable):
+    """A typo (or a non-numeric field) would only surface at the first randomisation."""
+    data = _data()
+    data["strata"][1]["variable"] = variable
+    with pytest.raises(
+        ProtocolError,
+        match=rf"strata\[1\]\.variable: unknown stratification variable '{variable}'",
+    ):
+        protocol_from_mapping(data, source="s.yaml")
+
+
+def test_rule_values_must_be_able_to_match_the_field_type():
+    """``hcc_confirmed == "yes"`` would silently never hold: refused with its path."""
+    data = _data()
+    data["eligibility"][0]["rule"] = {"field": "hcc_confirmed", "op": "==", "value": "yes"}
+    data["eligibility"][4]["rule"] = {"field": "vp_grade", "op": ">=", "value": 1}
+    with pytest.raises(ProtocolError) as info:
+        protocol_from_mapping(data, source="t.yaml")
+    assert info.value.problems == [
+        "t.yaml: eligibility[0].rule.value: 'yes' can never match 'hcc_confirmed': "
+        "expected true or false",
+        "t.yaml: eligibility[4].rule.op: '>=' needs a numeric field; 'vp_grade' is choice",
+    ]

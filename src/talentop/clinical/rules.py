@@ -113,15 +113,17 @@ def _rlv(patient: Mapping[str, Any]) -> float:
 
 
 def _mvi(patient: Mapping[str, Any]) -> bool:
-    vp = _get(patient, "vp_grade")
-    if vp != "Vp0":
-        return macrovascular_invasion_present(vp_grade=vp, vv_grade="Vv0")
-    vv = _get(patient, "vv_grade")
-    if vv == "Vv0":
+    """Three-valued MVI: an atrial thrombus decides alone; a thrombus needs the atrium known."""
+    vp, vv, atrial = (patient.get(n) for n in ("vp_grade", "vv_grade", "right_atrial_thrombus"))
+    if atrial is True:
         return False
-    return macrovascular_invasion_present(
-        vp_grade=vp, vv_grade=vv, right_atrial_thrombus=_get(patient, "right_atrial_thrombus")
-    )
+    if vp == "Vp0" and vv == "Vv0":
+        return False
+    if vp in (None, "Vp0") and vv in (None, "Vv0"):
+        raise _Missing([n for n, v in (("vp_grade", vp), ("vv_grade", vv)) if v is None])
+    if atrial is None:
+        raise _Missing(["right_atrial_thrombus"])
+    return macrovascular_invasion_present(vp_grade=vp or "Vp0", vv_grade=vv or "Vv0")
 
 
 def _any_vascular(patient: Mapping[str, Any]) -> bool:
@@ -158,6 +160,9 @@ class Derived:
     compute: Callable[[Mapping[str, Any]], Any]
     inputs: tuple[str, ...]
     description: str
+    #: Value type, as ``FieldSpec.kind``: "float" | "int" | "bool" | "choice".
+    kind: str = "float"
+    choices: tuple[str, ...] = ()
 
 
 _CP_INPUTS = (
@@ -172,12 +177,16 @@ _CP_INPUTS = (
 
 DERIVED: dict[str, Derived] = {
     "child_pugh_grade": Derived(
-        lambda p: _child_pugh(p).grade, _CP_INPUTS, "Child-Pugh class A/B/C (Pugh 1973)"
+        lambda p: _child_pugh(p).grade,
+        _CP_INPUTS,
+        "Child-Pugh class A/B/C (Pugh 1973)",
+        "choice",
+        ("A", "B", "C"),
     ),
     "child_pugh_points": Derived(
-        lambda p: _child_pugh(p).points, _CP_INPUTS, "Child-Pugh points 5-15"
+        lambda p: _child_pugh(p).points, _CP_INPUTS, "Child-Pugh points 5-15", "int"
     ),
-    "albi_grade": Derived(_albi_grade, _CP_INPUTS[:4], "ALBI grade 1-3 (Johnson 2015)"),
+    "albi_grade": Derived(_albi_grade, _CP_INPUTS[:4], "ALBI grade 1-3 (Johnson 2015)", "int"),
     "albumin_in_g_l": Derived(
         _albumin_g_l, ("albumin_g_l", "albumin_g_dl"), "albumin in g/L from either unit"
     ),
@@ -189,14 +198,18 @@ DERIVED: dict[str, Derived] = {
     "macrovascular_invasion": Derived(
         _mvi,
         ("vp_grade", "vv_grade", "right_atrial_thrombus"),
-        "PVTT Vp1-Vp4 or HVTT/IVCTT without right atrial thrombus (NCT04649489)",
+        "PVTT Vp1-Vp4 or HVTT/IVCTT, and no right atrial thrombus (NCT04649489)",
+        "bool",
     ),
     "vascular_invasion_any": Derived(
         _any_vascular,
         ("vp_grade", "vv_grade", "right_atrial_thrombus"),
         "any portal / hepatic vein / IVC / atrial tumour thrombus",
+        "bool",
     ),
-    "vp3_vp4": Derived(lambda p: is_vp3_vp4(_get(p, "vp_grade")), ("vp_grade",), "Vp3 or Vp4"),
+    "vp3_vp4": Derived(
+        lambda p: is_vp3_vp4(_get(p, "vp_grade")), ("vp_grade",), "Vp3 or Vp4", "bool"
+    ),
     "ast_x_uln": Derived(
         _x_uln("AST", ("ast_u_l", "ast_uln_u_l")), ("ast_u_l", "ast_uln_u_l"), "AST / ULN"
     ),
@@ -260,9 +273,39 @@ def check_rule(rule: Any, path: str = "") -> list[tuple[str, str]]:
         value = rule["value"]
         if op in ("in", "not_in") and not isinstance(value, list):
             problems.append((_join(path, "value"), f"expected a list for '{op}', got {value!r}"))
-        if op in _ORDERED and (isinstance(value, bool) or not isinstance(value, int | float)):
+        elif op in _ORDERED and (isinstance(value, bool) or not isinstance(value, int | float)):
             problems.append((_join(path, "value"), f"expected a number for '{op}', got {value!r}"))
+        elif op in OPS and (name in FIELDS or name in DERIVED):
+            problems += _type_problems(name, op, value, path)
     return problems
+
+
+def _kind_of(name: str) -> tuple[str, tuple[str, ...]]:
+    spec = FIELDS.get(name)
+    if spec is not None:
+        return spec.kind, spec.choices
+    return DERIVED[name].kind, DERIVED[name].choices
+
+
+def _type_problems(name: str, op: str, value: Any, path: str) -> list[tuple[str, str]]:
+    """A rule whose value can never match its field's type would silently never hold
+    (``hcc_confirmed == "yes"``, ``vp_grade == "Vp5"``, ``vp_grade >= 3``): refuse it."""
+    kind, choices = _kind_of(name)
+    if op in _ORDERED:
+        if kind not in ("float", "int"):
+            return [(_join(path, "op"), f"'{op}' needs a numeric field; {name!r} is {kind}")]
+        return []
+    wanted = {
+        "bool": ("true or false", lambda v: isinstance(v, bool)),
+        "choice": (f"one of {list(choices)}", lambda v: v in choices),
+        "str": ("text", lambda v: isinstance(v, str)),
+    }.get(kind, ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)))
+    values = value if isinstance(value, list) else [value]
+    bad = [v for v in values if not wanted[1](v)]
+    if bad:
+        shown = bad[0] if len(bad) == 1 else bad
+        return [(_join(path, "value"), f"{shown!r} can never match {name!r}: expected {wanted[0]}")]
+    return []
 
 
 def _join(path: str, key: str) -> str:

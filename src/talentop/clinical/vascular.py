@@ -4,7 +4,8 @@ Sources: Liver Cancer Study Group of Japan general rules (Vp0-Vp4, Vv0-Vv3); Shi
 et al. 2011 and the Chinese PVTT consensus 2016 (PMC5352449) for types I0-IV; the mapping
 as drawn in World J Gastroenterol 2022;28:704 Fig 2 (clinical-rules.md 4.1/4.2). The
 TALENTOP registry (NCT04649489) defines its MVI as PVTT Vp1-Vp4 or hepatic vein / IVC
-tumour thrombus without right atrial thrombus.
+tumour thrombus without right atrial thrombus (an atrial thrombus disqualifies in every case,
+see ``macrovascular_invasion_present``).
 """
 
 from __future__ import annotations
@@ -78,18 +79,24 @@ def vp_to_cheng(vp_grade: str) -> str | None:
 def macrovascular_invasion_present(
     *, vp_grade: str, vv_grade: str, right_atrial_thrombus: bool = False
 ) -> bool:
-    """MVI as the TALENTOP registry needs it: PVTT Vp1-Vp4, or HVTT/IVCTT (Vv1-Vv3) with
-    no right atrial thrombus.
+    """MVI as the TALENTOP registry needs it: PVTT Vp1-Vp4, or HVTT/IVCTT (Vv1-Vv3), and in
+    either case no tumour thrombus in the right atrium.
 
-    Source: NCT04649489 inclusion criteria. A portal thrombus qualifies whatever the
-    hepatic veins show; a hepatic-vein / IVC thrombus qualifies only if it stops short
-    of the right atrium.
+    Source: NCT04649489 inclusion criterion 6, as registered: "Presence of PVTT [...] Vp1
+    (third-order branch of portal vein) to Vp4 (main trunk/collateral branch of portal vein)
+    according to the Japanese staging system or Presence of HVTT or IVCTT, without atrium
+    tumor thrombosis" (inclinicaltrials.com/venous-thrombosis/nct04649489). The sentence can
+    be parsed as qualifying only the HVTT/IVCTT clause, but a right atrial tumour thrombus can
+    only arrive through the hepatic veins and the IVC, so a patient with PVTT and an atrial
+    thrombus also HAS HVTT/IVCTT with atrial thrombus, the case the registry leaves out
+    (resection then needs cardiopulmonary bypass: Li AJ et al., HBPD Int 2013, IVCTT type
+    III). Decision: an atrial thrombus disqualifies whatever the portal vein shows.
     """
     vp = normalise_vp(vp_grade)
     vv = normalise_vv(vv_grade)
-    if vp != "Vp0":
-        return True
-    return vv != "Vv0" and not right_atrial_thrombus
+    if right_atrial_thrombus:
+        return False
+    return vp != "Vp0" or vv != "Vv0"
 
 
 def vascular_invasion_any(

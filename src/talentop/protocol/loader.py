@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from talentop.errors import ProtocolError
-from talentop.protocol.models import Protocol
+from talentop.protocol.models import Protocol, cross_check
 
 __all__ = ["available_protocols", "load_protocol", "protocol_from_mapping"]
 
@@ -71,6 +71,12 @@ def protocol_from_mapping(data: Any, *, source: str = "<mapping>") -> Protocol:
         return Protocol.model_validate(data)
     except ValidationError as exc:
         problems = _problems(exc)
+        # Field errors stop pydantic before the model-level cross-checks; run them on the
+        # raw data so one round of editing fixes everything.
+        for path, message in cross_check(data):
+            line = f"{path}: {message}"
+            if line not in problems:
+                problems.append(line)
         raise ProtocolError([f"{source}: {p}" for p in problems]) from None
 
 

@@ -2,12 +2,14 @@
 
 Nothing trial-specific lives in Python: eligibility rules, doses, schedule, strata,
 arms, MDT rule and the TTF definition are all read from the YAML file and checked here.
-Cross-field checks (e.g. every TTF reason is in the discontinuation vocabulary) run after
-the fields themselves validate.
+Cross-field checks (duplicate ids, ratio keys vs arm ids, every TTF reason in the
+discontinuation vocabulary) are plain functions of the raw mapping (``cross_check``), so the
+loader can report them together with field problems when a file is malformed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from numbers import Rational
@@ -38,6 +40,16 @@ __all__ = [
 ]
 
 RESPONSES = ("CR", "PR", "SD", "non-CR/non-PD", "PD", "NE")
+#: Stratification variables that come from the response assessment, not the screening record.
+RESPONSE_VARIABLES = ("depth_of_response_pct",)
+
+
+def stratifiable_variables() -> list[str]:
+    """Names a stratum may cut: numeric patient fields, numeric derived ones, response ones."""
+    numeric = ("float", "int")
+    names = [n for n, spec in FIELDS.items() if spec.kind in numeric]
+    names += [n for n, d in DERIVED.items() if d.kind in numeric]
+    return sorted(set(names) | set(RESPONSE_VARIABLES))
 
 
 class _Model(BaseModel):
@@ -172,6 +184,17 @@ class Stratum(_Model):
     label: str = ""
     levels: list[StratumLevel] = Field(min_length=1)
 
+    @field_validator("variable")
+    @classmethod
+    def _known_variable(cls, variable: str) -> str:
+        # A typo here would only surface at the first randomisation, as a missing value.
+        if variable not in stratifiable_variables():
+            raise ValueError(
+                f"unknown stratification variable {variable!r}; expected a numeric patient "
+                "field, a numeric derived quantity or depth_of_response_pct"
+            )
+        return variable
+
     @model_validator(mode="after")
     def _levels_ordered(self) -> Stratum:
         uppers = [lvl.upper for lvl in self.levels]
@@ -301,29 +324,7 @@ class Protocol(_Model):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Protocol:
-        problems: list[tuple[str, str]] = []
-        for label, items in (
-            ("eligibility", [c.id for c in self.eligibility]),
-            ("arms", [a.id for a in self.arms]),
-            ("strata", [s.id for s in self.strata]),
-        ):
-            dupes = sorted({i for i in items if items.count(i) > 1})
-            if dupes:
-                problems.append((label, f"duplicate ids {dupes}"))
-        arm_ids = {a.id for a in self.arms}
-        if set(self.randomisation.ratio) != arm_ids:
-            problems.append(
-                (
-                    "randomisation.ratio",
-                    f"arms {sorted(self.randomisation.ratio)} do not match arm ids "
-                    f"{sorted(arm_ids)}",
-                )
-            )
-        vocabulary = set(self.discontinuation_reasons)
-        for name in ("failure_reasons", "censor_reasons"):
-            unknown = [r for r in getattr(self.ttf, name) if r not in vocabulary]
-            if unknown:
-                problems.append((f"ttf.{name}", f"{unknown} not in discontinuation_reasons"))
+        problems = cross_check(self.model_dump())
         if problems:
             raise PydanticCustomError(
                 "protocol_cross_check",
@@ -345,3 +346,48 @@ class Protocol(_Model):
             if stratum.id == stratum_id:
                 return stratum
         raise InvalidInput.field("stratum", stratum_id, f"one of {[s.id for s in self.strata]}")
+
+
+def _ids(items: Any) -> list[Any]:
+    if not isinstance(items, list):
+        return []
+    return [i.get("id") for i in items if isinstance(i, Mapping) and "id" in i]
+
+
+def _strings(items: Any) -> list[str]:
+    return [i for i in items if isinstance(i, str)] if isinstance(items, list) else []
+
+
+def cross_check(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Problems between fields, as (YAML path, message), on raw or validated protocol data.
+
+    Tolerant of malformed parts (they are reported by field validation), so a broken file
+    gets its field AND cross-field problems in one list.
+    """
+    problems: list[tuple[str, str]] = []
+    for label in ("eligibility", "arms", "strata"):
+        items = [i for i in _ids(data.get(label)) if isinstance(i, str)]
+        dupes = sorted({i for i in items if items.count(i) > 1})
+        if dupes:
+            problems.append((label, f"duplicate ids {dupes}"))
+    arm_ids = {i for i in _ids(data.get("arms")) if isinstance(i, str)}
+    randomisation = data.get("randomisation")
+    ratio = randomisation.get("ratio") if isinstance(randomisation, Mapping) else None
+    if ratio is None and isinstance(data.get("arms"), list):
+        ratio = {"A": 1, "B": 1}  # the model's default
+    if isinstance(ratio, Mapping) and arm_ids and set(ratio) != arm_ids:
+        problems.append(
+            (
+                "randomisation.ratio",
+                f"arms {sorted(map(str, ratio))} do not match arm ids {sorted(arm_ids)}",
+            )
+        )
+    ttf = data.get("ttf")
+    reasons = data.get("discontinuation_reasons")
+    if isinstance(ttf, Mapping) and isinstance(reasons, list):
+        vocabulary = set(_strings(reasons))
+        for name in ("failure_reasons", "censor_reasons"):
+            unknown = [r for r in _strings(ttf.get(name)) if r not in vocabulary]
+            if unknown:
+                problems.append((f"ttf.{name}", f"{unknown} not in discontinuation_reasons"))
+    return problems
