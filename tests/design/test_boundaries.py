@@ -154,3 +154,31 @@ def test_futility_at_a_given_drift_spends_beta_and_meets_at_the_end():
     )
     assert design.futility_z[-1] == design.efficacy_z[-1]
     assert design.drift == drift
+
+
+def test_classical_obf_matches_gsdesign_unit_test():
+    """gsDesign inst/unitTests/runit.output.R, test.Deming.OFbound: ``gsDesign(k = 4,
+    test.type = 2, sfu = "OF")`` (two-sided symmetric, 0.025 per side) has bounds rounding to
+    4.05, 2.86, 2.34, 2.02 (quoted in clinical-rules.md 8.1)."""
+    design = gs_boundaries(information=[1, 2, 3, 4], alpha=0.05, sided=2, spending="classical_obf")
+    assert [round(z, 2) for z in design.efficacy_z] == [4.05, 2.86, 2.34, 2.02]
+    assert design.cumulative_alpha[-1] == pytest.approx(0.05, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("looks", "obf_c", "pocock_c"),
+    [(2, 1.9774, 2.1783), (3, 2.0040, 2.2895), (4, 2.0243, 2.3613), (5, 2.0401, 2.4132)],
+)
+def test_classical_constants_match_jennison_turnbull(looks, obf_c, pocock_c):
+    """Jennison & Turnbull (2000) tables 2.1 / 2.3, two-sided alpha 0.05, K equal looks, as
+    listed in clinical-rules.md 8.1: O'Brien-Fleming C_B (bounds C_B sqrt(K / k)) and Pocock
+    C_P (constant bounds). The one-sided 0.025 Pocock design gives the same constants to
+    4 decimals (the lower boundary is almost never reached after an upper one)."""
+    info = list(range(1, looks + 1))
+    obf = gs_boundaries(information=info, alpha=0.05, sided=2, spending="classical_obf")
+    expected = [obf_c * math.sqrt(looks / k) for k in info]
+    assert_allclose(obf.efficacy_z, expected, atol=1e-4)
+    pocock = gs_boundaries(information=info, alpha=0.05, sided=2, spending="classical_pocock")
+    assert_allclose(pocock.efficacy_z, [pocock_c] * looks, atol=1e-4)
+    one_sided = gs_boundaries(information=info, alpha=0.025, spending="classical_pocock")
+    assert_allclose(one_sided.efficacy_z, [pocock_c] * looks, atol=1e-4)

@@ -76,7 +76,9 @@ def design(
     alpha: float = typer.Option(0.025, help="One-sided type I error."),
     looks: str = typer.Option("1", help="Information fractions of the looks, e.g. 0.5,1."),
     spending: str = typer.Option(
-        "obf", help="Alpha spending: obf (O'Brien-Fleming-type), pocock, hsd."
+        "obf",
+        help="Alpha spending: obf (O'Brien-Fleming-type), pocock, hsd (Lan-DeMets), or "
+        "classical_obf / classical_pocock (Wang-Tsiatis, no spending function).",
     ),
     gamma: float = typer.Option(-4.0, help="Hwang-Shih-DeCani gamma when --spending hsd."),
     futility: str = typer.Option(
@@ -237,25 +239,39 @@ def simulate(
     console.print(rich)
 
 
+def _cell(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None or value != value else f"{value:.{digits}f}"
+
+
 def calibrate(
     replicates: int = typer.Option(2000, help="Monte-Carlo trials for the check of the fit."),
     seed: int = typer.Option(20251017, help="Seed of the Monte-Carlo check."),
-    accrual_months: float = typer.Option(36.0, help="Assumed accrual duration (not published)."),
-    data_cut_months: float = typer.Option(48.0, help="Assumed calendar month of the interim."),
-    window_months: float = typer.Option(3.0, help="Length of the early surgical-risk window."),
-    os_control_median: float = typer.Option(30.0, help="Assumed OS median of arm B (months)."),
+    accrual_months: float = typer.Option(24.0, help="Assumed accrual duration (not published)."),
+    data_cut_months: float = typer.Option(
+        None, help="Calendar month of the interim; default: fitted so the TTF z gives P = 0.015."
+    ),
+    ttf_early_hr: float = typer.Option(
+        1.5, help="TTF hazard of operated vs arm B in the early window (its length is fitted)."
+    ),
+    window_months: float = typer.Option(3.0, help="Length of the early OS surgical-risk window."),
+    os_control_median: float = typer.Option(
+        None, help="OS median of arm B (months); default: fitted to the OS HR CI width."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print hazards and fit as JSON."),
 ) -> None:
-    """Fit piecewise hazards (surgical-risk window, 18/101 not operated) to the TALENTOP interim.
+    """Fit the data cut and piecewise hazards (18/101 not operated) to the TALENTOP interim.
 
-    Targets: median TTF 20.4 vs 11.8 months, TTF HR 0.60, OS HR 0.67, 83/101 operated.
-    Reports target vs analytic (large-sample) vs Monte-Carlo values.
+    Targets: median TTF 20.4 vs 11.8 months, TTF HR 0.60 with P = 0.015 (fits the data cut:
+    expected log-rank z 2.432), OS HR 0.67 with 95% CI 0.35-1.29 (fits the arm-B OS hazard:
+    SE 0.333), 83/101 operated. Prints target vs analytic (large-sample) vs Monte Carlo for
+    every figure, with the implied TTF events and OS deaths.
     """
     from talentop.design.calibrate import CalibrationAssumptions, calibrate_talentop
 
     assumptions = CalibrationAssumptions(
         accrual_months=accrual_months,
         data_cut_months=data_cut_months,
+        ttf_early_hr=ttf_early_hr,
         surgical_window_months=window_months,
         os_control_median_months=os_control_median,
     )
@@ -268,22 +284,24 @@ def calibrate(
         hazards.add_column(name)
     for endpoint, pieces in (("TTF", result.ttf_hazards), ("OS", result.os_hazards)):
         for arm, arm_pieces in pieces.items():
-            hazards.add_row(endpoint, arm, ", ".join(f"{s:g}: {h:.5f}" for s, h in arm_pieces))
+            hazards.add_row(endpoint, arm, ", ".join(f"{s:.4g}: {h:.5f}" for s, h in arm_pieces))
     console.print(hazards)
+    fitted = ", ".join(result.fitted) or "nothing (all given)"
     console.print(
-        f"operated fraction in arm A: {result.operated_fraction:.4f} (others follow arm B)"
+        f"data cut month {result.data_cut_months:.2f} after the first randomisation "
+        f"(accrual {result.assumptions.accrual_months:g} months); fitted: {fitted}"
     )
-    fit = Table(title="Fit: target vs achieved")
-    for name in ("quantity", "target", "analytic", "Monte Carlo", "MC SE"):
-        fit.add_column(name, justify="right")
+    fit = Table(title=f"Fit: target vs achieved ({replicates} Monte-Carlo trials, seed {seed})")
+    for name in ("quantity", "target", "source", "analytic", "Monte Carlo", "MC SE"):
+        fit.add_column(name, justify="left" if name in ("quantity", "source") else "right")
     for row in result.fit.itertuples(index=False):
-        target = "-" if row.target is None or row.target != row.target else f"{row.target:.4f}"
         fit.add_row(
             row.quantity,
-            target,
-            f"{row.analytic:.4f}",
-            f"{row.monte_carlo:.4f}",
-            f"{row.mc_se:.4f}",
+            _cell(row.target),
+            row.source,
+            _cell(row.analytic),
+            _cell(row.monte_carlo),
+            _cell(row.mc_se),
         )
     console.print(fit)
 

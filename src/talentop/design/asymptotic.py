@@ -9,6 +9,7 @@ Source: Struthers & Kalbfleisch, Biometrika 1986;73:363-369 (misspecified Cox mo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
@@ -48,10 +49,13 @@ def true_median(design: TrialDesign, arm: int, horizon: float = 1000.0) -> float
 
 
 def _censoring(design: TrialDesign, cutoff: float, t: np.ndarray) -> np.ndarray:
-    """P(still under follow-up at time t since randomisation) at calendar ``cutoff``."""
-    nodes = 2000
-    entries = design.accrual.entry_time((np.arange(nodes) + 0.5) / nodes * design.n_patients)
-    admin = (cutoff - entries[None, :] >= t[:, None]).mean(axis=1)
+    """P(still under follow-up at time t since randomisation) at calendar ``cutoff``.
+
+    Administrative part: the share of the n patients enrolled by ``cutoff - t``, i.e. the
+    accrual CDF A(cutoff - t) / n (capped at 1), exact for uniform and ramp-up accrual.
+    """
+    enrolled = design.accrual.enrolled_by(cutoff - np.asarray(t, dtype=float))
+    admin = np.minimum(enrolled / design.n_patients, 1.0)
     return admin * np.exp(-design.dropout_per_month * t)
 
 
@@ -61,21 +65,68 @@ def limiting_log_hr(design: TrialDesign, cutoff: float) -> tuple[float, float]:
     The expected z is the score at beta = 0 over the root of its variance (both from the
     expected event densities), so it carries the design's size.
     """
-    t = np.linspace(0.0, cutoff, GRID_POINTS)
+    limit = limiting_cox(design, cutoff)
+    return limit.log_hr, limit.logrank_z
+
+
+@dataclass(frozen=True)
+class LimitingCox:
+    """Large-sample values of a two-arm Cox / log-rank analysis at a calendar data cut."""
+
+    log_hr: float  # limit of the Cox estimate (Struthers & Kalbfleisch)
+    logrank_z: float  # expected score statistic at beta = 0 over its root variance
+    information: float  # expected Cox information at log_hr (1 / se^2 of the estimate)
+    events: float  # expected number of events
+
+    @property
+    def se_log_hr(self) -> float:
+        """Expected standard error of the Cox log HR, 1 / sqrt(information)."""
+        return 1.0 / math.sqrt(self.information)
+
+
+def _nodes(design: TrialDesign, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoint-rule nodes and weights on (0, cutoff), split at every hazard change.
+
+    Why split: a density jumps where a hazard piece starts; a fixed grid would make the
+    integrals jitter as a fitted breakpoint moves between grid points (brentq then stalls).
+    """
+    starts = np.concatenate([arm.pieces()[0] for arm in design.arms])
+    edges = np.unique(np.concatenate([[0.0, cutoff], starts[(starts > 0) & (starts < cutoff)]]))
+    nodes, weights = [], []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        m = max(8, int(math.ceil(GRID_POINTS * (b - a) / cutoff)))
+        width = (b - a) / m
+        nodes.append(a + width * (np.arange(m) + 0.5))
+        weights.append(np.full(m, width))
+    return np.concatenate(nodes), np.concatenate(weights)
+
+
+def limiting_cox(design: TrialDesign, cutoff: float) -> LimitingCox:
+    """Limit of the Cox log HR, expected log-rank z, Cox information and events at ``cutoff``.
+
+    Every quantity is an integral over the expected numbers at risk Y_i(t) and event
+    densities d_i(t) of the two arms (see the module docstring); the information is
+    integral p (1 - p) (d_1 + d_0) dt at the limiting log HR, the large-sample variance of
+    the Cox score when the model is used as a working model.
+    """
+    t, dt = _nodes(design, cutoff)
     g = _censoring(design, cutoff, t)
     n_exp, n_ctl = design.n_per_arm()
     s1, f1 = arm_survival(design, 0, t)
     s0, f0 = arm_survival(design, 1, t)
     y1, y0 = n_exp * g * s1, n_ctl * g * s0
-    d1, d0 = n_exp * g * f1, n_ctl * g * f0
+    d1, d0 = n_exp * g * f1 * dt, n_ctl * g * f0 * dt  # expected events per node
 
     def score(beta: float) -> tuple[float, float]:
         w = y1 * math.exp(beta)
         p = np.divide(w, w + y0, out=np.zeros_like(w), where=(w + y0) > 0)
-        return float(np.trapezoid(d1 - p * (d1 + d0), t)), float(
-            np.trapezoid(p * (1 - p) * (d1 + d0), t)
-        )
+        return float(np.sum(d1 - p * (d1 + d0))), float(np.sum(p * (1 - p) * (d1 + d0)))
 
     beta = float(brentq(lambda b: score(b)[0], -10.0, 10.0, xtol=1e-12))
     u0, v0 = score(0.0)
-    return beta, -u0 / math.sqrt(v0)
+    return LimitingCox(
+        log_hr=beta,
+        logrank_z=-u0 / math.sqrt(v0),
+        information=score(beta)[1],
+        events=float(np.sum(d1 + d0)),
+    )

@@ -4,7 +4,10 @@ Source: Armitage, McPherson & Rowe, JRSS A 1969;132:235-244 (the recursion); Jen
 Turnbull, "Group Sequential Methods", 2000, ch. 19 (grid and Simpson weights, as gsDesign's
 ``gridpts``); Lan & DeMets, Biometrika 1983 (spending). Non-binding futility by beta
 spending follows gsDesign ``test.type = 4``: efficacy bounds ignore the futility bounds; the
-drift is chosen so the final bounds meet.
+drift is chosen so the final bounds meet. Classical (non-spending) Wang-Tsiatis boundaries
+z_k = C t_k^(Delta - 1/2) (``"classical_obf"``: Delta = 0, ``"classical_pocock"``: Delta = 1/2)
+solve one constant C so the whole design spends alpha (Wang & Tsiatis, Biometrics
+1987;43:193-199; Jennison & Turnbull 2000, tables 2.1 and 2.3).
 """
 
 from __future__ import annotations
@@ -183,6 +186,24 @@ def _futility(
     return bounds, np.array(lower_probs)
 
 
+#: classical Wang-Tsiatis shapes: name -> Delta in z_k = C t_k^(Delta - 1/2)
+CLASSICAL = {"classical_obf": 0.0, "classical_pocock": 0.5}
+
+
+def _classical(t: np.ndarray, delta: float, alpha: float, sided: int) -> list[float]:
+    """Wang-Tsiatis bounds C t^(delta - 1/2), C solved so the total crossing is ``alpha``.
+
+    Source: Wang & Tsiatis 1987; with t = k / K this is O'Brien & Fleming (Biometrics
+    1979;35:549-556) for delta = 0 and Pocock (Biometrika 1977;64:191-199) for delta = 1/2.
+    """
+    shape = t ** (delta - 0.5)
+
+    def excess(c: float) -> float:
+        return sided * float(_power(t, list(c * shape), 0.0, sided).sum()) - alpha
+
+    return [float(b) for b in _solve(excess, 0.5, 10.0) * shape]
+
+
 @dataclass
 class GSDesign:
     """A group-sequential design: bounds on the z scale per look (Z > 0 favours experiment)."""
@@ -296,7 +317,10 @@ def gs_boundaries(
     sided: int = 1,
     drift: float | None = None,
 ) -> GSDesign:
-    """Lan-DeMets group-sequential boundaries at the given information fractions.
+    """Group-sequential boundaries (Lan-DeMets spending or classical) at given fractions.
+
+    ``spending``: "obf", "pocock", "hsd" (Lan-DeMets spending functions) or
+    "classical_obf" / "classical_pocock" (Wang-Tsiatis shapes with one constant).
 
     ``information``: fractions (or event counts) per look, normalised by the last one, so
     ``[observed / planned, 1]`` recomputes the bounds at an actual interim. ``alpha`` is
@@ -310,8 +334,9 @@ def gs_boundaries(
     t, problems = _fractions(information)
     if not 0 < alpha < 0.5:
         problems.append(f"alpha={alpha!r}: expected 0 < alpha < 0.5")
-    if spending not in SPENDING_NAMES:
-        problems.append(f"spending={spending!r}: expected one of {', '.join(SPENDING_NAMES)}")
+    if spending not in SPENDING_NAMES and spending not in CLASSICAL:
+        names = ", ".join((*SPENDING_NAMES, *CLASSICAL))
+        problems.append(f"spending={spending!r}: expected one of {names}")
     if sided not in (1, 2):
         problems.append(f"sided={sided!r}: expected 1 or 2")
     if futility is not None:
@@ -329,9 +354,12 @@ def gs_boundaries(
 
     # gsDesign convention: a two-sided symmetric design spends alpha / 2 on each side, with
     # the spending function taken at the one-sided total
-    cumulative = sided * spend(spending, alpha / sided, t, gamma)
-    increments = np.diff(np.concatenate([[0.0], cumulative]))
-    efficacy = _efficacy(t, increments, sided)
+    if spending in CLASSICAL:
+        efficacy = _classical(t, CLASSICAL[spending], alpha, sided)
+    else:
+        cumulative = sided * spend(spending, alpha / sided, t, gamma)
+        increments = np.diff(np.concatenate([[0.0], cumulative]))
+        efficacy = _efficacy(t, increments, sided)
     # re-integrate the bounds to report the alpha actually spent (checks the root finding)
     alpha_side = alpha / sided
     crossed = np.cumsum(_power(t, efficacy, 0.0, sided)) * sided

@@ -48,6 +48,7 @@ def simulate_block(
         columns[f"time_{label}"] = times[:, k]
         columns[f"z_{label}"] = result.logrank_z
         columns[f"hr_{label}"] = np.exp(result.log_hr)
+        columns[f"se_{label}"] = result.se_log_hr
         open_ = stop_look == 0
         crossed = open_ & (result.logrank_z >= efficacy[k])
         futile = (
@@ -88,7 +89,7 @@ def simulate_trials(design: TrialDesign, *, replicates: int, seed: int) -> pd.Da
     """Simulate ``replicates`` whole trials; one row per replicate.
 
     Columns per look k: ``events_k``, ``time_k`` (calendar month), ``z_k`` (log-rank,
-    > 0 favours arm A), ``hr_k`` (Breslow Cox HR, A vs B); then ``stop_look``, ``decision``
+    > 0 favours arm A), ``hr_k`` (Breslow Cox HR, A vs B), ``se_k`` (its log-HR SE); then ``stop_look``, ``decision``
     ("efficacy" / "futility" / "final"), ``rejected``, and at the stopping look ``median_A``,
     ``median_B`` (KM, months), ``hr``, ``events``, ``duration``; ``switched`` and
     ``noncompliant`` counts.

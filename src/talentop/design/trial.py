@@ -76,6 +76,14 @@ class Accrual(BaseModel):
         late = count / rate + ramp / 2
         return np.where(in_ramp, early, late)
 
+    def enrolled_by(self, month: np.ndarray) -> np.ndarray:
+        """Cumulative accrual A(u) (expected patients by calendar month u, not capped at n)."""
+        ramp, rate = self.ramp_up_months, self.rate_per_month
+        u = np.maximum(np.asarray(month, dtype=float), 0.0)
+        if ramp == 0:
+            return rate * u
+        return np.where(u < ramp, rate * u**2 / (2 * ramp), rate * (u - ramp / 2))
+
     def duration(self, n: int) -> float:
         """Months to enrol n patients."""
         return float(self.entry_time(np.array([n]))[0])
