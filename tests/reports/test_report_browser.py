@@ -45,7 +45,8 @@ def browser():
 def report(tmp_path_factory):
     from talentop.demo.pipeline import run_demo
 
-    return run_demo(tmp_path_factory.mktemp("browser") / "report", n_patients=150, seed=2025).report
+    out = tmp_path_factory.mktemp("browser") / "report"
+    return run_demo(out, n_patients=120, seed=2025, dynamic_reassessment=True).report
 
 
 def test_report_renders_offline_in_chromium(browser, report):
@@ -67,12 +68,14 @@ def test_report_renders_offline_in_chromium(browser, report):
         "Overall survival",
         "Subgroups",
         "Clavien-Dindo",
+        "Dynamic reassessment",
+        "proportional-hazards test",
     ):
         assert text in body
     # only the file itself and data: URIs, nothing from the network
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     page.screenshot(path=str(ARTIFACTS / "report-top.png"))
-    for anchor in ("consort", "ttf", "subgroups", "safety"):
+    for anchor in ("published", "consort", "ttf", "os", "dynamic", "subgroups", "safety"):
         page.locator(f"#{anchor}").scroll_into_view_if_needed()
         page.locator(f"#{anchor}").screenshot(path=str(ARTIFACTS / f"report-{anchor}.png"))
     page.close()

@@ -42,8 +42,12 @@ class EndpointResult:
     hr_ci: tuple[float, float]
     hr_p: float
     z: float
-    ph_p: float | None
-    rmst: Any = None
+    ph: pd.DataFrame | None  # Schoenfeld test: chisq, df, p per covariate and GLOBAL
+    rmst: Any = None  # RMST difference A minus B (reference B)
+
+    @property
+    def ph_p(self) -> float | None:
+        return None if self.ph is None else float(self.ph.loc["GLOBAL", "p"])
 
 
 @dataclass
@@ -61,6 +65,9 @@ class Interim:
     adverse_events: pd.DataFrame
     operated: int
     cd3_count: int
+    ttf_protocol: EndpointResult | None = None  # TTF with maintenance completion censoring
+    stored: Any = None  # talentop.demo.safety.StoredFacts
+    expected: dict[str, float] = field(default_factory=dict)  # calibrated model's values
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,26 +94,27 @@ def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
         for arm, g in frame.groupby("arm")
     }
     test = stats.logrank(frame["time"], frame["event"], frame["arm"], strata=frame["stratum"])
-    fit = cox(frame, duration="time", event="event", covariates=["treat_a"], strata="stratum")
     try:
-        ph = fit.ph_test()
-        ph_p = float(np.asarray(getattr(ph, "p_value", getattr(ph, "p", np.nan))).ravel()[-1])
-    except Exception:  # noqa: BLE001 - a PH test that cannot run is reported as missing
-        ph_p = None
-    rmst = None
-    if hasattr(stats, "rmst"):
-        tau = float(min(g["time"].max() for _, g in frame.groupby("arm")))
-        rmst = stats.rmst(frame["time"], frame["event"], tau=tau, group=frame["arm"])
+        fit = cox(frame, duration="time", event="event", covariates=["treat_a"], strata="stratum")
+    except ConvergenceError:  # tiny cohorts: no events in one arm -> HR not estimable
+        fit = None
+    try:
+        ph = fit.ph_test().table[["chisq", "df", "p"]] if fit is not None else None
+    except ConvergenceError:  # too few events for the score test: reported as missing
+        ph = None
+    # tau: the shorter arm's last follow-up (RMST is not estimable beyond it)
+    tau = float(min(g["time"].max() for _, g in frame.groupby("arm")))
+    rmst = stats.rmst(frame["time"], frame["event"], tau=tau, group=frame["arm"], reference="B")
     return EndpointResult(
         paramcd,
         frame,
         kms,
         float(test.p_value),
-        float(fit.hr["treat_a"]),
-        (float(fit.ci_lower["treat_a"]), float(fit.ci_upper["treat_a"])),
-        float(fit.p["treat_a"]),
-        float(fit.z["treat_a"]),
-        ph_p,
+        float(fit.hr["treat_a"]) if fit else np.nan,
+        (float(fit.ci_lower["treat_a"]), float(fit.ci_upper["treat_a"])) if fit else (np.nan,) * 2,
+        float(fit.p["treat_a"]) if fit else np.nan,
+        float(fit.z["treat_a"]) if fit else np.nan,
+        ph,
         rmst,
     )
 
@@ -262,14 +270,22 @@ def consort_flow(run: Any) -> ConsortFlow:
     )
 
 
-def interim_analysis(run: Any, adtte: pd.DataFrame) -> Interim:
-    """Run the whole interim analysis on one trial run."""
+def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> Interim:
+    """Run the whole interim analysis on one trial run (ADTTE and safety from the database).
+
+    ``adtte["continued"]`` is the primary TTF (see ``talentop.demo.run.adtte``);
+    ``adtte["protocol"]`` (maintenance completion censors) is shown as a sensitivity analysis.
+    """
     patients = run.patient_frame()
+    db = stored.patients.set_index("usubjid")
+    for column in ("operated", "switched"):
+        patients[column] = patients["usubjid"].map(db[column].astype(bool).to_dict()).eq(True)
     randomised = patients[patients["arm"].notna()].copy()
-    ttf = compare(endpoint_frame(adtte, "TTF", randomised), "TTF")
-    os_ = compare(endpoint_frame(adtte, "OS", randomised), "OS")
+    ttf = compare(endpoint_frame(adtte["continued"], "TTF", randomised), "TTF")
+    os_ = compare(endpoint_frame(adtte["continued"], "OS", randomised), "OS")
+    ttf_protocol = compare(endpoint_frame(adtte["protocol"], "TTF", randomised), "TTF")
     operated_a = randomised[(randomised.arm == "A") & randomised.operated]
-    complications = pd.DataFrame(run.complications, columns=["patient", "arm", "term", "grade"])
+    complications = stored.complications
     cd3 = complications[complications.grade.isin(CD_GRADES[2:]) & (complications.arm == "A")]
     return Interim(
         flow=consort_flow(run),
@@ -280,11 +296,12 @@ def interim_analysis(run: Any, adtte: pd.DataFrame) -> Interim:
         gs=gs_at_observed(int(ttf.data.event.sum())),
         responses=patients.assign(group="All induction patients"),
         complications=complications,
-        adverse_events=pd.DataFrame(
-            run.adverse_events, columns=["patient", "arm", "term", "grade"]
-        ),
+        adverse_events=stored.adverse_events,
         operated=len(operated_a),
         cd3_count=int(cd3.patient.nunique()),
+        ttf_protocol=ttf_protocol,
+        stored=stored,
+        expected=dict(run.model.expected) if run.model else {},
     )
 
 
@@ -318,26 +335,53 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         "vp3_vp4_pct": 100 * float(interim.randomised.vp_grade.isin(["Vp3", "Vp4"]).mean()),
         "gs_efficacy_z": interim.gs["efficacy_z"],
         "ttf_z": -interim.ttf.z,
+        "ttf_protocol_median_a": _median(interim.ttf_protocol.km["A"])
+        if interim.ttf_protocol
+        else None,
+        "ttf_protocol_hr": interim.ttf_protocol.hr if interim.ttf_protocol else None,
+        "maintenance_completed": int(interim.stored.patients.maintenance_completed.sum())
+        if interim.stored is not None
+        else 0,
+        "expected": interim.expected,
     }
 
 
 def published_rows(figures: dict[str, Any]) -> list[dict[str, str]]:
-    """One row per figure of protocol.md's interim table."""
+    """One row per figure of protocol.md's interim table, with the calibrated expectation.
+
+    "Expected" is the calibrated model's value (``calibrate_talentop``: analytic medians
+    and large-sample Cox HR at the calibration's data cut); one trial of 201 scatters around
+    it (log-HR SE about 0.17).
+    """
 
     def num(value: Any, digits: int = 1) -> str:
         return "NR" if value is None else f"{value:.{digits}f}"
 
-    f, p = figures, PUBLISHED
+    f, p, e = figures, PUBLISHED, figures.get("expected") or {}
     lo, hi = exact_ci(f["operated"], f["arm_a"]) if f["arm_a"] else (np.nan, np.nan)
-    return [
-        {"Figure": "Screened", "Published (interim)": str(p["screened"]), "This run": str(f["screened"]), "Note": "cohort size (--patients)"},
-        {"Figure": "Met criteria, received induction", "Published (interim)": str(p["induction"]), "This run": str(f["induction"]), "Note": "eligibility engine"},
-        {"Figure": "PR/SD and resectable, randomised", "Published (interim)": str(p["randomised"]), "This run": str(f["randomised"]), "Note": "RECIST engine + MDT"},
-        {"Figure": "Arm A / arm B", "Published (interim)": f"{p['arm_a']} / {p['arm_b']}", "This run": f"{f['arm_a']} / {f['arm_b']}", "Note": "stratified permuted blocks"},
-        {"Figure": "Arm A operated", "Published (interim)": f"{p['operated']} (82.2%)", "This run": f"{f['operated']} ({100 * f['operated'] / max(f['arm_a'], 1):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f})", "Note": ""},
-        {"Figure": "Median TTF A vs B, months", "Published (interim)": f"{p['ttf_median_a']} vs {p['ttf_median_b']}", "This run": f"{num(f['ttf_median_a'])} vs {num(f['ttf_median_b'])}", "Note": "Kaplan-Meier"},
-        {"Figure": "TTF hazard ratio (A vs B), P", "Published (interim)": f"{p['ttf_hr']:.2f}, P = {p['ttf_p']}", "This run": f"{fmt_ci(f['ttf_hr'], *f['ttf_hr_ci'])}, P = {f['ttf_p']:.3f}", "Note": "stratified Cox; stratified log-rank P"},
-        {"Figure": "OS hazard ratio (95% CI)", "Published (interim)": f"{p['os_hr']:.2f} ({p['os_ci'][0]:.2f}-{p['os_ci'][1]:.2f})", "This run": fmt_ci(f["os_hr"], *f["os_ci"]), "Note": f"{f['os_events']} deaths: immature"},
-        {"Figure": "Grade >= 3 surgical complications (arm A, operated)", "Published (interim)": f"{p['cd3_pct']}%", "This run": "-" if f["cd3_pct"] is None else f"{f['cd3_pct']:.1f}%", "Note": "Clavien-Dindo >= IIIa"},
-        {"Figure": "New atezo/bev safety signals", "Published (interim)": "none", "This run": "none (AEs drawn from the known profile)", "Note": "simulated"},
+    ex_med = f"{num(e.get('ttf_median_a'))} vs {num(e.get('ttf_median_b'))}" if e else "-"
+    ex_p = f", z = {e['ttf_z']:.2f}" if "ttf_z" in e else ""
+    rows = [
+        ("Screened", str(p["screened"]), "-", str(f["screened"]), "cohort size (--patients)"),
+        ("Met criteria, received induction", str(p["induction"]), "-", str(f["induction"]), "eligibility engine"),
+        ("PR/SD and resectable, randomised", str(p["randomised"]), "-", str(f["randomised"]), "RECIST engine + MDT"),
+        ("Arm A / arm B", f"{p['arm_a']} / {p['arm_b']}", "-", f"{f['arm_a']} / {f['arm_b']}", "stratified permuted blocks"),
+        ("Arm A operated", f"{p['operated']} (82.2%)", "82.2%", f"{f['operated']} ({100 * f['operated'] / max(f['arm_a'], 1):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f})", "record_surgery; failures before the planned date are not operated"),
+        ("Median TTF A vs B, months", f"{p['ttf_median_a']} vs {p['ttf_median_b']}", ex_med, f"{num(f['ttf_median_a'])} vs {num(f['ttf_median_b'])}", "Kaplan-Meier; TTF followed through maintenance completion"),
+        ("TTF hazard ratio (A vs B), P", f"{p['ttf_hr']:.2f}, P = {p['ttf_p']}", f"{e['ttf_hr']:.2f}{ex_p}" if e else "-", f"{fmt_ci(f['ttf_hr'], *f['ttf_hr_ci'])}, P = {f['ttf_p']:.3f}", "stratified Cox; stratified log-rank P"),
+        ("OS hazard ratio (95% CI)", f"{p['os_hr']:.2f} ({p['os_ci'][0]:.2f}-{p['os_ci'][1]:.2f})", f"{e['os_hr']:.2f}" if e else "-", fmt_ci(f["os_hr"], *f["os_ci"]), f"{f['os_events']} deaths: immature"),
+        ("Grade >= 3 surgical complications (arm A, operated)", f"{p['cd3_pct']}%", "22%", "-" if f["cd3_pct"] is None else f"{f['cd3_pct']:.1f}%", "Clavien-Dindo >= IIIa, from the database"),
+        ("New atezo/bev safety signals", "none", "none", "none (AEs drawn from the known profile)", "simulated"),
     ]  # fmt: skip
+    if f.get("ttf_protocol_hr") is not None:
+        rows.append(
+            (
+                "Sensitivity: TTF censored at maintenance completion",
+                "-",
+                "-",
+                f"median A {num(f['ttf_protocol_median_a'])}, HR {f['ttf_protocol_hr']:.2f}",
+                f"protocol file's TTF lists; {f['maintenance_completed']} completed maintenance",
+            )
+        )
+    keys = ("Figure", "Published (interim)", "Calibrated model (expected)", "This run", "Note")
+    return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -5,8 +5,10 @@ here decides eligibility, response, allocation or endpoints - the real engines d
 ``talentop.demo.run`` feeds these patients through the services. The generator only draws
 what a site would observe, with frequencies calibrated to the published interim
 (627 screened -> 489 induction -> 201 randomised -> 83 of 101 operated; Vp3/Vp4 > 50%).
-Outcome times come from :mod:`talentop.demo.outcomes`; both potential outcomes (operated,
-systemic) are drawn from the same random numbers so a patient's arm changes only the path.
+Outcome times come from :mod:`talentop.demo.outcomes` (the design calibration); every
+potential outcome (operated, systemic, switched) and both endpoints (TTF, OS) are drawn from
+one exponential per patient (comonotone coupling: TTF <= OS, exact calibrated marginals), so a
+patient's arm changes only the path.
 """
 
 from __future__ import annotations
@@ -33,13 +35,25 @@ EXCLUSION_PROBS: dict[str, float] = {
 #: Latent tumour behaviour under induction (IMbrave150-like: ORR ~30% RECIST 1.1).
 RESPONSE_PROBS = {"PR": 0.34, "SD_shrink": 0.28, "SD_grow": 0.18, "PD": 0.20}
 #: Probability that the MDT's consensus view is "resectable", by latent response.
-RESECTABLE_PROBS = {"PR": 0.70, "SD_shrink": 0.55, "SD_grow": 0.35, "PD": 0.0}
+RESECTABLE_PROBS = {"PR": 0.67, "SD_shrink": 0.53, "SD_grow": 0.33, "PD": 0.0}
 WITHDRAW_DURING_INDUCTION = 0.04
+#: Why an arm-A patient is not planned for resection (failures before the planned date are
+#: decided by the outcome model, not drawn here).
 NOT_OPERATED_REASONS = {
-    "progression_before_surgery": 0.35,
-    "liver_function_deterioration": 0.2,
-    "patient_refused_surgery": 0.3,
-    "unfit_for_anaesthesia": 0.15,
+    "liver_function_deterioration": 0.3,
+    "patient_refused_surgery": 0.45,
+    "unfit_for_anaesthesia": 0.25,
+}
+#: Planned days from randomisation to resection (arm A; the washout may push it later).
+SURGERY_DELAY_DAYS = (14, 35)
+#: OS - TTF below this (months): the failure is the death itself (TTF event = death).
+DEATH_AS_FAILURE_MONTHS = 0.5
+ATTRIBUTIONS = {
+    "unrelated": 0.1,
+    "unlikely": 0.1,
+    "possible": 0.4,
+    "probable": 0.3,
+    "definite": 0.1,
 }
 AE_TERMS = {  # term: (per-patient probability during treatment, P(grade >= 3 | event))
     "Hypertension": (0.30, 0.20),
@@ -92,11 +106,14 @@ class SyntheticPatient:
     not_operated_reason: str | None
     clavien_dindo: str  # worst grade after resection ("none")
     complications: list[tuple[str, str]]  # (term, Clavien-Dindo grade)
-    adverse_events: list[tuple[str, int, int]]  # (CTCAE term, grade, day after induction start)
+    adverse_events: list[tuple[str, int, float, str]]  # (term, grade, fraction of time on
+    # treatment at onset, attribution)
+    surgery_delay_days: int = 21  # planned resection, days after randomisation
     ttf_months: dict[str, float] = field(default_factory=dict)  # path -> failure time
     os_months: dict[str, float] = field(default_factory=dict)  # path -> death time
     failure_reason: str = "progression"  # reason if treatment fails before death
     conversion_months: float | None = None  # arm B: MDT would find resectable at this time
+    switch_votes: list[tuple[str, bool]] = field(default_factory=list)  # MDT at conversion
 
 
 def _eligible_record(rng: np.random.Generator, ecog: int, vp: str, vv: str) -> dict[str, Any]:
@@ -228,17 +245,30 @@ def _choice(rng: np.random.Generator, probs: dict[str, float]) -> str:
     return keys[int(rng.choice(len(keys), p=weights / weights.sum()))]
 
 
+def operated_intent_probability(model: OutcomeModel) -> float:
+    """P(arm-A patient planned for resection) so that ~83/101 are actually operated.
+
+    Patients who fail before their planned operation are not operated; the planned delay is
+    uniform on SURGERY_DELAY_DAYS, so divide the target by the mean P(no failure by then).
+    """
+    days = np.arange(SURGERY_DELAY_DAYS[0], SURGERY_DELAY_DAYS[1] + 1)
+    reach = np.exp(-model.ttf_operated.cumulative(days / DAYS_PER_MONTH)).mean()
+    return min(1.0, model.operated_fraction_arm_a / float(reach))
+
+
 def generate_cohort(
     n_patients: int = 627,
     *,
     seed: int = 2025,
     first_screening: dt.date = dt.date(2021, 3, 1),
-    accrual_months: float = 27.0,
+    accrual_months: float | None = None,
     sites: tuple[str, ...] = ("ZS", "FD2", "SH3"),
     model: OutcomeModel | None = None,
 ) -> list[SyntheticPatient]:
     """Draw ``n_patients`` screened patients (seeded; same seed, same cohort)."""
     model = model or outcome_model()
+    accrual_months = model.accrual_months if accrual_months is None else accrual_months
+    p_intent = operated_intent_probability(model)
     rng = np.random.default_rng(seed)
     offsets = np.sort(rng.uniform(0, accrual_months * DAYS_PER_MONTH, n_patients))
     exclusion_total = sum(EXCLUSION_PROBS.values())
@@ -261,7 +291,7 @@ def generate_cohort(
         response = _choice(rng, RESPONSE_PROBS)
         baseline, followups = _lesions(rng, record, response, start)
         resectable = bool(rng.random() < RESECTABLE_PROBS[response])
-        operated = bool(rng.random() < model.operated_fraction_arm_a)
+        operated = bool(rng.random() < p_intent)
         clavien = _choice(rng, model.clavien_dindo_probs) if operated else "none"
         complications = []
         if clavien != "none":
@@ -274,9 +304,10 @@ def generate_cohort(
                 grade = (
                     int(rng.integers(3, 5)) if rng.random() < p_high else int(rng.integers(1, 3))
                 )
-                adverse_events.append((term, grade, int(rng.integers(5, 84))))
-        # Coupled potential outcomes: one exponential draw per endpoint, two paths.
-        e_ttf, e_os = rng.exponential(size=2)
+                onset = float(rng.uniform(0.0, 1.0))
+                adverse_events.append((term, grade, onset, _choice(rng, ATTRIBUTIONS)))
+        # Coupled potential outcomes: one exponential draw for every path and both endpoints.
+        e_ttf = e_os = float(rng.exponential())
         ttf_sys = float(model.ttf_systemic.inverse(e_ttf))
         os_sys = float(model.os_systemic.inverse(e_os))
         conversion = (
@@ -331,6 +362,8 @@ def generate_cohort(
                     },
                 ),
                 conversion_months=conversion,
+                surgery_delay_days=int(rng.integers(*SURGERY_DELAY_DAYS, endpoint=True)),
+                switch_votes=_mdt_votes(rng, True),
             )
         )
     return cohort

@@ -1,15 +1,16 @@
-"""Per-arm piecewise-exponential hazards for TTF and OS, calibrated to the TALENTOP interim.
+"""Per-path piecewise-exponential hazards for TTF and OS, from the design calibration.
 
-Targets (ESMO 2025 interim, seed article): median TTF 20.4 (A) vs 11.8 (B) months, TTF
-HR 0.60; OS HR 0.67, immature; curves cross early (surgical risk first, gain later).
-The hazards below were fitted by hand to those targets (see ``tests/demo``, which checks
-the resulting medians by simulation); swap :func:`outcome_model` for the design module's
-calibration when it offers one. Times are in months.
+Source: ``talentop.design.calibrate.calibrate_talentop()`` fits arm-B exponential hazards
+and operated arm-A two-piece hazards (surgical-risk window, then a lower hazard) to the
+published interim (median TTF 20.4 vs 11.8 months, TTF HR 0.60, OS HR 0.67, 83/101 operated),
+at its stated accrual and data cut. Arm-A patients not operated follow arm B. Times in months.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,11 @@ class PiecewiseHazard:
 
     cuts: tuple[float, ...]  # interior change points, months
     rates: tuple[float, ...]  # len(cuts) + 1 rates, per month
+
+    @classmethod
+    def from_pieces(cls, pieces: list[tuple[float, float]]) -> PiecewiseHazard:
+        """From the calibration's ``[(start_month, hazard_per_month), ...]`` (first start 0)."""
+        return cls(tuple(float(s) for s, _ in pieces[1:]), tuple(float(h) for _, h in pieces))
 
     def cumulative(self, t: np.ndarray | float) -> np.ndarray:
         """H(t) = integral of the hazard from 0 to t."""
@@ -45,7 +51,7 @@ class PiecewiseHazard:
 
 @dataclass(frozen=True)
 class OutcomeModel:
-    """Hazards for the three treatment paths and the probabilities that shape the cohort."""
+    """Hazards for the treatment paths, the operated fraction and the calibration's setting."""
 
     ttf_operated: PiecewiseHazard
     ttf_systemic: PiecewiseHazard  # atezo/bev alone (arm B, or arm A not operated)
@@ -53,28 +59,78 @@ class OutcomeModel:
     os_systemic: PiecewiseHazard
     operated_fraction_arm_a: float  # 83 / 101 in the interim
     clavien_dindo_probs: dict[str, float]  # worst grade after resection ("none" = none)
+    accrual_months: float = 36.0  # randomisation accrual assumed by the calibration
+    data_cut_months: float = 48.0  # data cut after the first randomisation
+    expected: dict[str, float] = field(default_factory=dict)  # calibrated model's values
+    calibration: str = ""  # how calibrate_talentop was called
+
+
+#: Worst Clavien-Dindo grade after resection (grade V is not drawn: a death within 30 days
+#: of surgery is recorded as grade V by the runner: about 3.5% of operated patients under the
+#: calibrated early OS hazard). Drawn P(>= IIIa) = 0.185, so with grade V about 22%
+#: (published 21.7%).
+CLAVIEN_DINDO_PROBS = {
+    "none": 0.43,
+    "I": 0.185,
+    "II": 0.20,
+    "IIIa": 0.10,
+    "IIIb": 0.045,
+    "IVa": 0.025,
+    "IVb": 0.015,
+}
+
+
+#: The calibration's settings the demo falls back to when the default fit does not converge:
+#: 36 months of accrual, data cut 48 months after the first randomisation, arm-B OS median
+#: 30 months (the published P and OS CI width would need an earlier cut; see the report).
+FALLBACK_ASSUMPTIONS = {
+    "accrual_months": 36.0,
+    "data_cut_months": 48.0,
+    "os_control_median_months": 30.0,
+}
+
+
+@lru_cache(maxsize=1)
+def _calibration() -> tuple[Any, str]:
+    from talentop.design.calibrate import CalibrationAssumptions, calibrate_talentop
+    from talentop.errors import ConvergenceError
+
+    # 200 Monte Carlo replicates: the fit itself is analytic; the MC only checks it
+    try:
+        return calibrate_talentop(replicates=200), "calibrate_talentop() defaults"
+    except ConvergenceError as error:
+        assumptions = CalibrationAssumptions(**FALLBACK_ASSUMPTIONS)
+        note = f"calibrate_talentop(assumptions={FALLBACK_ASSUMPTIONS}) (defaults: {error})"
+        return calibrate_talentop(assumptions=assumptions, replicates=200), note
 
 
 def outcome_model() -> OutcomeModel:
-    """The model the demo uses (hand calibration; one place to switch)."""
+    """The model the demo uses: ``calibrate_talentop()`` hazards and assumptions."""
+    cal, note = _calibration()
+    fit = cal.fit.set_index("quantity")["analytic"]
     return OutcomeModel(
-        # Failure other than death (death is added by min(TTF, OS)): early surgical hazard
-        # (first 2 months) above systemic, then well below it. Total B hazard ln2/11.8.
-        ttf_operated=PiecewiseHazard(cuts=(2.0,), rates=(0.055, 0.012)),
-        ttf_systemic=PiecewiseHazard(cuts=(), rates=(np.log(2) / 11.8 - np.log(2) / 36.0,)),
-        os_operated=PiecewiseHazard(cuts=(2.0,), rates=(0.03, 0.0115)),
-        os_systemic=PiecewiseHazard(cuts=(), rates=(np.log(2) / 36.0,)),
-        operated_fraction_arm_a=83 / 101,
-        clavien_dindo_probs={
-            "none": 0.40,
-            "I": 0.18,
-            "II": 0.20,
-            "IIIa": 0.12,
-            "IIIb": 0.05,
-            "IVa": 0.03,
-            "IVb": 0.01,
-            "V": 0.01,
+        ttf_operated=PiecewiseHazard.from_pieces(cal.ttf_hazards["A"]),
+        ttf_systemic=PiecewiseHazard.from_pieces(cal.ttf_hazards["B"]),
+        os_operated=PiecewiseHazard.from_pieces(cal.os_hazards["A"]),
+        os_systemic=PiecewiseHazard.from_pieces(cal.os_hazards["B"]),
+        operated_fraction_arm_a=float(cal.operated_fraction),
+        clavien_dindo_probs=dict(CLAVIEN_DINDO_PROBS),
+        accrual_months=float(cal.assumptions.accrual_months),
+        data_cut_months=float(cal.assumptions.data_cut_months),  # fitted or given
+        expected={
+            key: float(fit[quantity])
+            for key, quantity in (
+                ("ttf_median_a", "TTF median A (months)"),
+                ("ttf_median_b", "TTF median B (months)"),
+                ("ttf_hr", "TTF hazard ratio"),
+                ("os_hr", "OS hazard ratio"),
+                ("ttf_events", "TTF events at the data cut"),
+                ("ttf_z", "TTF expected log-rank z"),
+                ("os_deaths", "OS deaths at the data cut"),
+            )
+            if quantity in fit.index
         },
+        calibration=note,
     )
 
 

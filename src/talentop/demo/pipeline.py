@@ -15,8 +15,15 @@ from talentop.demo.cohort import DAYS_PER_MONTH, generate_cohort
 from talentop.demo.run import Progress, TrialRun, adtte, run_cohort
 
 FIRST_SCREENING = dt.date(2021, 3, 1)
-#: Interim data cut: 33 months after the first screening (accrual 27 months + 6).
-CUTOFF = FIRST_SCREENING + dt.timedelta(days=round(33 * DAYS_PER_MONTH))
+#: Screening to randomisation: 7 days to the first dose, 12 weeks of induction and
+#: assessment, MDT review and randomisation a few days later.
+SCREEN_TO_RANDOMISATION_DAYS = 95
+
+
+def data_cut(model: Any) -> dt.date:
+    """The interim data cut the calibration assumes (months after the first randomisation)."""
+    first_randomisation = FIRST_SCREENING + dt.timedelta(days=SCREEN_TO_RANDOMISATION_DAYS)
+    return first_randomisation + dt.timedelta(days=round(model.data_cut_months * DAYS_PER_MONTH))
 
 
 @dataclass
@@ -72,6 +79,8 @@ def simulate(
     url: str, *, n_patients: int, seed: int, dynamic: bool, progress: Progress | None = None
 ) -> tuple[TrialRun, pd.DataFrame, Interim]:
     """Create the database at ``url``, run the cohort through it, derive and analyse."""
+    from talentop.demo.outcomes import outcome_model
+    from talentop.demo.safety import read_stored_facts
     from talentop.protocol import load_protocol
     from talentop.store import Store, init_database
 
@@ -79,27 +88,41 @@ def simulate(
     store = Store(url)
     seed_randomisation_secret(store, seed)
     init_database(store)
-    cohort = generate_cohort(n_patients, seed=seed, first_screening=FIRST_SCREENING)
+    model = outcome_model()
+    cohort = generate_cohort(n_patients, seed=seed, first_screening=FIRST_SCREENING, model=model)
     run = run_cohort(
-        cohort, store, protocol, cutoff_date=CUTOFF, dynamic=dynamic, progress=progress
+        cohort,
+        store,
+        protocol,
+        cutoff_date=data_cut(model),
+        model=model,
+        dynamic=dynamic,
+        progress=progress,
     )
-    data = adtte(run, protocol)
-    return run, data, interim_analysis(run, data)
+    data = adtte(run, store, protocol)
+    stored = read_stored_facts(store, protocol)
+    return run, data["continued"], interim_analysis(run, data, stored)
 
 
 def dynamic_table(
-    standard: dict[str, Any], switched: dict[str, Any], run: TrialRun
+    standard: dict[str, Any], dynamic: dict[str, Any], interim: Interim
 ) -> pd.DataFrame:
-    """Standard vs dynamic-reassessment run, side by side."""
-    patients = run.patient_frame()
-    arm_b = patients[patients.arm == "B"]
-    conversions = int(arm_b.get("switched", pd.Series(dtype=bool)).fillna(False).sum())
+    """Standard vs dynamic-reassessment run, side by side (switches counted in the database)."""
+    facts = interim.stored.patients
+    arm_b = facts[facts.arm == "B"]
+    switched, operated = int(arm_b.switched.sum()), int(arm_b.operated.sum())
+    reviews = int(interim.randomised.get("reassessment_reviews", pd.Series(dtype=float)).sum())
 
     def fmt(value: Any) -> str:
-        return "NR" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+        if value is None:
+            return "not reached"
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    def pct(count: int) -> str:
+        return f"{count} of {len(arm_b)} ({100 * count / max(len(arm_b), 1):.1f}%)"
 
     rows = [
-        (label, fmt(standard[key]), fmt(switched[key]))
+        (label, fmt(standard[key]), fmt(dynamic[key]))
         for label, key in (
             ("Median TTF arm A, months", "ttf_median_a"),
             ("Median TTF arm B, months", "ttf_median_b"),
@@ -108,13 +131,11 @@ def dynamic_table(
             ("Arm A operated", "operated"),
         )
     ]
-    rows.append(
-        (
-            "Arm B switched to surgery (conversion)",
-            "0",
-            f"{conversions} of {len(arm_b)} ({100 * conversions / max(len(arm_b), 1):.1f}%)",
-        )
-    )
+    rows += [
+        ("Arm B MDT reassessments (flagged by the service)", "0", str(reviews)),
+        ("Arm B switched to surgery (MDT resectable)", "0", pct(switched)),
+        ("Arm B operated after the switch (conversion)", "0", pct(operated)),
+    ]
     return pd.DataFrame(rows, columns=["Figure", "Standard", "Dynamic reassessment"])
 
 
@@ -145,7 +166,7 @@ def run_demo(
             dyn_url, n_patients=n_patients, seed=seed, dynamic=True, progress=progress
         )
         dynamic = key_figures(dyn_interim)
-        dynamic_frame = dynamic_table(figures, dynamic, dyn_run)
+        dynamic_frame = dynamic_table(figures, dynamic, dyn_interim)
         dynamic["conversion"] = dynamic_frame.iloc[-1, 2]
     out_dir.mkdir(parents=True, exist_ok=True)
     data.to_csv(out_dir / "adtte.csv", index=False)

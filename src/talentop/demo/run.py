@@ -4,9 +4,9 @@ Screening (eligibility engine), induction start and every dose (calendar, dose r
 baseline lesions and RECIST assessments (response engine), MDT review with each member's
 vote, and the concealed stratified randomisation all go through ``talentop.services`` and
 land in the database with their audit trail. What happens after randomisation (surgery,
-complications, adverse events, failures, deaths) is taken from the cohort's draws and turned
-into ADTTE records by ``talentop.endpoints.derive_adtte`` (the same derivation the services
-use) with the dates the database holds.
+complications, adverse events, maintenance, failures, deaths, arm-B reassessment) goes
+through the services too (``talentop.demo.follow``); the ADTTE is then derived from the
+database by the services' endpoint derivation.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from typing import Any
 
 import pandas as pd
 
-from talentop.demo.cohort import DAYS_PER_MONTH, SyntheticPatient
+from talentop.demo.cohort import SyntheticPatient
+from talentop.demo.follow import after_randomisation
+from talentop.demo.outcomes import OutcomeModel
 from talentop.errors import InvalidInput
 
 #: Called after each patient with (phase, done, total) for progress bars.
 Progress = Callable[[str, int, int], None]
+COMPLETED = "maintenance_completed"
 
 MDT_MEMBERS = {  # specialty -> usernames (a patient's MDT draws members in this order)
     "hepatobiliary_surgeon": ["dr_surgeon_1", "dr_surgeon_2"],
@@ -38,14 +41,12 @@ class TrialRun:
     """What the runner did: patient ids, the path each took, and post-randomisation facts."""
 
     cutoff_date: dt.date
+    model: OutcomeModel | None = None
     screened: int = 0
     screen_failures: Counter = field(default_factory=Counter)
     induction: int = 0
     not_randomised: Counter = field(default_factory=Counter)
     patients: list[dict[str, Any]] = field(default_factory=list)  # one row per induction patient
-    complications: list[dict[str, Any]] = field(default_factory=list)
-    adverse_events: list[dict[str, Any]] = field(default_factory=list)
-    timelines: list[Any] = field(default_factory=list)
 
     def patient_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.patients)
@@ -69,10 +70,11 @@ def set_up_trial(ctx: Any, sites: tuple[str, ...]) -> None:
             create_user(ctx, name, "mdt_member", specialty=specialty)
 
 
-def _votes(patient: SyntheticPatient) -> list[dict[str, Any]]:
+def votes_for(mdt_votes: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Service-shaped votes from (specialty, resectable?) pairs; members in MDT_MEMBERS order."""
     used: Counter = Counter()
     votes = []
-    for specialty, resectable in patient.mdt_votes:
+    for specialty, resectable in mdt_votes:
         member = MDT_MEMBERS[specialty][used[specialty]]
         used[specialty] += 1
         votes.append(
@@ -166,7 +168,7 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
     outcome = complete_assessment(ctx, pid, assessed_on)
     row = {
         "patient_id": pid,
-        "usubjid": patient.screening_id,
+        "usubjid": f"{ctx.protocol.id.upper()}-{patient.site}-{patient.screening_id}",
         "bor": outcome["best_overall_response"],
         "depth_of_response_pct": outcome.get(
             "depth_of_response_pct", result.get("depth_of_response_pct")
@@ -179,7 +181,9 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
         "largest_tumour_diameter_cm": patient.record["largest_tumour_diameter_cm"],
         "arm": None,
         "operated": False,
+        "switched": False,
         "not_randomised_reason": None,
+        "not_operated_reason": None,
     }
     run.patients.append(row)
     if outcome["state"] != "assessed":
@@ -192,7 +196,7 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
         row["not_randomised_reason"] = "withdrew consent"
         run.not_randomised["withdrew consent"] += 1
         return
-    review = record_mdt_review(ctx, pid, review_on, _votes(patient))
+    review = record_mdt_review(ctx, pid, review_on, votes_for(patient.mdt_votes))
     if not review["resectable"]:
         row["not_randomised_reason"] = "not resectable (MDT)"
         run.not_randomised["not resectable (MDT)"] += 1
@@ -200,78 +204,7 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
     randomised_on = review_on + dt.timedelta(days=1)
     allocation = randomise(ctx, pid, randomised_on)
     row.update(arm=allocation["arm"], stratum=allocation["stratum"], randomised_on=randomised_on)
-    _after_randomisation(ctx, patient, row, run, dynamic=dynamic)
-
-
-def _after_randomisation(
-    ctx: Any, patient: SyntheticPatient, row: dict[str, Any], run: TrialRun, *, dynamic: bool
-) -> None:
-    """Surgery, complications, AEs, failure and death dates -> a PatientTimeline."""
-    from talentop.endpoints import PatientTimeline
-
-    arm = ctx.protocol.arm(row["arm"])
-    randomised_on: dt.date = row["randomised_on"]
-    path = "systemic"
-    surgery_month = None
-    if arm.includes_surgery and patient.operated_if_allocated:
-        path, surgery_month = "operated", 1.0
-    elif arm.includes_surgery:
-        row["not_operated_reason"] = patient.not_operated_reason
-    elif dynamic and patient.conversion_months is not None and "switched" in patient.ttf_months:
-        path, surgery_month = "switched", patient.conversion_months
-    ttf_m = min(patient.ttf_months[path], patient.os_months[path])
-    if surgery_month is not None and ttf_m <= surgery_month:
-        path, surgery_month = "systemic", None  # failed before the operation could happen
-        ttf_m = min(patient.ttf_months["systemic"], patient.os_months["systemic"])
-        row["not_operated_reason"] = row.get("not_operated_reason") or "progression_before_surgery"
-    os_m = patient.os_months[path]
-
-    def day(months: float) -> dt.date:
-        return randomised_on + dt.timedelta(days=max(1, round(months * DAYS_PER_MONTH)))
-
-    surgery_date = day(surgery_month) if surgery_month is not None else None
-    operated = surgery_date is not None and surgery_date <= run.cutoff_date
-    row.update(
-        operated=operated,
-        switched=path == "switched" and operated,
-        clavien_dindo=patient.clavien_dindo if operated else None,
-    )
-    if operated:
-        for term, grade in patient.complications:
-            run.complications.append(
-                {"patient": row["usubjid"], "arm": row["arm"], "term": term, "grade": grade}
-            )
-    for term, grade, offset in patient.adverse_events:
-        run.adverse_events.append(
-            {"patient": row["usubjid"], "arm": row["arm"], "term": term, "grade": grade}
-        )
-        del offset  # onset day kept in the cohort; the table counts worst grade per patient
-    death = day(os_m)
-    failure = day(ttf_m)
-    reason = "death" if ttf_m >= os_m else patient.failure_reason
-    last_contact = min(run.cutoff_date, death)
-    interval = 7 * int(ctx.protocol.assessment.interval_weeks)
-    assessments = tuple(
-        randomised_on + dt.timedelta(days=k * interval)
-        for k in range(1, 200)
-        if randomised_on + dt.timedelta(days=k * interval) < last_contact
-    )
-    row.update(ttf_months_latent=ttf_m, os_months_latent=os_m)
-    run.timelines.append(
-        PatientTimeline(
-            usubjid=row["usubjid"],
-            arm=row["arm"],
-            randomisation_date=randomised_on,
-            progression_date_recist=failure if reason == "progression" else None,
-            death_date=death,
-            last_contact_date=last_contact,
-            last_adequate_assessment_date=assessments[-1] if assessments else None,
-            assessment_dates=assessments,
-            discontinuations=((failure, reason),) if reason != "death" else (),
-            surgery_date=surgery_date if operated else None,
-            strata={"ecog": str(row["ecog"])},
-        )
-    )
+    after_randomisation(ctx, patient, row, run.model, run.cutoff_date, dynamic=dynamic)
 
 
 def run_cohort(
@@ -280,6 +213,7 @@ def run_cohort(
     protocol: Any,
     *,
     cutoff_date: dt.date,
+    model: OutcomeModel,
     dynamic: bool = False,
     progress: Progress | None = None,
 ) -> TrialRun:
@@ -288,7 +222,7 @@ def run_cohort(
         raise InvalidInput.field("cohort", 0, "at least one patient")
     ctx = _context(store, protocol)
     set_up_trial(ctx, tuple(sorted({p.site for p in cohort})))
-    run = TrialRun(cutoff_date=cutoff_date)
+    run = TrialRun(cutoff_date=cutoff_date, model=model)
     for done, patient in enumerate(cohort, start=1):
         run_patient(ctx, patient, run, dynamic=dynamic)
         if progress:
@@ -296,14 +230,32 @@ def run_cohort(
     return run
 
 
-def adtte(run: TrialRun, protocol: Any) -> pd.DataFrame:
-    """ADTTE (TTF, OS, PFS...) by the endpoint derivation, with the protocol's TTF reasons."""
-    from talentop.endpoints import derive_adtte
+def adtte(run: TrialRun, store: Any, protocol: Any) -> dict[str, pd.DataFrame]:
+    """ADTTE from the database by the services, under two TTF definitions.
 
-    return derive_adtte(
-        run.timelines,
+    ``"protocol"``: ``derive_endpoints`` with the protocol file's lists (completing the
+    12-month maintenance censors TTF). ``"continued"`` (the demo's primary setting): the same
+    stored timelines and lists, but a completed maintenance neither fails nor censors, so
+    recurrence or death after it still counts - the only reading under which a median TTF of
+    20.4 months (beyond the ~13-month maintenance end) can be observed in arm A.
+    """
+    import dataclasses
+
+    from talentop.endpoints import derive_adtte
+    from talentop.services import derive_endpoints, patient_timelines
+
+    ctx = _context(store, protocol)
+    timelines = [
+        dataclasses.replace(
+            t, discontinuations=tuple(d for d in t.discontinuations if d[1] != COMPLETED)
+        )
+        for t in patient_timelines(ctx)
+    ]
+    continued = derive_adtte(
+        timelines,
         failure_reasons=list(protocol.ttf.failure_reasons),
         censor_reasons=list(protocol.ttf.censor_reasons),
         cutoff_date=run.cutoff_date,
         assessment_interval_days=7 * int(protocol.assessment.interval_weeks),
     )
+    return {"continued": continued, "protocol": derive_endpoints(ctx, run.cutoff_date)}

@@ -1,0 +1,220 @@
+"""After randomisation: surgery, complications, AEs, maintenance, failures, deaths, contacts.
+
+Every fact goes through ``talentop.services`` (one call per arrow, audited): the washout
+before resection (protocol ``surgery.min_days_after_bevacizumab``) is respected by planning
+the date, bevacizumab restarts >= ``surgery.bevacizumab_restart_min_days`` after surgery,
+arm-A maintenance stops at the arm's cap (``maintenance_completed``), failures are
+discontinuations with reasons from the protocol vocabulary, and in the dynamic run arm-B
+patients are reassessed (RECIST visits -> the reassessment service's flag -> MDT review ->
+``switch_to_surgery`` -> surgery). Nothing dated after the data cut is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from talentop.demo.cohort import DAYS_PER_MONTH, DEATH_AS_FAILURE_MONTHS, SyntheticPatient
+from talentop.demo.outcomes import OutcomeModel, switched_time
+
+#: Arm-B reassessment horizon: conversions were drawn within 14 months of randomisation.
+REASSESS_HORIZON_MONTHS = 18.0
+POST_OP_DEATH_DAYS = 30  # a death within 30 days of resection is Clavien-Dindo grade V
+PROCEDURES = ("right hepatectomy", "left hepatectomy", "extended right hepatectomy")
+
+
+def _months_to_date(start: dt.date, months: float) -> dt.date:
+    return start + dt.timedelta(days=max(1, round(months * DAYS_PER_MONTH)))
+
+
+def _last_bevacizumab(ctx: Any, pid: int) -> dt.date | None:
+    from talentop.store import queries
+
+    with ctx.store.unit_of_work() as session:
+        return queries.last_drug_date(session, pid, "bevacizumab")
+
+
+def _surgery_date(ctx: Any, pid: int, earliest: dt.date) -> dt.date:
+    """The planned date: not before ``earliest`` and past the bevacizumab washout."""
+    last_bev = _last_bevacizumab(ctx, pid)
+    minimum = ctx.protocol.surgery.min_days_after_bevacizumab
+    if last_bev is None:
+        return earliest
+    return max(earliest, last_bev + dt.timedelta(days=minimum))
+
+
+def _operate(ctx: Any, pid: int, patient: SyntheticPatient, on: dt.date, death: dt.date) -> None:
+    """Resection, its complications (worst Clavien-Dindo) and the tissue specimen."""
+    from talentop.services import record_biospecimen, record_complication, record_surgery
+
+    record_surgery(
+        ctx,
+        pid,
+        on,
+        procedure=PROCEDURES[patient.index % len(PROCEDURES)],
+        margin="R0" if patient.index % 10 else "R1",
+        blood_loss_ml=float(200 + (patient.index * 37) % 900),
+    )
+    if death <= on + dt.timedelta(days=POST_OP_DEATH_DAYS):
+        record_complication(ctx, pid, death, description="Post-operative death", clavien_dindo="V")
+    else:
+        for offset, (term, grade) in enumerate(patient.complications, start=3):
+            record_complication(
+                ctx, pid, on + dt.timedelta(days=offset), description=term, clavien_dindo=grade
+            )
+    record_biospecimen(
+        ctx,
+        pid,
+        on,
+        specimen_type="tissue_resection",
+        pathological_necrosis_pct=float((patient.index * 13) % 100),
+    )
+
+
+def _reassess_arm_b(
+    ctx: Any,
+    pid: int,
+    patient: SyntheticPatient,
+    row: dict[str, Any],
+    failure: dt.date,
+    cut: dt.date,
+) -> dt.date | None:
+    """Arm-B visits until the MDT finds the patient resectable; returns the switch date."""
+    from talentop.services import record_assessment, record_mdt_review, switch_to_surgery
+
+    start: dt.date = row["randomised_on"]
+    interval = dt.timedelta(weeks=ctx.protocol.follow_up.imaging_interval_weeks)
+    last = patient.followups[-1]
+    reviewed_no = False
+    visit = start + interval
+    while visit < min(failure, cut) and (visit - start).days <= REASSESS_HORIZON_MONTHS * 30.44:
+        result = record_assessment(
+            ctx,
+            pid,
+            visit,
+            target=last["target"],
+            non_target=last["non_target"],
+            new_lesions="none",
+        )
+        months = (visit - start).days / DAYS_PER_MONTH
+        ready = patient.conversion_months is not None and months >= patient.conversion_months
+        if result.get("resectability_flag") and (ready or not reviewed_no):
+            # flagged by the service: the MDT reviews (again once the latent state changed)
+            from talentop.demo.run import votes_for
+
+            votes = patient.switch_votes if ready else [(s, False) for s, _ in patient.mdt_votes]
+            review_on = visit + dt.timedelta(days=3)
+            review = record_mdt_review(ctx, pid, review_on, votes_for(votes))
+            row["reassessment_reviews"] = row.get("reassessment_reviews", 0) + 1
+            reviewed_no = True
+            if review["resectable"]:
+                switch_on = review_on + dt.timedelta(days=1)
+                switch_to_surgery(ctx, pid, switch_on, review["review_id"], "MDT: now resectable")
+                return switch_on
+            if ready:
+                return None  # the MDT disagreed with the latent state; no further review
+        visit += interval
+    return None
+
+
+def after_randomisation(
+    ctx: Any,
+    patient: SyntheticPatient,
+    row: dict[str, Any],
+    model: OutcomeModel,
+    cut: dt.date,
+    *,
+    dynamic: bool,
+) -> None:
+    """Record the patient's randomised treatment and outcome up to the data cut ``cut``."""
+    from talentop.services import (
+        record_adverse_event,
+        record_death,
+        record_discontinuation,
+        record_follow_up,
+        start_maintenance,
+    )
+
+    pid = row["patient_id"]
+    arm = ctx.protocol.arm(row["arm"])
+    start: dt.date = row["randomised_on"]
+    path, surgery_on = "systemic", None
+    ttf_m, os_m = patient.ttf_months["systemic"], patient.os_months["systemic"]
+    if arm.includes_surgery and patient.operated_if_allocated:
+        ttf_m, os_m = patient.ttf_months["operated"], patient.os_months["operated"]
+        planned = _surgery_date(ctx, pid, start + dt.timedelta(days=patient.surgery_delay_days))
+        if _months_to_date(start, ttf_m) <= planned:
+            row["not_operated_reason"] = "failed before the planned surgery"
+        else:
+            path, surgery_on = "operated", planned
+    elif arm.includes_surgery:
+        row["not_operated_reason"] = patient.not_operated_reason
+    elif dynamic:
+        switch_on = _reassess_arm_b(ctx, pid, patient, row, _months_to_date(start, ttf_m), cut)
+        if switch_on is not None:
+            row["switched"] = True
+            planned = _surgery_date(ctx, pid, switch_on + dt.timedelta(days=14))
+            s = (planned - start).days / DAYS_PER_MONTH
+            e = float(model.ttf_systemic.cumulative(ttf_m))  # the patient's exponential draw
+            if ttf_m > s:
+                path, surgery_on = "switched", planned
+                ttf_m = float(switched_time(model.ttf_systemic, model.ttf_operated, s, e))
+                os_m = float(switched_time(model.os_systemic, model.os_operated, s, e))
+    reason = patient.failure_reason
+    if os_m - ttf_m < DEATH_AS_FAILURE_MONTHS:
+        ttf_m, reason = os_m, "death"
+    failure, death = _months_to_date(start, ttf_m), _months_to_date(start, os_m)
+    row.update(path=path, ttf_months_latent=ttf_m, os_months_latent=os_m)
+
+    completion = None
+    if surgery_on is not None and surgery_on <= cut:
+        _operate(ctx, pid, patient, surgery_on, death)
+        row.update(operated=True, surgery_on=surgery_on)
+        restart = surgery_on + dt.timedelta(
+            days=ctx.protocol.surgery.bevacizumab_restart_min_days + patient.index % 15
+        )
+        if restart < min(failure, death, cut):
+            start_maintenance(ctx, pid, restart)
+            if arm.maintenance_cap_months:
+                completion = _months_to_date(restart, float(arm.maintenance_cap_months))
+    treated_until = min(failure, death, cut, completion or cut)
+    span = max((treated_until - start).days, 1)
+    for term, grade, fraction, attribution in patient.adverse_events:
+        onset = start + dt.timedelta(days=max(1, round(fraction * span)))
+        if onset <= treated_until:
+            record_adverse_event(ctx, pid, onset, term=term, grade=grade, attribution=attribution)
+    if failure <= cut and (completion is None or failure < completion):
+        if reason == "unacceptable_toxicity":
+            record_adverse_event(
+                ctx,
+                pid,
+                failure,
+                term="Hepatitis (immune-related)",
+                grade=3,
+                attribution="probable",
+            )
+        if reason != "death":
+            record_discontinuation(ctx, pid, failure, reason)
+    elif completion is not None and completion <= cut:
+        record_discontinuation(ctx, pid, completion, "maintenance_completed")
+        row["maintenance_completed_on"] = completion
+        if failure <= cut and reason != "death":
+            _record_recurrence(ctx, pid, patient, failure)
+    if death <= cut:
+        record_death(ctx, pid, death, cause="hepatocellular carcinoma")
+    else:
+        record_follow_up(ctx, pid, cut, status="alive", method="data-cut sweep")
+
+
+def _record_recurrence(ctx: Any, pid: int, patient: SyntheticPatient, on: dt.date) -> None:
+    """After maintenance: recurrence seen on imaging (resected targets absent, new lesion)."""
+    from talentop.services import record_assessment
+
+    record_assessment(
+        ctx,
+        pid,
+        on,
+        target={t["id"]: "absent" for t in patient.baseline["target"]},
+        non_target={n["id"]: "absent" for n in patient.baseline["non_target"]},
+        new_lesions="unequivocal",
+    )

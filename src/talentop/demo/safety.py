@@ -1,0 +1,80 @@
+"""Safety and surgery facts read back from the trial database (what the report tabulates).
+
+Every row comes from the stored records (``talentop.store`` queries), not from the cohort's
+draws: complications are those recorded with ``record_complication`` (Clavien-Dindo), AEs
+those recorded with ``record_adverse_event`` (CTCAE term, grade, attribution).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class StoredFacts:
+    """Per-randomised-patient facts and the safety tables, from the database."""
+
+    patients: pd.DataFrame  # usubjid, arm, operated, after_switch, switched, completed
+    complications: pd.DataFrame  # patient, arm, term, grade (Clavien-Dindo)
+    adverse_events: pd.DataFrame  # patient, arm, term, grade, attribution, serious
+
+
+def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
+    """Surgeries, switches, complications, AEs and discontinuations of randomised patients."""
+    from talentop.store import models as m
+    from talentop.store import queries
+
+    patients, complications, events = [], [], []
+    with store.unit_of_work() as session:
+        for allocation in queries.randomisations(session):
+            patient = queries.get(session, m.Patient, allocation.patient_id)
+            site = queries.get(session, m.Site, patient.site_id)
+            usubjid = f"{protocol.id.upper()}-{site.code}-{patient.pseudo_id}"
+            surgeries = queries.rows_for(session, m.Surgery, patient.id)
+            stops = queries.rows_for(session, m.Discontinuation, patient.id)
+            patients.append(
+                {
+                    "usubjid": usubjid,
+                    "arm": allocation.arm,
+                    "operated": bool(surgeries),
+                    "after_switch": any(s.after_switch for s in surgeries),
+                    "switched": bool(queries.rows_for(session, m.SurgerySwitch, patient.id)),
+                    "maintenance_completed": any(
+                        s.reason == "maintenance_completed" for s in stops
+                    ),
+                    "failure_reason": next((s.reason for s in stops if s.is_failure), None),
+                    "days_after_bevacizumab": surgeries[0].days_after_bevacizumab
+                    if surgeries
+                    else None,
+                }
+            )
+            for surgery in surgeries:
+                # complications are keyed by surgery, not patient: ORM filter on the session
+                for c in session.query(m.Complication).filter_by(surgery_id=surgery.id):
+                    complications.append(
+                        {
+                            "patient": usubjid,
+                            "arm": allocation.arm,
+                            "term": c.description,
+                            "grade": c.clavien_dindo,
+                        }
+                    )
+            for ae in queries.rows_for(session, m.AdverseEvent, patient.id):
+                events.append(
+                    {
+                        "patient": usubjid,
+                        "arm": allocation.arm,
+                        "term": ae.term,
+                        "grade": int(ae.grade),
+                        "attribution": ae.attribution,
+                        "serious": bool(ae.serious),
+                    }
+                )
+    return StoredFacts(
+        pd.DataFrame(patients),
+        pd.DataFrame(complications, columns=["patient", "arm", "term", "grade"]),
+        pd.DataFrame(events, columns=["patient", "arm", "term", "grade", "attribution", "serious"]),
+    )
