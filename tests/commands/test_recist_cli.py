@@ -96,3 +96,51 @@ def test_help_explains_the_command():
     result = runner.invoke(app, ["recist", "--help"])
     assert result.exit_code == 0
     assert "RECIST 1.1" in result.output and "--both" in result.output
+
+
+def test_array_directory_and_non_utf8_exit_2_without_traceback(tmp_path):
+    array = tmp_path / "array.json"
+    array.write_text('[{"criteria": "recist1.1"}]')
+    folder = tmp_path / "cases.json"
+    folder.mkdir()
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"criteria": "r\xe9cist"}')
+    result = runner.invoke(app, ["recist", str(array), str(folder), str(latin)])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "Traceback" not in output and "3 problem(s)" in output
+    assert "array.json: expected one case as a JSON object, got list" in output
+    assert "cases.json: is a directory; expected a JSON file" in output
+    assert "latin.json: not valid JSON" in output
+
+
+def test_contract_null_semantics_in_json(tmp_path):
+    """design.md: target_response null without targets, non_target_response null without
+    non-targets, progression_date null without PD; percentages are numbers."""
+    no_targets = {
+        "baseline": {"date": "2025-01-06", "target": [], "non_target": [{"id": "N1", "organ": "bone"}]},
+        "followups": [{"date": "2025-03-03", "target": {}, "non_target": {"N1": "present"},
+                       "new_lesions": "none"}],
+    }  # fmt: skip
+    no_non_targets = {
+        "baseline": {"date": "2025-01-06", "non_target": [],
+                     "target": [{"id": "T1", "organ": "liver", "diameter_mm": 40.0}]},
+        "followups": [{"date": "2025-03-03", "target": {"T1": 30.0}, "non_target": {},
+                       "new_lesions": "none"}],
+    }  # fmt: skip
+    paths = []
+    for name, body in (("nt.json", no_targets), ("t.json", no_non_targets)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(body))
+    result = runner.invoke(app, ["recist", *map(str, paths), "--json"])
+    assert result.exit_code == 0, result.output
+    first, second = json.loads(result.stdout)
+    point = first["timepoints"][0]
+    assert first["baseline_sum_mm"] is None and point["sum_mm"] is None
+    assert point["target_response"] is None and point["non_target_response"] == "non-CR/non-PD"
+    assert point["change_from_baseline_pct"] is None and first["depth_of_response_pct"] is None
+    assert first["progression_date"] is None
+    point = second["timepoints"][0]
+    assert point["non_target_response"] is None and point["target_response"] == "SD"
+    # (30 - 40) / 40 = -25 %: a number, not a string
+    assert point["change_from_baseline_pct"] == -25.0 and second["depth_of_response_pct"] == -25.0

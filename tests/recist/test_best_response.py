@@ -185,7 +185,7 @@ def test_equivocal_new_lesion_confirmed_later_backdates_pd():
     assert [p["response_at_assessment"] for p in points] == ["SD", "SD", "SD", "PD"]
     assert [p["backdated"] for p in points] == [False, True, True, False]
     assert result["progression_date"] == day(112)
-    assert "PD dated to this scan" in points[1]["reason"]
+    assert f"PD dated to {day(112)}, the first scan showing it" in points[2]["reason"]
 
 
 def test_backdating_can_be_switched_off():

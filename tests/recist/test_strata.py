@@ -80,3 +80,17 @@ def test_sd_subcategory(values, expected):
 def test_sd_subcategory_without_targets_is_none():
     result = {"best_overall_response": "SD", "depth_of_response_pct": None}
     assert sd_subcategory(result) is None
+
+
+def test_sd_subcategory_uses_the_exact_depth_not_the_rounded_one():
+    """250.00 -> 249.99 mm is -0.004 %: reported as 0.0 (2 decimals), yet the sum shrank."""
+    from talentop.recist import evaluate
+
+    from .builders import case, visit
+
+    result = evaluate(
+        case({"T1": 150.0, "T2": 100.0}, followups=[visit(56, target={"T1": 149.99, "T2": 100.0})])
+    )
+    assert result["best_overall_response"] == "SD"
+    assert result["depth_of_response_pct"] == 0.0
+    assert result["sd_subcategory"] == "SD_shrinking"

@@ -20,6 +20,8 @@ _NEW = {"none": "no", "equivocal": "equiv.", "unequivocal": "[red]yes[/]"}
 
 def read_case(path: Path) -> dict[str, Any]:
     """One case from a JSON file (the input object of examples/recist/README.md)."""
+    if path.is_dir():
+        raise InvalidInput(f"{path}: is a directory; expected a JSON file (try {path}/*.json)")
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file; expected an existing JSON file")
     try:

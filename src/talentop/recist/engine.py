@@ -68,8 +68,13 @@ def timepoints_of(case: Case) -> list[Timepoint]:
 def backdate_equivocal(points: list[Timepoint], enabled: bool) -> tuple[list[Timepoint], set[int]]:
     """An equivocal new lesion later shown unequivocal: PD is dated to the first equivocal scan.
 
-    Source: RECIST 1.1 section 4.3.2. Without lesion ids for new lesions, the equivocal scans
-    that count are the uninterrupted run right before the unequivocal one (examples/recist/README.md).
+    Source: RECIST 1.1 section 4.3.2 ("If repeat scans confirm there is definitely a new
+    lesion, then progression should be declared using the date of the initial scan").
+    Which earlier scans showed the SAME lesion: when the confirming scan names its new
+    lesions (``new_lesion_details[].id``), the first earlier equivocal scan that listed one
+    of those ids, even across scans where it was not seen; otherwise, without ids, only the
+    uninterrupted run of equivocal scans right before it (a scan with no new lesion breaks
+    the chain: the equivocal finding had gone).
     """
     if not enabled:
         return points, set()
@@ -79,13 +84,22 @@ def backdate_equivocal(points: list[Timepoint], enabled: bool) -> tuple[list[Tim
         if point.new_lesions != "unequivocal":
             continue
         start = index
-        while start > 0 and points[start - 1].new_lesions == "equivocal":
-            start -= 1
+        if point.new_lesion_ids:
+            wanted = set(point.new_lesion_ids)
+            for earlier in range(index):
+                same = wanted & set(points[earlier].new_lesion_ids)
+                if points[earlier].new_lesions == "equivocal" and same:
+                    start = earlier
+                    break
+        else:
+            while start > 0 and points[start - 1].new_lesions == "equivocal":
+                start -= 1
         for earlier in range(start, index):
             if out[earlier].overall_response != "PD":
                 note = (
-                    f"equivocal new lesion confirmed on {point.date.isoformat()}: PD dated to this "
-                    f"scan (RECIST 1.1 section 4.3.2); assessed {out[earlier].overall_response} at the time"
+                    f"equivocal new lesion confirmed on {point.date.isoformat()}: PD dated to "
+                    f"{points[start].date.isoformat()}, the first scan showing it (RECIST 1.1 "
+                    f"section 4.3.2); assessed {out[earlier].overall_response} at the time"
                 )
                 out[earlier] = replace(out[earlier], overall_response="PD", reason=note)
                 backdated.add(earlier)
@@ -124,7 +138,10 @@ def evaluate_case(case: Case) -> dict[str, Any]:
         "best_overall_response_confirmed": confirmed.response,
         "options": case.options.to_dict(),
     }
-    result["sd_subcategory"] = sd_subcategory(result)
+    # From the exact depth: the rounded -0.004 % -> 0.0 would read as "no shrinkage".
+    result["sd_subcategory"] = sd_subcategory(
+        {**result, "depth_of_response_pct": depth_of_response(points)}
+    )
     return result
 
 

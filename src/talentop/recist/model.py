@@ -66,6 +66,8 @@ class Followup:
     new_lesions: str
     #: Why an input word was changed by an mRECIST rule (cytology, new-HCC size...).
     notes: tuple[str, ...] = ()
+    #: Ids of the new lesions listed in ``new_lesion_details`` (for backdating by lesion).
+    new_lesion_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,7 @@ def _followups(
     result: list[Followup] = []
     previous = baseline_date
     organ_of = {n.id: n.organ for n in non_targets}
+    first_seen_mm: dict[str, Fraction] = {}  # new-lesion id -> diameter when first listed
     for index, item in enumerate(raw):
         where = f"followups[{index}]"
         if not isinstance(item, dict):
@@ -342,11 +345,17 @@ def _followups(
                 f"{where}.new_lesions='none' but new_lesion_details lists {len(details)} "
                 "lesion(s); expected 'equivocal' or 'unequivocal'"
             )
+        ids = [d["id"] for d in details if isinstance(d.get("id"), str) and d["id"]]
+        for lesion_id in sorted({i for i in ids if ids.count(i) > 1}):
+            problems.append(f"{field}: id {lesion_id!r} listed twice; expected unique ids")
         if criteria == "mrecist":
-            word, detail_notes = mrecist.effective_new_lesions(word, details)
+            word, detail_notes = mrecist.effective_new_lesions(word, details, first_seen_mm)
             notes.extend(detail_notes)
+        for detail in details:
+            if isinstance(detail.get("id"), str) and detail.get("diameter_mm") is not None:
+                first_seen_mm.setdefault(detail["id"], detail["diameter_mm"])
         if date is not None:
-            result.append(Followup(date, target_mm, non_target, word, tuple(notes)))
+            result.append(Followup(date, target_mm, non_target, word, tuple(notes), tuple(ids)))
     return result, problems
 
 

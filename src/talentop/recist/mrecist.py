@@ -9,7 +9,9 @@ guideline Table 11, KJR 2022;23:1126); special rules per clinical-rules.md §2.4
 * malignant portal vein thrombus is non-measurable: a non-target, never a target;
 * porta hepatis lymph nodes are malignant only if the short axis is >= 20 mm;
 * a new intrahepatic lesion is new HCC only if >= 10 mm with the typical vascular pattern
-  (arterial hyperenhancement with washout); otherwise it is equivocal;
+  (arterial hyperenhancement with washout); otherwise it is equivocal, until (when the
+  lesion carries an ``id``) it has grown by >= 10 mm since it was first seen [K: wording
+  of Lencioni & Llovet 2010 not retrieved, clinical-rules.md 2.4];
 * new or worsening ascites / pleural or pericardial effusion is PD only with cytology;
 * PD = sum >= 120 % of the nadir, with no 5 mm absolute floor as published (option).
 """
@@ -33,6 +35,8 @@ LIVER_ORGANS = frozenset({"liver"})
 PORTA_HEPATIS_MALIGNANT_MM = Fraction(20)
 NEW_HCC_MIN_MM = Fraction(10)
 NEW_NODE_MIN_MM = Fraction(10)
+#: An atypical new liver lesion counts as new HCC after this much interval growth.
+NEW_HCC_GROWTH_MM = Fraction(10)
 
 NEW_LESION_ORDER = ("none", "equivocal", "unequivocal")
 DETAIL_KEYS = frozenset(
@@ -73,6 +77,9 @@ def parse_new_lesion_details(raw: object, field: str, problems: list[str]) -> li
         for key in sorted(set(item) - DETAIL_KEYS):
             problems.append(f"{where}.{key}: unknown key; expected one of {sorted(DETAIL_KEYS)}")
             ok = False
+        if "id" in item and (not isinstance(item["id"], str) or not item["id"]):
+            problems.append(f"{where}.id={item['id']!r}: expected a non-empty string")
+            ok = False
         organ = item.get("organ")
         if not isinstance(organ, str) or not organ:
             problems.append(f"{where}.organ={organ!r}: expected an organ name")
@@ -91,8 +98,14 @@ def parse_new_lesion_details(raw: object, field: str, problems: list[str]) -> li
     return details
 
 
-def classify_new_lesion(detail: dict[str, Any]) -> tuple[str, str]:
-    """mRECIST status of one new lesion ("unequivocal" or "equivocal") and why."""
+def classify_new_lesion(
+    detail: dict[str, Any], first_seen_mm: Fraction | None = None
+) -> tuple[str, str]:
+    """mRECIST status of one new lesion ("unequivocal" or "equivocal") and why.
+
+    ``first_seen_mm``: the diameter at the earliest scan that listed this lesion id, for
+    the atypical-lesion rule (new HCC after >= 10 mm interval growth).
+    """
     organ = detail["organ"]
     diameter: Fraction | None = detail.get("diameter_mm")
     if organ in EFFUSION_ORGANS:
@@ -109,20 +122,36 @@ def classify_new_lesion(detail: dict[str, Any]) -> tuple[str, str]:
             size = "unmeasured" if diameter is None else f"{float(diameter):g} mm"
             return "equivocal", f"new liver lesion {size} < 10 mm: not yet new HCC (mRECIST)"
         if detail.get("typical_vascular_pattern") is not True:
+            if first_seen_mm is not None and diameter - first_seen_mm >= NEW_HCC_GROWTH_MM:
+                return "unequivocal", (
+                    f"new liver lesion {detail.get('id')} grew {float(first_seen_mm):g} -> "
+                    f"{float(diameter):g} mm (>= 10 mm interval growth): new HCC (mRECIST)"
+                )
             return "equivocal", "new liver lesion without typical vascular pattern (mRECIST)"
         return "unequivocal", f"new liver lesion {float(diameter):g} mm, typical pattern"
     return "unequivocal", f"new {organ} lesion"
 
 
-def effective_new_lesions(word: str, details: list[dict[str, Any]]) -> tuple[str, list[str]]:
+def effective_new_lesions(
+    word: str,
+    details: list[dict[str, Any]],
+    first_seen_mm: dict[str, Fraction] | None = None,
+) -> tuple[str, list[str]]:
     """Combine the reader's word with the detail list: details may only downgrade the word.
 
     The reader's doubt stands ("equivocal" stays equivocal even if a detail qualifies), and
     a lesion that does not meet the mRECIST rule turns "unequivocal" into "equivocal".
+    ``first_seen_mm`` maps new-lesion ids to their diameter when first listed.
     """
     if not details or word == "none":
         return word, []
-    statuses, notes = zip(*(classify_new_lesion(d) for d in details), strict=True)
+    seen = first_seen_mm or {}
+    statuses, notes = zip(
+        *(classify_new_lesion(d, seen.get(d.get("id"))) for d in details), strict=True
+    )
     derived = max(statuses, key=NEW_LESION_ORDER.index)
     effective = min(word, derived, key=NEW_LESION_ORDER.index)
-    return effective, list(notes) if effective != word else []
+    if effective != word:
+        return effective, list(notes)
+    # The call stands; still say when a rule (interval growth) is what made it stand.
+    return effective, [n for n in notes if "interval growth" in n]

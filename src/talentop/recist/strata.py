@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from talentop.errors import InvalidInput
@@ -68,7 +69,7 @@ def sd_subcategory(result: Mapping[str, Any]) -> str | None:
     depth = result.get("depth_of_response_pct")
     if depth is None:
         return None
-    exact = to_fraction(depth)
+    exact = depth if isinstance(depth, Fraction) else to_fraction(depth)
     if exact is None:
         raise InvalidInput(f"depth_of_response_pct={depth!r}: expected a number or null")
     return "SD_shrinking" if exact < 0 else "SD_growing"

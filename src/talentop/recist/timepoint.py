@@ -50,6 +50,8 @@ class Timepoint:
     new_lesions: str
     overall_response: str
     reason: str
+    #: Ids of the new lesions listed at this assessment (``new_lesion_details[].id``).
+    new_lesion_ids: tuple[str, ...] = ()
 
 
 def pd_by_sum(current: Fraction, nadir: Fraction, floor_mm: Fraction) -> bool:
@@ -98,6 +100,7 @@ def assess(case: Case, followup: Followup, history: History) -> Timepoint:
         new_lesions=followup.new_lesions,
         overall_response=overall,
         reason=reason,
+        new_lesion_ids=followup.new_lesion_ids,
     )
 
 
