@@ -5,7 +5,9 @@ Survival Data" (2000), ch. 3 (score residuals, sandwich variance) and ch. 6 (zph
 
 Layout: rows are sorted by stratum, then time *descending*, so a running sum from the
 start of a stratum is the sum over the risk set {T >= t}. Rows sharing (stratum, time)
-form a "group"; group sums come from one sparse-times-dense product per iteration.
+form a "group", its events first. Per iteration the group sums of 1, x and x x' (weighted
+by exp(eta)) come from per-group products of slices of the (1 + p) x n design when tie
+groups are large, else from one sparse-times-dense product over precomputed x_j x_k.
 With m tied events in a group, Efron's l-th denominator (l = 0..m-1) is
 S0 - (l/m) D0, where S0 sums exp(eta) over the risk set and D0 over the tied events.
 """
