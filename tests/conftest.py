@@ -39,6 +39,29 @@ def make_store(backend: str, tmp_path):
 
 
 @pytest.fixture(params=BACKENDS)
+def empty_database_url(request, tmp_path):
+    """The URL of an empty database of its own (what ``TALENTOP_DATABASE_URL`` would hold):
+    a new SQLite file, or a throw-away PostgreSQL schema selected by ``search_path`` in the
+    URL, so CLI runs of different tests never share tables."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cli.db'}"
+        return
+    import sqlalchemy as sa
+
+    schema = f"talentop_cli_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
     """A fresh trial database (SQLite file; PostgreSQL schema when configured)."""
     store, cleanup = make_store(request.param, tmp_path)

@@ -10,6 +10,7 @@
     ├── ConvergenceError          a model that did not fit (separation, collinearity, no events)
     ├── AllocationError           randomisation could not allocate (list exhausted, lock lost)
     ├── IntegrityError            the audit trail or stored data failed verification
+    ├── PermissionDenied          the acting user's role or site does not allow the action
     └── NotFound (LookupError)    a record asked for by id does not exist
 
 Each message says what is wrong and, where possible, how to fix it. Callers at the edge
@@ -74,6 +75,10 @@ class AllocationError(TalentopError):
 
 class IntegrityError(TalentopError):
     """Raised when stored data fail verification (e.g. a broken audit hash chain)."""
+
+
+class PermissionDenied(TalentopError):
+    """Raised when the acting user's role (or site) does not allow a service call."""
 
 
 class NotFound(TalentopError, LookupError):

@@ -89,12 +89,29 @@ VOTES_YES = [
 ]
 
 
+#: The trial team every test context has (services.permissions: one role each).
+MDT_ACTOR = "mdt1"
+SURGEON_ACTOR = "surgeon1"
+
+
 def context(store, actor: str = "inv1") -> sv.Context:
-    """A context with site SH01 and an investigator ``actor`` created."""
+    """A context with site SH01, an investigator ``actor``, an MDT member and a surgeon."""
     system = sv.Context(store, PROTOCOL, "system")
     sv.create_site(system, "SH01", "Zhongshan Hospital", country="CN")
     sv.create_user(system, actor, "investigator", site_code="SH01")
+    sv.create_user(system, MDT_ACTOR, "mdt_member", specialty="hepatobiliary_surgeon")
+    sv.create_user(system, SURGEON_ACTOR, "surgeon", site_code="SH01")
     return sv.Context(store, PROTOCOL, actor)
+
+
+def mdt(ctx: sv.Context) -> sv.Context:
+    """The same trial as ``ctx``, acting as the MDT member (records MDT reviews)."""
+    return sv.Context(ctx.store, ctx.protocol, MDT_ACTOR)
+
+
+def surgeon(ctx: sv.Context) -> sv.Context:
+    """The same trial as ``ctx``, acting as the site's surgeon (surgery, complications)."""
+    return sv.Context(ctx.store, ctx.protocol, SURGEON_ACTOR)
 
 
 def day(n: int) -> dt.date:
@@ -146,7 +163,7 @@ def to_assessed(ctx, pseudo_id: str = "P001", shrink: float = 0.6) -> int:
 
 def to_randomised(ctx, pseudo_id: str = "P001", shrink: float = 0.6) -> tuple[int, str]:
     pid = to_assessed(ctx, pseudo_id, shrink)
-    sv.record_mdt_review(ctx, pid, day(72), VOTES_YES)
+    sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
     return pid, sv.randomise(ctx, pid, day(73))["arm"]
 
 

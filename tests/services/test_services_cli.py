@@ -1,21 +1,25 @@
-"""`talentop db`, `talentop audit verify`, `talentop export adtte` end to end (SQLite file)."""
+"""`talentop db init|upgrade|current`, `talentop audit verify`, `talentop export adtte` end to
+end, on SQLite and on PostgreSQL (each test its own database / schema), with the database
+chosen by ``TALENTOP_DATABASE_URL`` as a user would."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from flow_helpers import PROTOCOL, context, day, to_randomised
+from flow_helpers import context, day, to_randomised
 from typer.testing import CliRunner
 
 from talentop import services as sv
 from talentop.cli import app
-from talentop.store import Store
+from talentop.store import Store, head_revision
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
+DAYS_PER_MONTH = 365.25 / 12  # admiral / ADTTE months (derive_adtte's default)
 
 
 def invoke(*args):
@@ -23,79 +27,108 @@ def invoke(*args):
 
 
 @pytest.fixture
-def url(tmp_path):
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+def url(empty_database_url, monkeypatch):
+    monkeypatch.setenv("TALENTOP_DATABASE_URL", empty_database_url)
+    return empty_database_url
 
 
-def test_db_init_current_upgrade(url):
-    first = invoke("db", "init", "--url", url, "--json")
-    assert first.exit_code == 0, first.output
-    assert json.loads(first.output)["secret_created"] is True
-    assert (
-        json.loads(invoke("db", "init", "--url", url, "--json").output)["secret_created"] is False
-    )
-    current = json.loads(invoke("db", "current", "--url", url, "--json").output)
-    assert current["up_to_date"] is True and current["current"] == current["head"]
-    upgraded = json.loads(invoke("db", "upgrade", "--url", url, "--json").output)
-    assert upgraded["from"] == upgraded["to"] == current["head"]
-    # The secret never appears in any output.
+def secret_forms(url) -> list[str]:
     store = Store(url)
     with store.engine.connect() as conn:
         secret = conn.execute(sa.text("SELECT secret FROM randomisation_secret")).scalar_one()
     store.dispose()
-    assert secret.hex() not in first.output
+    return [secret.hex(), base64.b64encode(secret).decode(), repr(secret)[2:-1]]
+
+
+def test_db_init_current_upgrade(url):
+    store = Store(url)
+    before = invoke("db", "current", "--json")
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.output)["current"] is None
+    first = invoke("db", "init", "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output) == {
+        **json.loads(first.output),
+        "revision": head_revision(store),
+        "secret_created": True,
+    }
+    again = invoke("db", "init", "--json")
+    assert json.loads(again.output)["secret_created"] is False
+    current = json.loads(invoke("db", "current", "--json").output)
+    assert current["up_to_date"] is True and current["current"] == head_revision(store)
+    upgraded = json.loads(invoke("db", "upgrade", "--json").output)
+    assert upgraded["from"] == upgraded["to"] == head_revision(store)
+    human = invoke("db", "current")
+    assert human.exit_code == 0 and "up to date" in human.output
+    store.dispose()
+    outputs = first.output + again.output + human.output + json.dumps(current)
+    assert not any(form in outputs for form in secret_forms(url))
+
+
+def test_db_upgrade_step_by_step_from_an_empty_database(url):
+    first = json.loads(invoke("db", "upgrade", "--revision", "0001", "--json").output)
+    assert (first["from"], first["to"]) == (None, "0001")
+    rest = json.loads(invoke("db", "upgrade", "--json").output)
+    store = Store(url)
+    assert (rest["from"], rest["to"]) == ("0001", head_revision(store))
+    store.dispose()
+    assert json.loads(invoke("db", "init", "--json").output)["secret_created"] is True
 
 
 def test_audit_verify_exit_codes_and_tamper_report(url):
-    assert invoke("db", "init", "--url", url).exit_code == 0
+    assert invoke("db", "init").exit_code == 0
     store = Store(url)
     ctx = context(store)
     to_randomised(ctx)
-    ok = invoke("audit", "verify", "--url", url, "--json")
+    ok = invoke("audit", "verify", "--json")
     assert ok.exit_code == 0 and json.loads(ok.output)["ok"] is True
+    assert "audit trail intact" in invoke("audit", "verify").output
+    rows = json.loads(ok.output)["rows"]
+    edited, deleted = rows // 3, 2 * rows // 3
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE randomisations SET arm = 'B'"))  # data edit: not audited
-        conn.execute(sa.text("UPDATE audit_trail SET actor = 'mallory' WHERE seq = 7"))
-        conn.execute(sa.text("DELETE FROM audit_trail WHERE seq = 12"))
+        conn.execute(
+            sa.text("UPDATE audit_trail SET actor = 'mallory' WHERE seq = :s"), {"s": edited}
+        )
+        conn.execute(sa.text("DELETE FROM audit_trail WHERE seq = :s"), {"s": deleted})
     store.dispose()
-    bad = invoke("audit", "verify", "--url", url, "--json")
+    bad = invoke("audit", "verify", "--json")
     assert bad.exit_code == 1
     problems = {(p["seq"], p["kind"]) for p in json.loads(bad.output)["problems"]}
-    assert problems == {(7, "edited"), (13, "gap"), (13, "broken_link")}
-    human = invoke("audit", "verify", "--url", url)
+    assert problems == {(edited, "edited"), (deleted + 1, "gap"), (deleted + 1, "broken_link")}
+    human = invoke("audit", "verify")
     assert human.exit_code == 1
     assert all(word in human.output for word in ("3 problem(s)", "edited", "gap", "broken_link"))
 
 
 def test_export_adtte_writes_readable_files(url, tmp_path):
-    assert invoke("db", "init", "--url", url).exit_code == 0
+    assert invoke("db", "init").exit_code == 0
     store = Store(url)
     ctx = context(store)
-    pid, _ = to_randomised(ctx)
+    pid, arm = to_randomised(ctx)
     sv.record_death(ctx, pid, day(200))
+    randomised_on = sv.patient_timelines(ctx)[0].randomisation_date
     store.dispose()
     out = tmp_path / "adtte"
     result = invoke(
-        "export",
-        "adtte",
-        "--out",
-        str(out),
-        "--format",
-        "both",
-        "--cutoff",
-        "2025-12-31",
-        "--url",
-        url,
-        "--json",
+        "export", "adtte", "--out", str(out), "--format", "both", "--cutoff", "2025-12-31", "--json"
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["rows"] == 4
+    assert json.loads(result.output) == {
+        "paths": [str(out / "adtte.csv"), str(out / "adtte.xpt")],
+        "rows": 4,
+        "patients": 1,
+    }
     xpt = pd.read_sas(out / "adtte.xpt", format="xport", encoding="utf-8")
-    os_row = xpt[xpt.PARAMCD == "OS"].iloc[0]
-    # pyreadstat writes 0 as an IBM float pandas reads back as ~5e-79, hence the tolerance.
-    assert os_row.CNSR == pytest.approx(0, abs=1e-12) and os_row.AVAL == pytest.approx(
-        (200 - 73) / (365.25 / 12), abs=1e-9
-    )
-    bad = invoke("export", "adtte", "--out", str(out), "--cutoff", "31/12/2025", "--url", url)
+    csv = pd.read_csv(out / "adtte.csv")
+    expected_months = (day(200) - randomised_on).days / DAYS_PER_MONTH
+    for frame in (xpt, csv):
+        os_row = frame[frame.PARAMCD == "OS"].iloc[0]
+        # pyreadstat writes 0 as an IBM float pandas reads back as ~5e-79, hence abs=1e-12.
+        assert os_row.CNSR == pytest.approx(0, abs=1e-12)
+        assert os_row.AVAL == pytest.approx(expected_months, abs=1e-9)
+        assert set(frame.ARM) == {arm}
+    text = (out / "adtte.csv").read_text() + (out / "adtte.xpt").read_bytes().decode("latin-1")
+    assert not any(form in text for form in secret_forms(url))
+    bad = invoke("export", "adtte", "--out", str(out), "--cutoff", "31/12/2025")
     assert bad.exit_code == 2 and "--cutoff='31/12/2025'" in bad.output
-    assert PROTOCOL.id == "talentop"

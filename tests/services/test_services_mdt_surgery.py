@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from flow_helpers import PROTOCOL, VOTES_YES, context, day, randomised_in_arm, to_assessed
+from flow_helpers import (
+    PROTOCOL,
+    VOTES_YES,
+    context,
+    day,
+    mdt,
+    randomised_in_arm,
+    surgeon,
+    to_assessed,
+)
 
 from talentop import services as sv
 from talentop.errors import InvalidInput, ProtocolViolation
@@ -57,7 +66,7 @@ def test_mdt_review_stores_each_vote_and_rule(store):
         dict(VOTES_YES[1]),
         dict(VOTES_YES[2], resectable=False, reason="thrombus in IVC"),
     ]
-    out = sv.record_mdt_review(ctx, pid, day(72), votes)
+    out = sv.record_mdt_review(mdt(ctx), pid, day(72), votes)
     assert out == {
         **out,
         "resectable": True,
@@ -72,7 +81,7 @@ def test_mdt_review_stores_each_vote_and_rule(store):
             (v["member"], v["resectable"], v["reason"]) for v in votes
         ]
     with pytest.raises(InvalidInput, match="at least 3"):
-        sv.record_mdt_review(ctx, pid, day(72), votes[:2])
+        sv.record_mdt_review(mdt(ctx), pid, day(72), votes[:2])
 
 
 @pytest.mark.db
@@ -84,7 +93,7 @@ def test_unanimous_protocol_rejects_split_vote(store):
     pid = to_assessed(ctx)
     strict = sv.Context(store, unanimous, ctx.actor)
     votes = [*VOTES_YES[:2], dict(VOTES_YES[2], resectable=False)]
-    assert sv.record_mdt_review(strict, pid, day(72), votes)["resectable"] is False
+    assert sv.record_mdt_review(mdt(strict), pid, day(72), votes)["resectable"] is False
     assert sv.patient_summary(ctx, pid)["state"] == "not_randomised"
 
 
@@ -103,12 +112,12 @@ def test_surgery_too_soon_after_bevacizumab_is_refused_then_overridden(store):
         match=rf"{minimum - 1} days after the last bevacizumab.*override_reason.*state 'randomised'.*>= {minimum} days",
     ):
         sv.record_surgery(
-            ctx, pid, too_soon, procedure="segmentectomy", margin="R0", blood_loss_ml=200
+            surgeon(ctx), pid, too_soon, procedure="segmentectomy", margin="R0", blood_loss_ml=200
         )
     with store.unit_of_work() as session:
         assert queries.rows_for(session, m.Surgery, pid) == []
     out = sv.record_surgery(
-        ctx,
+        surgeon(ctx),
         pid,
         too_soon,
         procedure="segmentectomy",
@@ -129,17 +138,19 @@ def test_surgery_on_the_minimum_day_is_allowed_and_values_checked(store):
     ctx = context(store)
     pid = randomised_in_arm(ctx, "A")
     with pytest.raises(InvalidInput, match=r"margin='R3'.*\n.*blood_loss_ml=-1"):
-        sv.record_surgery(ctx, pid, day(70), procedure="x", margin="R3", blood_loss_ml=-1)
+        sv.record_surgery(surgeon(ctx), pid, day(70), procedure="x", margin="R3", blood_loss_ml=-1)
     with pytest.raises(
         InvalidInput, match="surgery_date='2025-03-01': expected on or after randomisation"
     ):
-        sv.record_surgery(ctx, pid, "2025-03-01", procedure="x", margin="R0", blood_loss_ml=1)
+        sv.record_surgery(
+            surgeon(ctx), pid, "2025-03-01", procedure="x", margin="R0", blood_loss_ml=1
+        )
     out = sv.record_surgery(
-        ctx, pid, day(42 + 28 + 10), procedure="x", margin="R0", blood_loss_ml=300
+        surgeon(ctx), pid, day(42 + 28 + 10), procedure="x", margin="R0", blood_loss_ml=300
     )
     assert out["after_switch"] is False
     with pytest.raises(InvalidInput, match="clavien_dindo='III'"):
-        sv.record_complication(ctx, pid, day(90), description="x", clavien_dindo="III")
+        sv.record_complication(surgeon(ctx), pid, day(90), description="x", clavien_dindo="III")
 
 
 @pytest.mark.db
@@ -156,13 +167,13 @@ def test_arm_b_response_flags_for_review_and_switch_is_its_own_event(store):
     assert [f["patient_id"] for f in flags] == [pid] and "ALBI grade 1" in flags[0]["reason"]
     with pytest.raises(ProtocolViolation, match="not a resectable reassessment of this patient"):
         sv.switch_to_surgery(ctx, pid, day(130), 1, "converted")
-    review = sv.record_mdt_review(ctx, pid, day(128), VOTES_YES)
+    review = sv.record_mdt_review(mdt(ctx), pid, day(128), VOTES_YES)
     switch_id = sv.switch_to_surgery(
         ctx, pid, day(130), review["review_id"], "converted to resectable"
     )
     assert switch_id and sv.open_resectability_flags(ctx) == []
     surgery = sv.record_surgery(
-        ctx, pid, day(160), procedure="left hepatectomy", margin="R0", blood_loss_ml=350
+        surgeon(ctx), pid, day(160), procedure="left hepatectomy", margin="R0", blood_loss_ml=350
     )
     assert surgery["after_switch"] is True
     summary = sv.patient_summary(ctx, pid)
@@ -183,6 +194,6 @@ def test_arm_b_poor_liver_function_is_not_flagged_and_arm_a_cannot_switch(store)
     with pytest.raises(
         ProtocolViolation, match="surgical arm A.*rule: MDT reassessment after randomisation"
     ):
-        sv.record_mdt_review(ctx, a, day(128), VOTES_YES)
+        sv.record_mdt_review(mdt(ctx), a, day(128), VOTES_YES)
     with pytest.raises(ProtocolViolation, match="not on continued non-surgical treatment"):
         sv.flag_for_resectability_review(ctx, a, day(128), "looks good")

@@ -15,6 +15,7 @@ from flow_helpers import (
     VOTES_YES,
     context,
     day,
+    mdt,
     seed_ready_patients,
     to_assessed,
     to_randomised,
@@ -60,7 +61,7 @@ def test_stratum_from_depth_of_response_and_ecog(store):
 def test_stratum_values_given_at_randomisation_override_screening(store):
     ctx = context(store)
     pid = to_assessed(ctx, shrink=0.9)  # -10% -> shallow
-    sv.record_mdt_review(ctx, pid, day(72), VOTES_YES)
+    sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
     out = sv.randomise(ctx, pid, day(73), stratum_values={"ecog": 1})
     assert out["stratum"] == "depth_of_response=shallow|ecog=ecog1"
 
@@ -76,7 +77,7 @@ def test_exactly_one_allocation_per_patient(store):
 def test_crash_after_counter_update_leaves_nothing(store, monkeypatch):
     ctx = context(store)
     pid = to_assessed(ctx)
-    sv.record_mdt_review(ctx, pid, day(72), VOTES_YES)
+    sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
     audit_rows = sv.verify(store).rows
 
     def crash():
@@ -99,7 +100,7 @@ def test_crash_after_counter_update_leaves_nothing(store, monkeypatch):
 def test_missing_secret_refuses_allocation(store):
     ctx = context(store)
     pid = to_assessed(ctx)
-    sv.record_mdt_review(ctx, pid, day(72), VOTES_YES)
+    sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
     with store.unit_of_work() as session:
         session.query(m.RandomisationSecret).delete()
     with pytest.raises(AllocationError, match="no randomisation secret: run `talentop db init`"):
@@ -130,7 +131,7 @@ def test_nothing_reveals_the_secret_or_a_future_arm(store):
 def test_two_requests_for_the_same_patient_allocate_once(store):
     ctx = context(store)
     pid = to_assessed(ctx)
-    sv.record_mdt_review(ctx, pid, day(72), VOTES_YES)
+    sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
     barrier = threading.Barrier(2)
 
     def attempt():

@@ -11,7 +11,9 @@ from flow_helpers import (
     context,
     day,
     give_induction,
+    mdt,
     randomised_in_arm,
+    surgeon,
     to_assessed,
     to_induction,
     to_randomised,
@@ -107,7 +109,7 @@ def test_decline_and_mdt_negative_lead_to_not_randomised(store):
     assert state(ctx, declined) == "not_randomised"
     rejected = to_assessed(ctx, "D2")
     votes = [dict(v, resectable=False) for v in VOTES_YES]
-    out = sv.record_mdt_review(ctx, rejected, day(72), votes)
+    out = sv.record_mdt_review(mdt(ctx), rejected, day(72), votes)
     assert out["resectable"] is False and state(ctx, rejected) == "not_randomised"
 
 
@@ -115,10 +117,17 @@ def test_arm_a_surgery_maintenance_and_failure(store):
     ctx = context(store)
     pid = randomised_in_arm(ctx, "A")
     out = sv.record_surgery(
-        ctx, pid, day(110), procedure="right hemihepatectomy", margin="R0", blood_loss_ml=450
+        surgeon(ctx),
+        pid,
+        day(110),
+        procedure="right hemihepatectomy",
+        margin="R0",
+        blood_loss_ml=450,
     )
     assert out["days_after_bevacizumab"] == 110 - 42 and state(ctx, pid) == "operated"
-    sv.record_complication(ctx, pid, day(115), description="bile leak", clavien_dindo="IIIa")
+    sv.record_complication(
+        surgeon(ctx), pid, day(115), description="bile leak", clavien_dindo="IIIa"
+    )
     sv.record_biospecimen(
         ctx, pid, day(110), specimen_type="tissue_tumour", pathological_necrosis_pct=70
     )
@@ -149,7 +158,9 @@ def test_arm_b_continued_treatment_and_non_failure_discontinuation(store):
         ctx, pid, cycle=1, drug="bevacizumab", dose_given_mg=1050, given_on=day(80), weight_kg=70
     )
     with pytest.raises(ProtocolViolation, match="arm B has no surgery.*switch_to_surgery first"):
-        sv.record_surgery(ctx, pid, day(120), procedure="x", margin="R0", blood_loss_ml=100)
+        sv.record_surgery(
+            surgeon(ctx), pid, day(120), procedure="x", margin="R0", blood_loss_ml=100
+        )
     with pytest.raises(ProtocolViolation, match="start_maintenance refused.*'randomised'"):
         sv.start_maintenance(ctx, pid, day(120))
     assert sv.record_discontinuation(ctx, pid, day(200), "lost_to_follow_up") == "off_study"
@@ -165,7 +176,7 @@ def test_arm_b_continued_treatment_and_non_failure_discontinuation(store):
         ),
         (
             lambda ctx, pid: sv.record_surgery(
-                ctx, pid, day(1), procedure="x", margin="R0", blood_loss_ml=1
+                surgeon(ctx), pid, day(1), procedure="x", margin="R0", blood_loss_ml=1
             ),
             "record_surgery refused.*'induction'.*surgery follows randomisation",
         ),
@@ -174,7 +185,7 @@ def test_arm_b_continued_treatment_and_non_failure_discontinuation(store):
             "record_discontinuation refused",
         ),
         (
-            lambda ctx, pid: sv.record_mdt_review(ctx, pid, day(1), VOTES_YES),
+            lambda ctx, pid: sv.record_mdt_review(mdt(ctx), pid, day(1), VOTES_YES),
             "record_mdt_review refused.*'induction'",
         ),
         (
@@ -301,7 +312,9 @@ def test_maintenance_doses_stop_at_the_arm_cap(store):
     """TALENTOP arm A: maintenance for at most 12 months (protocol arms[A].maintenance_cap_months)."""
     ctx = context(store)
     pid = randomised_in_arm(ctx, "A")
-    sv.record_surgery(ctx, pid, day(110), procedure="resection", margin="R0", blood_loss_ml=300)
+    sv.record_surgery(
+        surgeon(ctx), pid, day(110), procedure="resection", margin="R0", blood_loss_ml=300
+    )
     sv.start_maintenance(ctx, pid, day(140))
     sv.record_dose(
         ctx, pid, cycle=1, drug="atezolizumab", dose_given_mg=1200, given_on=day(140 + 365)

@@ -48,10 +48,19 @@ def _search_path(store) -> str:
         return f"-csearch_path={conn.execute(sa.text('SHOW search_path')).scalar_one()}"
 
 
-def test_nested_transaction_in_one_thread_is_refused_on_sqlite(store):
-    if not store.is_sqlite:
-        pytest.skip("the in-process writer queue exists only for SQLite")
-    with store.unit_of_work():
-        with pytest.raises(RuntimeError, match="nested unit_of_work on SQLite"):
-            with store.unit_of_work():
-                pass
+def test_nested_transaction_in_one_thread_is_refused_on_sqlite(tmp_path):
+    """SQLite only (the in-process writer queue does not exist for PostgreSQL): a second
+    transaction opened by the thread holding the write lock would wait for itself."""
+    from talentop.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'nested.db'}")
+    try:
+        with store.unit_of_work():
+            with pytest.raises(RuntimeError, match="nested unit_of_work on SQLite"):
+                with store.unit_of_work():
+                    pass
+        # The outer transaction released the queue: the next one starts normally.
+        with store.unit_of_work() as session:
+            assert session.execute(sa.text("SELECT 1")).scalar_one() == 1
+    finally:
+        store.dispose()

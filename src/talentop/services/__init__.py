@@ -7,6 +7,12 @@ in the same transaction; a forbidden arrow raises ``ProtocolViolation`` (``.stat
 and value; unknown ids raise ``NotFound``. Any error leaves the database as it was.
 Dates are ``datetime.date`` or ISO strings. Patients are referred to by integer id.
 
+Permissions (``talentop.services.permissions``): each write call needs an action that the
+acting user's role grants (coordinator: register/screen/record data; investigator: also
+treat, randomise, discontinue; mdt_member: MDT reviews; surgeon: surgery; admin and
+"system": everything), and a user tied to a site acts only on that site's patients;
+otherwise ``PermissionDenied``.
+
 Setup (``talentop.store``)
     Store(url=None)                 SQLite ``talentop.db`` or ``TALENTOP_DATABASE_URL``
     init_database(store)            migrate to head + create the randomisation secret

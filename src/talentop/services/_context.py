@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from talentop.errors import InvalidInput, NotFound, ProtocolViolation
+from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import Protocol
+from talentop.services.permissions import authorise
 from talentop.services.states import DIED, require
 from talentop.store import Store, queries, writes
 from talentop.store import models as m
@@ -37,21 +38,20 @@ def as_date(field: str, value: Any) -> dt.date:
     raise InvalidInput.field(field, value, "a date (YYYY-MM-DD)")
 
 
-def check_actor(session: Any, ctx: Context) -> m.User | None:
-    """The acting user; ``system`` is allowed without a user row (bootstrap, imports)."""
-    if ctx.actor == "system":
-        return None
-    user = queries.user_by_name(session, ctx.actor)
-    if user is None:
-        raise NotFound(f"actor: no user named {ctx.actor!r}; create it with create_user first")
-    return user
+def check_actor(
+    session: Any, ctx: Context, service: str, *, site_id: int | None = None
+) -> m.User | None:
+    """The acting user, allowed to call ``service`` (``permissions``: role and site);
+    ``system`` is allowed everything without a user row (bootstrap, imports)."""
+    return authorise(session, ctx.actor, service, site_id=site_id)
 
 
 def enter(session: Any, ctx: Context, arrow: str, patient_id: int) -> m.Patient:
-    """Lock the patient, check the acting user and that ``arrow`` is allowed from its state."""
+    """Lock the patient, check the acting user (role, site) and that ``arrow`` is allowed
+    from the patient's state. ``arrow`` is the service call's name."""
     lock_chain_head(session)
-    check_actor(session, ctx)
     patient = queries.lock_patient(session, patient_id)
+    check_actor(session, ctx, arrow, site_id=patient.site_id)
     require(arrow, patient.state, patient=patient_id)
     return patient
 
@@ -93,11 +93,12 @@ def violation(message: str, *, state: str, rule: str) -> ProtocolViolation:
     return ProtocolViolation(f"{message} (state '{state}'; rule: {rule})", state=state, rule=rule)
 
 
-def enter_any(session: Any, ctx: Context, patient_id: int) -> m.Patient:
-    """Lock a living patient for a record allowed in any state but ``died`` (labs, AEs...)."""
+def enter_any(session: Any, ctx: Context, patient_id: int, service: str) -> m.Patient:
+    """Lock a living patient for a record allowed in any state but ``died`` (labs, AEs...);
+    the acting user must be allowed to call ``service`` for the patient's site."""
     lock_chain_head(session)
-    check_actor(session, ctx)
     patient = queries.lock_patient(session, patient_id)
+    check_actor(session, ctx, service, site_id=patient.site_id)
     if patient.state == DIED:
         raise violation(
             f"patient {patient_id} has died; no new clinical records",

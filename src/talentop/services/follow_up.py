@@ -48,7 +48,7 @@ def record_adverse_event(
     if problems:
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
-        patient = enter_any(session, ctx, patient_id)
+        patient = enter_any(session, ctx, patient_id, "record_adverse_event")
         not_before("onset_date", on, patient.registered_on, "registration")
         row = m.AdverseEvent(
             patient_id=patient.id,
@@ -135,7 +135,8 @@ def record_new_therapy(
     if not isinstance(description, str) or not description.strip():
         raise InvalidInput.field("description", description, "the therapy (e.g. 'lenvatinib')")
     with ctx.store.unit_of_work() as session:
-        patient = enter_any(session, ctx, patient_id)
+        patient = enter_any(session, ctx, patient_id, "record_new_therapy")
+        not_before("start_date", on, patient.registered_on, "registration")
         row = m.NewTherapy(patient_id=patient.id, start_date=on, description=description)
         return writes.insert(session, ctx.actor, row).id
 
@@ -149,8 +150,8 @@ def record_deviation(
         raise InvalidInput.field("description", description, "a category and a description")
     with ctx.store.unit_of_work() as session:
         lock_chain_head(session)
-        check_actor(session, ctx)
         patient = queries.get(session, m.Patient, patient_id, what="patient")
+        check_actor(session, ctx, "record_deviation", site_id=patient.site_id)
         if (
             patient.state == DIED
             and on > queries.latest(session, m.Death, patient.id, m.Death.death_date).death_date

@@ -74,7 +74,7 @@ def flag_for_resectability_review(
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput.field("reason", reason, "why the patient may now be resectable")
     with ctx.store.unit_of_work() as session:
-        patient = enter_any(session, ctx, patient_id)
+        patient = enter_any(session, ctx, patient_id, "flag_for_resectability_review")
         if patient.state != RANDOMISED or ctx.protocol.arm(patient.arm or "").includes_surgery:
             raise violation(
                 f"patient {patient_id} is not on continued non-surgical treatment",

@@ -7,12 +7,10 @@ from typing import Any
 
 from talentop.errors import InvalidInput, NotFound
 from talentop.services._context import Context, as_date, check_actor
+from talentop.services.permissions import ROLES
 from talentop.services.states import REGISTERED
 from talentop.store import models as m
 from talentop.store import queries, writes
-
-#: Roles a user can hold; MDT members are users too (their votes name them).
-ROLES = ("investigator", "coordinator", "data_manager", "surgeon", "mdt_member", "admin")
 
 
 def create_site(ctx: Context, code: str, name: str, *, country: str | None = None) -> int:
@@ -20,7 +18,7 @@ def create_site(ctx: Context, code: str, name: str, *, country: str | None = Non
     if not isinstance(code, str) or not code.strip() or len(code) > 32:
         raise InvalidInput.field("code", code, "a non-empty site code of at most 32 characters")
     with ctx.store.unit_of_work() as session:
-        check_actor(session, ctx)
+        check_actor(session, ctx, "create_site")
         if queries.site_by_code(session, code) is not None:
             raise InvalidInput.field("code", code, "a site code not already used")
         site = writes.insert(session, ctx.actor, m.Site(code=code, name=name, country=country))
@@ -45,7 +43,7 @@ def create_user(
     if problems:
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
-        check_actor(session, ctx)
+        check_actor(session, ctx, "create_user")
         if queries.user_by_name(session, username) is not None:
             raise InvalidInput.field("username", username, "a username not already used")
         site_id = None
@@ -78,10 +76,10 @@ def register_patient(
     if birth_year is not None and not (1900 <= birth_year <= registered.year):
         raise InvalidInput.field("birth_year", birth_year, f"1900..{registered.year}")
     with ctx.store.unit_of_work() as session:
-        check_actor(session, ctx)
         site = queries.site_by_code(session, site_code)
         if site is None:
             raise NotFound(f"site_code: no site {site_code!r}")
+        check_actor(session, ctx, "register_patient", site_id=site.id)
         if queries.patient_by_pseudo_id(session, site.id, pseudo_id) is not None:
             raise InvalidInput.field(
                 "pseudo_id", pseudo_id, f"an id not yet used at site {site_code}"

@@ -199,7 +199,7 @@ def record_biospecimen(
     with ctx.store.unit_of_work() as session:
         from talentop.services._context import enter_any
 
-        patient = enter_any(session, ctx, patient_id)
+        patient = enter_any(session, ctx, patient_id, "record_biospecimen")
         surgery = queries.latest(session, m.Surgery, patient.id, m.Surgery.surgery_date)
         if specimen_type.startswith("tissue") and surgery is None:
             raise violation(
