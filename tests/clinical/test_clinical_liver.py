@@ -9,6 +9,7 @@ Liver Cancer 2017;6:204-215 (grade 2 split at -2.270).
 """
 
 import math
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -220,3 +221,18 @@ def test_albi_rejects_implausible_and_unknown_coefficient():
         albi(bilirubin_umol_l=17, albumin_g_l=4.1)
     with pytest.raises(InvalidInput, match=r"albumin_coefficient=-0.1"):
         albi(bilirubin_umol_l=17, albumin_g_l=41, albumin_coefficient=-0.1)
+
+
+@pytest.mark.parametrize("coefficient", [Fraction("-0.085"), Fraction("-0.0852")])
+@pytest.mark.parametrize("edge", [Fraction("-2.60"), Fraction("-2.270"), Fraction("-1.39")])
+def test_albi_edges_cannot_be_hit_by_decimal_lab_values(coefficient, edge):
+    """Why ALBI may compare floats (Johnson 2015 grades, Hiraoka 2017 split): log10(b) is
+    rational only for b a power of 10 (10 or 100 umol/L in the plausible range), and the
+    albumin that would then put the score exactly on an edge is a non-terminating decimal."""
+    for log_bili in (1, 2):
+        albumin = (edge - Fraction("0.66") * log_bili) / coefficient
+        denominator = albumin.denominator
+        for prime in (2, 5):
+            while denominator % prime == 0:
+                denominator //= prime
+        assert denominator != 1, albumin  # not expressible as a finite decimal
