@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from flow_helpers import assess, context, day, to_randomised
+from flow_helpers import PROTOCOL, assess, context, day, to_randomised
 
 from talentop import services as sv
 
@@ -53,6 +53,8 @@ def cohort(store):
 
 
 def test_censoring_rules_case_by_case(cohort):
+    # The expected AVALs below count from the stored randomisation dates: check them first.
+    assert {t.randomisation_date for t in sv.patient_timelines(cohort)} == {day(RANDOMISED_DAY)}
     frame = sv.derive_endpoints(cohort, day(300))
     assert set(frame.PARAMCD) == {"TTF", "OS", "PFS", "PFSMR"}
     assert len(frame) == 16
@@ -127,3 +129,27 @@ def test_export_csv_and_xpt_read_back(cohort, tmp_path):
         assert back.AVAL.to_numpy() == pytest.approx(expected.AVAL.to_numpy(), abs=1e-9)
     with pytest.raises(Exception, match="formats"):
         sv.export_adtte(cohort, tmp_path, formats=("sas7bdat",))
+
+
+def test_missed_visit_rule_boundary_follows_the_protocol_interval(store):
+    """FDA 2007 Appendix 3 Table A: death or progression after MORE than one missed
+    assessment is censored at the last adequate assessment; after exactly one it is an
+    event. The interval is the protocol's (assessment.interval_weeks), not a constant."""
+    ctx = context(store)
+    interval = PROTOCOL.assessment.interval_weeks * 7
+    last = 115
+    one_missed, _ = to_randomised(ctx, "ONEMISS", shrink=0.9)
+    assess(ctx, one_missed, last, shrink=0.9)
+    sv.record_death(ctx, one_missed, day(last + 2 * interval))  # visit last+interval missed
+    two_missed, _ = to_randomised(ctx, "TWOMISS", shrink=0.9)
+    assess(ctx, two_missed, last, shrink=0.9)
+    sv.record_death(ctx, two_missed, day(last + 2 * interval + 1))  # last+2*interval missed too
+    frame = sv.derive_endpoints(ctx, day(last + 3 * interval))
+    event = row(frame, "ONEMISS", "PFS")
+    assert (event.CNSR, event.EVNTDESC) == (0, "DEATH")
+    assert event.AVAL == pytest.approx(months(RANDOMISED_DAY, last + 2 * interval), abs=1e-9)
+    censored = row(frame, "TWOMISS", "PFS")
+    assert (censored.CNSR, censored.EVNTDESC) == (8, "EVENT AFTER MISSED VISITS")
+    assert censored.AVAL == pytest.approx(months(RANDOMISED_DAY, last), abs=1e-9)
+    # OS counts both deaths whatever the visits.
+    assert row(frame, "TWOMISS", "OS").CNSR == row(frame, "ONEMISS", "OS").CNSR == 0

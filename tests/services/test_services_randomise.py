@@ -117,15 +117,38 @@ def test_missing_stratum_value_is_named(store):
 
 
 def test_nothing_reveals_the_secret_or_a_future_arm(store):
+    """Concealment (ICH E9 2.3.2): before allocation no read-out holds an arm, a slot or the
+    secret; after it, only that patient's arm; a refused request says nothing of the list."""
+    import base64
+
     ctx = context(store)
     pid = to_assessed(ctx)
     with store.unit_of_work() as session:
         secret = queries.randomisation_secret(session)
+    forms = [secret.hex(), base64.b64encode(secret).decode(), repr(secret)[2:-1]]
+
+    def everything_readable() -> str:
+        texts = [repr(sv.audit_entries(store, limit=100_000)), repr(store)]
+        texts += [repr(sv.patient_summary(ctx, p)) for p in range(1, pid + 1)]
+        texts += [repr(randomise_module._block_scheme(secret, (("A", 1), ("B", 1)), (2, 4)))]
+        return "\n".join(texts)
+
     summary = sv.patient_summary(ctx, pid)
-    assert summary["arm"] is None
-    entries = sv.audit_entries(store, limit=10_000)
-    assert entries and all(secret.hex() not in repr(e) for e in entries)
-    assert secret.hex() not in repr(store)
+    assert summary["arm"] is None and not {"stratum", "slot"} & set(summary)
+    with pytest.raises(ProtocolViolation) as refused:  # no MDT review yet
+        sv.randomise(ctx, pid, day(73))
+    leaked = everything_readable() + str(refused.value)
+    assert not any(form in leaked for form in forms)
+    entities = {e["entity"] for e in sv.audit_entries(store, limit=100_000)}
+    assert {"randomisations", "stratum_counters"}.isdisjoint(entities)
+    assert "arm" not in str(refused.value) and " A" not in str(refused.value)
+    sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
+    arm = sv.randomise(ctx, pid, day(73))["arm"]
+    assert not any(form in everything_readable() for form in forms)
+    allocations_audited = sv.audit_entries(store, entity="randomisations")
+    assert [
+        (e["action"], e["after"]["patient_id"], e["after"]["arm"]) for e in allocations_audited
+    ] == [("create", pid, arm)]
 
 
 def test_two_requests_for_the_same_patient_allocate_once(store):

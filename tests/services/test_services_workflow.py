@@ -329,3 +329,35 @@ def test_maintenance_doses_stop_at_the_arm_cap(store):
         sv.record_deviation(
             sv.Context(store, PROTOCOL, "ghost"), pid, day(150), category="x", description="y"
         )
+
+
+def test_the_path_runs_forward_in_time(store):
+    """A step dated before the previous one is refused and nothing is written: induction
+    closed before it started, randomisation before the MDT review, death before a visit."""
+    ctx = context(store)
+    pid = to_induction(ctx)  # induction starts on day 0
+    give_induction(ctx, pid)
+    assess(ctx, pid, 70)
+    before = table_counts(store)
+    with pytest.raises(
+        InvalidInput,
+        match=r"assessed date='2025-01-05': expected on or after the previous step "
+        r"'induction' \(2025-01-06\)",
+    ):
+        sv.complete_assessment(ctx, pid, day(-1))
+    assert table_counts(store) == before
+    sv.complete_assessment(ctx, pid, day(71))
+    sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
+    before = table_counts(store)
+    with pytest.raises(
+        InvalidInput, match=r"randomised_on='2025-03-18': expected on or after the MDT review"
+    ):
+        sv.randomise(ctx, pid, day(71))
+    with pytest.raises(
+        InvalidInput,
+        match=r"death_date='2025-03-10': expected on or after the last record of the patient "
+        r"alive, a tumour assessment \(2025-03-17\)",
+    ):
+        sv.record_death(ctx, pid, day(63))
+    assert table_counts(store) == before
+    assert sv.randomise(ctx, pid, day(72))["arm"] in ("A", "B")

@@ -66,7 +66,19 @@ def transition(
     reason: str | None = None,
     **changes: Any,
 ) -> None:
-    """Move the patient to ``to_state`` (audited) and append to the state history."""
+    """Move the patient to ``to_state`` (audited) and append to the state history.
+
+    The path runs forward in time: a step dated before the patient's previous step is
+    refused (``InvalidInput``), so the history can never say e.g. randomised before assessed.
+    """
+    previous = queries.latest(session, m.StateChange, patient.id, m.StateChange.id)
+    if on_date is not None and previous is not None and previous.on_date is not None:
+        not_before(
+            f"{to_state} date",
+            on_date,
+            previous.on_date,
+            f"the previous step '{previous.to_state}'",
+        )
     writes.insert(
         session,
         ctx.actor,

@@ -100,6 +100,24 @@ def record_death(
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "record_death", patient_id)
         not_before("death_date", on, patient.registered_on, "registration")
+        # A death dated before a record that shows the patient alive would make OS and PFS
+        # end before data that exist (FDA 2018: OS is death from any cause, dated exactly).
+        known_alive = [
+            (c.contact_date, "a follow-up contact (alive)")
+            for c in queries.rows_for(session, m.FollowUpContact, patient.id)
+            if c.status == "alive"
+        ]
+        known_alive += [
+            (v.visit_date, "a tumour assessment")
+            for v in queries.rows_for(session, m.AssessmentVisit, patient.id)
+        ]
+        known_alive += [
+            (d.given_on, "a drug administration")
+            for d in queries.rows_for(session, m.DrugAdministration, patient.id)
+        ]
+        if known_alive:
+            last_day, what = max(known_alive)
+            not_before("death_date", on, last_day, f"the last record of the patient alive, {what}")
         writes.insert(
             session, ctx.actor, m.Death(patient_id=patient.id, death_date=on, cause=cause)
         )

@@ -19,7 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 from talentop.errors import AllocationError, InvalidInput
-from talentop.services._context import Context, as_date, enter, transition, violation
+from talentop.services._context import (
+    Context,
+    as_date,
+    enter,
+    not_before,
+    transition,
+    violation,
+)
 from talentop.services.mdt import latest_review
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
@@ -75,7 +82,7 @@ def stratum_levels(
     return levels
 
 
-def _check_ready(session: Any, ctx: Context, patient: m.Patient) -> None:
+def _check_ready(session: Any, ctx: Context, patient: m.Patient) -> m.MdtReview:
     rules = ctx.protocol.randomisation
     response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
     allowed = ctx.protocol.assessment.randomisable_responses
@@ -95,6 +102,7 @@ def _check_ready(session: Any, ctx: Context, patient: m.Patient) -> None:
         )
     if rules.scheme not in ("permuted_block", "minimisation"):
         raise AllocationError(f"randomisation.scheme={rules.scheme!r}: no such scheme")
+    return review
 
 
 def randomise(
@@ -117,7 +125,8 @@ def randomise(
     rules = ctx.protocol.randomisation
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "randomise", patient_id)
-        _check_ready(session, ctx, patient)
+        review = _check_ready(session, ctx, patient)
+        not_before("randomised_on", on, review.review_date, "the MDT review")
         if (
             queries.latest(session, m.Randomisation, patient.id, m.Randomisation.randomised_on)
             is not None
