@@ -334,7 +334,7 @@ def generate_cohort(
                 screened_on=screened_on,
                 record=record,
                 planted_exclusion=planted,
-                weight_kg=round(float(rng.normal(66, 10)), 1),
+                weight_kg=round(float(np.clip(rng.normal(66, 10), 40, 120)), 1),  # plausible adults
                 age_years=int(np.clip(rng.normal(55, 10), 25, 80)),
                 sex="male" if rng.random() < 0.86 else "female",
                 baseline=baseline,

@@ -123,9 +123,12 @@ def build_report(
                 "discontinuation for a failure reason of the protocol, RECIST progression or "
                 "death; completing the 12-month maintenance neither fails nor censors, and "
                 "follow-up for recurrence continues. The protocol file's reading (completion "
-                "censors TTF) is shown below as a sensitivity analysis: it censors most "
-                "operated patients at about 13 months, so an arm-A median beyond that (as "
-                "published, 20.4 months) could not be observed under it."
+                "is a censoring reason) is shown below as a sensitivity analysis: it censors "
+                "every operated patient still free of failure at the end of maintenance (about "
+                "13-14 months), so beyond that the arm-A curve rests on the few patients still "
+                "at risk (mostly not operated) and the late gain of surgery drops out of the "
+                "HR. A published arm-A median of 20.4 months needs failures after maintenance "
+                "to count, hence the setting."
             ],
             figures=[ttf_fig.figure],
             tables=[
