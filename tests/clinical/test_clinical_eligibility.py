@@ -262,3 +262,18 @@ def test_compound_rules_missing_versus_not_met(combinator, first, second, holds)
 def test_not_of_missing_stays_missing():
     outcome = evaluate_rule({"not": {"field": "ecog", "op": "<=", "value": 1}}, {})
     assert (outcome.holds, outcome.missing) == (None, ["ecog"])
+
+
+def test_patient_value_gives_fields_and_derived_quantities():
+    """``patient_value`` is the eligibility rules' lookup: a recorded field as given, a derived
+    quantity computed (up-to-seven score = largest diameter 6.5 cm + 2 tumours = 8.5), and
+    None when an input is missing."""
+    from decimal import Decimal
+
+    from talentop.clinical.rules import patient_value
+
+    record = {"ecog": 1, "largest_tumour_diameter_cm": 6.5, "tumour_count": 2}
+    assert patient_value(record, "ecog") == 1
+    assert patient_value(record, "up_to_seven_score") == Decimal("8.5")
+    assert patient_value({"tumour_count": 2}, "up_to_seven_score") is None
+    assert patient_value({}, "ecog") is None

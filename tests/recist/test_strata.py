@@ -94,3 +94,16 @@ def test_sd_subcategory_uses_the_exact_depth_not_the_rounded_one():
     assert result["best_overall_response"] == "SD"
     assert result["depth_of_response_pct"] == 0.0
     assert result["sd_subcategory"] == "SD_shrinking"
+
+
+def test_exact_depth_travels_with_the_result():
+    """The output carries the exact depth as a fraction string (250.00 -> 249.99 mm is
+    -0.01/250 = -1/250 %), so a consumer holding only the stored JSON (rounded 0.0) still
+    classifies the SD as shrinking."""
+    result = evaluate(
+        case({"T1": 150.0, "T2": 100.0}, followups=[visit(56, target={"T1": 149.99, "T2": 100.0})])
+    )
+    assert result["depth_of_response_exact"] == "-1/250"
+    stored = {"best_overall_response": "SD", "depth_of_response_pct": 0.0}
+    assert sd_subcategory(stored) == "SD_growing"
+    assert sd_subcategory({**stored, "depth_of_response_exact": "-1/250"}) == "SD_shrinking"

@@ -241,3 +241,16 @@ def test_minimisation_scheme_replays_from_the_record(store):
         assert scheme.assign(history, levels, row.slot) == row.arm
         history.append({**levels, "arm": row.arm})
     assert set(arms) == {"A", "B"}
+
+
+def test_depth_stratum_uses_the_exact_depth_not_the_rounded_one(store):
+    """Sums 100 -> 70.004 mm is -29.996 %: SD, printed as -30.00 % (2 decimals), yet it is
+    not PR-range shrinkage, so the stratum is 'shallow', never 'deep' (upper -30, inclusive)."""
+    ctx = context(store)
+    pid = to_assessed(ctx, shrink=0.70004)
+    with store.unit_of_work() as session:
+        response = queries.latest_response(session, pid, PROTOCOL.assessment.criteria)
+        assert response.depth_of_response_pct == pytest.approx(-30.0, abs=0.005)
+    sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
+    out = sv.randomise(ctx, pid, day(73))
+    assert out["stratum"] == "depth_of_response=shallow|ecog=ecog0"

@@ -32,7 +32,15 @@ from talentop.clinical.vascular import (
 )
 from talentop.clinical.volumetry import rlv_pct
 
-__all__ = ["DERIVED", "OPS", "Outcome", "check_rule", "evaluate_rule", "rule_fields"]
+__all__ = [
+    "DERIVED",
+    "OPS",
+    "Outcome",
+    "check_rule",
+    "evaluate_rule",
+    "patient_value",
+    "rule_fields",
+]
 
 OPS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in")
 _ORDERED = {"<", "<=", ">", ">="}
@@ -234,6 +242,20 @@ DERIVED: dict[str, Derived] = {
         "largest tumour diameter (cm) + number of tumours (up-to-seven style)",
     ),
 }
+
+
+def patient_value(patient: Mapping[str, Any], name: str) -> Any:
+    """A recorded field or a derived quantity (``DERIVED``) of a patient; None if missing.
+
+    The same lookup the eligibility rules use, for callers that need one value (e.g. a
+    randomisation stratum defined on ``up_to_seven_score``).
+    """
+    if name in DERIVED:
+        try:
+            return DERIVED[name].compute(patient)
+        except _Missing:
+            return None
+    return patient.get(name)
 
 
 def check_rule(rule: Any, path: str = "") -> list[tuple[str, str]]:

@@ -138,10 +138,12 @@ def evaluate_case(case: Case) -> dict[str, Any]:
         "best_overall_response_confirmed": confirmed.response,
         "options": case.options.to_dict(),
     }
+    exact_depth = depth_of_response(points)
+    # The exact depth as a fraction string ("-29996/1000"): strata and subgroups must not be
+    # decided on the 2-decimal rounding (-29.996 % would print as -30.00 %, a PR-range value).
+    result["depth_of_response_exact"] = None if exact_depth is None else str(exact_depth)
     # From the exact depth: the rounded -0.004 % -> 0.0 would read as "no shrinkage".
-    result["sd_subcategory"] = sd_subcategory(
-        {**result, "depth_of_response_pct": depth_of_response(points)}
-    )
+    result["sd_subcategory"] = sd_subcategory({**result, "depth_of_response_pct": exact_depth})
     return result
 
 

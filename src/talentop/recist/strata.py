@@ -61,12 +61,17 @@ def sd_subcategory(result: Mapping[str, Any]) -> str | None:
     "SD_growing" for SD whose sum never went below baseline (depth >= 0 %, 0 % included);
     None when the BOR is not SD or there is no depth (non-target disease only).
 
-    The depth is ``depth_of_response_pct`` of the result, i.e. the best (most negative)
-    change from baseline up to progression, as reported (rounded to 0.01 %).
+    The depth is the best (most negative) change from baseline up to progression: the
+    exact ``depth_of_response_exact`` fraction when the result carries it, otherwise
+    ``depth_of_response_pct`` as reported (rounded to 0.01 %).
     """
     if result.get("best_overall_response") != "SD":
         return None
-    depth = result.get("depth_of_response_pct")
+    depth = result.get("depth_of_response_exact")
+    if depth is not None:
+        depth = Fraction(depth)
+    else:
+        depth = result.get("depth_of_response_pct")
     if depth is None:
         return None
     exact = depth if isinstance(depth, Fraction) else to_fraction(depth)

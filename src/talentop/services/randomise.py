@@ -16,8 +16,10 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
+from talentop.clinical.rules import patient_value
 from talentop.errors import AllocationError, InvalidInput
 from talentop.services._context import (
     Context,
@@ -54,10 +56,14 @@ def _stratum_value(
         return overrides[variable]
     if variable == "depth_of_response_pct":
         response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
-        return None if response is None else response.depth_of_response_pct
+        if response is None:
+            return None
+        # The engine's exact fraction, not the rounded float: a stratum edge must not flip.
+        exact = json.loads(response.result_json).get("depth_of_response_exact")
+        return Fraction(exact) if exact is not None else response.depth_of_response_pct
     screening = queries.latest(session, m.Screening, patient.id, m.Screening.screened_on)
     record = json.loads(screening.record_json) if screening else {}
-    return record.get(variable)
+    return patient_value(record, variable)
 
 
 def stratum_levels(
