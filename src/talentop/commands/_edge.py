@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
 from talentop.errors import InvalidInput, TalentopError
 
@@ -46,3 +48,29 @@ def edge(func: F) -> F:
 def print_json(payload: Any) -> None:
     """Write JSON for scripts to stdout (plain, no Rich markup)."""
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def number_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
+    """A right-aligned table of formatted numbers that never truncates a value.
+
+    Each column is at least as wide as its longest value and header word; headers wrap (an 80-column
+    terminal or a CI log would otherwise print "121.…" for 121.5).
+    """
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for index, header in enumerate(headers):
+        widest = max((len(row[index]) for row in rows), default=1)
+        widest = max(widest, *(len(word) for word in header.split()))
+        table.add_column(header, justify="right", min_width=widest, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_table(table: Table) -> None:
+    """Print a table whole: wider than the terminal, it runs on rather than being cropped."""
+    needed = console.measure(table, options=console.options.update_width(10_000)).maximum
+    if needed <= console.width:
+        console.print(table)
+        return
+    # Console.print caps width= at the terminal's width; a console of the needed width does not.
+    Console(file=console.file, width=needed, force_terminal=console.is_terminal).print(table)

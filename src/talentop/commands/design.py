@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from talentop.commands._edge import console, edge, print_json
+from talentop.commands._edge import console, edge, number_table, print_json, print_table
 from talentop.design.boundaries import gs_boundaries
 from talentop.design.sample_size import schoenfeld_events_exact
 from talentop.errors import InvalidInput
@@ -108,16 +108,12 @@ def design(
     if as_json:
         print_json(result)
         return
-    table = Table(
-        title=f"HR {hazard_ratio}, power {power:.0%}, one-sided alpha {alpha}, {spending} spending"
-    )
     columns = ["look", "fraction", "events", "Z efficacy", "HR at bound", "nominal p", "cum. alpha"]
     has_futility = result["bounds"]["futility_z"] is not None
     if has_futility:
         columns += ["Z futility", "HR futility"]
     columns.append("cum. power")
-    for name in columns:
-        table.add_column(name, justify="right")
+    rows = []
     for row in result["looks"]:
         cells = [
             str(row["look"]),
@@ -131,8 +127,10 @@ def design(
         if has_futility:
             cells += [f"{row['futility_z']:.4f}", f"{row['futility_hr']:.3f}"]
         cells.append(f"{row['cumulative_power']:.3f}")
-        table.add_row(*cells)
-    console.print(table)
+        rows.append(cells)
+    title = f"HR {hazard_ratio}, power {power:.0%}, one-sided alpha {alpha}, {spending} spending"
+    table = number_table(title, columns, rows)
+    print_table(table)
     console.print(
         f"fixed design {result['fixed_design_events']:.1f} events; inflation "
         f"{result['inflation']:.4f}; maximum {result['max_events']} events"
@@ -231,12 +229,16 @@ def simulate(
             {"replicates": replicates, "seed": seed, "cells": table.to_dict(orient="records")}
         )
         return
-    rich = Table(title=f"{replicates} trials per cell, seed {seed}")
-    for name in table.columns:
-        rich.add_column(_HEADERS.get(name, name), justify="right")
-    for row in table.itertuples(index=False):
-        rich.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
-    console.print(rich)
+    digits = {"expected_events": 1, "expected_duration_months": 1}
+    rows = [
+        [
+            f"{v:.{digits.get(name, 3)}f}" if isinstance(v, float) else str(v)
+            for name, v in zip(table.columns, row, strict=True)
+        ]
+        for row in table.itertuples(index=False)
+    ]
+    headers = [_HEADERS.get(name, name) for name in table.columns]
+    print_table(number_table(f"{replicates} trials per cell, seed {seed}", headers, rows))
 
 
 def _cell(value: float | None, digits: int = 4) -> str:
