@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from talentop.commands._edge import console, edge, print_json
+from talentop.commands._edge import console, edge, number_table, print_json, print_table
 from talentop.errors import InvalidInput
 from talentop.stats import cox, kaplan_meier_by, logrank
 from talentop.stats.results import json_safe
@@ -35,14 +35,12 @@ def _read(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 def _table(frame: pd.DataFrame, title: str) -> Table:
-    table = Table(title=title)
     frame = frame.reset_index()
-    for column in frame.columns:
-        table.add_column(str(column), justify="right")
-    for row in frame.itertuples(index=False):
-        table.add_row(*("NR" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else str(v)
-                        for v in row))  # fmt: skip
-    return table
+    rows = [
+        ["NR" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        for row in frame.itertuples(index=False)
+    ]
+    return number_table(title, [str(c) for c in frame.columns], rows)
 
 
 def register(app: typer.Typer) -> None:
@@ -69,9 +67,9 @@ def register(app: typer.Typer) -> None:
             print_json({"summary": json_safe(fits.summary.reset_index()),
                         "at_risk": json_safe(risk.reset_index())})  # fmt: skip
             return
-        console.print(_table(fits.summary, f"Kaplan-Meier ({conf_type} band)"))
+        print_table(_table(fits.summary, f"Kaplan-Meier ({conf_type} band)"))
         if times:
-            console.print(_table(risk, "Numbers at risk"))
+            print_table(_table(risk, "Numbers at risk"))
 
     @app.command("logrank")
     @edge
@@ -92,7 +90,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(result.to_dict())
             return
-        console.print(_table(result.table, "Log-rank test"))
+        print_table(_table(result.table, "Log-rank test"))
         console.print(result._footer()[0])
 
     @app.command("cox")
@@ -115,7 +113,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({**fit.to_dict(), "ph_test": json_safe(ph.table.reset_index())})
             return
-        console.print(_table(fit.summary, "Cox proportional hazards"))
+        print_table(_table(fit.summary, "Cox proportional hazards"))
         for line in fit._footer():
             console.print(line, markup=False)
-        console.print(_table(ph.table, "Proportional hazards (cox.zph, km transform)"))
+        print_table(_table(ph.table, "Proportional hazards (cox.zph, km transform)"))
