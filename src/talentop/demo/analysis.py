@@ -262,7 +262,7 @@ def consort_flow(run: Any) -> ConsortFlow:
             )
     return ConsortFlow(
         assessed=run.screened,
-        excluded={f"failed: {k}": v for k, v in run.screen_failures.items()},
+        excluded=dict(run.screen_failures),
         induction=run.induction,
         not_randomised=dict(run.not_randomised),
         randomised=len(randomised),
@@ -326,6 +326,8 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         "ttf_hr": interim.ttf.hr,
         "ttf_hr_ci": list(interim.ttf.hr_ci),
         "ttf_p": interim.ttf.logrank_p,
+        "os_median_a": _median(interim.os.km["A"]),
+        "os_median_b": _median(interim.os.km["B"]),
         "os_hr": interim.os.hr,
         "os_ci": list(interim.os.hr_ci),
         "os_p": interim.os.logrank_p,

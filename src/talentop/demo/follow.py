@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from talentop.demo.cohort import DAYS_PER_MONTH, DEATH_AS_FAILURE_MONTHS, SyntheticPatient
+from talentop.demo.dosing import first_cycle_after_induction, record_cycles
 from talentop.demo.outcomes import OutcomeModel, switched_time
 
 #: Arm-B reassessment horizon: conversions were drawn within 14 months of randomisation.
@@ -149,22 +150,43 @@ def after_randomisation(
             path, surgery_on = "operated", planned
     elif arm.includes_surgery:
         row["not_operated_reason"] = patient.not_operated_reason
-    elif dynamic:
+    switch_on = None
+    if dynamic and not arm.includes_surgery:
         switch_on = _reassess_arm_b(ctx, pid, patient, row, _months_to_date(start, ttf_m), cut)
-        if switch_on is not None:
-            row["switched"] = True
-            planned = _surgery_date(ctx, pid, switch_on + dt.timedelta(days=14))
-            s = (planned - start).days / DAYS_PER_MONTH
-            e = float(model.ttf_systemic.cumulative(ttf_m))  # the patient's exponential draw
-            if ttf_m > s:
-                path, surgery_on = "switched", planned
-                ttf_m = float(switched_time(model.ttf_systemic, model.ttf_operated, s, e))
-                os_m = float(switched_time(model.os_systemic, model.os_operated, s, e))
+    if switch_on is not None:
+        # TrialDesign.switching: from the switch (the MDT decision, as randomisation is for
+        # arm A) the operated hazards apply from their start, surgical-risk window included;
+        # the same exponential draw as the unswitched path (common random numbers).
+        row["switched"] = True
+        s = (switch_on - start).days / DAYS_PER_MONTH
+        e = float(model.ttf_systemic.cumulative(ttf_m))  # the patient's exponential draw
+        path = "switched"
+        ttf_m = float(switched_time(model.ttf_systemic, model.ttf_operated, s, e))
+        os_m = float(switched_time(model.os_systemic, model.os_operated, s, e))
     reason = patient.failure_reason
     if os_m - ttf_m < DEATH_AS_FAILURE_MONTHS:
         ttf_m, reason = os_m, "death"
     failure, death = _months_to_date(start, ttf_m), _months_to_date(start, os_m)
     row.update(path=path, ttf_months_latent=ttf_m, os_months_latent=os_m)
+    next_cycle = first_cycle_after_induction(ctx)
+    if surgery_on is None:
+        # continued atezo/bev (arm B, arm A not operated) up to failure, death, cut or switch
+        stop = min(failure, death, cut, switch_on or cut)
+        next_cycle = record_cycles(
+            ctx,
+            pid,
+            patient,
+            first=start + dt.timedelta(days=1),
+            stop=stop,
+            phase="continued",
+            first_cycle=next_cycle,
+        )
+    if switch_on is not None:
+        planned = _surgery_date(ctx, pid, switch_on + dt.timedelta(days=14))
+        if failure <= planned:
+            row["not_operated_reason"] = "failed before the planned surgery (after the switch)"
+        else:
+            surgery_on = planned
 
     completion = None
     if surgery_on is not None and surgery_on <= cut:
@@ -177,6 +199,15 @@ def after_randomisation(
             start_maintenance(ctx, pid, restart)
             if arm.maintenance_cap_months:
                 completion = _months_to_date(restart, float(arm.maintenance_cap_months))
+            record_cycles(
+                ctx,
+                pid,
+                patient,
+                first=restart,
+                stop=min(failure, death, cut, completion or cut),
+                phase="maintenance",
+                first_cycle=next_cycle,
+            )
     treated_until = min(failure, death, cut, completion or cut)
     span = max((treated_until - start).days, 1)
     for term, grade, fraction, attribution in patient.adverse_events:

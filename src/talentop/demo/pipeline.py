@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from talentop.demo.analysis import Interim, interim_analysis, key_figures
 from talentop.demo.cohort import DAYS_PER_MONTH, generate_cohort
 from talentop.demo.run import Progress, TrialRun, adtte, run_cohort
+from talentop.reports import fmt_ci
 
 FIRST_SCREENING = dt.date(2021, 3, 1)
 #: Screening to randomisation: 7 days to the first dose, 12 weeks of induction and
@@ -38,6 +40,8 @@ class DemoResult:
     interim: Interim
     adtte: pd.DataFrame
     dynamic: dict[str, Any] | None = None
+    dynamic_database_url: str | None = None
+    dynamic_interim: Interim | None = None
 
 
 def fresh_sqlite(path: Path) -> str:
@@ -104,37 +108,74 @@ def simulate(
     return run, data["continued"], interim_analysis(run, data, stored)
 
 
-def dynamic_table(
-    standard: dict[str, Any], dynamic: dict[str, Any], interim: Interim
-) -> pd.DataFrame:
-    """Standard vs dynamic-reassessment run, side by side (switches counted in the database)."""
+def conversion_figures(interim: Interim) -> dict[str, Any]:
+    """Arm-B reassessments, switches and conversions, counted in the trial database.
+
+    ``switched``: arm-B patients with a recorded ``switch_to_surgery`` (their own event; they
+    stay arm B, intention to treat). ``unresectable``: arm-B patients the MDT found not
+    resectable at their first reassessment on continued atezo/bev (technically unresectable
+    then); ``converted``: those of them later found resectable and switched.
+    """
     facts = interim.stored.patients
     arm_b = facts[facts.arm == "B"]
-    switched, operated = int(arm_b.switched.sum()), int(arm_b.operated.sum())
-    reviews = int(interim.randomised.get("reassessment_reviews", pd.Series(dtype=float)).sum())
+    unresectable = arm_b[arm_b.unresectable_at_first_review.astype(bool)]
+    return {
+        "arm_b": len(arm_b),
+        "reassessment_reviews": int(arm_b.switch_reviews.sum()),
+        "switched": int(arm_b.switched.sum()),
+        "operated_after_switch": int(arm_b.after_switch.sum()),
+        "unresectable": len(unresectable),
+        "converted": int(unresectable.switched.sum()),
+    }
 
-    def fmt(value: Any) -> str:
-        if value is None:
-            return "not reached"
-        return f"{value:.2f}" if isinstance(value, float) else str(value)
 
-    def pct(count: int) -> str:
-        return f"{count} of {len(arm_b)} ({100 * count / max(len(arm_b), 1):.1f}%)"
+def _of(count: int, total: int) -> str:
+    return f"{count} of {total} ({100 * count / total:.1f}%)" if total else "0 of 0"
 
-    rows = [
-        (label, fmt(standard[key]), fmt(dynamic[key]))
-        for label, key in (
-            ("Median TTF arm A, months", "ttf_median_a"),
-            ("Median TTF arm B, months", "ttf_median_b"),
-            ("TTF HR (A vs B)", "ttf_hr"),
-            ("OS HR (A vs B)", "os_hr"),
-            ("Arm A operated", "operated"),
-        )
-    ]
+
+def dynamic_table(standard: Interim, dynamic: Interim) -> pd.DataFrame:
+    """Standard vs dynamic-reassessment run of the same cohort and seed, side by side."""
+
+    def median(km: Any) -> str:
+        value = float(km.median)
+        return f"{value:.1f}" if np.isfinite(value) else "not reached"
+
+    rows = []
+    for name, attr in (("TTF", "ttf"), ("OS", "os")):
+        a, b = getattr(standard, attr), getattr(dynamic, attr)
+        rows += [
+            (f"Median {name} arm A, months", median(a.km["A"]), median(b.km["A"])),
+            (f"Median {name} arm B, months", median(a.km["B"]), median(b.km["B"])),
+            (f"{name} HR A vs B (95% CI)", fmt_ci(a.hr, *a.hr_ci), fmt_ci(b.hr, *b.hr_ci)),
+            (
+                f"{name} events A / B",
+                " / ".join(str(int(a.data.event[a.data.arm == x].sum())) for x in ("A", "B")),
+                " / ".join(str(int(b.data.event[b.data.arm == x].sum())) for x in ("A", "B")),
+            ),
+        ]
+    st, dy = conversion_figures(standard), conversion_figures(dynamic)
     rows += [
-        ("Arm B MDT reassessments (flagged by the service)", "0", str(reviews)),
-        ("Arm B switched to surgery (MDT resectable)", "0", pct(switched)),
-        ("Arm B operated after the switch (conversion)", "0", pct(operated)),
+        ("Arm A operated", str(standard.operated), str(dynamic.operated)),
+        (
+            "Arm B MDT reassessments (flagged by the service)",
+            str(st["reassessment_reviews"]),
+            str(dy["reassessment_reviews"]),
+        ),
+        (
+            "Arm B switched to surgery (switch / arm B)",
+            _of(st["switched"], st["arm_b"]),
+            _of(dy["switched"], dy["arm_b"]),
+        ),
+        (
+            "Arm B operated after the switch",
+            _of(st["operated_after_switch"], st["arm_b"]),
+            _of(dy["operated_after_switch"], dy["arm_b"]),
+        ),
+        (
+            "Conversion: unresectable at the first reassessment, later resectable",
+            _of(st["converted"], st["unresectable"]),
+            _of(dy["converted"], dy["unresectable"]),
+        ),
     ]
     return pd.DataFrame(rows, columns=["Figure", "Standard", "Dynamic reassessment"])
 
@@ -159,15 +200,15 @@ def run_demo(
         url, n_patients=n_patients, seed=seed, dynamic=False, progress=progress
     )
     figures = key_figures(interim)
-    dynamic_frame = dynamic = None
+    dynamic_frame = dynamic = dyn_url = dyn_interim = None
     if dynamic_reassessment:
         dyn_url = fresh_sqlite(out_dir / "talentop-demo-dynamic.db")
-        dyn_run, _, dyn_interim = simulate(
+        _, _, dyn_interim = simulate(
             dyn_url, n_patients=n_patients, seed=seed, dynamic=True, progress=progress
         )
         dynamic = key_figures(dyn_interim)
-        dynamic_frame = dynamic_table(figures, dynamic, dyn_interim)
-        dynamic["conversion"] = dynamic_frame.iloc[-1, 2]
+        dynamic_frame = dynamic_table(interim, dyn_interim)
+        dynamic["conversion"] = conversion_figures(dyn_interim)
     out_dir.mkdir(parents=True, exist_ok=True)
     data.to_csv(out_dir / "adtte.csv", index=False)
     report = write(
@@ -179,5 +220,14 @@ def run_demo(
         dynamic=dynamic_frame,
     )
     return DemoResult(
-        report, url, figures, time.perf_counter() - started, run, interim, data, dynamic
+        report,
+        url,
+        figures,
+        time.perf_counter() - started,
+        run,
+        interim,
+        data,
+        dynamic,
+        dyn_url,
+        dyn_interim,
     )

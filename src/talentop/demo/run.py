@@ -90,6 +90,21 @@ def votes_for(mdt_votes: list[tuple[str, bool]]) -> list[dict[str, Any]]:
     return votes
 
 
+def exclusion_label(protocol: Any, criterion_id: str) -> str:
+    """A screen failure as the reader says it, from the protocol criterion's ``text``.
+
+    Exclusions worded "No X" fail because X is present ("Extrahepatic spread"); other
+    criteria read "Not met: <text>" (short form: the text before " (" or " - ").
+    """
+    criterion = next((c for c in protocol.eligibility if c.id == criterion_id), None)
+    if criterion is None:
+        return f"Not met: {criterion_id.replace('_', ' ')}"
+    short = criterion.text.split(" (")[0].split(" - ")[0].strip()
+    if criterion.kind == "exclusion" and short.lower().startswith("no "):
+        return short[3:4].upper() + short[4:]
+    return f"Not met: {short}"
+
+
 def _lesion_rows(baseline: dict[str, Any]) -> list[dict[str, Any]]:
     rows = [{**t, "kind": "target"} for t in baseline["target"]]
     rows += [{**n, "kind": "non_target", "nodal": False} for n in baseline["non_target"]]
@@ -142,12 +157,10 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
     run.screened += 1
     screening = screen_patient(ctx, pid, patient.record, patient.screened_on)
     if screening["verdict"] != "eligible":
-        failed = [
-            c["id"]
-            for c in screening["criteria"]
-            if c["status"] not in ("met", "pass", "not_applicable")
-        ]
-        run.screen_failures[failed[0] if failed else "other"] += 1
+        failed = [c["id"] for c in screening["criteria"] if c["status"] == "not_met"]
+        # one reason per patient so the CONSORT boxes reconcile (several: counted as such)
+        label = exclusion_label(ctx.protocol, failed[0]) if failed else "Eligibility incomplete"
+        run.screen_failures[label if len(failed) <= 1 else "Several criteria not met"] += 1
         return
     start = patient.screened_on + dt.timedelta(days=7)
     record_lesions_baseline(ctx, pid, patient.baseline["date"], _lesion_rows(patient.baseline))

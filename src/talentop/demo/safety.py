@@ -17,7 +17,7 @@ import pandas as pd
 class StoredFacts:
     """Per-randomised-patient facts and the safety tables, from the database."""
 
-    patients: pd.DataFrame  # usubjid, arm, operated, after_switch, switched, completed
+    patients: pd.DataFrame  # usubjid, arm, operated, after_switch, switched, switch reviews, ...
     complications: pd.DataFrame  # patient, arm, term, grade (Clavien-Dindo)
     adverse_events: pd.DataFrame  # patient, arm, term, grade, attribution, serious
 
@@ -35,6 +35,11 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
             usubjid = f"{protocol.id.upper()}-{site.code}-{patient.pseudo_id}"
             surgeries = queries.rows_for(session, m.Surgery, patient.id)
             stops = queries.rows_for(session, m.Discontinuation, patient.id)
+            reviews = [
+                r
+                for r in queries.rows_for(session, m.MdtReview, patient.id, m.MdtReview.review_date)
+                if r.purpose == "switch"
+            ]
             patients.append(
                 {
                     "usubjid": usubjid,
@@ -42,6 +47,9 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
                     "operated": bool(surgeries),
                     "after_switch": any(s.after_switch for s in surgeries),
                     "switched": bool(queries.rows_for(session, m.SurgerySwitch, patient.id)),
+                    "switch_reviews": len(reviews),
+                    # technically unresectable at the first reassessment on continued therapy
+                    "unresectable_at_first_review": bool(reviews) and not reviews[0].resectable,
                     "maintenance_completed": any(
                         s.reason == "maintenance_completed" for s in stops
                     ),

@@ -6,6 +6,7 @@ extra "induction" stage a conversion-therapy trial has between screening and all
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -61,10 +62,17 @@ class ConsortFlow:
         return found
 
 
+#: Characters of a reason per line in a side box (8 pt text in a 3.5-inch box).
+WRAP_CHARS = 44
+
+
 def _lines(title: str, count: int, reasons: Mapping[str, int] | None = None) -> list[str]:
+    """Title line, then one bullet per reason (most frequent first), long reasons wrapped."""
     lines = [f"{title} (n = {count})"]
-    for reason, n in sorted((reasons or {}).items(), key=lambda item: -item[1]):
-        lines.append(f"  • {reason.replace('_', ' ')} (n = {n})")
+    for reason, n in sorted((reasons or {}).items(), key=lambda item: (-item[1], item[0])):
+        wrapped = textwrap.wrap(f"{reason.replace('_', ' ')} (n = {n})", WRAP_CHARS)
+        lines.append(f"  • {wrapped[0]}")
+        lines += [f"     {more}" for more in wrapped[1:]]
     return lines
 
 
@@ -108,9 +116,10 @@ def consort_figure(flow: ConsortFlow, *, name: str = "consort") -> RenderedFigur
     problems = flow.problems()
     if problems:
         raise InvalidInput(problems)
-    n_reason_lines = max(len(flow.excluded), len(flow.not_randomised), 1)
-    n_arm_lines = max((len(arm.not_received) for arm in flow.arms), default=0)
-    height_units = 60 + 5.2 * n_reason_lines + 2.6 * n_arm_lines
+    # height from the wrapped line counts (the drawing is cropped to its content below)
+    side_lines = len(_lines("", 0, flow.excluded)) + len(_lines("", 0, flow.not_randomised))
+    n_arm_lines = max((len(_lines("", 0, arm.not_received)) for arm in flow.arms), default=0)
+    height_units = 60 + 2.6 * side_lines + 2.6 * n_arm_lines
     fig = new_figure(8.8, height_units / 9.0)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 100)
