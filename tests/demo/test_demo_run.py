@@ -1,5 +1,6 @@
 """The demo on a small cohort: the report's numbers are the database's and the statistics'."""
 
+import json
 import re
 
 import numpy as np
@@ -84,5 +85,25 @@ def test_cli_json_summary(tmp_path):
         app, ["demo", "--out", str(tmp_path / "r"), "--patients", "60", "--seed", "3", "--json"]
     )
     assert result.exit_code == 0, result.output
-    assert '"screened": 60' in result.output
+    data = json.loads(result.output)
+    assert data["figures"]["screened"] == 60
+    assert data["published"]["ttf_hr"] == 0.60
+    assert data["expected"]["os_hr"] == pytest.approx(0.67, abs=1e-6)  # calibrated target
+    os_row = next(r for r in data["comparison"] if r["Figure"].startswith("OS hazard ratio"))
+    assert os_row["Published (interim)"] == "0.67 (0.35-1.29)"
+    assert os_row["Calibrated model (expected)"] == "0.67"
+    ttf_row = next(r for r in data["comparison"] if r["Figure"].startswith("TTF hazard ratio"))
+    assert ttf_row["Calibrated model (expected)"].startswith("0.60, z = 2.43")
+    assert ttf_row["This run"].endswith(f"P = {data['figures']['ttf_p']:.3f}")
     assert (tmp_path / "r" / "index.html").exists()
+
+
+def test_cli_human_summary_has_the_three_columns(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--out", str(tmp_path / "r"), "--patients", "40", "--seed", "4"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    for column in ("Published (interim)", "Calibrated model (expected)", "This run"):
+        assert column in result.output

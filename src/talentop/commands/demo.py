@@ -77,29 +77,39 @@ def register(app: typer.Typer) -> None:
                 dynamic_reassessment=dynamic_reassessment,
                 progress=progress,
             )
+        from talentop.demo.analysis import PUBLISHED, published_rows
+
+        rows = published_rows(result.figures)
+        columns = ("Figure", "Published (interim)", "Calibrated model (expected)", "This run")
         if as_json:
             print_json(
                 {
                     "report": str(result.report),
                     "database_url": result.database_url,
                     "seconds": round(result.seconds, 1),
+                    "published": PUBLISHED,
+                    "expected": result.figures.get("expected", {}),
                     "figures": result.figures,
+                    "comparison": [{k: row[k] for k in columns} for row in rows],
                     "dynamic": result.dynamic,
                 }
             )
             return
-        from talentop.demo.analysis import published_rows
-
-        table = Table(title="Published interim vs this run")
-        for column in ("Figure", "Published (interim)", "This run"):
-            table.add_column(column)
-        for row in published_rows(result.figures):
-            table.add_row(row["Figure"], row["Published (interim)"], row["This run"])
+        table = Table(title="Published interim vs calibrated model vs this run")
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(row[k] for k in columns))
         console.print(table)
         if result.dynamic:
+            c = result.dynamic["conversion"]
             console.print(
-                f"Dynamic reassessment: TTF HR {result.dynamic['ttf_hr']:.2f}, "
-                f"OS HR {result.dynamic['os_hr']:.2f}, conversion {result.dynamic['conversion']}"
+                f"Dynamic reassessment: TTF HR {result.dynamic['ttf_hr']:.2f} "
+                f"(standard {result.figures['ttf_hr']:.2f}), OS HR "
+                f"{result.dynamic['os_hr']:.2f} (standard {result.figures['os_hr']:.2f}); "
+                f"arm B switched {c['switched']} of {c['arm_b']}, operated after the switch "
+                f"{c['operated_after_switch']}; converted {c['converted']} of "
+                f"{c['unresectable']} found unresectable at the first reassessment"
             )
         console.print(
             f"Report: [bold]{result.report}[/]  (database {result.database_url}, {result.seconds:.1f} s)"
