@@ -64,6 +64,7 @@ def test_report_km_medians_equal_stats_on_exported_adtte(small_demo):
 def test_report_is_self_contained_and_has_every_section(small_demo):
     html = small_demo.report.read_text()
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", html)
+    assert "<th>Calibrated model (expected)</th>" in html  # published vs expected vs run
     for anchor in ("published", "consort", "ttf", "os", "subgroups", "safety", "design", "dynamic"):
         assert f'id="{anchor}"' in html
     figures = small_demo.report.parent / "figures"

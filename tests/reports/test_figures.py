@@ -1,5 +1,6 @@
 """KM, forest and CONSORT figures: the numbers drawn are the numbers computed."""
 
+import html
 import re
 
 import numpy as np
@@ -137,7 +138,7 @@ def test_consort_counts_appear_in_svg():
     for expected in (
         "Assessed for eligibility (n = 627)",
         "Excluded (n = 138)",
-        "extrahepatic spread (n = 60)",
+        "Extrahepatic spread (n = 60)",
         "Induction: atezo/bev (n = 489)",
         "Not randomised (n = 288)",
         "Randomised (n = 201)",
@@ -147,6 +148,16 @@ def test_consort_counts_appear_in_svg():
         "Analysed, intention to treat (n = 101)",
     ):
         assert expected in texts
+
+
+def test_consort_wraps_long_reasons_and_keeps_every_word():
+    reason = "Not met: Traditional Chinese medicine allowed only if stopped >= 7 days before"
+    flow = _flow(excluded={reason: 1, "extrahepatic_spread": 137})
+    texts = _svg_texts(consort_figure(flow).svg)
+    bullet = next(i for i, t in enumerate(texts) if "Traditional Chinese" in t)
+    assert len(texts[bullet]) < len(reason)  # wrapped onto a second line
+    joined = " ".join(html.unescape(t).strip(" •") for t in texts[bullet : bullet + 3])
+    assert f"{reason} (n = 1)" in " ".join(joined.split())
 
 
 def test_consort_refuses_counts_that_do_not_add_up():

@@ -200,19 +200,21 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
     }
     run.patients.append(row)
     if outcome["state"] != "assessed":
-        row["not_randomised_reason"] = f"{outcome['best_overall_response']} after induction"
+        row["not_randomised_reason"] = (
+            f"{outcome['best_overall_response']} after induction (RECIST)"
+        )
         run.not_randomised[row["not_randomised_reason"]] += 1
         return
     review_on = assessed_on + dt.timedelta(days=3)
     if patient.withdraws_after_cycle is not None:
         decline_randomisation(ctx, pid, review_on, "patient withdrew consent")
-        row["not_randomised_reason"] = "withdrew consent"
-        run.not_randomised["withdrew consent"] += 1
+        row["not_randomised_reason"] = "Withdrew consent"
+        run.not_randomised["Withdrew consent"] += 1
         return
     review = record_mdt_review(ctx, pid, review_on, votes_for(patient.mdt_votes))
     if not review["resectable"]:
-        row["not_randomised_reason"] = "not resectable (MDT)"
-        run.not_randomised["not resectable (MDT)"] += 1
+        row["not_randomised_reason"] = "Not resectable (MDT review)"
+        run.not_randomised["Not resectable (MDT review)"] += 1
         return
     randomised_on = review_on + dt.timedelta(days=1)
     allocation = randomise(ctx, pid, randomised_on)

@@ -63,14 +63,15 @@ class ConsortFlow:
 
 
 #: Characters of a reason per line in a side box (8 pt text in a 3.5-inch box).
-WRAP_CHARS = 44
+WRAP_CHARS = 50
 
 
 def _lines(title: str, count: int, reasons: Mapping[str, int] | None = None) -> list[str]:
     """Title line, then one bullet per reason (most frequent first), long reasons wrapped."""
     lines = [f"{title} (n = {count})"]
     for reason, n in sorted((reasons or {}).items(), key=lambda item: (-item[1], item[0])):
-        wrapped = textwrap.wrap(f"{reason.replace('_', ' ')} (n = {n})", WRAP_CHARS)
+        text = reason.replace("_", " ")
+        wrapped = textwrap.wrap(f"{text[:1].upper()}{text[1:]} (n = {n})", WRAP_CHARS)
         lines.append(f"  • {wrapped[0]}")
         lines += [f"     {more}" for more in wrapped[1:]]
     return lines
