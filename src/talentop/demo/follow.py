@@ -1,4 +1,4 @@
-"""After randomisation: surgery, complications, AEs, maintenance, failures, deaths, contacts.
+"""After randomisation: doses, surgery, complications, AEs, maintenance, failures, deaths.
 
 Every fact goes through ``talentop.services`` (one call per arrow, audited): the washout
 before resection (protocol ``surgery.min_days_after_bevacizumab``) is respected by planning
@@ -6,7 +6,10 @@ the date, bevacizumab restarts >= ``surgery.bevacizumab_restart_min_days`` after
 arm-A maintenance stops at the arm's cap (``maintenance_completed``), failures are
 discontinuations with reasons from the protocol vocabulary, and in the dynamic run arm-B
 patients are reassessed (RECIST visits -> the reassessment service's flag -> MDT review ->
-``switch_to_surgery`` -> surgery). Nothing dated after the data cut is recorded.
+``switch_to_surgery`` -> surgery, the operated hazards applying from the switch as in
+``TrialDesign.switching``). Atezo/bev doses are recorded q3w (``talentop.demo.dosing``):
+"continued" until failure, death, cut or switch; "maintenance" after resection until the
+cap. Nothing dated after the data cut is recorded.
 """
 
 from __future__ import annotations
