@@ -10,7 +10,7 @@ from talentop.errors import InvalidInput
 @pytest.fixture(scope="module")
 def grid():
     cells = grid_cells(parse_grid(["hr=0.65,1", "n=260", "looks=0.5:1"]))
-    return cells, [cell_design(c) for c in cells]
+    return cells, [cell_design(c, design_hr=0.7) for c in cells]
 
 
 def test_dask_local_cluster_and_serial_runs_are_identical(grid):
@@ -90,7 +90,7 @@ def test_cli_simulate_on_the_scheduler_equals_the_serial_run(tcp_cluster):
 
     from talentop.cli import app
 
-    args = ["simulate", "--grid", "hr=0.7,1", "--grid", "looks=0.5:1", "--replicates", "300",
+    args = ["simulate", "--grid", "hr=0.7,1", "--grid", "looks=0.5:1", "--design-hr", "0.7", "--replicates", "300",
             "--seed", "11", "--json"]  # fmt: skip
     runner = CliRunner()
     remote = runner.invoke(app, [*args, "--scheduler", tcp_cluster])

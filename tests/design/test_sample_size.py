@@ -68,7 +68,7 @@ def test_schoenfeld_power_inverts_events():
 
 def test_invalid_inputs_name_field_value_and_expectation():
     with pytest.raises(
-        InvalidInput, match=r"hazard_ratio=1: expected a positive ratio other than 1"
+        InvalidInput, match=r"hazard_ratio=1: expected a finite positive ratio other than 1"
     ):
         schoenfeld_events(hazard_ratio=1)
     with pytest.raises(InvalidInput, match="2 problems") as info:

@@ -8,18 +8,36 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from talentop.commands._edge import console, edge, number_table, print_json, print_table
+from talentop.commands._edge import (
+    console,
+    edge,
+    err_console,
+    number_table,
+    print_json,
+    print_table,
+)
 from talentop.design.boundaries import gs_boundaries
+from talentop.design.looks import parse_looks
 from talentop.design.sample_size import schoenfeld_events_exact
-from talentop.errors import InvalidInput
+from talentop.errors import check_problems
 
 
-def _fractions(looks: str) -> list[float]:
-    try:
-        values = [float(x) for x in looks.split(",") if x.strip()]
-    except ValueError:
-        raise InvalidInput.field("looks", looks, "information fractions like 0.5,1") from None
-    return values
+def _check_design(hazard_ratio: float, power: float, alpha: float, allocation: float) -> None:
+    """Name the options the user typed (power, not the internal beta = 1 - power)."""
+    problems = []
+    if not (math.isfinite(hazard_ratio) and hazard_ratio > 0 and hazard_ratio != 1):
+        problems.append(
+            f"hazard_ratio={hazard_ratio!r}: expected a finite positive ratio other than 1"
+        )
+    if not 0 < alpha < 0.5:
+        problems.append(f"alpha={alpha!r}: expected a one-sided 0 < alpha < 0.5")
+    if not 0 < power < 1:
+        problems.append(f"power={power!r}: expected 0 < power < 1")
+    elif 0 < alpha < 0.5 and power <= alpha:
+        problems.append(f"power={power!r}: expected power > alpha ({alpha!r})")
+    if not 0 < allocation < 1:
+        problems.append(f"allocation={allocation!r}: expected the arm-A fraction, 0 < p < 1")
+    check_problems(problems)
 
 
 def design_table(
@@ -33,9 +51,16 @@ def design_table(
     futility: str | None = None,
     futility_gamma: float = -2.0,
     allocation: float = 0.5,
+    look_events: list[int] | None = None,
 ) -> dict:
-    """The design as data: events per look and bounds on the z, HR and p scales."""
-    bounds = gs_boundaries(
+    """The design as data: events per look and bounds on the z, HR and p scales.
+
+    Without ``look_events`` the maximum events are Schoenfeld's times the inflation and the
+    looks are fractions of it; with them the looks are those counts and the cumulative power
+    is what they deliver at ``hazard_ratio`` (the events the target power needs are reported).
+    """
+    _check_design(hazard_ratio, power, alpha, allocation)
+    options = dict(
         information=looks,
         alpha=alpha,
         spending=spending,
@@ -44,17 +69,27 @@ def design_table(
         gamma=gamma,
         futility_gamma=futility_gamma,
     )
+    bounds = gs_boundaries(**options)
     fixed = schoenfeld_events_exact(
         hazard_ratio=hazard_ratio, alpha=alpha, power=power, allocation=allocation, sided=1
     )
-    final = math.ceil(round(fixed * bounds.inflation, 9))
-    events = [max(1, math.ceil(round(f * final, 9))) for f in bounds.information]
-    events[-1] = final
+    needed = math.ceil(round(fixed * bounds.inflation, 9))
+    if look_events is None:
+        final = needed
+        events = [max(1, math.ceil(round(f * final, 9))) for f in bounds.information]
+        events[-1] = final
+    else:
+        events = list(look_events)
+        final = events[-1]
+        drift = abs(math.log(hazard_ratio)) * math.sqrt(allocation * (1 - allocation) * final)
+        bounds = gs_boundaries(**options, drift=drift)
     table = bounds.summary
     table.insert(2, "events", events)
-    table["efficacy_hr"] = bounds.hr_scale(events, allocation)
+    table["efficacy_hr"] = bounds.hr_scale(events, allocation, hazard_ratio=hazard_ratio)
     if bounds.futility_z is not None:
-        table["futility_hr"] = bounds.hr_scale(events, allocation, bound="futility")
+        table["futility_hr"] = bounds.hr_scale(
+            events, allocation, bound="futility", hazard_ratio=hazard_ratio
+        )
     return {
         "hazard_ratio": hazard_ratio,
         "power": power,
@@ -63,18 +98,28 @@ def design_table(
         "fixed_design_events": fixed,
         "inflation": bounds.inflation,
         "max_events": final,
+        "required_events": needed,
+        "achieved_power": bounds.cumulative_power[-1],
         "looks": table.to_dict(orient="records"),
         "bounds": bounds.to_dict(),
     }
 
 
+_LOOKS_HELP = (
+    "Looks, comma-separated. Values all in (0, 1] are information fractions (e.g. 0.5,1; "
+    "the last must be 1, else 1 is appended with a note). Values all > 1 are event counts "
+    "(increasing whole numbers, e.g. 60,121; the last is the final analysis and the power "
+    "shown is what it delivers). A mix (0.5,1.5) is an error."
+)
+
+
 def design(
     hazard_ratio: float = typer.Option(
-        ..., "--hazard-ratio", help="Hazard ratio to detect (A vs B), e.g. 0.6."
+        ..., "--hazard-ratio", help="Hazard ratio to detect (A vs B), e.g. 0.6 (or 1.5 for harm)."
     ),
-    power: float = typer.Option(0.8, help="Power at that hazard ratio."),
-    alpha: float = typer.Option(0.025, help="One-sided type I error."),
-    looks: str = typer.Option("1", help="Information fractions of the looks, e.g. 0.5,1."),
+    power: float = typer.Option(0.8, help="Power at that hazard ratio, 0 < power < 1."),
+    alpha: float = typer.Option(0.025, help="One-sided type I error, 0 < alpha < 0.5."),
+    looks: str = typer.Option("1", help=_LOOKS_HELP),
     spending: str = typer.Option(
         "obf",
         help="Alpha spending: obf (O'Brien-Fleming-type), pocock, hsd (Lan-DeMets), or "
@@ -92,22 +137,27 @@ def design(
 
     Bounds are Lan-DeMets spending bounds computed by recursive numerical integration (as R
     gsDesign); the table shows them on the z, hazard-ratio and nominal p scales with the
-    cumulative alpha spent.
+    cumulative alpha spent. On the HR scale a bound is exp(-z / sqrt(p (1 - p) d)) for a
+    hazard ratio below 1 and exp(+z / sqrt(p (1 - p) d)) above 1.
     """
+    parsed = parse_looks(looks)
     result = design_table(
         hazard_ratio=hazard_ratio,
         power=power,
         alpha=alpha,
-        looks=_fractions(looks),
+        looks=parsed.fractions,
         spending=spending,
         gamma=gamma,
         futility=futility,
         futility_gamma=futility_gamma,
         allocation=allocation,
+        look_events=parsed.event_counts,
     )
     if as_json:
-        print_json(result)
+        print_json({**result, "notes": parsed.notes})
         return
+    for note in parsed.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
     columns = ["look", "fraction", "events", "Z efficacy", "HR at bound", "nominal p", "cum. alpha"]
     has_futility = result["bounds"]["futility_z"] is not None
     if has_futility:
@@ -135,6 +185,11 @@ def design(
         f"fixed design {result['fixed_design_events']:.1f} events; inflation "
         f"{result['inflation']:.4f}; maximum {result['max_events']} events"
     )
+    if parsed.event_counts is not None:
+        console.print(
+            f"power at {result['max_events']} events: {result['achieved_power']:.1%} "
+            f"(power {power:.0%} needs {result['required_events']} events)"
+        )
 
 
 _HEADERS = {
@@ -150,19 +205,35 @@ _HEADERS = {
 }
 
 
+_GRID_HELP = (
+    "KEY=V1,V2; repeat or list, e.g. --grid hr=0.6,0.7 --grid n=200,300 --grid looks=0.5:1. "
+    "Keys: hr (true hazard ratio A vs B, > 0); n (patients, >= 2; default 1.3 x events); "
+    "events (events at the final analysis, >= 1); looks (information fractions in (0, 1] "
+    "joined by ':', ending at 1). Without events the final count is Schoenfeld's for the "
+    "cell's hr (or --design-hr) times the group-sequential inflation; a cell with hr=1 "
+    "(type I error) needs events or --design-hr."
+)
+
+
 def simulate(
-    grid: list[str] = typer.Option(
-        ...,
-        "--grid",
-        help="KEY=V1,V2 (hr, n, looks, events); repeat or list, e.g. --grid hr=0.6,0.7 --grid n=200,300 --grid looks=0.5:1.",
+    grid: list[str] = typer.Option(..., "--grid", help=_GRID_HELP),
+    replicates: int = typer.Option(1000, help="Trials per grid cell (>= 1)."),
+    seed: int = typer.Option(
+        20251017, help="Seed (integer >= 0): same seed, same table on any cluster."
     ),
-    replicates: int = typer.Option(1000, help="Trials per grid cell."),
-    seed: int = typer.Option(20251017, help="Seed: same seed, same table on any cluster."),
     scheduler: str = typer.Option(
         None, help="Address of an existing Dask scheduler (tcp://host:8786)."
     ),
+    connect_timeout: float = typer.Option(
+        10.0, help="Seconds to wait for --scheduler before giving up."
+    ),
     local: str = typer.Option(
         "dask", help="Without --scheduler: dask (LocalCluster, 2 processes), processes or serial."
+    ),
+    design_hr: float = typer.Option(
+        None,
+        help="Size every cell without events for this HR instead of the cell's own "
+        "(needed for hr=1 cells unless events is given).",
     ),
     control_median: float = typer.Option(12.0, help="Control-arm median (months, exponential)."),
     accrual_rate: float = typer.Option(10.0, help="Patients per month."),
@@ -171,7 +242,9 @@ def simulate(
     ),
     alpha: float = typer.Option(0.025, help="One-sided alpha."),
     spending: str = typer.Option("obf", help="Alpha spending for the looks."),
-    as_json: bool = typer.Option(False, "--json", help="Print the grid table as JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the grid table as JSON (numbers; one list entry per look)."
+    ),
 ) -> None:
     """Simulate a grid of designs (vectorised across trials) on Dask or local processes.
 
@@ -181,12 +254,20 @@ def simulate(
     """
     from talentop.design.distributed import (
         cell_design,
+        check_run,
         grid_cells,
         grid_table,
         parse_grid,
         run_grid,
     )
 
+    check_run(replicates, seed, connect_timeout)
+    problems = [
+        f"{name}={value!r}: expected a finite number > 0"
+        for name, value in (("control_median", control_median), ("accrual_rate", accrual_rate))
+        if not (math.isfinite(value) and value > 0)
+    ]
+    check_problems(problems)
     items = [part for item in grid for part in item.split()]
     cells = grid_cells(parse_grid(items))
     designs = [
@@ -197,6 +278,7 @@ def simulate(
             alpha=alpha,
             power=power,
             spending=spending,
+            design_hr=design_hr,
         )
         for c in cells
     ]
@@ -222,6 +304,7 @@ def simulate(
             mode=mode,
             scheduler=scheduler,
             progress=progress,
+            connect_timeout=connect_timeout,
         )
     table = grid_table(cells, designs, frames)
     if as_json:
@@ -229,16 +312,22 @@ def simulate(
             {"replicates": replicates, "seed": seed, "cells": table.to_dict(orient="records")}
         )
         return
-    digits = {"expected_events": 1, "expected_duration_months": 1}
     rows = [
-        [
-            f"{v:.{digits.get(name, 3)}f}" if isinstance(v, float) else str(v)
-            for name, v in zip(table.columns, row, strict=True)
-        ]
+        [_format(name, v) for name, v in zip(table.columns, row, strict=True)]
         for row in table.itertuples(index=False)
     ]
     headers = [_HEADERS.get(name, name) for name in table.columns]
     print_table(number_table(f"{replicates} trials per cell, seed {seed}", headers, rows))
+
+
+def _format(name: str, value: object) -> str:
+    """One cell of the human grid table; per-look lists are joined with ':'."""
+    if isinstance(value, list):
+        return ":".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in value)
+    if isinstance(value, float):
+        digits = 1 if name in ("expected_events", "expected_duration_months") else 3
+        return f"{value:.{digits}f}"
+    return str(value)
 
 
 def _cell(value: float | None, digits: int = 4) -> str:

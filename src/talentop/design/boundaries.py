@@ -243,12 +243,21 @@ class GSDesign:
         return counts
 
     def hr_scale(
-        self, events: float | list[float], allocation: float = 0.5, bound: str = "efficacy"
+        self,
+        events: float | list[float],
+        allocation: float = 0.5,
+        bound: str = "efficacy",
+        hazard_ratio: float | None = None,
     ) -> list[float]:
-        """Hazard ratio at each bound, exp(-z / sqrt(p (1 - p) d)) (Schoenfeld's variance)."""
+        """Hazard ratio at each bound, exp(-/+ z / sqrt(p (1 - p) d)) (Schoenfeld's variance).
+
+        Z > 0 favours the alternative; for a design against ``hazard_ratio`` > 1 the bounds
+        sit above 1, so the sign flips (default: a benefit, HR < 1).
+        """
         z = np.asarray(self.efficacy_z if bound == "efficacy" else self.futility_z, dtype=float)
         d = self._events(events)
-        return list(np.exp(-z / np.sqrt(allocation * (1 - allocation) * d)))
+        sign = 1.0 if hazard_ratio is not None and hazard_ratio > 1 else -1.0
+        return list(np.exp(sign * z / np.sqrt(allocation * (1 - allocation) * d)))
 
     @property
     def summary(self) -> pd.DataFrame:

@@ -29,6 +29,7 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
 
     Commas separate the values of a key; colons separate the information fractions of one
     ``looks`` value (``0.5:1`` = an interim at half the events and the final analysis).
+    Every value is checked and a problem names the grid key and value.
     """
     grid: dict[str, list[Any]] = {}
     problems = []
@@ -40,6 +41,9 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
                 f"grid item {item!r}: expected KEY=V1,V2 with KEY one of {', '.join(GRID_KEYS)}"
             )
             continue
+        if key in grid:
+            problems.append(f"grid item {item!r}: key {key} given twice; list its values once")
+            continue
         try:
             if key == "looks":
                 grid[key] = [tuple(float(x) for x in v.split(":")) for v in values.split(",")]
@@ -49,11 +53,45 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
                 grid[key] = [float(v) for v in values.split(",")]
         except ValueError:
             problems.append(f"grid item {item!r}: expected numbers separated by commas")
+            continue
+        problems += [p for value in grid[key] if (p := _check_value(key, value))]
     if "hr" not in grid and not problems:
         problems.append("grid: expected at least hr=... (hazard ratios to simulate)")
     if problems:
         raise InvalidInput(problems)
     return grid
+
+
+def _check_value(key: str, value: Any) -> str | None:
+    """A problem naming the grid key and value, or None."""
+    if key == "hr" and not (math.isfinite(value) and value > 0):
+        return f"grid hr={value:g}: expected a finite positive hazard ratio (A vs B)"
+    if key == "n" and value < 2:
+        return f"grid n={value}: expected at least 2 patients"
+    if key == "events" and value < 1:
+        return f"grid events={value}: expected at least 1 event at the final analysis"
+    if key == "looks":
+        text = ":".join(f"{f:g}" for f in value)
+        increasing = all(b > a for a, b in zip(value, value[1:], strict=False))
+        if not (all(0 < f <= 1 for f in value) and increasing and value[-1] == 1):
+            return (
+                f"grid looks={text}: expected increasing information fractions in (0, 1] "
+                "separated by ':', ending at 1 (e.g. 0.5:1)"
+            )
+    return None
+
+
+def check_run(replicates: Any, seed: Any, connect_timeout: float = 10.0) -> None:
+    """Check the run options of a simulation before any work starts."""
+    problems = []
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        problems.append(f"replicates={replicates!r}: expected a whole number of trials >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        problems.append(f"seed={seed!r}: expected an integer >= 0")
+    if not (math.isfinite(connect_timeout) and connect_timeout > 0):
+        problems.append(f"connect_timeout={connect_timeout!r}: expected seconds > 0")
+    if problems:
+        raise InvalidInput(problems)
 
 
 def grid_cells(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -74,12 +112,24 @@ def cell_design(
 ) -> TrialDesign:
     """One grid cell as a 1:1 exponential design; events from Schoenfeld x GS inflation.
 
-    Without ``events`` the final count is powered for ``design_hr`` (default: the cell's HR,
-    or 0.7 when the cell's HR is 1, i.e. a type I error run).
+    Without ``events`` the final count is powered for ``design_hr`` (default: the cell's
+    HR). A cell with HR 1 (a type I error run) cannot be sized at its own HR, so it needs
+    ``events`` or ``design_hr``.
     """
     hr = float(cell["hr"])
     fractions = list(cell.get("looks", (1.0,)))
-    target_hr = design_hr or (hr if hr != 1 else 0.7)
+    if design_hr is not None and not (
+        math.isfinite(design_hr) and design_hr > 0 and design_hr != 1
+    ):
+        raise InvalidInput.field(
+            "design_hr", design_hr, "a finite positive hazard ratio other than 1"
+        )
+    if hr == 1 and "events" not in cell and design_hr is None:
+        raise InvalidInput(
+            "grid hr=1 without events: Schoenfeld's event count is infinite at HR 1; expected "
+            "events=N in the grid or a design HR to size the trial for (--design-hr 0.7)"
+        )
+    target_hr = design_hr or hr
     if "events" in cell:
         events = int(cell["events"])
     else:
@@ -91,8 +141,9 @@ def cell_design(
     n = int(cell.get("n", math.ceil(events * 1.3)))
     look_events = sorted({max(1, round(f * events)) for f in fractions})
     if events > n:
-        raise InvalidInput.field(
-            "n", n, f"at least the {events} events the design needs (HR {target_hr})"
+        raise InvalidInput(
+            f"grid n={n}: expected at least the {events} events the design needs "
+            f"(HR {target_hr:g}); give a larger n or fewer events"
         )
     control = math.log(2) / control_median_months
     return TrialDesign.build(
@@ -121,13 +172,16 @@ def run_grid(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     client: Any = None,
+    connect_timeout: float = 10.0,
 ) -> list[pd.DataFrame]:
     """Simulate every design; returns one replicate table per design, in order.
 
     ``mode``: "serial", "processes" (a local process pool), "dask" (``client`` if given,
     else the cluster at ``scheduler``, else a LocalCluster with 2 worker processes).
     ``progress(done, total)`` is called as blocks finish (dask ``as_completed``).
+    An unreachable ``scheduler`` raises InvalidInput after ``connect_timeout`` seconds.
     """
+    check_run(replicates, seed, connect_timeout)
     tasks = [
         (design, count, seed, block, cell)
         for cell, design in enumerate(designs)
@@ -152,7 +206,7 @@ def run_grid(
             for future in as_completed(futures):
                 done(futures[future], future.result())
     elif mode == "dask":
-        _run_dask(tasks, done, scheduler, client)
+        _run_dask(tasks, done, scheduler, client, connect_timeout)
     else:
         raise InvalidInput.field("mode", mode, "serial, processes or dask")
     frames = []
@@ -162,13 +216,29 @@ def run_grid(
     return frames
 
 
-def _run_dask(tasks: list[tuple], done: Callable, scheduler: str | None, client: Any) -> None:
+def _connect(scheduler: str, timeout: float) -> Any:
+    """A Client of the scheduler at ``scheduler``, or InvalidInput naming the address."""
+    from dask.distributed import Client
+
+    try:
+        return Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        raise InvalidInput(
+            f"scheduler={scheduler!r}: cannot reach Dask scheduler {scheduler}: {reason}; "
+            f"expected a running scheduler at that address (connect_timeout={timeout:g} s)"
+        ) from None
+
+
+def _run_dask(
+    tasks: list[tuple], done: Callable, scheduler: str | None, client: Any, timeout: float
+) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 
     owned = []
     if client is None:
         if scheduler:
-            client = Client(scheduler)
+            client = _connect(scheduler, timeout)
         else:
             cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
             owned.append(cluster)
@@ -187,20 +257,23 @@ def _run_dask(tasks: list[tuple], done: Callable, scheduler: str | None, client:
 def grid_table(
     cells: list[dict[str, Any]], designs: list[TrialDesign], frames: list[pd.DataFrame]
 ) -> pd.DataFrame:
-    """One row per grid cell: design and operating characteristics."""
+    """One row per grid cell: design and operating characteristics.
+
+    ``looks`` (events per look) and ``stop_efficacy`` (probability per look) hold lists.
+    """
     rows = []
     for cell, design, frame in zip(cells, designs, frames, strict=True):
         oc = operating_characteristics(frame, true_hr=float(cell["hr"]))
         rows.append(
             {
                 "hr": float(cell["hr"]),
-                "n": design.n_patients,
-                "looks": ":".join(f"{e}" for e in design.look_events),
+                "n": int(design.n_patients),
+                "looks": [int(e) for e in design.look_events],
                 "rejection_rate": oc.rejection_rate,
                 "mc_se": oc.rejection_se,
                 "expected_events": oc.expected_events,
                 "expected_duration_months": oc.expected_duration_months,
-                "stop_efficacy": ":".join(f"{p:.4f}" for p in oc.stop_efficacy),
+                "stop_efficacy": [float(p) for p in oc.stop_efficacy],
                 "mean_hr": oc.mean_hr,
                 "log_hr_bias": oc.log_hr_bias,
             }

@@ -15,8 +15,10 @@ from talentop.errors import check_problems
 
 def _check(hazard_ratio: float, alpha: float, power: float, allocation: float, sided: int) -> None:
     problems = []
-    if not (hazard_ratio > 0 and hazard_ratio != 1):
-        problems.append(f"hazard_ratio={hazard_ratio!r}: expected a positive ratio other than 1")
+    if not (math.isfinite(hazard_ratio) and hazard_ratio > 0 and hazard_ratio != 1):
+        problems.append(
+            f"hazard_ratio={hazard_ratio!r}: expected a finite positive ratio other than 1"
+        )
     if sided not in (1, 2):
         problems.append(f"sided={sided!r}: expected 1 or 2")
     if not 0 < alpha < 1:
