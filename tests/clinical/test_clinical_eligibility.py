@@ -277,3 +277,34 @@ def test_patient_value_gives_fields_and_derived_quantities():
     assert patient_value(record, "up_to_seven_score") == Decimal("8.5")
     assert patient_value({"tumour_count": 2}, "up_to_seven_score") is None
     assert patient_value({}, "ecog") is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        # the QA case: 2.0 g/dL is 20 g/L, which would fail the albumin criterion
+        (
+            {"albumin_g_l": 40.8, "albumin_g_dl": "2.0"},
+            "albumin: given in both units, albumin_g_l=40.8 and albumin_g_dl=2.0; "
+            "expected exactly one unit",
+        ),
+        # agreeing values are refused too: design.md asks for exactly one unit of each lab
+        (
+            {"bilirubin_umol_l": 17.1, "bilirubin_mg_dl": 1.0},
+            "bilirubin: given in both units, bilirubin_umol_l=17.1 and bilirubin_mg_dl=1.0",
+        ),
+        (
+            {"bilirubin_uln_umol_l": 21, "bilirubin_uln_mg_dl": 1.2},
+            "bilirubin ULN: given in both units",
+        ),
+    ],
+)
+def test_a_lab_in_both_units_is_refused_naming_both_fields(changes, message):
+    """design.md, Clinical rules: "exactly one unit of each lab"."""
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
+        screen(**changes)
+
+
+def test_an_empty_second_unit_is_not_a_second_value():
+    assert screen(albumin_g_dl="", bilirubin_mg_dl=None).status == "eligible"
+    assert screen(albumin_g_l=None, albumin_g_dl="3.8").status == "eligible"

@@ -91,3 +91,73 @@ def test_protocol_show_and_list():
     assert human.exit_code == 0 and "NCT04712643" in human.output
     listed = runner.invoke(app, ["protocol", "list", "--json"])
     assert {p["id"] for p in json.loads(listed.stdout)} >= {"talentop", "talentace"}
+
+
+def _write(tmp_path, rows, fieldnames=None):
+    path = tmp_path / "patients.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames or list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _flat(text):
+    return " ".join(text.split())
+
+
+def test_unknown_column_is_named_with_a_suggestion_and_rows_still_screened(tmp_path):
+    rows = [
+        {("albumen_g_l" if k == "albumin_g_l" else k): v for k, v in row.items()}
+        for row in list(csv.DictReader(EXAMPLE.open()))[:3]
+    ]
+    result = runner.invoke(app, ["screen", str(_write(tmp_path, rows)), "--json"])
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert report["unknown_fields"] == [
+        "column 'albumen_g_l': unknown field, ignored; did you mean 'albumin_g_l'?"
+    ]
+    assert report["counts"]["screened"] == 3 and report["counts"]["bad_rows"] == 0
+    human = runner.invoke(app, ["screen", str(tmp_path / "patients.csv")])
+    assert human.exit_code == 2 and "did you mean 'albumin_g_l'?" in _flat(human.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_lab_in_both_units_is_a_bad_row_naming_both_values(tmp_path):
+    """design.md: exactly one unit of each lab (QA: albumin 40.8 g/L and 2.0 g/dL)."""
+    rows = list(csv.DictReader(EXAMPLE.open()))[:2]
+    rows[0]["albumin_g_dl"] = "2.0"
+    result = runner.invoke(app, ["screen", str(_write(tmp_path, rows)), "--json"])
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert [p["patient_id"] for p in report["patients"]] == ["S02"]
+    (bad,) = report["bad_rows"]
+    assert bad["row"] == 1 and bad["problems"] == [
+        "albumin: given in both units, albumin_g_l=40.8 and albumin_g_dl=2.0; "
+        "expected exactly one unit (leave the other empty)"
+    ]
+
+
+def test_duplicate_and_empty_patient_ids_are_bad_rows(tmp_path):
+    rows = list(csv.DictReader(EXAMPLE.open()))[:4]
+    rows[2]["patient_id"] = rows[0]["patient_id"]
+    rows[3]["patient_id"] = " "
+    result = runner.invoke(app, ["screen", str(_write(tmp_path, rows)), "--json"])
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert [p["patient_id"] for p in report["patients"]] == ["S01", "S02"]
+    bad = {b["row"]: b["problems"] for b in report["bad_rows"]}
+    assert bad[3] == ["patient_id='S01': duplicate of row 1; expected a unique id"]
+    assert bad[4] == ["patient_id=' ': empty; expected a screening id unique in the file"]
+
+
+def test_field_names_are_never_cut_at_80_columns():
+    """QA: "tcm_stopped_days_before_…" hid the field name the user must supply."""
+    screened = runner.invoke(app, ["screen", str(EXAMPLE)], env={"COLUMNS": "80"})
+    shown = runner.invoke(app, ["protocol", "show", "talentop"], env={"COLUMNS": "80"})
+    for result in (screened, shown):
+        assert result.exit_code == 0 and "…" not in result.output
+        assert "tcm_stopped_days_before_induction" in result.output
+        assert "total_functional_liver_volume_ml" in result.output
+        assert "labs_days_before_induction" in result.output
+        assert max(len(line) for line in result.output.splitlines()) <= 80

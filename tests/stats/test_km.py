@@ -137,7 +137,16 @@ def test_bad_input_names_every_problem():
     [
         ([], [], "time: empty"),
         ([1, 2], [1], "mismatched lengths: time=2, event=1"),
-        ([1, 2], ["a", "b"], "event: expected 0/1"),
+        (
+            [1, 2],
+            ["a", "b"],
+            r"event: 2 non-numeric value\(s\) at \[0\]='a', \[1\]='b'; expected 0/1",
+        ),
+        (
+            ["1", "x", "3"],
+            [1, 0, 1],
+            r"time: 1 non-numeric value\(s\) at \[1\]='x'; expected numbers",
+        ),
     ],
 )
 def test_bad_input_messages(time, event, pattern):

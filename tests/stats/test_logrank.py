@@ -107,3 +107,16 @@ def test_many_groups_use_the_bincount_path_and_match_lifelines(monkeypatch):
     sorted_path = logrank(data.time, data.event, group)
     assert_allclose(fast.statistic, ref.test_statistic, rtol=1e-10)
     assert_allclose(sorted_path.statistic, ref.test_statistic, rtol=1e-10)
+
+
+def test_json_rows_carry_their_label_and_a_default_index_is_left_out():
+    """A script reading to_dict() rows must know which group each row is about."""
+    import pandas as pd
+
+    from talentop.stats.results import json_safe
+
+    labelled = pd.DataFrame({"n": [3, 4]}, index=pd.Index(["a", "b"], name="group"))
+    assert json_safe(labelled) == [{"group": "a", "n": 3}, {"group": "b", "n": 4}]
+    unnamed = pd.DataFrame({"n": [3]}, index=["x"])
+    assert json_safe(unnamed) == [{"index": "x", "n": 3}]
+    assert json_safe(pd.DataFrame({"n": [3, 4]})) == [{"n": 3}, {"n": 4}]

@@ -64,6 +64,7 @@ __all__ = [
     "FIELDS",
     "VP_GRADES",
     "VV_GRADES",
+    "UNIT_PAIRS",
     "FieldSpec",
     "check_range",
     "coerce_patient",
@@ -244,8 +245,32 @@ def _as_int(value: Any) -> int:
     return int(number)
 
 
+#: Labs a record may give in either of two units, but never both (design.md: "exactly one
+#: unit of each lab"): two values would have to agree to the last digit, and a record where
+#: they disagree (albumin 40.8 g/L and 2.0 g/dL) has no right answer, so both is refused.
+UNIT_PAIRS: tuple[tuple[str, str, str], ...] = (
+    ("bilirubin", "bilirubin_umol_l", "bilirubin_mg_dl"),
+    ("albumin", "albumin_g_l", "albumin_g_dl"),
+    ("bilirubin ULN", "bilirubin_uln_umol_l", "bilirubin_uln_mg_dl"),
+)
+
+
+def _unit_problems(patient: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for lab, first, second in UNIT_PAIRS:
+        if patient.get(first) is not None and patient.get(second) is not None:
+            problems.append(
+                f"{lab}: given in both units, {first}={patient[first]!r} and "
+                f"{second}={patient[second]!r}; expected exactly one unit (leave the other empty)"
+            )
+    return problems
+
+
 def coerce_patient(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Coerce every known field of one patient; InvalidInput lists every bad field at once."""
+    """Coerce every known field of one patient; InvalidInput lists every bad field at once.
+
+    A lab given in both of its units (``UNIT_PAIRS``) is a problem too, even if they agree.
+    """
     problems: list[str] = []
     patient: dict[str, Any] = {}
     for field, value in raw.items():
@@ -253,6 +278,7 @@ def coerce_patient(raw: Mapping[str, Any]) -> dict[str, Any]:
             patient[field] = coerce_value(field, value)
         except InvalidInput as exc:
             problems.extend(exc.problems)
+    problems += _unit_problems(patient)
     if problems:
         raise InvalidInput(problems)
     return patient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from talentop.commands._edge import console, edge, print_json
 from talentop.protocol import Protocol, available_protocols, load_protocol
@@ -34,11 +35,12 @@ def _dose(d) -> str:
 def _render(p: Protocol) -> None:
     console.print(f"[bold]{p.title}[/]  ({p.id}, {p.registry_id}, version {p.version})")
     crit = Table(title="Eligibility")
-    crit.add_column("id")
-    crit.add_column("criterion")
-    crit.add_column("needs")
+    # The fields a criterion needs go under its text, in the widest column: a field name
+    # the user must supply is never cut with "…" (it folds only below ~50 columns).
+    crit.add_column("id", overflow="fold")
+    crit.add_column("criterion / needs (patient fields)", overflow="fold")
     for c in p.eligibility:
-        crit.add_row(c.id, c.text, ", ".join(c.needs))
+        crit.add_row(c.id, Text(c.text) + Text("\nneeds: " + ", ".join(c.needs), style="cyan"))
     console.print(crit)
     ind = p.induction
     cycles = Table(

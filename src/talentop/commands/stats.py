@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +21,10 @@ JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of tab
 
 
 def _read(path: Path, columns: list[str]) -> pd.DataFrame:
+    if path.is_dir():
+        raise InvalidInput(f"FILE={str(path)!r}: is a directory; expected a CSV file")
     if not path.is_file():
-        raise InvalidInput(f"{path}: no such file; expected an existing CSV file")
+        raise InvalidInput(f"FILE={str(path)!r}: no such file; expected an existing CSV file")
     try:
         data = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
@@ -32,6 +35,26 @@ def _read(path: Path, columns: list[str]) -> pd.DataFrame:
             [f"{path}: column {c!r} not found; columns are {list(data.columns)}" for c in missing]
         )
     return data
+
+
+def _times(text: str | None) -> list[float]:
+    """Parse --at: comma-separated finite times >= 0 (numbers at risk before 0 mean nothing)."""
+    if text is None:
+        return []
+    values, problems = [], []
+    for position, item in enumerate(text.split(","), start=1):
+        try:
+            value = float(item)
+        except ValueError:
+            problems.append(f"--at={text!r}: item {position} {item.strip()!r} is not a number")
+            continue
+        if not math.isfinite(value) or value < 0:
+            problems.append(f"--at={text!r}: item {position} {item.strip()!r} is not a time >= 0")
+        values.append(value)
+    if problems:
+        raise InvalidInput([f"{p}; expected comma-separated times >= 0, e.g. 0,180,365"
+                            for p in problems])  # fmt: skip
+    return values
 
 
 def _table(frame: pd.DataFrame, title: str) -> Table:
@@ -58,11 +81,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON,
     ) -> None:
         """Kaplan-Meier medians with 95% CI (R's rule; NR = not reached) and numbers at risk."""
+        times = _times(at)
         data = _read(file, [time, event, *([group] if group else [])])
         labels = data[group] if group else pd.Series("all", index=data.index)
         fits = kaplan_meier_by(data[time], data[event], labels, conf_type=conf_type)
-        times = [float(v) for v in at.split(",")] if at else []
         risk = pd.DataFrame({str(k): c.at_risk(times) for k, c in fits.curves.items()}).T
+        risk.index.name = "group"
         if as_json:
             print_json({"summary": json_safe(fits.summary.reset_index()),
                         "at_risk": json_safe(risk.reset_index())})  # fmt: skip

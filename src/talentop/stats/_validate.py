@@ -33,6 +33,15 @@ def _listed(indices: np.ndarray, values: np.ndarray) -> str:
     return shown + more
 
 
+def _not_numeric(array: np.ndarray, field: str) -> str:
+    """Name the entries that are not numbers (a text cell in a CSV column, say)."""
+    parsed = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy()
+    bad = np.flatnonzero(pd.isna(parsed) & ~pd.isna(array))
+    if not bad.size:  # pragma: no cover - numpy refused a column pandas could parse
+        return f"{field}: expected numbers, got dtype {array.dtype}"
+    return f"{field}: {bad.size} non-numeric value(s) at {_listed(bad, array)}; expected numbers"
+
+
 def times(values: Any, field: str = "time") -> tuple[np.ndarray, list[str]]:
     """Follow-up times as float64; problems for non-numeric, NaN/inf or negative entries."""
     array = _as_1d(values, field)
@@ -40,7 +49,7 @@ def times(values: Any, field: str = "time") -> tuple[np.ndarray, list[str]]:
     try:
         numeric = array.astype(np.float64)
     except (TypeError, ValueError):
-        return np.empty(0), [f"{field}: expected numbers, got dtype {array.dtype}"]
+        return np.empty(0), [_not_numeric(array, field)]
     bad = np.flatnonzero(~np.isfinite(numeric))
     if bad.size:
         problems.append(
@@ -64,9 +73,8 @@ def events(values: Any, field: str = "event") -> tuple[np.ndarray, list[str]]:
     try:
         numeric = array.astype(np.float64)
     except (TypeError, ValueError):
-        return np.zeros(len(array), bool), [
-            f"{field}: expected 0/1 or booleans, got dtype {array.dtype}"
-        ]
+        problem = _not_numeric(array, field).replace("expected numbers", "expected 0/1 or booleans")
+        return np.zeros(len(array), bool), [problem]
     bad = np.flatnonzero(~np.isin(numeric, (0.0, 1.0)))
     if bad.size:
         return numeric == 1, [

@@ -18,7 +18,7 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     if isinstance(value, pd.DataFrame):
-        return [json_safe(row) for row in value.to_dict(orient="records")]
+        return [json_safe(row) for row in _records(value)]
     if isinstance(value, pd.Series):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
@@ -37,6 +37,23 @@ def json_safe(value: Any) -> Any:
     if value is pd.NA or value is pd.NaT:
         return None
     return str(value)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts; a meaningful index (group, covariate) becomes each row's first key.
+
+    A default 0..n-1 index carries no information and is left out; a named or labelled
+    index is kept under its name ("index" if unnamed), since a script reading the rows
+    must know which group or covariate each one is about.
+    """
+    index = frame.index
+    default = isinstance(index, pd.RangeIndex) and index.name is None and index.start == 0
+    if default or index.nlevels > 1:
+        return frame.to_dict(orient="records")  # type: ignore[return-value]
+    key = str(index.name) if index.name is not None else "index"
+    rows = frame.to_dict(orient="records")
+    return [{key: label, **{k: v for k, v in row.items() if k != key}}
+            for label, row in zip(index, rows, strict=True)]  # fmt: skip
 
 
 class Result:
