@@ -136,6 +136,8 @@ def test_noncompliance_fraction_and_its_hazard():
 def test_invalid_design_and_replicates_are_refused():
     with pytest.raises(InvalidInput, match="replicates=0: expected a positive whole number"):
         simulate_trials(_design(0.7, 100), replicates=0, seed=1)
+    with pytest.raises(InvalidInput, match=r"seed=-1: expected an integer >= 0"):
+        simulate_trials(_design(0.7, 100), replicates=5, seed=-1)
     with pytest.raises(InvalidInput, match="look_events"):
         TrialDesign.build(
             arms=({"name": "A", "median_months": 10}, {"name": "B", "median_months": 8}),

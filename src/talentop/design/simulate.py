@@ -96,6 +96,8 @@ def simulate_trials(design: TrialDesign, *, replicates: int, seed: int) -> pd.Da
     """
     if not isinstance(replicates, int | np.integer) or replicates < 1:
         raise InvalidInput.field("replicates", replicates, "a positive whole number of trials")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidInput.field("seed", seed, "an integer >= 0")
     frames = [
         simulate_block(design, count=count, seed=seed, block=block)
         for block, count in blocks(replicates)
