@@ -11,6 +11,9 @@
     ├── AllocationError           randomisation could not allocate (list exhausted, lock lost)
     ├── IntegrityError            the audit trail or stored data failed verification
     ├── PermissionDenied          the acting user's role or site does not allow the action
+    ├── DatabaseUnavailable       the database cannot be used: URL unparseable, driver missing,
+    │                             server unreachable, SQLite folder missing, schema not
+    │                             initialised (``.url`` password masked, ``.cause``, ``.hint``)
     └── NotFound (LookupError)    a record asked for by id does not exist
 
 Each message says what is wrong and, where possible, how to fix it. Callers at the edge
@@ -79,6 +82,21 @@ class IntegrityError(TalentopError):
 
 class PermissionDenied(TalentopError):
     """Raised when the acting user's role (or site) does not allow a service call."""
+
+
+class DatabaseUnavailable(TalentopError):
+    """Raised when the database cannot be opened: names the URL (password masked), the cause
+    and what to do. Raised by ``talentop.store`` on connect, never a driver traceback."""
+
+    def __init__(self, url: str, cause: str, hint: str | None = None, *, message: str = ""):
+        self.url = url
+        self.cause = cause
+        self.hint = hint
+        if not message:
+            message = f"cannot use database {url}: {cause}"
+            if hint:
+                message += f" ({hint})"
+        super().__init__(message)
 
 
 class NotFound(TalentopError, LookupError):

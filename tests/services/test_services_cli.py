@@ -79,14 +79,16 @@ def test_audit_verify_exit_codes_and_tamper_report(url):
     assert invoke("db", "init").exit_code == 0
     store = Store(url)
     ctx = context(store)
-    to_randomised(ctx)
+    _, arm = to_randomised(ctx)
     ok = invoke("audit", "verify", "--json")
     assert ok.exit_code == 0 and json.loads(ok.output)["ok"] is True
     assert "audit trail intact" in invoke("audit", "verify").output
     rows = json.loads(ok.output)["rows"]
     edited, deleted = rows // 3, 2 * rows // 3
     with store.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE randomisations SET arm = 'B'"))  # data edit: not audited
+        conn.execute(  # data edit: not audited
+            sa.text("UPDATE randomisations SET arm = CASE arm WHEN 'A' THEN 'B' ELSE 'A' END")
+        )
         conn.execute(
             sa.text("UPDATE audit_trail SET actor = 'mallory' WHERE seq = :s"), {"s": edited}
         )
@@ -94,11 +96,17 @@ def test_audit_verify_exit_codes_and_tamper_report(url):
     store.dispose()
     bad = invoke("audit", "verify", "--json")
     assert bad.exit_code == 1
-    problems = {(p["seq"], p["kind"]) for p in json.loads(bad.output)["problems"]}
-    assert problems == {(edited, "edited"), (deleted + 1, "gap"), (deleted + 1, "broken_link")}
+    problems = json.loads(bad.output)["problems"]
+    chain = {(p["seq"], p["kind"]) for p in problems if p["entity"] is None}
+    assert chain == {(edited, "edited"), (deleted + 1, "gap"), (deleted + 1, "broken_link")}
+    # the arm flip is seen by reconciling the table with its audited after image
+    flips = [p for p in problems if p["entity"] == "randomisations"]
+    assert [p["kind"] for p in flips] == ["row_differs"]
+    flipped = "B" if arm == "A" else "A"
+    assert f'arm is "{flipped}" in the table but "{arm}" in the trail' in flips[0]["detail"]
     human = invoke("audit", "verify")
     assert human.exit_code == 1
-    assert all(word in human.output for word in ("3 problem(s)", "edited", "gap", "broken_link"))
+    assert all(word in human.output for word in ("problem(s)", "edited", "gap", "broken_link"))
 
 
 def test_export_adtte_writes_readable_files(url, tmp_path):

@@ -101,18 +101,30 @@ def test_deleted_row_is_named(store):
     raw(store, "DELETE FROM audit_trail WHERE seq = 3")
     report = verify(store)
     kinds = {(p.seq, p.kind) for p in report.problems}
-    assert kinds == {(4, "gap"), (4, "broken_link")}
+    # Row 3 was site 1's rename: the chain breaks, and the site now differs from its
+    # latest remaining entry (row 2, the create).
+    assert kinds == {(4, "gap"), (4, "broken_link"), (2, "row_differs")}
     assert "row(s) 3 missing before row 4" in report.to_dict()["problems"][0]["detail"]
 
 
-def test_deleted_last_rows_change_the_head(store):
-    """Truncating the tail leaves a valid-looking chain; the head hash (to be kept outside
-    the database, e.g. in a signed report) is what reveals it."""
+def test_deleted_last_rows_are_caught_by_reconciliation(store):
+    """Truncating the tail leaves a valid-looking chain, but the table rows those audit
+    rows described no longer match the trail; the head hash changes too."""
     write_sites(store, 2)
     head = verify(store).head_hash
-    raw(store, "DELETE FROM audit_trail WHERE seq = 5")
+    raw(store, "DELETE FROM audit_trail WHERE seq = 5")  # site 2's rename
     after = verify(store)
-    assert after.ok and after.head_hash != head and after.head_seq == 4
+    assert after.head_hash != head and after.head_seq == 4
+    assert [(p.seq, p.kind, p.entity, p.entity_id) for p in after.problems] == [
+        (4, "row_differs", "sites", "2")
+    ]
+    assert 'name is "Site 1 (renamed)" in the table but "Site 1" in the trail' in (
+        after.problems[0].detail
+    )
+    raw(store, "DELETE FROM audit_trail WHERE seq >= 4")  # and its creation
+    gone = verify(store)
+    assert [(p.seq, p.kind, p.entity_id) for p in gone.problems] == [(0, "unaudited_row", "2")]
+    assert "sites 2: the row has no audit entry" in gone.problems[0].detail
 
 
 def test_reordered_rows_are_named(store):
@@ -122,7 +134,8 @@ def test_reordered_rows_are_named(store):
     raw(store, "UPDATE audit_trail SET seq = 3 WHERE seq = 100")
     report = verify(store)
     assert {p.seq for p in report.problems} >= {2, 3}
-    assert {p.kind for p in report.problems} == {"edited", "broken_link"}
+    chain = {p.kind for p in report.problems if p.entity is None}
+    assert chain == {"edited", "broken_link"}
 
 
 def test_update_without_change_writes_no_row(store):

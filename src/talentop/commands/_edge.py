@@ -13,14 +13,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from talentop.errors import InvalidInput, TalentopError
+from talentop.errors import DatabaseUnavailable, InvalidInput, TalentopError
 
 console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Exit codes: 0 ok, 1 a domain error (protocol violation, convergence...), 2 bad input.
+#: Exit codes: 0 ok, 1 a domain error (protocol violation, convergence...), 2 bad input
+#: (including a database URL that cannot be used).
 EXIT_ERROR = 1
 EXIT_INVALID_INPUT = 2
 
@@ -36,6 +37,11 @@ def edge(func: F) -> F:
             err_console.print(f"[bold red]invalid input[/]: {len(exc.problems)} problem(s)")
             for problem in exc.problems:
                 err_console.print(f"  - {problem}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_INVALID_INPUT) from None
+        except DatabaseUnavailable as exc:
+            # A bad or unreachable URL is the caller's setting to fix, like bad input.
+            err_console.print("[bold red]database unavailable[/]: ", end="")
+            err_console.print(str(exc), markup=False, highlight=False)
             raise typer.Exit(EXIT_INVALID_INPUT) from None
         except TalentopError as exc:
             err_console.print(f"[bold red]{type(exc).__name__}[/]: ", end="")

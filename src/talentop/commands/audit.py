@@ -17,11 +17,22 @@ def verify_cmd(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Recompute every audit row's SHA-256 and link; name each edited, deleted or moved row.
+    """Recompute every audit row's SHA-256 and link, then reconcile the trail with the
+    tables it describes; name each audit row or table row that fails.
 
-    Exit code 0 when the chain is intact, 1 when any row fails. Keep the printed head hash
-    outside the database (e.g. in the monitoring report): a later run with a different
-    head at the same sequence number shows that the newest rows were removed.
+    What it sees: an audit row edited, deleted, inserted or moved (hash and link); the
+    newest audit rows cut off (table rows with no audit entry, or newer than their latest
+    entry); a table edited directly in SQL, e.g. randomisations.arm flipped (the row no
+    longer equals the after image of its latest audit entry); a table row deleted outside
+    the services.
+
+    What it cannot see: a forger who edits a table and also appends a correctly hashed audit
+    row for it, or who deletes the newest audit rows together with the table rows they
+    created. Keep the printed head hash outside the database (e.g. in the monitoring
+    report): a later run with a different head at the same sequence number shows that.
+
+    Exit code 0 when intact, 1 when any check fails, 2 when the database cannot be opened
+    or was never initialised.
     """
     from talentop.services import verify
     from talentop.store import Store
@@ -33,16 +44,17 @@ def verify_cmd(
         print_json(report.to_dict())
     elif report.ok:
         console.print(
-            f"[green]audit trail intact[/]: {report.rows} rows, head #{report.head_seq} "
-            f"{report.head_hash}"
+            f"[green]audit trail intact[/]: {report.rows} rows, {report.table_rows} table rows "
+            f"reconciled, head #{report.head_seq} {report.head_hash}"
         )
     else:
         table = Table(title=f"audit trail: {len(report.problems)} problem(s) in {report.rows} rows")
-        table.add_column("row", justify="right")
+        table.add_column("audit row", justify="right")
         table.add_column("problem")
         table.add_column("detail")
         for problem in report.problems:
-            table.add_row(str(problem.seq), problem.kind, problem.detail)
+            # seq 0: a table row with no audit entry at all
+            table.add_row(str(problem.seq) if problem.seq else "-", problem.kind, problem.detail)
         console.print(table)
     if not report.ok:
         raise typer.Exit(EXIT_ERROR)

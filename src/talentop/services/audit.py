@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from talentop.store import AuditReport, Store, queries, verify_audit
+from talentop.store import AuditReport, Store, queries, require_schema, verify_audit
 
 
 def verify(store: Store) -> AuditReport:
-    """Recompute the whole chain; the report names each row (sequence number) that fails."""
+    """Recompute the whole chain and reconcile it with the entity tables; the report names
+    each audit row (sequence number) or table row that fails. ``DatabaseUnavailable`` for a
+    database never initialised (no SQLite file is created)."""
+    require_schema(store)
     with store.unit_of_work() as session:
         return verify_audit(session)
 

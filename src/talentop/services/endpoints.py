@@ -14,7 +14,7 @@ from typing import Any
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, as_date
 from talentop.store import models as m
-from talentop.store import queries
+from talentop.store import queries, require_schema
 
 FORMATS = ("csv", "xpt")
 
@@ -66,6 +66,7 @@ def _timeline(
 
 def patient_timelines(ctx: Context) -> list[Any]:
     """One ``PatientTimeline`` per randomised patient, from the stored records."""
+    require_schema(ctx.store)
     with ctx.store.unit_of_work() as session:
         out = []
         for allocation in queries.randomisations(session):

@@ -1,7 +1,9 @@
 """The trial database: the only package that imports SQLAlchemy.
 
 - ``Store(url)``: engine + ``unit_of_work()`` (one transaction; SQLite ``BEGIN IMMEDIATE``).
-- ``init_database(store)``, ``upgrade(store)``, ``current_revision(store)``: migrations.
+- ``init_database(store)``, ``upgrade(store)``, ``current_revision(store)``: migrations;
+  ``require_schema(store)`` before reading (``DatabaseUnavailable`` if never initialised).
+- Any URL or connection problem raises ``talentop.errors.DatabaseUnavailable``.
 - ``append_audit(session, ...)``, ``verify_audit(session) -> AuditReport``: the audit trail.
 - ``talentop.store.models``: the tables.
 """
@@ -12,6 +14,7 @@ from talentop.store.migrate import (
     current_revision,
     head_revision,
     init_database,
+    require_schema,
     schema_diff,
     upgrade,
 )
@@ -26,6 +29,7 @@ __all__ = [
     "database_url",
     "head_revision",
     "init_database",
+    "require_schema",
     "schema_diff",
     "snapshot",
     "upgrade",

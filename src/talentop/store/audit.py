@@ -95,24 +95,40 @@ def append_audit(
 
 @dataclass(frozen=True)
 class AuditProblem:
-    """One failed check: the sequence number of the row and what is wrong with it."""
+    """One failed check: the audit row's sequence number (0 for a table row that has no
+    audit entry), the kind of problem and a sentence naming what differs.
+
+    Chain kinds: "edited" | "gap" | "broken_link" | "bad_start". Reconciliation kinds
+    (``entity``/``entity_id`` name the table row): "unaudited_row" | "row_differs" |
+    "row_missing".
+    """
 
     seq: int
-    kind: str  # "edited" | "gap" | "broken_link" | "bad_start"
+    kind: str
     detail: str
+    entity: str | None = None
+    entity_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "kind": self.kind, "detail": self.detail}
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "detail": self.detail,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+        }
 
 
 @dataclass
 class AuditReport:
-    """Result of ``verify_audit``: rows checked, head hash, every problem found."""
+    """Result of ``verify_audit``: audit rows and table rows checked, head hash, every
+    problem found."""
 
     rows: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS_HASH
     problems: list[AuditProblem] = field(default_factory=list)
+    table_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -124,18 +140,26 @@ class AuditReport:
             "rows": self.rows,
             "head_seq": self.head_seq,
             "head_hash": self.head_hash,
+            "table_rows": self.table_rows,
             "problems": [p.to_dict() for p in self.problems],
         }
 
 
-def verify_audit(session: Session) -> AuditReport:
-    """Recompute every hash and link in sequence order; name each row that fails."""
+def verify_audit(session: Session, *, reconcile_tables: bool = True) -> AuditReport:
+    """Recompute every hash and link in sequence order; name each row that fails. Then
+    (``reconcile_tables``) check every table row against its latest audit entry
+    (``talentop.store.reconcile``: tail truncation, direct table edits, deleted rows)."""
+    # Imported here: reconcile builds on this module's AuditProblem and snapshot.
+    from talentop.store.reconcile import LatestEntry, reconcile
+
     report = AuditReport()
     expected_seq = 1
     prev_hash = GENESIS_HASH
+    latest: dict[tuple[str, str], LatestEntry] = {}
     rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
     for row in rows:
         report.rows += 1
+        latest[(row.entity, row.entity_id)] = LatestEntry(row.seq, row.action, row.after_json)
         if row.seq != expected_seq:
             if row.seq > expected_seq:
                 missing = (
@@ -184,4 +208,8 @@ def verify_audit(session: Session) -> AuditReport:
         expected_seq = row.seq + 1
         report.head_seq = row.seq
         report.head_hash = row.hash
+    if reconcile_tables:
+        session.expunge_all()
+        report.table_rows, found = reconcile(session, latest)
+        report.problems.extend(found)
     return report

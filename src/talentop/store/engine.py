@@ -19,6 +19,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from talentop.errors import DatabaseUnavailable
+from talentop.store.urls import SUPPORTED, connect_failure, mask_url, parse_url, sqlite_path
+
 DEFAULT_URL = "sqlite:///talentop.db"
 #: Seconds a writer waits for the SQLite write lock before giving up.
 SQLITE_BUSY_TIMEOUT_S = 60
@@ -73,11 +76,30 @@ class _FifoLock:
             self._cond.notify_all()
 
 
+def _translate_connect_errors(engine: Engine, url: str) -> None:
+    """A failed connect (server down, bad password, SQLite file unopenable) becomes
+    ``DatabaseUnavailable``; errors of statements on an open connection are left alone."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> BaseException | None:
+        if context.connection is None and context.statement is None:
+            return connect_failure(url, context.original_exception)
+        return None
+
+
 class Store:
-    """One database: an engine, a session factory and the transaction boundary."""
+    """One database: an engine, a session factory and the transaction boundary.
+
+    The URL is checked before anything connects (``DatabaseUnavailable`` for an unparseable
+    URL, an unsupported dialect or driver, a SQLite file in a missing folder); a failed
+    connection later raises ``DatabaseUnavailable`` too, with the password masked.
+    """
 
     def __init__(self, url: str | None = None, *, pg_schema: str | None = None, echo: bool = False):
         self.url = database_url(url)
+        parsed = parse_url(self.url)
+        #: The SQLite file (None for PostgreSQL or an in-memory database).
+        self.sqlite_file = sqlite_path(parsed)
         connect_args: dict[str, Any] = {}
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
@@ -88,9 +110,15 @@ class Store:
             connect_args["options"] = f"-csearch_path={pg_schema}"
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=40, pool_pre_ping=True)
-        self.engine: Engine = create_engine(
-            self.url, connect_args=connect_args, echo=echo, **kwargs
-        )
+        try:
+            self.engine: Engine = create_engine(
+                self.url, connect_args=connect_args, echo=echo, **kwargs
+            )
+        except ImportError as error:
+            raise DatabaseUnavailable(
+                mask_url(self.url), f"driver not installed ({error.name})", SUPPORTED
+            ) from None
+        _translate_connect_errors(self.engine, self.url)
         if self.is_sqlite:
             _sqlite_hooks(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -122,6 +150,11 @@ class Store:
         finally:
             if self._local_writer is not None:
                 self._local_writer.release()
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked (for messages)."""
+        return mask_url(self.url)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
+from talentop.errors import DatabaseUnavailable
 from talentop.store.audit import append_audit
 from talentop.store.engine import Store
 from talentop.store.models import Base, RandomisationSecret
@@ -48,7 +49,10 @@ def downgrade(store: Store, revision: str) -> str | None:
 
 
 def current_revision(store: Store) -> str | None:
-    """The revision the database is at (None for an empty database)."""
+    """The revision the database is at (None for an empty or missing database; a missing
+    SQLite file is not created)."""
+    if store.sqlite_file is not None and not store.sqlite_file.exists():
+        return None
     with store.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -56,6 +60,30 @@ def current_revision(store: Store) -> str | None:
 def head_revision(store: Store) -> str | None:
     """The newest revision shipped with this version of talentop."""
     return ScriptDirectory.from_config(alembic_config(store)).get_current_head()
+
+
+def require_schema(store: Store) -> str:
+    """Refuse to read a database that was never initialised or is behind this talentop's
+    schema (``DatabaseUnavailable``); never creates a SQLite file. Returns the revision."""
+    revision = current_revision(store)
+    if revision is None:
+        raise DatabaseUnavailable(
+            store.display_url,
+            "schema not initialised",
+            "run talentop db init",
+            message=(
+                f"no talentop database at {store.display_url} (schema not initialised): "
+                "run talentop db init"
+            ),
+        )
+    head = head_revision(store)
+    if revision != head:
+        raise DatabaseUnavailable(
+            store.display_url,
+            f"schema at revision {revision}, this talentop needs {head}",
+            "run talentop db upgrade",
+        )
+    return revision
 
 
 def schema_diff(store: Store) -> list[object]:
