@@ -130,7 +130,7 @@ def _render(report: dict[str, Any], protocol: Protocol) -> None:
             for c in result.criteria
             if c.status == "missing"
         ]
-        table.add_row(result.patient_id, f"[{style}]{result.status}[/]", "\n".join(why))
+        table.add_row(result.patient_id or "?", f"[{style}]{result.status}[/]", "\n".join(why))
     console.print(table)
     counts = report["counts"]
     console.print(
