@@ -8,6 +8,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 
 from talentop.endpoints import PatientTimeline, derive_adtte, to_csv, write_xpt
+from talentop.errors import InvalidInput
 
 RAND = dt.date(2024, 1, 1)
 CUTOFF = dt.date(2026, 1, 1)
@@ -135,3 +136,31 @@ def test_csv_round_trip(tmp_path):
     assert back["ADT"].tolist() == [d.isoformat() for d in frame["ADT"]]
     np.testing.assert_allclose(back["AVAL"], frame["AVAL"], rtol=1e-15)
     assert back["CNSR"].tolist() == frame["CNSR"].tolist()
+
+
+def test_patients_randomised_after_the_cutoff_are_left_out_and_counted():
+    """QA finding 9: an interim dataset holds only patients randomised by the cut-off."""
+    early = PatientTimeline("P1", "A", RAND, last_contact_date=RAND + dt.timedelta(days=90))
+    late = PatientTimeline(
+        "P2", "B", CUTOFF + dt.timedelta(days=1), last_contact_date=CUTOFF + dt.timedelta(days=30)
+    )
+    on_the_day = PatientTimeline("P3", "B", CUTOFF, last_contact_date=CUTOFF)
+    frame = _derive([early, late, on_the_day])
+    assert sorted(frame["USUBJID"].unique()) == ["P1", "P3"]
+    assert frame.attrs["excluded_after_cutoff"] == 1
+    assert (frame["ADT"] <= CUTOFF).all()
+
+
+def test_cutoff_before_every_randomisation_is_refused():
+    late = PatientTimeline("P2", "B", CUTOFF + dt.timedelta(days=1))
+    with pytest.raises(
+        InvalidInput,
+        match=r"cutoff_date='2026-01-01': expected on or after the first randomisation "
+        r"\(2026-01-02\): all 1 patients",
+    ):
+        _derive([late])
+
+
+def test_no_patients_is_an_empty_dataset_not_an_error():
+    frame = _derive([])
+    assert frame.empty and frame.attrs["excluded_after_cutoff"] == 0

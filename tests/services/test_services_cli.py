@@ -140,3 +140,17 @@ def test_export_adtte_writes_readable_files(url, tmp_path):
     assert not any(form in text for form in secret_forms(url))
     bad = invoke("export", "adtte", "--out", str(out), "--cutoff", "31/12/2025")
     assert bad.exit_code == 2 and "--cutoff='31/12/2025'" in bad.output
+
+
+def test_export_adtte_cutoff_before_every_randomisation_is_refused(url, tmp_path):
+    """QA finding 9: no row whose ADT is after the cut-off; a cut-off before the first
+    randomisation is a named error, not 'AVAL 0, DATA CUT-OFF' for everyone."""
+    assert invoke("db", "init").exit_code == 0
+    store = Store(url)
+    to_randomised(context(store))
+    store.dispose()
+    result = invoke("export", "adtte", "--out", str(tmp_path / "o"), "--cutoff", "1990-01-01")
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "cutoff_date='1990-01-01': expected on or after the first randomisation" in message
+    assert not (tmp_path / "o").exists()

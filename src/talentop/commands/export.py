@@ -33,7 +33,10 @@ def adtte(
     cutoff: str | None = typer.Option(
         None,
         "--cutoff",
-        help="Data cut-off date YYYY-MM-DD (default: today); later events ignored.",
+        help=(
+            "Data cut-off date YYYY-MM-DD (default: today): later events are ignored and "
+            "patients randomised after it are left out (counted in the output)."
+        ),
     ),
     protocol: str = typer.Option("talentop", "--protocol", help="Protocol id or YAML file."),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
@@ -64,6 +67,11 @@ def adtte(
         print_json(result)
         return
     console.print(f"ADTTE: {result['rows']} rows for {result['patients']} randomised patients")
+    if result["excluded_after_cutoff"]:
+        console.print(
+            f"  {result['excluded_after_cutoff']} patient(s) randomised after the cut-off "
+            f"{cutoff} left out"
+        )
     for path in result["paths"]:
         console.print(f"  wrote {path}")
 

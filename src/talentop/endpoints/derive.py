@@ -185,6 +185,9 @@ def derive_adtte(
     off. Surgery is protocol therapy and does not censor PFS unless the patient's arm is
     in ``surgery_censors_in_arms``. TTF counts PD as a failure only if
     ``progression_reason`` is among ``failure_reasons``. Codes: ``CENSORING_CODES``.
+    Patients randomised after ``cutoff_date`` are left out (their number is in
+    ``frame.attrs["excluded_after_cutoff"]``); a cut-off before every randomisation is
+    ``InvalidInput``.
     """
     timelines = list(timelines)
     problems: list[str] = []
@@ -218,6 +221,20 @@ def derive_adtte(
         progression_reason=progression_reason,
     )
     _check_reasons(timelines, rules)
+    # An interim dataset holds only patients randomised on or before the cut-off: a later
+    # patient has no follow-up at the cut (ADT would precede STARTDT). Counted in
+    # ``frame.attrs["excluded_after_cutoff"]``.
+    included = [t for t in timelines if t.randomisation_date <= cutoff_date]
+    excluded = len(timelines) - len(included)
+    if timelines and not included:
+        first = min(t.randomisation_date for t in timelines)
+        raise InvalidInput.field(
+            "cutoff_date",
+            cutoff_date.isoformat(),
+            f"on or after the first randomisation ({first.isoformat()}): all "
+            f"{len(timelines)} patients were randomised after it",
+        )
+    timelines = included
     strata_names = sorted({name for t in timelines for name in t.strata})
     strata_columns = {name: name.upper() for name in strata_names}
     clash = [c for c in strata_columns.values() if c in BASE_COLUMNS + TTE_COLUMNS]
@@ -254,4 +271,5 @@ def derive_adtte(
     frame = pd.DataFrame(rows, columns=columns)
     frame["CNSR"] = frame["CNSR"].astype("int64")
     frame["AVAL"] = frame["AVAL"].astype("float64")
+    frame.attrs["excluded_after_cutoff"] = excluded
     return frame

@@ -79,7 +79,9 @@ def patient_timelines(ctx: Context) -> list[Any]:
 def derive_endpoints(ctx: Context, cutoff_date: dt.date | str | None = None) -> Any:
     """The ADTTE DataFrame (TTF, OS, PFS, PFSMR per randomised patient) at ``cutoff_date``.
 
-    Without a cut-off, today's date is used. TTF failure/censor reasons and the assessment
+    Without a cut-off, today's date is used. Patients randomised after the cut-off are left
+    out (``frame.attrs["excluded_after_cutoff"]``); a cut-off before the first
+    randomisation is ``InvalidInput``. TTF failure/censor reasons and the assessment
     interval (missed-visit rule) come from the protocol.
     """
     from talentop.endpoints import derive_adtte
@@ -126,4 +128,5 @@ def export_adtte(
         "paths": paths,
         "rows": len(frame),
         "patients": int(frame["USUBJID"].nunique()) if len(frame) else 0,
+        "excluded_after_cutoff": int(frame.attrs.get("excluded_after_cutoff", 0)),
     }
