@@ -126,6 +126,7 @@ def test_export_adtte_writes_readable_files(url, tmp_path):
         "paths": [str(out / "adtte.csv"), str(out / "adtte.xpt")],
         "rows": 4,
         "patients": 1,
+        "excluded_after_cutoff": 0,
     }
     xpt = pd.read_sas(out / "adtte.xpt", format="xport", encoding="utf-8")
     csv = pd.read_csv(out / "adtte.csv")
