@@ -178,8 +178,11 @@ def randomised_in_arm(ctx, arm: str, prefix: str = "P") -> int:
 
 def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0) -> list[int]:
     """Insert ``n`` patients directly in state ``assessed``, MDT-resectable, PR/SD (bulk setup
-    for concurrency tests; ecog and depth vary so several strata fill)."""
+    for concurrency tests; ecog and depth vary so several strata fill). Each row is audited
+    like a service write, so ``verify`` reconciles the tables afterwards."""
     import random
+
+    from talentop.store import writes
 
     rng = random.Random(seed)
     ids = []
@@ -189,11 +192,12 @@ def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0
             patient = m.Patient(
                 site_id=site.id, pseudo_id=f"S{i:05d}", registered_on=D0, state="assessed"
             )
-            session.add(patient)
-            session.flush()
+            writes.insert(session, "system", patient)
             ecog = rng.choice([0, 1])
             depth = rng.choice([-45.0, -10.0, 12.0])
-            session.add(
+            writes.insert(
+                session,
+                "system",
                 m.Screening(
                     patient_id=patient.id,
                     screened_on=D0,
@@ -201,7 +205,7 @@ def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0
                     protocol_version="1",
                     record_json=json.dumps({"ecog": ecog}),
                     verdict="eligible",
-                )
+                ),
             )
             visit = m.AssessmentVisit(
                 patient_id=patient.id,
@@ -209,9 +213,10 @@ def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0
                 new_lesions="none",
                 new_lesions_mrecist="none",
             )
-            session.add(visit)
-            session.flush()
-            session.add(
+            writes.insert(session, "system", visit)
+            writes.insert(
+                session,
+                "system",
                 m.ResponseAssessment(
                     patient_id=patient.id,
                     visit_id=visit.id,
@@ -221,9 +226,11 @@ def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0
                     best_overall_response="PR" if depth <= -30 else "SD",
                     depth_of_response_pct=depth,
                     result_json="{}",
-                )
+                ),
             )
-            session.add(
+            writes.insert(
+                session,
+                "system",
                 m.MdtReview(
                     patient_id=patient.id,
                     review_date=day(72),
@@ -232,7 +239,7 @@ def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0
                     votes_resectable=3,
                     votes_total=3,
                     resectable=True,
-                )
+                ),
             )
             ids.append(patient.id)
     return ids

@@ -4,8 +4,11 @@ Every call takes a ``Context(store, protocol, actor)`` first (``actor`` = a user
 created with ``create_user``; "system" is allowed for bootstrap). Every write is audited
 in the same transaction; a forbidden arrow raises ``ProtocolViolation`` (``.state`` and
 ``.rule`` set, both named in the message); bad values raise ``InvalidInput`` naming field
-and value; unknown ids raise ``NotFound``. Any error leaves the database as it was.
-Dates are ``datetime.date`` or ISO strings. Patients are referred to by integer id.
+and value; unknown ids raise ``NotFound``; a database that cannot be opened or was never
+initialised raises ``DatabaseUnavailable``. Any error leaves the database as it was.
+Dates are ``datetime.date`` or ISO strings; an event date after today is ``InvalidInput``
+unless ``Context(..., allow_future_dates=True)`` (simulations; ``today=`` is injectable).
+Patients are referred to by integer id.
 
 Permissions (``talentop.services.permissions``): each write call needs an action that the
 acting user's role grants (coordinator: register/screen/record data; investigator: also
@@ -78,7 +81,8 @@ Endpoints and audit
     patient_timelines(ctx) -> [PatientTimeline]
     derive_endpoints(ctx, cutoff_date=None) -> ADTTE DataFrame
     export_adtte(ctx, out_dir, *, formats=("csv", "xpt"), cutoff_date=None) -> {"paths", ...}
-    verify(store) -> AuditReport (.ok, .problems[i].seq/.kind/.detail)
+    verify(store) -> AuditReport (.ok, .problems[i].seq/.kind/.detail/.entity/.entity_id):
+        hash chain + reconciliation of every table row with its latest audit entry
     audit_entries(store, *, entity=None, limit=100) -> [dict]
 
 States: ``talentop.services.states`` (``STATES``, ``ARROWS``: allowed states + rule).

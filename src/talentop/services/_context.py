@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +18,18 @@ from talentop.store.audit import lock_chain_head
 
 @dataclass(frozen=True)
 class Context:
-    """A service caller: ``store`` (database), ``protocol`` (rules), ``actor`` (username)."""
+    """A service caller: ``store`` (database), ``protocol`` (rules), ``actor`` (username).
+
+    Event dates after ``today()`` are refused (a registration dated 2099 is a typo) unless
+    ``allow_future_dates`` (simulations whose calendar runs past the real date). ``today``
+    is injectable for tests.
+    """
 
     store: Store
     protocol: Protocol
     actor: str
+    allow_future_dates: bool = False
+    today: Callable[[], dt.date] = dt.date.today
 
 
 def as_date(field: str, value: Any) -> dt.date:
@@ -36,6 +44,17 @@ def as_date(field: str, value: Any) -> dt.date:
         except ValueError:
             pass
     raise InvalidInput.field(field, value, "a date (YYYY-MM-DD)")
+
+
+def event_date(ctx: Context, field: str, value: Any) -> dt.date:
+    """An event's date (``as_date``), refused with ``InvalidInput`` if after today unless
+    ``ctx.allow_future_dates``: nothing can have happened yet on a later day."""
+    on = as_date(field, value)
+    if not ctx.allow_future_dates:
+        today = ctx.today()
+        if on > today:
+            raise InvalidInput.field(field, on.isoformat(), f"a date on or before today ({today})")
+    return on
 
 
 def check_actor(

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from talentop.errors import InvalidInput
-from talentop.services._context import Context, as_date, enter, not_before, transition, violation
+from talentop.services._context import Context, enter, event_date, not_before, transition, violation
 from talentop.services.induction import induction_complete
 from talentop.services.states import ASSESSED, NOT_RANDOMISED, RANDOMISED
 from talentop.store import models as m
@@ -28,7 +28,7 @@ def record_lesions_baseline(
 ) -> list[int]:
     """Store baseline lesions: ``{"id", "kind": target|non_target, "organ", "nodal",
     "diameter_mm", "viable_diameter_mm"}`` (viable = arterially enhancing, for mRECIST)."""
-    on = as_date("baseline_date", baseline_date)
+    on = event_date(ctx, "baseline_date", baseline_date)
     problems = []
     if not isinstance(lesions, list) or not lesions:
         raise InvalidInput.field("lesions", lesions, "a non-empty list of lesion dicts")
@@ -175,7 +175,7 @@ def record_assessment(
     for mRECIST viable diameters (default: the RECIST value). After an arm-B assessment the
     dynamic reassessment rule may flag the patient for an MDT resectability review.
     """
-    on = as_date("visit_date", visit_date)
+    on = event_date(ctx, "visit_date", visit_date)
     non_target = non_target or {}
     viable = viable or {}
     new_mr = new_lesions_mrecist or new_lesions
@@ -294,7 +294,7 @@ def complete_assessment(ctx: Context, patient_id: int, on_date: dt.date | str) -
     ``assessment.randomisable_responses`` ends the path before randomisation (follow-up
     continues). Otherwise every induction cycle must have been given.
     """
-    on = as_date("on_date", on_date)
+    on = event_date(ctx, "on_date", on_date)
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "complete_assessment", patient_id)
         response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
@@ -334,7 +334,7 @@ def decline_randomisation(
     ctx: Context, patient_id: int, on_date: dt.date | str, reason: str
 ) -> None:
     """An assessed patient leaves before randomisation (withdrew...): -> ``not_randomised``."""
-    on = as_date("on_date", on_date)
+    on = event_date(ctx, "on_date", on_date)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput.field("reason", reason, "a reason (e.g. 'patient withdrew consent')")
     with ctx.store.unit_of_work() as session:

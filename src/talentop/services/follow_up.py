@@ -10,10 +10,10 @@ import datetime as dt
 from talentop.errors import InvalidInput
 from talentop.services._context import (
     Context,
-    as_date,
     check_actor,
     enter,
     enter_any,
+    event_date,
     not_before,
     transition,
 )
@@ -37,7 +37,7 @@ def record_adverse_event(
     serious: bool = False,
 ) -> int:
     """An adverse event: CTCAE term, grade 1-5 (CTCAE v5.0), attribution to study drugs."""
-    on = as_date("onset_date", onset_date)
+    on = event_date(ctx, "onset_date", onset_date)
     problems = []
     if not isinstance(term, str) or not term.strip():
         problems.append(f"term={term!r}: expected a CTCAE term (e.g. 'Hypertension')")
@@ -65,7 +65,7 @@ def record_discontinuation(
     ctx: Context, patient_id: int, stop_date: dt.date | str, reason: str, *, note: str | None = None
 ) -> str:
     """Stop randomised treatment: -> ``treatment_failed`` (TTF failure reason) or ``off_study``."""
-    on = as_date("stop_date", stop_date)
+    on = event_date(ctx, "stop_date", stop_date)
     vocabulary = ctx.protocol.discontinuation_reasons
     if reason not in vocabulary:
         raise InvalidInput.field(
@@ -96,7 +96,7 @@ def record_death(
     ctx: Context, patient_id: int, death_date: dt.date | str, *, cause: str | None = None
 ) -> None:
     """A death: any state -> ``died`` (a patient dies once)."""
-    on = as_date("death_date", death_date)
+    on = event_date(ctx, "death_date", death_date)
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "record_death", patient_id)
         not_before("death_date", on, patient.registered_on, "registration")
@@ -133,7 +133,7 @@ def record_follow_up(
     method: str | None = None,
 ) -> int:
     """A follow-up contact: the patient known alive on that date, or lost to follow-up."""
-    on = as_date("contact_date", contact_date)
+    on = event_date(ctx, "contact_date", contact_date)
     if status not in CONTACT_STATUSES:
         raise InvalidInput.field("status", status, f"one of {list(CONTACT_STATUSES)}")
     with ctx.store.unit_of_work() as session:
@@ -149,7 +149,7 @@ def record_new_therapy(
     ctx: Context, patient_id: int, start_date: dt.date | str, *, description: str
 ) -> int:
     """Start of a new anticancer therapy (censors PFS; counted by the TTF definition)."""
-    on = as_date("start_date", start_date)
+    on = event_date(ctx, "start_date", start_date)
     if not isinstance(description, str) or not description.strip():
         raise InvalidInput.field("description", description, "the therapy (e.g. 'lenvatinib')")
     with ctx.store.unit_of_work() as session:
@@ -163,7 +163,7 @@ def record_deviation(
     ctx: Context, patient_id: int, deviation_date: dt.date | str, *, category: str, description: str
 ) -> int:
     """A protocol deviation noted by the site or monitor."""
-    on = as_date("deviation_date", deviation_date)
+    on = event_date(ctx, "deviation_date", deviation_date)
     if not description or not category:
         raise InvalidInput.field("description", description, "a category and a description")
     with ctx.store.unit_of_work() as session:

@@ -7,7 +7,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.protocol import Protocol
-from talentop.services._context import Context, as_date, enter, not_before, transition, violation
+from talentop.services._context import Context, enter, event_date, not_before, transition, violation
 from talentop.services.states import INDUCTION, MAINTENANCE
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -21,7 +21,7 @@ PHASES = ("induction", "continued", "maintenance")
 
 def start_induction(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
     """An eligible patient starts induction: ``screened`` -> ``induction``."""
-    on = as_date("start_date", start_date)
+    on = event_date(ctx, "start_date", start_date)
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "start_induction", patient_id)
         screening = queries.latest(session, m.Screening, patient.id, m.Screening.screened_on)
@@ -83,7 +83,7 @@ def record_dose(
     "continued" otherwise. Delay = days after (previous cycle + cycle length) beyond the
     protocol's visit window. Deviations (dose outside 10%, delay) are recorded, not refused.
     """
-    on = as_date("given_on", given_on)
+    on = event_date(ctx, "given_on", given_on)
     problems = []
     if isinstance(cycle, bool) or not isinstance(cycle, int) or cycle < 1:
         problems.append(f"cycle={cycle!r}: expected a cycle number >= 1")

@@ -11,7 +11,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.protocol import Protocol
-from talentop.services._context import Context, as_date, enter, transition, violation
+from talentop.services._context import Context, enter, event_date, transition, violation
 from talentop.services.states import ASSESSED, NOT_RANDOMISED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -72,7 +72,7 @@ def record_mdt_review(
     resectable -> ``not_randomised``. In arm B (``randomised``): a reassessment that may
     allow ``switch_to_surgery``. Votes: ``{"member", "specialty", "resectable", "reason"}``.
     """
-    on = as_date("review_date", review_date)
+    on = event_date(ctx, "review_date", review_date)
     problems = check_votes(ctx.protocol, votes)
     if problems:
         raise InvalidInput(problems)

@@ -23,8 +23,8 @@ from talentop.clinical.rules import patient_value
 from talentop.errors import AllocationError, InvalidInput
 from talentop.services._context import (
     Context,
-    as_date,
     enter,
+    event_date,
     not_before,
     transition,
     violation,
@@ -127,7 +127,7 @@ def randomise(
     """
     from talentop.randomization import MinimisationScheme, stratum_key
 
-    on = as_date("randomised_on", randomised_on)
+    on = event_date(ctx, "randomised_on", randomised_on)
     rules = ctx.protocol.randomisation
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "randomise", patient_id)

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from talentop.errors import InvalidInput
-from talentop.services._context import Context, as_date, enter_any, violation
+from talentop.services._context import Context, enter_any, event_date, violation
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -70,7 +70,7 @@ def flag_for_resectability_review(
     ctx: Context, patient_id: int, flagged_on: dt.date | str, reason: str
 ) -> int:
     """Flag an arm-B patient for an MDT resectability review by hand (investigator's call)."""
-    on = as_date("flagged_on", flagged_on)
+    on = event_date(ctx, "flagged_on", flagged_on)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput.field("reason", reason, "why the patient may now be resectable")
     with ctx.store.unit_of_work() as session:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from talentop.errors import InvalidInput, NotFound
-from talentop.services._context import Context, as_date, check_actor
+from talentop.services._context import Context, check_actor, event_date
 from talentop.services.permissions import ROLES
 from talentop.services.states import REGISTERED
 from talentop.store import models as m
@@ -68,7 +68,7 @@ def register_patient(
     birth_year: int | None = None,
 ) -> int:
     """Register a patient by pseudonymised id (unique per site) -> state ``registered``."""
-    registered = as_date("registered_on", registered_on)
+    registered = event_date(ctx, "registered_on", registered_on)
     if not isinstance(pseudo_id, str) or not pseudo_id.strip() or len(pseudo_id) > 64:
         raise InvalidInput.field("pseudo_id", pseudo_id, "1-64 characters (no real name)")
     if sex is not None and sex not in ("F", "M", "X"):

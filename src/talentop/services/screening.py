@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from talentop.errors import InvalidInput
-from talentop.services._context import Context, as_date, enter, enter_any, not_before, transition
+from talentop.services._context import Context, enter, enter_any, event_date, not_before, transition
 from talentop.services.states import SCREEN_FAILED, SCREENED
 from talentop.store import models as m
 from talentop.store import writes
@@ -32,7 +32,7 @@ def screen_patient(
     """
     from talentop.clinical import evaluate_eligibility
 
-    on = as_date("screened_on", screened_on)
+    on = event_date(ctx, "screened_on", screened_on)
     if not isinstance(record, dict):
         raise InvalidInput.field("record", type(record).__name__, "a dict of screening fields")
     with ctx.store.unit_of_work() as session:
@@ -105,7 +105,7 @@ def record_lab(
     upper_limit_normal: float | None = None,
 ) -> int:
     """Store one laboratory value with its unit (no state change)."""
-    on = as_date("sampled_on", sampled_on)
+    on = event_date(ctx, "sampled_on", sampled_on)
     problems = []
     if not isinstance(test, str) or not test.strip():
         problems.append(f"test={test!r}: expected a test name (e.g. 'bilirubin')")
@@ -141,7 +141,7 @@ def record_imaging(
     findings: str | None = None,
 ) -> int:
     """Store one imaging study (CT or MRI; vascular invasion, liver volumes in mL)."""
-    on = as_date("study_date", study_date)
+    on = event_date(ctx, "study_date", study_date)
     if modality not in ("CT", "MRI", "US", "PET-CT"):
         raise InvalidInput.field("modality", modality, "CT, MRI, US or PET-CT")
     for name, volume in (

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from talentop.errors import InvalidInput
-from talentop.services._context import Context, as_date, enter, not_before, transition, violation
+from talentop.services._context import Context, enter, event_date, not_before, transition, violation
 from talentop.services.states import MAINTENANCE, OPERATED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -32,7 +32,7 @@ def switch_to_surgery(
     The patient keeps arm B (intention to treat); the switch and its MDT review are stored
     so analyses can count conversions without mixing them into arm A.
     """
-    on = as_date("switch_date", switch_date)
+    on = event_date(ctx, "switch_date", switch_date)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput.field("reason", reason, "why the patient switches to surgery")
     with ctx.store.unit_of_work() as session:
@@ -79,7 +79,7 @@ def record_surgery(
     override_reason: str | None = None,
 ) -> dict[str, Any]:
     """Record the resection: ``randomised`` -> ``operated``; washout checked (see module)."""
-    on = as_date("surgery_date", surgery_date)
+    on = event_date(ctx, "surgery_date", surgery_date)
     problems = []
     if margin not in MARGINS:
         problems.append(f"margin={margin!r}: expected one of {list(MARGINS)}")
@@ -161,7 +161,7 @@ def record_complication(
     clavien_dindo: str,
 ) -> int:
     """A surgical complication graded by Clavien-Dindo (I, II, IIIa, IIIb, IVa, IVb, V)."""
-    on = as_date("onset_date", onset_date)
+    on = event_date(ctx, "onset_date", onset_date)
     if clavien_dindo not in CLAVIEN_DINDO:
         raise InvalidInput.field("clavien_dindo", clavien_dindo, f"one of {list(CLAVIEN_DINDO)}")
     with ctx.store.unit_of_work() as session:
@@ -193,7 +193,7 @@ def record_biospecimen(
     biomarkers: dict[str, Any] | None = None,
 ) -> int:
     """Tissue from surgery (or blood) with biomarker fields, linked to the latest surgery."""
-    on = as_date("collected_on", collected_on)
+    on = event_date(ctx, "collected_on", collected_on)
     if pathological_necrosis_pct is not None and not 0 <= pathological_necrosis_pct <= 100:
         raise InvalidInput.field("pathological_necrosis_pct", pathological_necrosis_pct, "0-100")
     with ctx.store.unit_of_work() as session:
@@ -222,7 +222,7 @@ def record_biospecimen(
 
 def start_maintenance(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
     """After surgery, atezo/bev maintenance starts: ``operated`` -> ``maintenance``."""
-    on = as_date("start_date", start_date)
+    on = event_date(ctx, "start_date", start_date)
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "start_maintenance", patient_id)
         surgery = queries.latest(session, m.Surgery, patient.id, m.Surgery.surgery_date)
