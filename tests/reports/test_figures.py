@@ -163,3 +163,12 @@ def test_consort_wraps_long_reasons_and_keeps_every_word():
 def test_consort_refuses_counts_that_do_not_add_up():
     with pytest.raises(InvalidInput, match="expected induction=490"):
         consort_figure(_flow(induction=490))
+
+
+def test_km_legend_sits_outside_the_plotting_area(two_arms):
+    """The legend is above the axes (below the title): it can never cover a curve."""
+    result = km_figure(_arms(two_arms), name="km_test", title="OS", y_label="Alive")
+    ax0, ay0, ax1, ay1 = result.layout["axes"]
+    lx0, ly0, lx1, ly1 = result.layout["legend"]
+    assert ly0 >= ay1 - 1e-6  # legend bottom at or above the top of the plotting area
+    assert lx0 >= ax0 - 1 and lx1 <= ax1 + 1  # and within its width

@@ -75,7 +75,34 @@ def test_report_renders_offline_in_chromium(browser, report):
     # only the file itself and data: URIs, nothing from the network
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
     page.screenshot(path=str(ARTIFACTS / "report-top.png"))
-    for anchor in ("published", "consort", "ttf", "os", "dynamic", "subgroups", "safety"):
+    for anchor in (
+        "published", "consort", "ttf", "os", "dynamic", "subgroups", "safety", "protocol",
+    ):  # fmt: skip
         page.locator(f"#{anchor}").scroll_into_view_if_needed()
         page.locator(f"#{anchor}").screenshot(path=str(ARTIFACTS / f"report-{anchor}.png"))
+    page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_report_has_no_horizontal_overflow(browser, report, width):
+    """Every cell wraps: neither the page nor any table is wider than its window / card."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+        page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    )
+    too_wide = page.eval_on_selector_all(
+        "section",
+        """sections => sections.flatMap(s => [...s.querySelectorAll('table, img, p')]
+            .filter(e => e.getBoundingClientRect().right > s.getBoundingClientRect().right + 1)
+            .map(e => s.id + ': ' + e.tagName + ' ' + e.textContent.slice(0, 60)))""",
+    )
+    assert too_wide == []
+    # the eligibility criteria are one per line (a line box per criterion)
+    criteria = page.locator("#protocol td", has_text="1. inclusion").inner_text()
+    assert len(criteria.splitlines()) >= 8
+    body = page.inner_text("body")
+    assert "nan" not in body.split() and " nan" not in body and "HR 0.00" not in body
+    page.screenshot(path=str(ARTIFACTS / f"report-full-{width}.png"), full_page=True)
     page.close()

@@ -11,6 +11,14 @@ from rich.table import Table
 from talentop.commands._edge import console, edge, print_json
 
 
+def _hr(figures: dict, endpoint: str) -> str:
+    """HR (95% CI) from the key figures, or 'not estimable (reason)'."""
+    from talentop.reports import fmt_hr
+
+    ci = figures[f"{endpoint}_hr_ci" if endpoint == "ttf" else "os_ci"]
+    return fmt_hr(figures[f"{endpoint}_hr"], *ci, reason=figures[f"{endpoint}_hr_reason"])
+
+
 def register(app: typer.Typer) -> None:
     """Add the `demo` command to the root app."""
 
@@ -20,7 +28,8 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(
             None,
             "--db",
-            help="Database URL (must be empty). Default: <out>/talentop-demo.db, recreated each run.",
+            help="Database URL (must be empty). Default: `OUT/talentop-demo.db` (OUT is "
+            "`--out`), deleted and recreated on every run.",
         ),
         out: Path = typer.Option(
             Path("report"),
@@ -103,10 +112,10 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         if result.dynamic:
             c = result.dynamic["conversion"]
+            d, f = result.dynamic, result.figures
             console.print(
-                f"Dynamic reassessment: TTF HR {result.dynamic['ttf_hr']:.2f} "
-                f"(standard {result.figures['ttf_hr']:.2f}), OS HR "
-                f"{result.dynamic['os_hr']:.2f} (standard {result.figures['os_hr']:.2f}); "
+                f"Dynamic reassessment: TTF HR {_hr(d, 'ttf')} (standard {_hr(f, 'ttf')}), "
+                f"OS HR {_hr(d, 'os')} (standard {_hr(f, 'os')}); "
                 f"arm B switched {c['switched']} of {c['arm_b']}, operated after the switch "
                 f"{c['operated_after_switch']}; converted {c['converted']} of "
                 f"{c['unresectable']} found unresectable at the first reassessment"

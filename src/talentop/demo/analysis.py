@@ -18,7 +18,15 @@ import pandas as pd
 from scipy.stats import chi2
 
 from talentop.errors import ConvergenceError
-from talentop.reports import ConsortArm, ConsortFlow, exact_ci, fmt_ci
+from talentop.reports import (
+    ConsortArm,
+    ConsortFlow,
+    exact_ci,
+    fmt_hr,
+    fmt_num,
+    json_number,
+    p_equals,
+)
 
 ARMS = ("A", "B")
 #: Published interim (protocol.md "Interim results"), the calibration targets.
@@ -44,6 +52,7 @@ class EndpointResult:
     z: float
     ph: pd.DataFrame | None  # Schoenfeld test: chisq, df, p per covariate and GLOBAL
     rmst: Any = None  # RMST difference A minus B (reference B)
+    hr_reason: str | None = None  # why the HR is not estimable (None: it is)
 
     @property
     def ph_p(self) -> float | None:
@@ -84,24 +93,73 @@ def endpoint_frame(adtte: pd.DataFrame, paramcd: str, patients: pd.DataFrame) ->
     return frame.reset_index(drop=True)
 
 
+#: |log HR| beyond this is a diverging (monotone-likelihood) fit, not an estimate: HR < 1e-4.
+MAX_ABS_LOG_HR = 9.0
+
+
+@dataclass(frozen=True)
+class HazardRatio:
+    """A Cox HR (A vs B) with its CI, Wald P and z; ``reason`` says why it is missing."""
+
+    hr: float = np.nan
+    ci: tuple[float, float] = (np.nan, np.nan)
+    p: float = np.nan
+    z: float = np.nan
+    reason: str | None = None
+    fit: Any = field(default=None, repr=False, compare=False)
+
+
+def hazard_ratio(frame: pd.DataFrame, strata: str | None = "stratum") -> HazardRatio:
+    """Cox HR for ``treat_a``, or why it cannot be estimated (no events in an arm, or a
+    monotone likelihood: within every stratum one arm's events leave the other arm's
+    contribution empty, so the partial likelihood keeps rising as the HR goes to 0 or
+    infinity; Heinze & Schemper, Biometrics 2001)."""
+    from talentop.stats.cox import cox
+
+    events = {arm: int(frame.event[frame.arm == arm].sum()) for arm in ARMS}
+    empty = [arm for arm in ARMS if events[arm] == 0]
+    if len(empty) == 2:
+        return HazardRatio(reason="no events in either arm")
+    if empty:
+        return HazardRatio(reason=f"no events in arm {empty[0]}")
+    try:
+        fit = cox(frame, duration="time", event="event", covariates=["treat_a"], strata=strata)
+    except ConvergenceError as error:
+        monotone = "monotone" in str(error) or "separat" in str(error)
+        return HazardRatio(
+            reason="monotone likelihood: too few events within strata"
+            if monotone
+            else "Cox fit did not converge"
+        )
+    coef = float(fit.coef["treat_a"])
+    lo, hi = float(fit.ci_lower["treat_a"]), float(fit.ci_upper["treat_a"])
+    if not np.isfinite(coef) or abs(coef) > MAX_ABS_LOG_HR or not np.isfinite([lo, hi]).all():
+        return HazardRatio(reason="monotone likelihood: too few events within strata")
+    return HazardRatio(
+        float(fit.hr["treat_a"]),
+        (lo, hi),
+        float(fit.p["treat_a"]),
+        float(fit.z["treat_a"]),
+        fit=fit,
+    )
+
+
 def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
     """KM per arm, stratified log-rank, stratified Cox HR (A vs B), PH test, RMST if offered."""
     from talentop import stats
-    from talentop.stats.cox import cox
 
     kms = {
         arm: stats.kaplan_meier(g["time"].to_numpy(), g["event"].to_numpy())
         for arm, g in frame.groupby("arm")
     }
     test = stats.logrank(frame["time"], frame["event"], frame["arm"], strata=frame["stratum"])
-    try:
-        fit = cox(frame, duration="time", event="event", covariates=["treat_a"], strata="stratum")
-    except ConvergenceError:  # tiny cohorts: no events in one arm -> HR not estimable
-        fit = None
-    try:
-        ph = fit.ph_test().table[["chisq", "df", "p"]] if fit is not None else None
-    except ConvergenceError:  # too few events for the score test: reported as missing
-        ph = None
+    estimate = hazard_ratio(frame)
+    ph = None
+    if estimate.fit is not None:
+        try:
+            ph = estimate.fit.ph_test().table[["chisq", "df", "p"]]
+        except ConvergenceError:  # too few events for the score test: reported as missing
+            ph = None
     # tau: the shorter arm's last follow-up (RMST is not estimable beyond it)
     tau = float(min(g["time"].max() for _, g in frame.groupby("arm")))
     rmst = stats.rmst(frame["time"], frame["event"], tau=tau, group=frame["arm"], reference="B")
@@ -110,12 +168,13 @@ def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
         frame,
         kms,
         float(test.p_value),
-        float(fit.hr["treat_a"]) if fit else np.nan,
-        (float(fit.ci_lower["treat_a"]), float(fit.ci_upper["treat_a"])) if fit else (np.nan,) * 2,
-        float(fit.p["treat_a"]) if fit else np.nan,
-        float(fit.z["treat_a"]) if fit else np.nan,
+        estimate.hr,
+        estimate.ci,
+        estimate.p,
+        estimate.z,
         ph,
         rmst,
+        hr_reason=estimate.reason,
     )
 
 
@@ -134,25 +193,19 @@ def _subgroup_rows(frame: pd.DataFrame, name: str, column: pd.Series) -> list[di
                 ("events", int(block.event[block.arm == arm].sum())),
             )
         }
-        hr = lo = hi = np.nan
         if min(counts["events_a"], counts["events_b"]) >= 2:
-            try:
-                fit = cox(block, duration="time", event="event", covariates=["treat_a"])
-                hr, lo, hi = (
-                    float(fit.hr["treat_a"]),
-                    float(fit.ci_lower["treat_a"]),
-                    float(fit.ci_upper["treat_a"]),
-                )
-            except ConvergenceError:
-                pass
+            estimate = hazard_ratio(block, strata=None)
+        else:
+            estimate = HazardRatio(reason="fewer than 2 events in an arm")
         rows.append(
             {
                 "subgroup": name,
                 "level": str(level),
                 **counts,
-                "hr": hr,
-                "ci_lower": lo,
-                "ci_upper": hi,
+                "hr": estimate.hr,
+                "ci_lower": estimate.ci[0],
+                "ci_upper": estimate.ci[1],
+                "hr_reason": estimate.reason,
             }
         )
     p_int = np.nan
@@ -189,6 +242,7 @@ def subgroups(frame: pd.DataFrame) -> pd.DataFrame:
             "hr": overall.hr,
             "ci_lower": overall.hr_ci[0],
             "ci_upper": overall.hr_ci[1],
+            "hr_reason": overall.hr_reason,
             "p_interaction": np.nan,
         }
     ]
@@ -305,9 +359,36 @@ def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> I
     )
 
 
+def sensitivity_changes(primary: EndpointResult, sensitivity: EndpointResult) -> dict[str, int]:
+    """How the re-censoring at maintenance completion changed the TTF data, per patient."""
+    a = primary.data.set_index("USUBJID")[["time", "event"]]
+    b = sensitivity.data.set_index("USUBJID")[["time", "event"]].loc[a.index]
+    changed = (a["time"] != b["time"]) | (a["event"] != b["event"])
+    return {
+        "changed": int(changed.sum()),
+        "events_censored": int(((a["event"] == 1) & (b["event"] == 0)).sum()),
+    }
+
+
 def _median(km: Any) -> float | None:
     value = float(km.median)
     return value if np.isfinite(value) else None
+
+
+def _sensitivity_figures(result: EndpointResult | None) -> dict[str, Any]:
+    if result is None:
+        return {}
+    return {
+        "ttf_protocol_median_a": _median(result.km["A"]),
+        "ttf_protocol_median_b": _median(result.km["B"]),
+        "ttf_protocol_events": {
+            arm: int(result.data.event[result.data.arm == arm].sum()) for arm in ARMS
+        },
+        "ttf_protocol_hr": json_number(result.hr),
+        "ttf_protocol_hr_ci": [json_number(v) for v in result.hr_ci],
+        "ttf_protocol_hr_reason": result.hr_reason,
+        "ttf_protocol_p": json_number(result.logrank_p),
+    }
 
 
 def key_figures(interim: Interim) -> dict[str, Any]:
@@ -323,24 +404,23 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         "operated": interim.operated,
         "ttf_median_a": _median(interim.ttf.km["A"]),
         "ttf_median_b": _median(interim.ttf.km["B"]),
-        "ttf_hr": interim.ttf.hr,
-        "ttf_hr_ci": list(interim.ttf.hr_ci),
-        "ttf_p": interim.ttf.logrank_p,
+        "ttf_hr": json_number(interim.ttf.hr),
+        "ttf_hr_ci": [json_number(v) for v in interim.ttf.hr_ci],
+        "ttf_hr_reason": interim.ttf.hr_reason,
+        "ttf_p": json_number(interim.ttf.logrank_p),
         "os_median_a": _median(interim.os.km["A"]),
         "os_median_b": _median(interim.os.km["B"]),
-        "os_hr": interim.os.hr,
-        "os_ci": list(interim.os.hr_ci),
-        "os_p": interim.os.logrank_p,
+        "os_hr": json_number(interim.os.hr),
+        "os_ci": [json_number(v) for v in interim.os.hr_ci],
+        "os_hr_reason": interim.os.hr_reason,
+        "os_p": json_number(interim.os.logrank_p),
         "ttf_events": int(interim.ttf.data.event.sum()),
         "os_events": int(interim.os.data.event.sum()),
         "cd3_pct": 100 * interim.cd3_count / interim.operated if interim.operated else None,
         "vp3_vp4_pct": 100 * float(interim.randomised.vp_grade.isin(["Vp3", "Vp4"]).mean()),
         "gs_efficacy_z": interim.gs["efficacy_z"],
-        "ttf_z": -interim.ttf.z,
-        "ttf_protocol_median_a": _median(interim.ttf_protocol.km["A"])
-        if interim.ttf_protocol
-        else None,
-        "ttf_protocol_hr": interim.ttf_protocol.hr if interim.ttf_protocol else None,
+        "ttf_z": json_number(-interim.ttf.z),
+        **_sensitivity_figures(interim.ttf_protocol),
         "maintenance_completed": int(interim.stored.patients.maintenance_completed.sum())
         if interim.stored is not None
         else 0,
@@ -356,13 +436,11 @@ def published_rows(figures: dict[str, Any]) -> list[dict[str, str]]:
     it (log-HR SE about 0.17).
     """
 
-    def num(value: Any, digits: int = 1) -> str:
-        return "NR" if value is None else f"{value:.{digits}f}"
-
+    num = fmt_num
     f, p, e = figures, PUBLISHED, figures.get("expected") or {}
     lo, hi = exact_ci(f["operated"], f["arm_a"]) if f["arm_a"] else (np.nan, np.nan)
     ex_med = f"{num(e.get('ttf_median_a'))} vs {num(e.get('ttf_median_b'))}" if e else "-"
-    ex_p = f", z = {e['ttf_z']:.2f}" if "ttf_z" in e else ""
+    ex_p = f", z = {fmt_num(e['ttf_z'], 2)}" if "ttf_z" in e else ""
     rows = [
         ("Screened", str(p["screened"]), "-", str(f["screened"]), "cohort size (--patients)"),
         ("Met criteria, received induction", str(p["induction"]), "-", str(f["induction"]), "eligibility engine"),
@@ -370,18 +448,23 @@ def published_rows(figures: dict[str, Any]) -> list[dict[str, str]]:
         ("Arm A / arm B", f"{p['arm_a']} / {p['arm_b']}", "-", f"{f['arm_a']} / {f['arm_b']}", "stratified permuted blocks"),
         ("Arm A operated", f"{p['operated']} (82.2%)", "82.2%", f"{f['operated']} ({100 * f['operated'] / max(f['arm_a'], 1):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f})", "record_surgery; failures before the planned date are not operated"),
         ("Median TTF A vs B, months", f"{p['ttf_median_a']} vs {p['ttf_median_b']}", ex_med, f"{num(f['ttf_median_a'])} vs {num(f['ttf_median_b'])}", "Kaplan-Meier; TTF followed through maintenance completion"),
-        ("TTF hazard ratio (A vs B), P", f"{p['ttf_hr']:.2f}, P = {p['ttf_p']}", f"{e['ttf_hr']:.2f}{ex_p}" if e else "-", f"{fmt_ci(f['ttf_hr'], *f['ttf_hr_ci'])}, P = {f['ttf_p']:.3f}", "stratified Cox; stratified log-rank P"),
-        ("OS hazard ratio (95% CI)", f"{p['os_hr']:.2f} ({p['os_ci'][0]:.2f}-{p['os_ci'][1]:.2f})", f"{e['os_hr']:.2f}" if e else "-", fmt_ci(f["os_hr"], *f["os_ci"]), f"{f['os_events']} deaths: immature"),
-        ("Grade >= 3 surgical complications (arm A, operated)", f"{p['cd3_pct']}%", "22%", "-" if f["cd3_pct"] is None else f"{f['cd3_pct']:.1f}%", "Clavien-Dindo >= IIIa, from the database"),
+        ("TTF hazard ratio (A vs B), P", f"{fmt_num(p['ttf_hr'], 2)}, {p_equals(p['ttf_p'])}", f"{fmt_num(e['ttf_hr'], 2)}{ex_p}" if e else "-", f"{fmt_hr(f['ttf_hr'], *f['ttf_hr_ci'], reason=f['ttf_hr_reason'])}, log-rank {p_equals(f['ttf_p'])}", "stratified Cox; stratified log-rank P"),
+        ("OS hazard ratio (95% CI)", fmt_hr(p["os_hr"], *p["os_ci"]), fmt_num(e["os_hr"], 2) if e else "-", fmt_hr(f["os_hr"], *f["os_ci"], reason=f["os_hr_reason"]), f"{f['os_events']} deaths: immature"),
+        ("Grade >= 3 surgical complications (arm A, operated)", f"{p['cd3_pct']}%", "22%", "-" if f["cd3_pct"] is None else f"{fmt_num(f['cd3_pct'])}%", "Clavien-Dindo >= IIIa, from the database"),
         ("New atezo/bev safety signals", "none", "none", "none (AEs drawn from the known profile)", "simulated"),
     ]  # fmt: skip
-    if f.get("ttf_protocol_hr") is not None:
+    if "ttf_protocol_events" in f:
+        events = f["ttf_protocol_events"]
+        hr = fmt_hr(
+            f["ttf_protocol_hr"], *f["ttf_protocol_hr_ci"], reason=f["ttf_protocol_hr_reason"]
+        )
         rows.append(
             (
                 "Sensitivity: TTF censored at maintenance completion",
                 "-",
                 "-",
-                f"median A {num(f['ttf_protocol_median_a'])}, HR {f['ttf_protocol_hr']:.2f}",
+                f"median {num(f['ttf_protocol_median_a'])} vs {num(f['ttf_protocol_median_b'])}; "
+                f"HR {hr}, log-rank {p_equals(f['ttf_protocol_p'])}; events {events['A']} / {events['B']}",
                 f"protocol file's TTF lists; {f['maintenance_completed']} completed maintenance",
             )
         )

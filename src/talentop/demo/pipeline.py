@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from talentop.demo.analysis import Interim, interim_analysis, key_figures
 from talentop.demo.cohort import DAYS_PER_MONTH, generate_cohort
 from talentop.demo.run import Progress, TrialRun, adtte, run_cohort
-from talentop.reports import fmt_ci
+from talentop.reports import fmt_hr, fmt_num
 
 FIRST_SCREENING = dt.date(2021, 3, 1)
 #: Screening to randomisation: 7 days to the first dose, 12 weeks of induction and
@@ -130,15 +129,14 @@ def conversion_figures(interim: Interim) -> dict[str, Any]:
 
 
 def _of(count: int, total: int) -> str:
-    return f"{count} of {total} ({100 * count / total:.1f}%)" if total else "0 of 0"
+    return f"{count} of {total} ({fmt_num(100 * count / total)}%)" if total else "0 of 0"
 
 
 def dynamic_table(standard: Interim, dynamic: Interim) -> pd.DataFrame:
     """Standard vs dynamic-reassessment run of the same cohort and seed, side by side."""
 
     def median(km: Any) -> str:
-        value = float(km.median)
-        return f"{value:.1f}" if np.isfinite(value) else "not reached"
+        return fmt_num(km.median, 1, "not reached")
 
     rows = []
     for name, attr in (("TTF", "ttf"), ("OS", "os")):
@@ -146,7 +144,11 @@ def dynamic_table(standard: Interim, dynamic: Interim) -> pd.DataFrame:
         rows += [
             (f"Median {name} arm A, months", median(a.km["A"]), median(b.km["A"])),
             (f"Median {name} arm B, months", median(a.km["B"]), median(b.km["B"])),
-            (f"{name} HR A vs B (95% CI)", fmt_ci(a.hr, *a.hr_ci), fmt_ci(b.hr, *b.hr_ci)),
+            (
+                f"{name} HR A vs B (95% CI)",
+                fmt_hr(a.hr, *a.hr_ci, reason=a.hr_reason),
+                fmt_hr(b.hr, *b.hr_ci, reason=b.hr_reason),
+            ),
             (
                 f"{name} events A / B",
                 " / ".join(str(int(a.data.event[a.data.arm == x].sum())) for x in ("A", "B")),

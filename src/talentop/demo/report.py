@@ -5,10 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from talentop.demo.analysis import CD_GRADES, Interim, key_figures, published_rows
+from talentop.demo.analysis import (
+    CD_GRADES,
+    Interim,
+    key_figures,
+    published_rows,
+    sensitivity_changes,
+)
 from talentop.reports import (
     ArmCurve,
     Report,
@@ -17,14 +22,20 @@ from talentop.reports import (
     baseline_table,
     consort_figure,
     fmt_ci,
+    fmt_hr,
+    fmt_num,
+    fmt_p,
     forest_figure,
     grade_table,
     key_value_table,
     km_figure,
+    not_estimable,
+    p_equals,
     published_table,
     response_table,
     write_report,
 )
+from talentop.reports.numbers import finite
 
 
 def _km(result: Any, name: str, title: str, y_label: str) -> Any:
@@ -33,8 +44,8 @@ def _km(result: Any, name: str, title: str, y_label: str) -> Any:
         for arm, g in result.data.groupby("arm")
     ]
     note = (
-        f"Stratified Cox HR (A vs B) {fmt_ci(result.hr, *result.hr_ci)}\n"
-        f"stratified log-rank P = {result.logrank_p:.3f}"
+        f"Stratified Cox HR (A vs B) {fmt_hr(result.hr, *result.hr_ci, reason=result.hr_reason)}\n"
+        f"stratified log-rank {p_equals(result.logrank_p)}"
     )
     return km_figure(
         arms, name=name, title=title, y_label=y_label, annotation=note, fitted=result.km
@@ -50,36 +61,55 @@ def _endpoint_table(result: Any, label: str) -> Table:
                 "Arm": arm,
                 "n": km.n,
                 "events": km.events,
-                "median, months (95% CI)": fmt_ci(float(km.median), lo, hi, 1)
-                if np.isfinite(km.median)
-                else "not reached",
+                "median, months (95% CI)": fmt_ci(km.median, lo, hi, 1)
+                if finite(km.median) is not None
+                else f"not reached (95% CI {fmt_num(lo)}-NR)",
             }
         )
-    note = (
-        f"HR {fmt_ci(result.hr, *result.hr_ci)} (Wald P = {result.hr_p:.3f}); stratified log-rank "
-        f"P = {result.logrank_p:.3f}."
-    )
+    hr = fmt_hr(result.hr, *result.hr_ci, reason=result.hr_reason)
+    wald = f" (Wald {p_equals(result.hr_p)})" if result.hr_reason is None else ""
+    note = f"Stratified Cox HR A vs B {hr}{wald}; stratified log-rank {p_equals(result.logrank_p)}."
     rmst = result.rmst
-    if rmst is not None and _finite(rmst.difference) is not None:
+    if rmst is not None and finite(rmst.difference) is not None:
         lo, hi = rmst.ci
         note += (
-            f" RMST difference A minus B up to {rmst.tau:.1f} months: "
-            f"{rmst.difference:.2f} months (95% CI {lo:.2f} to {hi:.2f}, P = {rmst.p_value:.3f})."
+            f" RMST difference A minus B up to {fmt_num(rmst.tau)} months: "
+            f"{fmt_num(rmst.difference, 2)} months (95% CI {fmt_num(lo, 2)} to "
+            f"{fmt_num(hi, 2)}, {p_equals(rmst.p_value)})."
         )
     return Table(f"{label}: Kaplan-Meier medians by arm", pd.DataFrame(rows), note)
+
+
+def _sensitivity_table(interim: Interim) -> Table:
+    """The protocol file's TTF (completion censors), with what the re-censoring changed."""
+    table = _endpoint_table(
+        interim.ttf_protocol, "Sensitivity, TTF censored at maintenance completion"
+    )
+    change = sensitivity_changes(interim.ttf, interim.ttf_protocol)
+    note = (
+        f" Re-censoring at maintenance completion changed {change['changed']} patients' TTF "
+        f"({change['events_censored']} failures after completion became censored). The "
+        "stratified log-rank and Cox use only risk sets within a stratum: an earlier censoring "
+        "time changes them only if another patient of that stratum fails in between, so they "
+        "can equal the primary analysis while the KM curve and RMST (unstratified) move."
+    )
+    return Table(table.title, table.frame, table.note + note)
 
 
 def _ph_table(result: Any, label: str) -> Table:
     """Schoenfeld-residual test (R ``cox.zph``, KM time transform): per covariate and global."""
     if result.ph is None:
-        frame = pd.DataFrame([{"term": "-", "chi-square": "not estimable", "df": "", "P": ""}])
+        why = result.hr_reason or "too few events for the score test"
+        frame = pd.DataFrame(
+            [{"term": "-", "chi-square": f"not estimable ({why})", "df": "", "P": ""}]
+        )
     else:
         frame = pd.DataFrame(
             {
                 "term": ["treatment (A vs B)" if t == "treat_a" else t for t in result.ph.index],
-                "chi-square": [f"{v:.3f}" for v in result.ph["chisq"]],
-                "df": [f"{v:g}" for v in result.ph["df"]],
-                "P": [f"{v:.3f}" for v in result.ph["p"]],
+                "chi-square": [fmt_num(v, 3, "not estimable") for v in result.ph["chisq"]],
+                "df": [fmt_num(v, 0, "-") for v in result.ph["df"]],
+                "P": [fmt_p(v) for v in result.ph["p"]],
             }
         )
     return Table(
@@ -134,16 +164,7 @@ def build_report(
             tables=[
                 _endpoint_table(interim.ttf, "TTF"),
                 _ph_table(interim.ttf, "TTF"),
-                *(
-                    [
-                        _endpoint_table(
-                            interim.ttf_protocol,
-                            "Sensitivity, TTF censored at maintenance completion",
-                        )
-                    ]
-                    if interim.ttf_protocol is not None
-                    else []
-                ),
+                *([_sensitivity_table(interim)] if interim.ttf_protocol is not None else []),
             ],
         ),
         Section(
@@ -228,13 +249,13 @@ def build_report(
                             interim.gs["planned_events"],
                         ),
                         ("observed TTF events", interim.gs["observed_events"]),
-                        ("information fraction", f"{interim.gs['information_fraction']:.2f}"),
-                        ("efficacy bound, z", f"{interim.gs['efficacy_z']:.3f}"),
-                        ("observed z (A better > 0)", f"{figures['ttf_z']:.3f}"),
+                        ("information fraction", fmt_num(interim.gs["information_fraction"], 2)),
+                        ("efficacy bound, z", fmt_num(interim.gs["efficacy_z"], 3)),
                         (
-                            "bound crossed",
-                            "yes" if figures["ttf_z"] >= interim.gs["efficacy_z"] else "no",
+                            "observed z (Cox Wald, A better > 0)",
+                            fmt_num(figures["ttf_z"], 3, not_estimable(figures["ttf_hr_reason"])),
                         ),
+                        ("bound crossed", _crossed(figures["ttf_z"], interim.gs["efficacy_z"])),
                     ],
                 )
             ],
@@ -247,7 +268,13 @@ def build_report(
                     protocol.title,
                     [
                         ("registry", protocol.registry_id),
-                        ("eligibility criteria", "; ".join(c.text for c in protocol.eligibility)),
+                        (
+                            "eligibility criteria",
+                            "\n".join(
+                                f"{i}. {c.kind}: {c.text}"
+                                for i, c in enumerate(protocol.eligibility, start=1)
+                            ),
+                        ),
                         (
                             "induction",
                             f"{len(protocol.induction.cycles)} cycles q{protocol.induction.cycle_length_days}d",
@@ -281,10 +308,16 @@ def build_report(
         ),
         (
             "Median TTF A vs B",
-            f"{_num(figures['ttf_median_a'])} vs {_num(figures['ttf_median_b'])} mo",
+            f"{fmt_num(figures['ttf_median_a'])} vs {fmt_num(figures['ttf_median_b'])} mo",
         ),
-        ("TTF HR (95% CI)", fmt_ci(figures["ttf_hr"], *figures["ttf_hr_ci"])),
-        ("OS HR (95% CI)", fmt_ci(figures["os_hr"], *figures["os_ci"])),
+        (
+            "TTF HR (95% CI)",
+            fmt_hr(figures["ttf_hr"], *figures["ttf_hr_ci"], reason=figures["ttf_hr_reason"]),
+        ),
+        (
+            "OS HR (95% CI)",
+            fmt_hr(figures["os_hr"], *figures["os_ci"], reason=figures["os_hr_reason"]),
+        ),
         ("Arm A operated", str(figures["operated"])),
     ]
     return Report(
@@ -296,17 +329,10 @@ def build_report(
     )
 
 
-def _num(value: float | None, digits: int = 1) -> str:
-    """NR (not reached / not estimable) for a missing value."""
-    return "NR" if value is None else f"{value:.{digits}f}"
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if np.isfinite(number) else None
+def _crossed(z: float | None, bound: float) -> str:
+    if z is None:
+        return "not assessable (observed z not estimable)"
+    return "yes" if z >= bound else "no"
 
 
 def write(interim: Interim, protocol: Any, out_dir: Path, **kwargs: Any) -> Path:

@@ -27,6 +27,7 @@ from talentop.errors import InvalidInput
 #: Called after each patient with (phase, done, total) for progress bars.
 Progress = Callable[[str, int, int], None]
 COMPLETED = "maintenance_completed"
+END_OF_INDUCTION_PD = "PD at the end-of-induction scan (after SD)"
 
 MDT_MEMBERS = {  # specialty -> usernames (a patient's MDT draws members in this order)
     "hepatobiliary_surgeon": ["dr_surgeon_1", "dr_surgeon_2"],
@@ -206,6 +207,15 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
         run.not_randomised[row["not_randomised_reason"]] += 1
         return
     review_on = assessed_on + dt.timedelta(days=3)
+    if (result.get("recist") or {}).get("progression_date"):
+        # SD at week 6 (best response), PD at the end-of-induction scan: the disease has
+        # progressed, so the patient is no "PR or SD" candidate (protocol step 3); sent on,
+        # an MDT could randomise them and their TTF would be a PD dated before randomisation.
+        reason = END_OF_INDUCTION_PD
+        decline_randomisation(ctx, pid, review_on, reason)
+        row["not_randomised_reason"] = reason
+        run.not_randomised[reason] += 1
+        return
     if patient.withdraws_after_cycle is not None:
         decline_randomisation(ctx, pid, review_on, "patient withdrew consent")
         row["not_randomised_reason"] = "Withdrew consent"
@@ -245,32 +255,41 @@ def run_cohort(
     return run
 
 
-def adtte(run: TrialRun, store: Any, protocol: Any) -> dict[str, pd.DataFrame]:
-    """ADTTE from the database by the services, under two TTF definitions.
-
-    ``"protocol"``: ``derive_endpoints`` with the protocol file's lists (completing the
-    12-month maintenance censors TTF). ``"continued"`` (the demo's primary setting): the same
-    stored timelines and lists, but a completed maintenance neither fails nor censors, so
-    recurrence or death after it still counts - the only reading under which a median TTF of
-    20.4 months (beyond the ~13-month maintenance end) can be observed in arm A.
-    """
+def adtte_both(
+    timelines: list[Any], protocol: Any, cutoff_date: dt.date
+) -> dict[str, pd.DataFrame]:
+    """ADTTE under two TTF definitions from the same timelines (pure; see ``adtte``)."""
     import dataclasses
 
     from talentop.endpoints import derive_adtte
-    from talentop.services import derive_endpoints, patient_timelines
 
-    ctx = _context(store, protocol)
-    timelines = [
+    def derive(rows: list[Any]) -> pd.DataFrame:
+        return derive_adtte(
+            rows,
+            failure_reasons=list(protocol.ttf.failure_reasons),
+            censor_reasons=list(protocol.ttf.censor_reasons),
+            cutoff_date=cutoff_date,
+            assessment_interval_days=7 * int(protocol.assessment.interval_weeks),
+        )
+
+    continued = [
         dataclasses.replace(
             t, discontinuations=tuple(d for d in t.discontinuations if d[1] != COMPLETED)
         )
-        for t in patient_timelines(ctx)
+        for t in timelines
     ]
-    continued = derive_adtte(
-        timelines,
-        failure_reasons=list(protocol.ttf.failure_reasons),
-        censor_reasons=list(protocol.ttf.censor_reasons),
-        cutoff_date=run.cutoff_date,
-        assessment_interval_days=7 * int(protocol.assessment.interval_weeks),
-    )
-    return {"continued": continued, "protocol": derive_endpoints(ctx, run.cutoff_date)}
+    return {"continued": derive(continued), "protocol": derive(list(timelines))}
+
+
+def adtte(run: TrialRun, store: Any, protocol: Any) -> dict[str, pd.DataFrame]:
+    """ADTTE from the database (the services' stored timelines), under two TTF definitions.
+
+    ``"protocol"``: the protocol file's lists, as ``services.derive_endpoints`` applies them
+    (completing the 12-month maintenance censors TTF). ``"continued"`` (the demo's primary
+    setting): the same stored timelines and lists, but a completed maintenance neither fails
+    nor censors, so recurrence or death after it still counts - the only reading under which
+    a median TTF of 20.4 months (beyond the ~13-month maintenance end) can be observed in arm A.
+    """
+    from talentop.services import patient_timelines
+
+    return adtte_both(patient_timelines(_context(store, protocol)), protocol, run.cutoff_date)

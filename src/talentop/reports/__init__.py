@@ -8,11 +8,19 @@ from talentop.reports.consort import ConsortArm, ConsortFlow, consort_figure
 from talentop.reports.document import Report, Section, render_html, write_report
 from talentop.reports.forest import FOREST_COLUMNS, forest_figure
 from talentop.reports.km import ArmCurve, KMFigure, km_figure
+from talentop.reports.numbers import (
+    fmt_ci,
+    fmt_hr,
+    fmt_num,
+    fmt_p,
+    json_number,
+    not_estimable,
+    p_equals,
+)
 from talentop.reports.tables import (
     Table,
     baseline_table,
     exact_ci,
-    fmt_ci,
     grade_table,
     key_value_table,
     published_table,
@@ -33,10 +41,16 @@ __all__ = [
     "consort_figure",
     "exact_ci",
     "fmt_ci",
+    "fmt_hr",
+    "fmt_num",
+    "fmt_p",
     "forest_figure",
     "grade_table",
+    "json_number",
     "key_value_table",
     "km_figure",
+    "not_estimable",
+    "p_equals",
     "published_table",
     "render",
     "render_html",

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from talentop.errors import InvalidInput
 from talentop.reports._render import PALETTE, RenderedFigure, new_figure, render, styled
@@ -33,6 +34,8 @@ class KMFigure:
     figure: RenderedFigure
     at_risk: pd.DataFrame  # index: arm label; columns: tick times (months)
     medians: dict[str, float | None]
+    #: Figure-pixel boxes (x0, y0, x1, y1) of the "axes" (plotting area) and the "legend".
+    layout: dict[str, tuple[float, float, float, float]] | None = None
 
 
 def _survival_steps(km: Any, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,9 +123,19 @@ def km_figure(
     ax.set_xticks(ticks)
     ax.set_ylabel(y_label)
     ax.set_xlabel(x_label)
-    ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+    # Legend between the title and the plotting area: never on top of a curve, whatever
+    # their shape (loc="best" does not see step lines reliably, and curves reach y = 1).
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold", pad=22)
     ax.grid(axis="y", alpha=0.25)
-    ax.legend(loc="upper right", frameon=False)
+    legend = ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncol=len(arms),
+        frameon=False,
+        borderaxespad=0.2,
+        handlelength=1.8,
+        fontsize=9,
+    )
     if annotation:
         ax.text(
             0.02,
@@ -155,4 +168,9 @@ def km_figure(
         )
         for tick, count in zip(ticks, at_risk.loc[arm.label], strict=True):
             table_ax.text(tick, y, str(int(count)), ha="center", va="center", fontsize=8.5)
-    return KMFigure(render(fig, name, title), at_risk, medians)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    layout = {
+        key: tuple(float(v) for v in artist.get_window_extent(renderer).extents)
+        for key, artist in (("axes", ax), ("legend", legend))
+    }
+    return KMFigure(render(fig, name, title), at_risk, medians, layout)
