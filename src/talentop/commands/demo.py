@@ -114,8 +114,8 @@ def register(app: typer.Typer) -> None:
             c = result.dynamic["conversion"]
             d, f = result.dynamic, result.figures
             console.print(
-                f"Dynamic reassessment: TTF HR {_hr(d, 'ttf')} (standard {_hr(f, 'ttf')}), "
-                f"OS HR {_hr(d, 'os')} (standard {_hr(f, 'os')}); "
+                f"Dynamic reassessment vs standard run: TTF HR {_hr(d, 'ttf')} vs "
+                f"{_hr(f, 'ttf')}; OS HR {_hr(d, 'os')} vs {_hr(f, 'os')}; "
                 f"arm B switched {c['switched']} of {c['arm_b']}, operated after the switch "
                 f"{c['operated_after_switch']}; converted {c['converted']} of "
                 f"{c['unresectable']} found unresectable at the first reassessment"

@@ -88,7 +88,7 @@ def _sensitivity_table(interim: Interim) -> Table:
     change = sensitivity_changes(interim.ttf, interim.ttf_protocol)
     note = (
         f" Re-censoring at maintenance completion changed {change['changed']} patients' TTF "
-        f"({change['events_censored']} failures after completion became censored). The "
+        f"({change['events_censored']} failure(s) after completion became censored). The "
         "stratified log-rank and Cox use only risk sets within a stratum: an earlier censoring "
         "time changes them only if another patient of that stratum fails in between, so they "
         "can equal the primary analysis while the KM curve and RMST (unstratified) move."
@@ -178,7 +178,9 @@ def build_report(
             "Subgroups (TTF)",
             [
                 "Cox HR within each level; interaction P from a likelihood-ratio test of "
-                "treatment x subgroup. Exploratory."
+                "treatment x subgroup. Exploratory. A level's HR is not estimable with fewer than 2 "
+                "events in an arm or when the likelihood is monotone (it would diverge to 0 or "
+                "infinity)."
             ],
             figures=[forest_figure(interim.subgroups, name="forest_ttf")],
         ),

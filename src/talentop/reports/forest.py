@@ -65,7 +65,7 @@ def forest_figure(
             lines.append((str(subgroup), block.iloc[0]))
             continue
         p = block["p_interaction"].dropna()
-        interaction = f"interaction p = {_fmt_p(float(p.iloc[0]))}" if len(p) else ""
+        interaction = f"interaction P = {_fmt_p(float(p.iloc[0]))}" if len(p) else ""
         lines.append((str(subgroup), interaction))
         lines.extend(
             (f"    {level}", row)
