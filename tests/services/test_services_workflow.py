@@ -92,6 +92,23 @@ def test_progression_after_induction_ends_before_randomisation(store):
         sv.randomise(ctx, pid, day(50))
 
 
+def test_sd_then_progression_at_the_end_of_induction_is_not_randomised(store):
+    """SD at week 6 (-10%, 49 days after baseline >= min_sd_days 42) then PD at the
+    end-of-induction scan (110 mm >= 1.2 x nadir 90 and +20 mm): the best overall response is
+    SD, but the disease progressed before the decision, so the patient is not a PR/SD
+    patient to randomise (found by the demo: randomised patients with TTF 0)."""
+    ctx = context(store)
+    pid = to_induction(ctx)
+    give_induction(ctx, pid)
+    assess(ctx, pid, 42, shrink=0.9)
+    result = assess(ctx, pid, 70, shrink=1.1)
+    assert result["recist"]["best_overall_response"] == "SD"
+    assert result["recist"]["progression_date"] == day(70).isoformat()
+    out = sv.complete_assessment(ctx, pid, day(71))
+    assert out["state"] == "not_randomised" and out["best_overall_response"] == "SD"
+    assert f"progressed on {day(70).isoformat()}" in out["reason"]
+
+
 def test_incomplete_induction_cannot_close(store):
     ctx = context(store)
     pid = to_induction(ctx)

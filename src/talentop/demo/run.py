@@ -201,21 +201,17 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
     }
     run.patients.append(row)
     if outcome["state"] != "assessed":
+        # The service ends the path on a non-randomisable best response, and on progression
+        # at any scan so far (SD at week 6, PD at the end-of-induction scan).
+        progressed = outcome["best_overall_response"] in ("PR", "SD")
         row["not_randomised_reason"] = (
-            f"{outcome['best_overall_response']} after induction (RECIST)"
+            END_OF_INDUCTION_PD
+            if progressed
+            else f"{outcome['best_overall_response']} after induction (RECIST)"
         )
         run.not_randomised[row["not_randomised_reason"]] += 1
         return
     review_on = assessed_on + dt.timedelta(days=3)
-    if (result.get("recist") or {}).get("progression_date"):
-        # SD at week 6 (best response), PD at the end-of-induction scan: the disease has
-        # progressed, so the patient is no "PR or SD" candidate (protocol step 3); sent on,
-        # an MDT could randomise them and their TTF would be a PD dated before randomisation.
-        reason = END_OF_INDUCTION_PD
-        decline_randomisation(ctx, pid, review_on, reason)
-        row["not_randomised_reason"] = reason
-        run.not_randomised[reason] += 1
-        return
     if patient.withdraws_after_cycle is not None:
         decline_randomisation(ctx, pid, review_on, "patient withdrew consent")
         row["not_randomised_reason"] = "Withdrew consent"

@@ -292,7 +292,10 @@ def complete_assessment(ctx: Context, patient_id: int, on_date: dt.date | str) -
 
     The best overall response by the protocol's criteria decides: a response not in
     ``assessment.randomisable_responses`` ends the path before randomisation (follow-up
-    continues). Otherwise every induction cycle must have been given.
+    continues). So does progression at any assessment so far: SD at week 6 then PD at the
+    end-of-induction scan has a best response of SD, yet the disease progressed and the
+    patient is not a PR/SD patient at the decision. Otherwise every induction cycle must
+    have been given.
     """
     on = event_date(ctx, "on_date", on_date)
     with ctx.store.unit_of_work() as session:
@@ -306,8 +309,15 @@ def complete_assessment(ctx: Context, patient_id: int, on_date: dt.date | str) -
             )
         bor = response.best_overall_response
         allowed = ctx.protocol.assessment.randomisable_responses
+        reason = None
         if bor not in allowed:
             reason = f"best overall response {bor} is not randomisable ({', '.join(allowed)})"
+        elif response.progression_date is not None:
+            reason = (
+                f"progressed on {response.progression_date.isoformat()} (best overall "
+                f"response {bor}): only {', '.join(allowed)} without progression is randomisable"
+            )
+        if reason is not None:
             transition(session, ctx, patient, NOT_RANDOMISED, on_date=on, reason=reason)
             return {"state": NOT_RANDOMISED, "best_overall_response": bor, "reason": reason}
         missing = induction_complete(
