@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from talentop import services as sv
 from talentop.protocol import load_protocol
-from talentop.store import Store, init_database
+from talentop.store import Store, init_database, writes
 from talentop.store import models as m
 
 PROTOCOL = load_protocol("talentop")
@@ -36,7 +36,11 @@ DAY = dt.date(2025, 3, 20)
 
 
 def seed(store: Store, n: int, offset: int) -> list[int]:
-    """n patients ready to randomise (assessed, PR/SD, MDT-resectable), spread over strata."""
+    """n patients ready to randomise (assessed, PR/SD, MDT-resectable), spread over strata.
+
+    Inserted directly (bulk set-up, not the path under test) but audited like any write, so
+    `audit verify` still reconciles every table with the trail afterwards.
+    """
     rng = random.Random(offset)
     ids = []
     with store.unit_of_work() as session:
@@ -45,10 +49,11 @@ def seed(store: Store, n: int, offset: int) -> list[int]:
             patient = m.Patient(
                 site_id=site.id, pseudo_id=f"B{offset + i:06d}", registered_on=DAY, state="assessed"
             )
-            session.add(patient)
-            session.flush()
+            writes.insert(session, "system", patient)
             depth = rng.choice([-45.0, -10.0, 12.0])
-            session.add(
+            writes.insert(
+                session,
+                "system",
                 m.Screening(
                     patient_id=patient.id,
                     screened_on=DAY,
@@ -56,7 +61,7 @@ def seed(store: Store, n: int, offset: int) -> list[int]:
                     protocol_version="1",
                     record_json=json.dumps({"ecog": rng.choice([0, 1])}),
                     verdict="eligible",
-                )
+                ),
             )
             visit = m.AssessmentVisit(
                 patient_id=patient.id,
@@ -64,10 +69,11 @@ def seed(store: Store, n: int, offset: int) -> list[int]:
                 new_lesions="none",
                 new_lesions_mrecist="none",
             )
-            session.add(visit)
-            session.flush()
+            writes.insert(session, "system", visit)
             bor = "PR" if depth <= -30 else "SD"
-            session.add(
+            writes.insert(
+                session,
+                "system",
                 m.ResponseAssessment(
                     patient_id=patient.id,
                     visit_id=visit.id,
@@ -77,9 +83,11 @@ def seed(store: Store, n: int, offset: int) -> list[int]:
                     best_overall_response=bor,
                     depth_of_response_pct=depth,
                     result_json="{}",
-                )
+                ),
             )
-            session.add(
+            writes.insert(
+                session,
+                "system",
                 m.MdtReview(
                     patient_id=patient.id,
                     review_date=DAY,
@@ -88,7 +96,7 @@ def seed(store: Store, n: int, offset: int) -> list[int]:
                     votes_resectable=3,
                     votes_total=3,
                     resectable=True,
-                )
+                ),
             )
             ids.append(patient.id)
     return ids
