@@ -175,6 +175,23 @@ def _organ_group(organ: str, nodal: bool) -> str:
     return NODE_LYMPH_ORGAN if nodal else organ
 
 
+def _lesion_header(
+    item: object, where: str, expected: str, problems: list[str]
+) -> tuple[str, str, str, bool] | None:
+    """A baseline lesion's (where, id, organ, nodal), problems noted; None if not an object."""
+    if not isinstance(item, dict):
+        problems.append(f"{where}={item!r}: expected an object with {expected}")
+        return None
+    lesion_id = _text(item, "id", where, problems)
+    where = f"{where} ({lesion_id or '?'})"
+    organ = _text(item, "organ", where, problems)
+    nodal = item.get("nodal", False)
+    if not isinstance(nodal, bool):
+        problems.append(f"{where}.nodal={nodal!r}: expected true or false")
+        nodal = False
+    return where, lesion_id, organ, nodal
+
+
 def _targets(
     raw: object, criteria: str, options: Options, problems: list[str]
 ) -> list[TargetLesion]:
@@ -183,17 +200,12 @@ def _targets(
         return []
     lesions: list[TargetLesion] = []
     for index, item in enumerate(raw):
-        where = f"baseline.target[{index}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where}={item!r}: expected an object with id, organ, diameter_mm")
+        header = _lesion_header(
+            item, f"baseline.target[{index}]", "id, organ, diameter_mm", problems
+        )
+        if header is None:
             continue
-        lesion_id = _text(item, "id", where, problems)
-        where = f"baseline.target[{index}] ({lesion_id or '?'})"
-        organ = _text(item, "organ", where, problems)
-        nodal = item.get("nodal", False)
-        if not isinstance(nodal, bool):
-            problems.append(f"{where}.nodal={nodal!r}: expected true or false")
-            nodal = False
+        where, lesion_id, organ, nodal = header
         key = (
             "viable_diameter_mm"
             if criteria == "mrecist" and "viable_diameter_mm" in item
@@ -271,17 +283,10 @@ def _non_targets(raw: object, criteria: str, problems: list[str]) -> list[NonTar
         return []
     lesions: list[NonTargetLesion] = []
     for index, item in enumerate(raw):
-        where = f"baseline.non_target[{index}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where}={item!r}: expected an object with id and organ")
+        header = _lesion_header(item, f"baseline.non_target[{index}]", "id and organ", problems)
+        if header is None:
             continue
-        lesion_id = _text(item, "id", where, problems)
-        where = f"baseline.non_target[{index}] ({lesion_id or '?'})"
-        organ = _text(item, "organ", where, problems)
-        nodal = item.get("nodal", False)
-        if not isinstance(nodal, bool):
-            problems.append(f"{where}.nodal={nodal!r}: expected true or false")
-            nodal = False
+        where, lesion_id, organ, nodal = header
         short_axis = item.get("short_axis_mm")
         if short_axis is not None:
             exact = to_fraction(short_axis)
