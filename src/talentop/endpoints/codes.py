@@ -28,6 +28,11 @@ CENSORING_CODES: dict[int, tuple[str, str, str]] = {
     8: ("EVENT AFTER MISSED VISITS", "PFS, PFSMR", "FDA 2007 Table A: more than one missed visit"),
     9: ("DISCONTINUATION NOT A FAILURE", "TTF", "protocol TTF definition (censor reasons)"),
     10: ("ON TREATMENT AT LAST CONTACT", "TTF", "protocol TTF definition"),
+    11: (
+        "TREATMENT ENDED, NO FAILURE AT LAST CONTACT",
+        "TTF",
+        "protocol TTF definition (continue reasons: follow-up goes on after them)",
+    ),
 }
 
 _BY_NAME = {desc: code for code, (desc, _, _) in CENSORING_CODES.items()}

@@ -36,6 +36,7 @@ class _Outcome:
 class _Rules:
     failure_reasons: frozenset[str]
     censor_reasons: frozenset[str]
+    continue_reasons: frozenset[str]
     cutoff: dt.date
     interval_days: int | None
     missed_allowed: int
@@ -115,12 +116,18 @@ def _pfs(timeline: PatientTimeline, progression: dt.date | None, rules: _Rules) 
 
 
 def _ttf(timeline: PatientTimeline, rules: _Rules) -> _Outcome:
-    """TTF: first of death, a failure discontinuation (or PD if the protocol lists it)."""
+    """TTF: first of death, a failure discontinuation (or PD if the protocol lists it).
+
+    A censoring discontinuation ends follow-up for TTF at its date; a continue reason (e.g.
+    planned treatment completed) is skipped, so a later failure still counts.
+    """
     # Order matters for same-day ties: failures before a non-failure discontinuation.
     candidates: list[tuple[dt.date, int, _Outcome]] = []
     if timeline.death_date is not None:
         candidates.append((timeline.death_date, 0, _Outcome(timeline.death_date, EVENT, "DEATH")))
     for day, reason in timeline.discontinuations:
+        if reason in rules.continue_reasons:
+            continue
         if reason in rules.failure_reasons:
             candidates.append((day, 1, _Outcome(day, EVENT, f"DISCONTINUATION: {reason}")))
         else:
@@ -142,24 +149,39 @@ def _ttf(timeline: PatientTimeline, rules: _Rules) -> _Outcome:
         return _censored(rules.cutoff, "DATA CUT-OFF", "DATA CUT-OFF DATE")
     if timeline.lost_to_follow_up:
         return _censored(alive, "LOST TO FOLLOW-UP", "LAST DATE KNOWN ALIVE")
+    ended = any(reason in rules.continue_reasons for _, reason in timeline.discontinuations)
+    if ended:
+        # Treatment ended for a continue reason (e.g. maintenance completed), none failed since.
+        return _censored(
+            alive, "TREATMENT ENDED, NO FAILURE AT LAST CONTACT", "LAST DATE KNOWN ALIVE"
+        )
     return _censored(alive, "ON TREATMENT AT LAST CONTACT", "LAST DATE KNOWN ALIVE")
 
 
 def _check_reasons(timelines: list[PatientTimeline], rules: _Rules) -> None:
     problems: list[str] = []
-    overlap = rules.failure_reasons & rules.censor_reasons
-    if overlap:
-        problems.append(
-            f"failure_reasons and censor_reasons both list {sorted(overlap)}: expected disjoint lists"
-        )
-    known = rules.failure_reasons | rules.censor_reasons
+    lists = {
+        "failure_reasons": rules.failure_reasons,
+        "censor_reasons": rules.censor_reasons,
+        "continue_reasons": rules.continue_reasons,
+    }
+    names = list(lists)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            overlap = lists[first] & lists[second]
+            if overlap:
+                problems.append(
+                    f"{first} and {second} both list {sorted(overlap)}: expected disjoint lists"
+                )
+    known = frozenset().union(*lists.values())
     for timeline in timelines:
         for day, reason in timeline.discontinuations:
             if reason not in known:
                 problems.append(
                     f"patient {timeline.usubjid!r}: discontinuation reason={reason!r} on {day}: "
-                    f"expected one of failure_reasons {sorted(rules.failure_reasons)} "
-                    f"or censor_reasons {sorted(rules.censor_reasons)}"
+                    f"expected one of failure_reasons {sorted(rules.failure_reasons)}, "
+                    f"censor_reasons {sorted(rules.censor_reasons)} "
+                    f"or continue_reasons {sorted(rules.continue_reasons)}"
                 )
     check_problems(problems)
 
@@ -170,6 +192,7 @@ def derive_adtte(
     failure_reasons: list[str],
     censor_reasons: list[str],
     cutoff_date: dt.date,
+    continue_reasons: Collection[str] = (),
     assessment_interval_days: int | None = None,
     missed_visits_allowed: int = 1,
     days_per_month: float = 30.4375,
@@ -184,7 +207,10 @@ def derive_adtte(
     STARTDT (admiral). ``assessment_interval_days=None`` switches the missed-visit rule
     off. Surgery is protocol therapy and does not censor PFS unless the patient's arm is
     in ``surgery_censors_in_arms``. TTF counts PD as a failure only if
-    ``progression_reason`` is among ``failure_reasons``. Codes: ``CENSORING_CODES``.
+    ``progression_reason`` is among ``failure_reasons``. A discontinuation whose reason is
+    in ``continue_reasons`` ends treatment but neither fails nor censors TTF: it is ignored
+    for TTF and follow-up for a later failure goes on. The three reason lists must be
+    disjoint and cover every recorded reason. Codes: ``CENSORING_CODES``.
     Patients randomised after ``cutoff_date`` are left out (their number is in
     ``frame.attrs["excluded_after_cutoff"]``); a cut-off before every randomisation is
     ``InvalidInput``.
@@ -214,6 +240,7 @@ def derive_adtte(
     rules = _Rules(
         failure_reasons=frozenset(failure_reasons),
         censor_reasons=frozenset(censor_reasons),
+        continue_reasons=frozenset(continue_reasons),
         cutoff=cutoff_date,
         interval_days=assessment_interval_days,
         missed_allowed=missed_visits_allowed,

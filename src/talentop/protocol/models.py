@@ -3,8 +3,9 @@
 Nothing trial-specific lives in Python: eligibility rules, doses, schedule, strata,
 arms, MDT rule and the TTF definition are all read from the YAML file and checked here.
 Cross-field checks (duplicate ids, ratio keys vs arm ids, every TTF reason in the
-discontinuation vocabulary) are plain functions of the raw mapping (``cross_check``), so the
-loader can report them together with field problems when a file is malformed.
+discontinuation vocabulary, the TTF reason lists disjoint) are plain functions of the raw
+mapping (``cross_check``), so the loader can report them together with field problems when
+a file is malformed.
 """
 
 from __future__ import annotations
@@ -281,17 +282,28 @@ class Mdt(_Model):
 
 
 class Ttf(_Model):
-    """Which discontinuation reasons end time to treatment failure, which censor it."""
+    """Which discontinuation reasons end time to treatment failure, censor it, or neither.
+
+    ``continue_reasons`` end treatment but neither fail nor censor TTF: follow-up for a
+    failure (progression, death, a later failure discontinuation) goes on after them.
+    The three lists are disjoint.
+    """
 
     definition: str = ""
     failure_reasons: list[str] = Field(min_length=1)
     censor_reasons: list[str] = Field(default_factory=list)
+    continue_reasons: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _disjoint(self) -> Ttf:
-        both = sorted(set(self.failure_reasons) & set(self.censor_reasons))
-        if both:
-            raise ValueError(f"reasons both failure and censoring: {both}")
+        problems = ttf_overlaps(self.model_dump())
+        if problems:
+            # Paths relative to ``ttf``; the loader prefixes them (``ttf.censor_reasons: ...``).
+            raise PydanticCustomError(
+                "ttf_overlap",
+                "{summary}",
+                {"summary": "; ".join(f"{p}: {m}" for p, m in problems), "problems": problems},
+            )
         return self
 
 
@@ -386,8 +398,27 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     reasons = data.get("discontinuation_reasons")
     if isinstance(ttf, Mapping) and isinstance(reasons, list):
         vocabulary = set(_strings(reasons))
-        for name in ("failure_reasons", "censor_reasons"):
+        for name in TTF_LISTS:
             unknown = [r for r in _strings(ttf.get(name)) if r not in vocabulary]
             if unknown:
                 problems.append((f"ttf.{name}", f"{unknown} not in discontinuation_reasons"))
+    if isinstance(ttf, Mapping):
+        # Also checked by ``Ttf``; repeated here so a file with other broken TTF fields
+        # gets its overlaps reported in the same round (the loader drops duplicates).
+        problems += [(f"ttf.{path}", message) for path, message in ttf_overlaps(ttf)]
+    return problems
+
+
+#: The TTF reason lists, in the order problems are reported.
+TTF_LISTS = ("failure_reasons", "censor_reasons", "continue_reasons")
+
+
+def ttf_overlaps(ttf: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Reasons in two TTF lists, as (path within ``ttf``, message): one meaning per reason."""
+    problems: list[tuple[str, str]] = []
+    for i, first in enumerate(TTF_LISTS):
+        for second in TTF_LISTS[i + 1 :]:
+            both = sorted(set(_strings(ttf.get(first))) & set(_strings(ttf.get(second))))
+            if both:
+                problems.append((second, f"{both} also in ttf.{first}: expected disjoint lists"))
     return problems
