@@ -1,7 +1,8 @@
 """ADTTE from the database: assemble each randomised patient's timeline, derive, export.
 
 The derivation and its censoring rules are ``talentop.endpoints`` (pure); this module only
-reads the stored facts and passes the protocol's TTF reason lists and assessment interval.
+reads the stored facts and passes the protocol's TTF reason lists (failure, censor, continue)
+and assessment interval.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def derive_endpoints(ctx: Context, cutoff_date: dt.date | str | None = None) -> 
 
     Without a cut-off, today's date is used. Patients randomised after the cut-off are left
     out (``frame.attrs["excluded_after_cutoff"]``); a cut-off before the first
-    randomisation is ``InvalidInput``. TTF failure/censor reasons and the assessment
+    randomisation is ``InvalidInput``. TTF failure/censor/continue reasons and the assessment
     interval (missed-visit rule) come from the protocol.
     """
     from talentop.endpoints import derive_adtte
@@ -91,6 +92,7 @@ def derive_endpoints(ctx: Context, cutoff_date: dt.date | str | None = None) -> 
         patient_timelines(ctx),
         failure_reasons=list(ctx.protocol.ttf.failure_reasons),
         censor_reasons=list(ctx.protocol.ttf.censor_reasons),
+        continue_reasons=list(ctx.protocol.ttf.continue_reasons),
         cutoff_date=cutoff,
         assessment_interval_days=ctx.protocol.assessment.interval_weeks * 7,
     )
