@@ -2,7 +2,8 @@
 
 Checks on the shared small run (``small_demo``, dynamic reassessment on): surgery dates keep
 the protocol washout, complications/AEs tabulated equal the stored rows, TTF definitions
-differ exactly at maintenance completion, arm-B switches need a resectable MDT reassessment,
+differ exactly at maintenance completion, the report's ADTTE is what `talentop export adtte`
+writes, arm-B switches need a resectable MDT reassessment,
 and the reported RMST difference is A minus B (lifelines as the independent oracle).
 """
 
@@ -92,10 +93,36 @@ def test_ttf_definitions_differ_only_for_completed_maintenance(small_demo, store
         name: frame[frame.PARAMCD == "TTF"].set_index("USUBJID")[["AVAL", "CNSR"]]
         for name, frame in frames.items()
     }
-    differs = (ttf["protocol"] != ttf["continued"]).any(axis=1)
+    differs = (ttf["censor_at_completion"] != ttf["primary"]).any(axis=1)
     assert set(differs[differs].index) <= completed_ids
-    # under the protocol file's lists completion censors
-    assert (ttf["protocol"].loc[sorted(completed_ids), "CNSR"] != 0).all()
+    # with the continue reasons moved to censoring, completion censors
+    assert (ttf["censor_at_completion"].loc[sorted(completed_ids), "CNSR"] != 0).all()
+
+
+def test_export_adtte_writes_the_reports_adtte(small_demo, tmp_path):
+    """The report's primary TTF is the protocol file's, with no demo-side rule: `talentop
+    export adtte` on the demo database at the demo's data cut writes the report's adtte.csv
+    row for row, and the report's TTF analysis (KM, log-rank, Cox) reads those rows."""
+    from typer.testing import CliRunner
+
+    from talentop.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["export", "adtte", "--url", small_demo.database_url, "--out", str(tmp_path),
+         "--format", "csv", "--cutoff", small_demo.run.cutoff_date.isoformat(), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = pd.read_csv(small_demo.report.parent / "adtte.csv")
+    exported = pd.read_csv(tmp_path / "adtte.csv")
+    ttf = exported[exported.PARAMCD == "TTF"].reset_index(drop=True)
+    assert len(ttf) == small_demo.figures["randomised"]
+    pd.testing.assert_frame_equal(report[report.PARAMCD == "TTF"].reset_index(drop=True), ttf)
+    pd.testing.assert_frame_equal(report, exported)
+    analysed = small_demo.interim.ttf.data.set_index("USUBJID").sort_index()
+    rows = ttf.set_index("USUBJID").loc[analysed.index]
+    assert analysed["time"].to_numpy() == pytest.approx(rows["AVAL"].to_numpy(), abs=1e-9)
+    assert (analysed["event"].to_numpy() == (rows["CNSR"] == 0).to_numpy()).all()
 
 
 def test_arm_b_switches_follow_a_resectable_mdt_reassessment(small_demo):
@@ -156,3 +183,14 @@ def test_rmst_difference_is_a_minus_b():
     assert result.rmst.difference > 0  # A lives longer here, so "A minus B" is positive
     assert list(result.ph.index) == ["treat_a", "GLOBAL"]
     assert np.isfinite(result.ph.loc["GLOBAL", "p"])
+
+
+def test_report_quotes_the_protocols_ttf_definition(small_demo):
+    """The TTF section states the definition the analysis used: the protocol file's own."""
+    import html
+
+    protocol = load_protocol("talentop")
+    text = html.unescape(small_demo.report.read_text())
+    assert " ".join(protocol.ttf.definition.split()) in " ".join(text.split())
+    for reason in protocol.ttf.continue_reasons:
+        assert reason.replace("_", " ") in text

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from talentop.cli import app
 from talentop.demo.analysis import compare, endpoint_frame, hazard_ratio, published_rows
-from talentop.demo.run import COMPLETED, adtte_both
+from talentop.demo.run import adtte_both
 from talentop.endpoints import PatientTimeline
 from talentop.protocol import load_protocol
 
@@ -56,10 +56,10 @@ def _figures(**over):
         "operated": 14, "ttf_median_a": None, "ttf_median_b": 10.9, "ttf_hr": None,
         "ttf_hr_ci": [None, None], "ttf_hr_reason": "monotone likelihood: too few events within strata",
         "ttf_p": 0.0034, "os_hr": None, "os_ci": [None, None], "os_hr_reason": "no events in arm A",
-        "os_events": 4, "cd3_pct": 42.9, "ttf_protocol_median_a": None, "ttf_protocol_median_b": 10.9,
-        "ttf_protocol_events": {"A": 1, "B": 8}, "ttf_protocol_hr": None,
-        "ttf_protocol_hr_ci": [None, None], "ttf_protocol_hr_reason": "no events in arm A",
-        "ttf_protocol_p": 0.0034, "maintenance_completed": 3, "expected": {},
+        "os_events": 4, "cd3_pct": 42.9, "ttf_sensitivity_median_a": None,
+        "ttf_sensitivity_median_b": 10.9, "ttf_sensitivity_events": {"A": 1, "B": 8},
+        "ttf_sensitivity_hr": None, "ttf_sensitivity_hr_ci": [None, None],
+        "ttf_sensitivity_hr_reason": "no events in arm A", "ttf_sensitivity_p": 0.0034, "maintenance_completed": 3, "expected": {},
     }  # fmt: skip
     return base | over
 
@@ -88,7 +88,7 @@ def _timeline(i, arm, *, stop=None, progression=None, last=dt.date(2023, 6, 1)):
         last_contact_date=last,
         last_adequate_assessment_date=progression or last,
         assessment_dates=tuple(start + dt.timedelta(days=42 * k) for k in range(1, 15)),
-        discontinuations=((stop, COMPLETED),) if stop else (),
+        discontinuations=((stop, "maintenance_completed"),) if stop else (),
         strata={"s": "x"},
     )
 
@@ -123,8 +123,8 @@ def test_sensitivity_analysis_uses_the_recensored_data():
             "depth_of_response_pct": -40.0,
         }
     )
-    primary = compare(endpoint_frame(frames["continued"], "TTF", covariates), "TTF")
-    sensitivity = compare(endpoint_frame(frames["protocol"], "TTF", covariates), "TTF")
+    primary = compare(endpoint_frame(frames["primary"], "TTF", covariates), "TTF")
+    sensitivity = compare(endpoint_frame(frames["censor_at_completion"], "TTF", covariates), "TTF")
     events = {
         name: int(r.data.event[r.data.arm == "A"].sum())
         for name, r in (("primary", primary), ("sensitivity", sensitivity))
@@ -196,3 +196,34 @@ def test_database_ttf_is_the_generators_ttf_censored_at_the_cut(small_demo):
         assert (stored.CNSR == 0) == event, row.usubjid
         expected = min(row.ttf_months_latent, to_cut)
         assert stored.AVAL == pytest.approx(expected, abs=0.02), row.usubjid
+
+
+def test_sensitivity_moves_whatever_the_protocol_lists_as_continue_reasons():
+    """No reason name in the demo: a protocol whose continue reason is 'treatment_holiday'
+    (day 100) gets PD on day 200 as the primary TTF event and censoring on day 100 in the
+    sensitivity; a protocol without continue reasons gets no sensitivity frame."""
+    from talentop.protocol import protocol_from_mapping
+
+    data = load_protocol("talentop").model_dump()
+    data["discontinuation_reasons"].append("treatment_holiday")
+    data["ttf"]["continue_reasons"] = ["treatment_holiday"]
+    data["ttf"]["censor_reasons"].append("maintenance_completed")
+    protocol = protocol_from_mapping(data)
+    start = dt.date(2021, 1, 1)
+    timeline = PatientTimeline(
+        usubjid="H01",
+        arm="A",
+        randomisation_date=start,
+        progression_date_recist=start + dt.timedelta(days=200),
+        last_contact_date=start + dt.timedelta(days=300),
+        discontinuations=((start + dt.timedelta(days=100), "treatment_holiday"),),
+    )
+    frames = adtte_both([timeline], protocol, dt.date(2023, 6, 1))
+    ttf = {k: f[f.PARAMCD == "TTF"].iloc[0] for k, f in frames.items()}
+    assert (ttf["primary"].ADT, ttf["primary"].CNSR) == (start + dt.timedelta(days=200), 0)
+    censored = ttf["censor_at_completion"]
+    assert (censored.ADT, censored.EVNTDESC) == (
+        start + dt.timedelta(days=100),
+        "DISCONTINUATION NOT A FAILURE",
+    )
+    assert list(adtte_both([], load_protocol("talentace"), dt.date(2023, 6, 1))) == ["primary"]

@@ -74,7 +74,7 @@ class Interim:
     adverse_events: pd.DataFrame
     operated: int
     cd3_count: int
-    ttf_protocol: EndpointResult | None = None  # TTF with maintenance completion censoring
+    ttf_sensitivity: EndpointResult | None = None  # TTF censored at its continue reasons
     stored: Any = None  # talentop.demo.safety.StoredFacts
     expected: dict[str, float] = field(default_factory=dict)  # calibrated model's values
     extra: dict[str, Any] = field(default_factory=dict)
@@ -327,17 +327,21 @@ def consort_flow(run: Any) -> ConsortFlow:
 def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> Interim:
     """Run the whole interim analysis on one trial run (ADTTE and safety from the database).
 
-    ``adtte["continued"]`` is the primary TTF (see ``talentop.demo.run.adtte``);
-    ``adtte["protocol"]`` (maintenance completion censors) is shown as a sensitivity analysis.
+    ``adtte["primary"]`` is the protocol file's TTF (as ``talentop export adtte``);
+    ``adtte["censor_at_completion"]`` (the protocol's continue reasons censor, if it has any)
+    is the sensitivity analysis (see ``talentop.demo.run.adtte_both``).
     """
     patients = run.patient_frame()
     db = stored.patients.set_index("usubjid")
     for column in ("operated", "switched"):
         patients[column] = patients["usubjid"].map(db[column].astype(bool).to_dict()).eq(True)
     randomised = patients[patients["arm"].notna()].copy()
-    ttf = compare(endpoint_frame(adtte["continued"], "TTF", randomised), "TTF")
-    os_ = compare(endpoint_frame(adtte["continued"], "OS", randomised), "OS")
-    ttf_protocol = compare(endpoint_frame(adtte["protocol"], "TTF", randomised), "TTF")
+    ttf = compare(endpoint_frame(adtte["primary"], "TTF", randomised), "TTF")
+    os_ = compare(endpoint_frame(adtte["primary"], "OS", randomised), "OS")
+    censored = adtte.get("censor_at_completion")
+    ttf_sensitivity = (
+        None if censored is None else compare(endpoint_frame(censored, "TTF", randomised), "TTF")
+    )
     operated_a = randomised[(randomised.arm == "A") & randomised.operated]
     complications = stored.complications
     cd3 = complications[complications.grade.isin(CD_GRADES[2:]) & (complications.arm == "A")]
@@ -353,14 +357,14 @@ def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> I
         adverse_events=stored.adverse_events,
         operated=len(operated_a),
         cd3_count=int(cd3.patient.nunique()),
-        ttf_protocol=ttf_protocol,
+        ttf_sensitivity=ttf_sensitivity,
         stored=stored,
         expected=dict(run.model.expected) if run.model else {},
     )
 
 
 def sensitivity_changes(primary: EndpointResult, sensitivity: EndpointResult) -> dict[str, int]:
-    """How the re-censoring at maintenance completion changed the TTF data, per patient."""
+    """How censoring at the TTF continue reasons changed the TTF data, per patient."""
     a = primary.data.set_index("USUBJID")[["time", "event"]]
     b = sensitivity.data.set_index("USUBJID")[["time", "event"]].loc[a.index]
     changed = (a["time"] != b["time"]) | (a["event"] != b["event"])
@@ -379,15 +383,15 @@ def _sensitivity_figures(result: EndpointResult | None) -> dict[str, Any]:
     if result is None:
         return {}
     return {
-        "ttf_protocol_median_a": _median(result.km["A"]),
-        "ttf_protocol_median_b": _median(result.km["B"]),
-        "ttf_protocol_events": {
+        "ttf_sensitivity_median_a": _median(result.km["A"]),
+        "ttf_sensitivity_median_b": _median(result.km["B"]),
+        "ttf_sensitivity_events": {
             arm: int(result.data.event[result.data.arm == arm].sum()) for arm in ARMS
         },
-        "ttf_protocol_hr": json_number(result.hr),
-        "ttf_protocol_hr_ci": [json_number(v) for v in result.hr_ci],
-        "ttf_protocol_hr_reason": result.hr_reason,
-        "ttf_protocol_p": json_number(result.logrank_p),
+        "ttf_sensitivity_hr": json_number(result.hr),
+        "ttf_sensitivity_hr_ci": [json_number(v) for v in result.hr_ci],
+        "ttf_sensitivity_hr_reason": result.hr_reason,
+        "ttf_sensitivity_p": json_number(result.logrank_p),
     }
 
 
@@ -420,7 +424,7 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         "vp3_vp4_pct": 100 * float(interim.randomised.vp_grade.isin(["Vp3", "Vp4"]).mean()),
         "gs_efficacy_z": interim.gs["efficacy_z"],
         "ttf_z": json_number(-interim.ttf.z),
-        **_sensitivity_figures(interim.ttf_protocol),
+        **_sensitivity_figures(interim.ttf_sensitivity),
         "maintenance_completed": int(interim.stored.patients.maintenance_completed.sum())
         if interim.stored is not None
         else 0,
@@ -447,25 +451,29 @@ def published_rows(figures: dict[str, Any]) -> list[dict[str, str]]:
         ("PR/SD and resectable, randomised", str(p["randomised"]), "-", str(f["randomised"]), "RECIST engine + MDT"),
         ("Arm A / arm B", f"{p['arm_a']} / {p['arm_b']}", "-", f"{f['arm_a']} / {f['arm_b']}", "stratified permuted blocks"),
         ("Arm A operated", f"{p['operated']} (82.2%)", "82.2%", f"{f['operated']} ({100 * f['operated'] / max(f['arm_a'], 1):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f})", "record_surgery; failures before the planned date are not operated"),
-        ("Median TTF A vs B, months", f"{p['ttf_median_a']} vs {p['ttf_median_b']}", ex_med, f"{num(f['ttf_median_a'])} vs {num(f['ttf_median_b'])}", "Kaplan-Meier; TTF followed through maintenance completion"),
+        ("Median TTF A vs B, months", f"{p['ttf_median_a']} vs {p['ttf_median_b']}", ex_med, f"{num(f['ttf_median_a'])} vs {num(f['ttf_median_b'])}", "Kaplan-Meier; the protocol file's TTF definition (as talentop export adtte)"),
         ("TTF hazard ratio (A vs B), P", f"{fmt_num(p['ttf_hr'], 2)}, {p_equals(p['ttf_p'])}", f"{fmt_num(e['ttf_hr'], 2)}{ex_p}" if e else "-", f"{fmt_hr(f['ttf_hr'], *f['ttf_hr_ci'], reason=f['ttf_hr_reason'])}, log-rank {p_equals(f['ttf_p'])}", "stratified Cox; stratified log-rank P"),
         ("OS hazard ratio (95% CI)", fmt_hr(p["os_hr"], *p["os_ci"]), fmt_num(e["os_hr"], 2) if e else "-", fmt_hr(f["os_hr"], *f["os_ci"], reason=f["os_hr_reason"]), f"{f['os_events']} deaths: immature"),
         ("Grade >= 3 surgical complications (arm A, operated)", f"{p['cd3_pct']}%", "22%", "-" if f["cd3_pct"] is None else f"{fmt_num(f['cd3_pct'])}%", "Clavien-Dindo >= IIIa, from the database"),
         ("New atezo/bev safety signals", "none", "none", "none (AEs drawn from the known profile)", "simulated"),
     ]  # fmt: skip
-    if "ttf_protocol_events" in f:
-        events = f["ttf_protocol_events"]
+    if "ttf_sensitivity_events" in f:
+        events = f["ttf_sensitivity_events"]
         hr = fmt_hr(
-            f["ttf_protocol_hr"], *f["ttf_protocol_hr_ci"], reason=f["ttf_protocol_hr_reason"]
+            f["ttf_sensitivity_hr"],
+            *f["ttf_sensitivity_hr_ci"],
+            reason=f["ttf_sensitivity_hr_reason"],
         )
         rows.append(
             (
                 "Sensitivity: TTF censored at maintenance completion",
                 "-",
                 "-",
-                f"median {num(f['ttf_protocol_median_a'])} vs {num(f['ttf_protocol_median_b'])}; "
-                f"HR {hr}, log-rank {p_equals(f['ttf_protocol_p'])}; events {events['A']} / {events['B']}",
-                f"protocol file's TTF lists; {f['maintenance_completed']} completed maintenance",
+                f"median {num(f['ttf_sensitivity_median_a'])} vs "
+                f"{num(f['ttf_sensitivity_median_b'])}; HR {hr}, log-rank "
+                f"{p_equals(f['ttf_sensitivity_p'])}; events {events['A']} / {events['B']}",
+                f"continue reasons moved to censoring; {f['maintenance_completed']} completed "
+                "maintenance",
             )
         )
     keys = ("Figure", "Published (interim)", "Calibrated model (expected)", "This run", "Note")

@@ -104,7 +104,7 @@ def simulate(
     )
     data = adtte(run, store, protocol)
     stored = read_stored_facts(store, protocol)
-    return run, data["continued"], interim_analysis(run, data, stored)
+    return run, data["primary"], interim_analysis(run, data, stored)
 
 
 def conversion_figures(interim: Interim) -> dict[str, Any]:

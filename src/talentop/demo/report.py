@@ -81,19 +81,33 @@ def _endpoint_table(result: Any, label: str) -> Table:
 
 
 def _sensitivity_table(interim: Interim) -> Table:
-    """The protocol file's TTF (completion censors), with what the re-censoring changed."""
+    """TTF censored at maintenance completion (the protocol's continue reasons censor)."""
     table = _endpoint_table(
-        interim.ttf_protocol, "Sensitivity, TTF censored at maintenance completion"
+        interim.ttf_sensitivity, "Sensitivity, TTF censored at maintenance completion"
     )
-    change = sensitivity_changes(interim.ttf, interim.ttf_protocol)
+    change = sensitivity_changes(interim.ttf, interim.ttf_sensitivity)
     note = (
-        f" Re-censoring at maintenance completion changed {change['changed']} patients' TTF "
+        f" Censoring at maintenance completion changed {change['changed']} patients' TTF "
         f"({change['events_censored']} failure(s) after completion became censored). The "
         "stratified log-rank and Cox use only risk sets within a stratum: an earlier censoring "
         "time changes them only if another patient of that stratum fails in between, so they "
         "can equal the primary analysis while the KM curve and RMST (unstratified) move."
     )
     return Table(table.title, table.frame, table.note + note)
+
+
+def _ttf_lists(protocol: Any) -> str:
+    """The protocol's TTF reason lists, in words (what fails, censors, or neither)."""
+
+    def words(reasons: list[str]) -> str:
+        return ", ".join(r.replace("_", " ") for r in reasons) or "none"
+
+    ttf = protocol.ttf
+    return (
+        f"Failure reasons: {words(ttf.failure_reasons)} (a death always fails). Censoring: "
+        f"{words(ttf.censor_reasons)}. Ending treatment without failing or censoring "
+        f"(follow-up for failure continues): {words(ttf.continue_reasons)}."
+    )
 
 
 def _ph_table(result: Any, label: str) -> Table:
@@ -149,22 +163,26 @@ def build_report(
             "ttf",
             "Primary endpoint: time to treatment failure",
             [
-                "TTF definition used (the demo's setting): time from randomisation to "
-                "discontinuation for a failure reason of the protocol, RECIST progression or "
-                "death; completing the 12-month maintenance neither fails nor censors, and "
-                "follow-up for recurrence continues. The protocol file's reading (completion "
-                "is a censoring reason) is shown below as a sensitivity analysis: it censors "
-                "every operated patient still free of failure at the end of maintenance (about "
-                "13-14 months), so beyond that the arm-A curve rests on the few patients still "
-                "at risk (mostly not operated) and the late gain of surgery drops out of the "
-                "HR. A published arm-A median of 20.4 months needs failures after maintenance "
-                "to count, hence the setting."
+                "TTF definition (the protocol file's ttf.definition, applied as "
+                f"'talentop export adtte' applies it): {protocol.ttf.definition.strip()}",
+                _ttf_lists(protocol),
+                *(
+                    [
+                        "Sensitivity analysis (below): the same data with the continue "
+                        "reasons censoring TTF on their date. It censors every operated patient "
+                        "still free of failure at the end of maintenance (about 13-14 months), "
+                        "so beyond that the arm-A curve rests on the few patients still at risk "
+                        "(mostly not operated) and the late gain of surgery drops out of the HR."
+                    ]
+                    if interim.ttf_sensitivity is not None
+                    else []
+                ),
             ],
             figures=[ttf_fig.figure],
             tables=[
                 _endpoint_table(interim.ttf, "TTF"),
                 _ph_table(interim.ttf, "TTF"),
-                *([_sensitivity_table(interim)] if interim.ttf_protocol is not None else []),
+                *([_sensitivity_table(interim)] if interim.ttf_sensitivity is not None else []),
             ],
         ),
         Section(
@@ -285,6 +303,11 @@ def build_report(
                         ("arms", "; ".join(f"{a.id}: {a.name}" for a in protocol.arms)),
                         ("MDT", f"{protocol.mdt.min_members}+ members, rule {protocol.mdt.rule}"),
                         ("TTF failure reasons", ", ".join(protocol.ttf.failure_reasons)),
+                        ("TTF censor reasons", ", ".join(protocol.ttf.censor_reasons) or "-"),
+                        (
+                            "TTF continue reasons (neither fail nor censor)",
+                            ", ".join(protocol.ttf.continue_reasons) or "-",
+                        ),
                     ],
                 )
             ],

@@ -26,7 +26,6 @@ from talentop.errors import InvalidInput
 
 #: Called after each patient with (phase, done, total) for progress bars.
 Progress = Callable[[str, int, int], None]
-COMPLETED = "maintenance_completed"
 END_OF_INDUCTION_PD = "PD at the end-of-induction scan (after SD)"
 
 MDT_MEMBERS = {  # specialty -> usernames (a patient's MDT draws members in this order)
@@ -251,41 +250,43 @@ def run_cohort(
     return run
 
 
+def censoring_continue_reasons(protocol: Any) -> Any:
+    """``protocol`` with its TTF continue reasons moved to the censoring reasons.
+
+    The sensitivity reading: treatment ended for a continue reason (TALENTOP: maintenance
+    completed) censors TTF on that date instead of letting follow-up for failure go on.
+    """
+    ttf = protocol.ttf
+    moved = ttf.model_copy(
+        update={
+            "censor_reasons": [*ttf.censor_reasons, *ttf.continue_reasons],
+            "continue_reasons": [],
+        }
+    )
+    return protocol.model_copy(update={"ttf": moved})
+
+
 def adtte_both(
     timelines: list[Any], protocol: Any, cutoff_date: dt.date
 ) -> dict[str, pd.DataFrame]:
-    """ADTTE under two TTF definitions from the same timelines (pure; see ``adtte``)."""
-    import dataclasses
+    """ADTTE under the protocol's TTF definition and, if it has continue reasons, censoring at them.
 
-    from talentop.endpoints import derive_adtte
+    ``"primary"``: the protocol file's lists as they are, exactly what
+    ``services.derive_endpoints`` and ``talentop export adtte`` apply. ``"censor_at_completion"``
+    (only when the protocol lists continue reasons): the same timelines with those reasons
+    censoring TTF (``censoring_continue_reasons``), the sensitivity analysis.
+    """
+    from talentop.services.endpoints import adtte_for_protocol
 
-    def derive(rows: list[Any]) -> pd.DataFrame:
-        return derive_adtte(
-            rows,
-            failure_reasons=list(protocol.ttf.failure_reasons),
-            censor_reasons=list(protocol.ttf.censor_reasons),
-            cutoff_date=cutoff_date,
-            assessment_interval_days=7 * int(protocol.assessment.interval_weeks),
-        )
-
-    continued = [
-        dataclasses.replace(
-            t, discontinuations=tuple(d for d in t.discontinuations if d[1] != COMPLETED)
-        )
-        for t in timelines
-    ]
-    return {"continued": derive(continued), "protocol": derive(list(timelines))}
+    frames = {"primary": adtte_for_protocol(timelines, protocol, cutoff_date)}
+    if protocol.ttf.continue_reasons:
+        sensitivity = censoring_continue_reasons(protocol)
+        frames["censor_at_completion"] = adtte_for_protocol(timelines, sensitivity, cutoff_date)
+    return frames
 
 
 def adtte(run: TrialRun, store: Any, protocol: Any) -> dict[str, pd.DataFrame]:
-    """ADTTE from the database (the services' stored timelines), under two TTF definitions.
-
-    ``"protocol"``: the protocol file's lists, as ``services.derive_endpoints`` applies them
-    (completing the 12-month maintenance censors TTF). ``"continued"`` (the demo's primary
-    setting): the same stored timelines and lists, but a completed maintenance neither fails
-    nor censors, so recurrence or death after it still counts - the only reading under which
-    a median TTF of 20.4 months (beyond the ~13-month maintenance end) can be observed in arm A.
-    """
+    """ADTTE from the database (the services' stored timelines): see ``adtte_both``."""
     from talentop.services import patient_timelines
 
     return adtte_both(patient_timelines(_context(store, protocol)), protocol, run.cutoff_date)

@@ -77,6 +77,24 @@ def patient_timelines(ctx: Context) -> list[Any]:
         return out
 
 
+def adtte_for_protocol(timelines: list[Any], protocol: Any, cutoff_date: dt.date) -> Any:
+    """ADTTE of these timelines under ``protocol``'s TTF lists and assessment interval (pure).
+
+    The one place the protocol's settings become ``derive_adtte`` arguments, so the demo's
+    report and ``talentop export adtte`` cannot drift apart.
+    """
+    from talentop.endpoints import derive_adtte
+
+    return derive_adtte(
+        timelines,
+        failure_reasons=list(protocol.ttf.failure_reasons),
+        censor_reasons=list(protocol.ttf.censor_reasons),
+        continue_reasons=list(protocol.ttf.continue_reasons),
+        cutoff_date=cutoff_date,
+        assessment_interval_days=protocol.assessment.interval_weeks * 7,
+    )
+
+
 def derive_endpoints(ctx: Context, cutoff_date: dt.date | str | None = None) -> Any:
     """The ADTTE DataFrame (TTF, OS, PFS, PFSMR per randomised patient) at ``cutoff_date``.
 
@@ -85,17 +103,8 @@ def derive_endpoints(ctx: Context, cutoff_date: dt.date | str | None = None) -> 
     randomisation is ``InvalidInput``. TTF failure/censor/continue reasons and the assessment
     interval (missed-visit rule) come from the protocol.
     """
-    from talentop.endpoints import derive_adtte
-
     cutoff = dt.date.today() if cutoff_date is None else as_date("cutoff_date", cutoff_date)
-    return derive_adtte(
-        patient_timelines(ctx),
-        failure_reasons=list(ctx.protocol.ttf.failure_reasons),
-        censor_reasons=list(ctx.protocol.ttf.censor_reasons),
-        continue_reasons=list(ctx.protocol.ttf.continue_reasons),
-        cutoff_date=cutoff,
-        assessment_interval_days=ctx.protocol.assessment.interval_weeks * 7,
-    )
+    return adtte_for_protocol(patient_timelines(ctx), ctx.protocol, cutoff)
 
 
 def export_adtte(
