@@ -74,7 +74,9 @@ def _render(p: Protocol) -> None:
         )
     console.print(
         f"MDT: >= {p.mdt.min_members} members, {p.mdt.rule}; "
-        f"TTF failures: {', '.join(p.ttf.failure_reasons)}; censored: {', '.join(p.ttf.censor_reasons)}",
+        f"TTF failures: {', '.join(p.ttf.failure_reasons)}; "
+        f"censored: {', '.join(p.ttf.censor_reasons) or 'none'}; "
+        f"neither (follow-up continues): {', '.join(p.ttf.continue_reasons) or 'none'}",
         markup=False,
     )
 
