@@ -161,3 +161,17 @@ def test_field_names_are_never_cut_at_80_columns():
         assert "total_functional_liver_volume_ml" in result.output
         assert "labs_days_before_induction" in result.output
         assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+def test_protocol_show_names_all_three_ttf_lists():
+    """The TTF definition is data (talentop.yaml `ttf`): failures, censoring reasons and the
+    reasons that do neither (completing maintenance: follow-up for failure continues)."""
+    from talentop.protocol import load_protocol
+
+    ttf = load_protocol("talentop").ttf
+    shown = runner.invoke(app, ["protocol", "show", "talentop"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0
+    text = " ".join(shown.output.split())
+    assert f"censored: {', '.join(ttf.censor_reasons)}" in text
+    assert f"neither (follow-up continues): {', '.join(ttf.continue_reasons)}" in text
+    assert ttf.continue_reasons == ["maintenance_completed"]
