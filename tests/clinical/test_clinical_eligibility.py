@@ -2,6 +2,7 @@
 
 import pytest
 
+from patient_records import ELIGIBLE as ELIGIBLE_RECORD
 from talentop.clinical import evaluate_eligibility
 from talentop.clinical.rules import check_rule, evaluate_rule
 from talentop.errors import InvalidInput
@@ -10,42 +11,7 @@ from talentop.protocol import load_protocol
 TALENTOP = load_protocol("talentop")
 TALENTACE = load_protocol("talentace")
 
-ELIGIBLE = dict(
-    patient_id="P01",
-    hcc_confirmed=True,
-    prior_anticancer_therapy=False,
-    tcm_used=False,
-    measurable_lesions=2,
-    vp_grade="Vp3",
-    vv_grade="Vv0",
-    right_atrial_thrombus=False,
-    extrahepatic_spread=False,
-    future_liver_remnant_ml=600,
-    total_functional_liver_volume_ml=1400,
-    bilirubin_umol_l=18,
-    bilirubin_uln_umol_l=21,
-    albumin_g_l=38,
-    inr=1.1,
-    ascites="none",
-    encephalopathy="none",
-    ecog=0,
-    life_expectancy_weeks=52,
-    anc_10e9_l=3.1,
-    lymphocytes_10e9_l=1.2,
-    platelets_10e9_l=140,
-    haemoglobin_g_l=128,
-    ast_u_l=60,
-    ast_uln_u_l=40,
-    alt_u_l=55,
-    alt_uln_u_l=40,
-    alp_u_l=150,
-    alp_uln_u_l=125,
-    ecog_days_before_induction=3,
-    child_pugh_days_before_induction=3,
-    labs_days_before_induction=5,
-    largest_tumour_diameter_cm=6.5,
-    tumour_count=2,
-)
+ELIGIBLE = {"patient_id": "P01", **ELIGIBLE_RECORD}
 
 
 def screen(protocol=TALENTOP, **changes):
