@@ -49,6 +49,11 @@ class CoxData:
     risk_matrix: sparse.csr_matrix | None  # (G, n): row g sums the rows of group g
     event_matrix: sparse.csr_matrix | None  # (G, n): row g sums the events of group g
     row_work: np.ndarray | None = None  # (n,) scratch for evaluate, allocated on first use
+    # case weights (None when unweighted: the tuned path is then untouched)
+    weights: np.ndarray | None = None  # (n,) sorted
+    mean_event_weight: np.ndarray | None = None  # (G,) mean weight of a group's events
+    event_weight: np.ndarray | None = None  # (G,) sum of the weights of a group's events
+    total_event_weight: float = 0.0  # number of events when unweighted
 
 
 #: Bit pattern of the largest finite float64 (as an unsigned integer).
@@ -70,12 +75,14 @@ def prepare(
     ties: str,
     *,
     blocked: bool | None = None,
+    weights: np.ndarray | None = None,
 ) -> CoxData:
     """Sort once, find tied-time groups, gather and centre the covariates once.
 
     `x` is an (n, p) array or a sequence of p columns (no (n, p) copy is then made before
     the sort). `blocked` forces the per-group BLAS layout (True) or the sparse one
-    (False); by default it is chosen from the mean tie-group size.
+    (False); by default it is chosen from the mean tie-group size. `weights` are positive
+    case weights (R coxph's, see `_weigh`).
     """
     columns = list(x.T) if isinstance(x, np.ndarray) else list(x)
     n, p = len(time), len(columns)
@@ -145,7 +152,7 @@ def prepare(
         stacked[:, : 1 + p] = z.T
         for column, (j, k) in enumerate(zip(pair_j, pair_k, strict=True)):
             np.multiply(x[:, j], x[:, k], out=stacked[:, 1 + p + column])
-    return CoxData(
+    data = CoxData(
         z=z,
         x=x,
         event=event,
@@ -171,7 +178,24 @@ def prepare(
         event_matrix=None
         if stacked is None
         else _summing_matrix(np.cumsum(events_per_group) - events_per_group, n, event_index),
+        total_event_weight=float(len(event_row_group)),
     )
+    if weights is not None:
+        _weigh(data, np.asarray(weights, np.float64)[order])
+    return data
+
+
+def _weigh(data: CoxData, w: np.ndarray) -> None:
+    """Case weights as R coxph (coxfit6.c): w_i multiplies exp(eta_i) in every risk-set sum
+    and the i-th event's terms; Efron's m tied deaths at a time share their mean weight
+    (each l-th term of the correction has weight sum(w_D) / m).
+    """
+    data.weights = w
+    weighted_events = np.where(data.event, w, 0.0)
+    data.event_weight = np.add.reduceat(weighted_events, data.group_start)
+    data.mean_event_weight = data.event_weight / np.maximum(data.events_per_group, 1)
+    data.total_event_weight = float(data.event_weight.sum())
+    data.sum_x_events = np.einsum("jn,n->j", data.z[1:], weighted_events)
 
 
 def _blocked_sums(data: CoxData, risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -267,6 +291,8 @@ def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Eva
     shift = float(risk.max())
     np.subtract(risk, shift, out=risk)
     np.exp(risk, out=risk)
+    if data.weights is not None:
+        risk *= data.weights
     # sum of eta over the events without a gather: the covariate sums are precomputed
     eta_events = float(data.sum_x_events @ beta)
     n_groups = len(data.group_start)
@@ -279,7 +305,7 @@ def evaluate(data: CoxData, beta: np.ndarray, *, per_group: bool = False) -> Eva
     s0, s1, s2 = sums[:, 0], sums[:, 1 : 1 + p], sums[:, 1 + p :]
     d0, d1, d2 = event_sums[:, 0], event_sums[:, 1 : 1 + p], event_sums[:, 1 + p :]
     c0, c1, c00, c01, c11, log_den = _tie_sums(data, s0, d0)
-    loglik = eta_events - log_den - shift * len(data.event_row_group)
+    loglik = eta_events - log_den - shift * data.total_event_weight
     score = data.sum_x_events - (s1 * c0[:, None] - d1 * c1[:, None]).sum(axis=0)
     pj, pk = data.pair_j, data.pair_k
     # sum_l (S2 - f D2)/den - a_l a_l', a_l = (S1 - f D1)/den, expanded in c-sums
@@ -312,7 +338,10 @@ def _tie_sums(data: CoxData, s0: np.ndarray, d0: np.ndarray) -> tuple:
     groups = data.event_groups
     m = data.events_per_group[groups]
     zeros = np.zeros(n_groups)
+    mean_w = data.mean_event_weight
     if data.ties == "breslow":  # den = S0 for every l: closed form, no per-event rows
+        if mean_w is not None:  # the group's event weight replaces its count
+            m = data.event_weight[groups]
         c0, c00 = zeros.copy(), zeros.copy()
         c0[groups] = m / s0[groups]
         c00[groups] = m / s0[groups] ** 2
@@ -332,7 +361,12 @@ def _tie_sums(data: CoxData, s0: np.ndarray, d0: np.ndarray) -> tuple:
         terms = np.stack([inv, f * inv, inv2, f_inv2, f * f_inv2])
         local_starts = data.event_row_start[first:last] - data.event_row_start[first]
         out[:, groups[first:last]] = np.add.reduceat(terms, local_starts, axis=1)
-        log_den += float(np.log(den).sum())
+        if mean_w is None:
+            log_den += float(np.log(den).sum())
+        else:
+            log_den += float(mean_w[g] @ np.log(den))
+    if mean_w is not None:
+        out *= mean_w
     return (*out, log_den)
 
 
@@ -348,27 +382,34 @@ def score_residuals(data: CoxData, ev: Evaluation) -> np.ndarray:
 
     U_i = d_i (x_i - abar_g(i)) - r_i sum_{groups at risk} sum_l w_il (x_i - a_l)/den_l,
     where w_il = 1 - l/m for i among the m tied events of its own group, else 1.
+    With case weights the residuals are per unit weight (R's unweighted `residuals(fit,
+    "score")`): the sums over l carry the group's mean event weight, abar divides by the
+    group's event weight, and sum_i w_i U_i is the score.
     """
     p = data.x.shape[1]
     n_groups = len(data.group_start)
     g, f = data.event_row_group, data.event_row_frac
     s0 = ev.s0
     # recover den and a_l per event row from the group sums
-    risk = ev.risk(data)
-    d0 = np.bincount(data.group_of_row[data.event], risk[data.event], n_groups)
+    risk = ev.risk(data)  # exp(eta), unweighted
+    weighted = risk if data.weights is None else risk * data.weights
+    d0 = np.bincount(data.group_of_row[data.event], weighted[data.event], n_groups)
     den = s0[g] - f * d0[g]
     a = (ev.s1[g] - f[:, None] * ev.d1[g]) / den[:, None]
-    b = np.zeros((n_groups, p))  # sum_l a_l / den_l
-    c = np.zeros((n_groups, p))  # sum_l f_l a_l / den_l
+    share = 1.0 / den if data.weights is None else data.mean_event_weight[g] / den
+    b = np.zeros((n_groups, p))  # sum_l a_l / den_l (times the mean event weight)
+    c = np.zeros((n_groups, p))  # sum_l f_l a_l / den_l (likewise)
     for j in range(p):
-        b[:, j] = np.bincount(g, a[:, j] / den, n_groups)
-        c[:, j] = np.bincount(g, f * a[:, j] / den, n_groups)
+        b[:, j] = np.bincount(g, a[:, j] * share, n_groups)
+        c[:, j] = np.bincount(g, f * a[:, j] * share, n_groups)
     # running sums over groups with time <= t (ascending time = reverse of sorted order)
     cum_c0 = _reverse_cumsum_in_stratum(data, ev.c0[:, None])[:, 0]
     cum_b = _reverse_cumsum_in_stratum(data, b)
     rows = data.group_of_row
     resid = -risk[:, None] * (data.x * cum_c0[rows][:, None] - cum_b[rows])
     m = np.maximum(data.events_per_group, 1)[:, None]
+    if data.weights is not None:  # c0, c1 carry the mean weight: divide by the weight sum
+        m = np.where(data.event_weight > 0, data.event_weight, 1.0)[:, None]
     mean_a = (ev.s1 * ev.c0[:, None] - ev.d1 * ev.c1[:, None]) / m
     e = data.event
     er = rows[e]

@@ -46,6 +46,7 @@ class CoxFit(Result):
     iterations: int
     conf_level: float
     _design: Any = field(default=None, repr=False)
+    weights: str | None = None  # the case-weight column, if any
     title: str = "Cox proportional hazards model"
 
     @property
@@ -69,6 +70,7 @@ class CoxFit(Result):
             + (f" ({self.n_missing} dropped for missing values)" if self.n_missing else "")
             + f"; ties={self.ties}"
             + ("; robust SE" if self.robust else "")
+            + (f"; case weights {self.weights!r}" if self.weights else "")
         ]
         for name, row in self.tests.iterrows():
             lines.append(
@@ -102,6 +104,7 @@ class _Design:
     beta: np.ndarray  # on the centred scale (same as the reported coefficients)
     variance: np.ndarray  # model-based (inverse information)
     names: list[str]
+    weighted: bool = False  # case weights other than 1
 
 
 def _columns(data: Any, names: list[str], role: str) -> list[str]:
@@ -134,6 +137,33 @@ def _complete_rows(data: pd.DataFrame, used: list[str]) -> np.ndarray:
             continue
         complete &= column.notna().to_numpy()
     return complete
+
+
+def _case_weights(data: pd.DataFrame, name: str) -> np.ndarray:
+    """The weight column as float64: finite and >= 0, else InvalidInput naming the rows."""
+    column = data[name]
+    if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
+        raise InvalidInput.field("weights", f"column {name!r} of dtype {column.dtype}", "numbers")
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    labels = data.index.to_numpy()
+    problems = []
+    for mask, what in (
+        (~np.isfinite(values), "missing or infinite"),
+        (np.isfinite(values) & (values < 0), "negative"),
+    ):
+        bad = np.flatnonzero(mask)
+        if bad.size:
+            shown = ", ".join(
+                f"row {_validate._plain(labels[i])!r}={_validate._plain(values[i])!r}"
+                for i in bad[:5]
+            )
+            more = f" (+{bad.size - 5} more)" if bad.size > 5 else ""
+            problems.append(
+                f"weights={name!r}: {bad.size} {what} value(s) at {shown}{more}; expected "
+                "finite case weights >= 0"
+            )
+    _validate.check(problems)
+    return values
 
 
 def _as_list(value: Any) -> list[str]:
@@ -227,9 +257,10 @@ def cox(
     covariates: list[str],
     strata: str | list[str] | None = None,
     ties: str = "efron",
-    robust: bool = False,
+    robust: bool | None = None,
     cluster: str | None = None,
     conf_level: float = 0.95,
+    weights: str | None = None,
 ) -> CoxFit:
     """Fit a Cox PH model like R `coxph(Surv(duration, event) ~ covariates + strata(s))`.
 
@@ -237,6 +268,16 @@ def cox(
     `n_missing`. Covariates must be numeric (code categories as 0/1 dummies).
     `robust=True` (or a `cluster` column) gives the Lin-Wei sandwich variance, used for
     `se`, `p`, the CI and the Wald test, as R does.
+
+    `weights` names a column of case weights (finite, >= 0), as R `coxph(weights=)`:
+    weight w_i multiplies subject i's terms in the partial likelihood; Efron's tied deaths
+    share their mean weight (R's coxfit6.c), so integer weights equal replicating rows
+    exactly for Breslow, and for Efron only when every event row has weight 1 (replicated
+    deaths become ties; R's documentation calls the weighted fit the correct one). Rows of
+    weight 0 are dropped before the fit (a row of weight 0 is a row not in the data) and
+    are not counted in `n`. `robust=None` (default) follows R (survival 3.x): robust when
+    there is a cluster or a weight that is not a whole number; the robust variance sums
+    the weighted dfbetas, (w_i U_i V)' (w_i U_i V). `ph_test()` refuses weighted fits.
     """
     if ties not in TIES:
         raise InvalidInput.field("ties", ties, f"one of {', '.join(TIES)}")
@@ -246,7 +287,10 @@ def cox(
         raise InvalidInput.field("covariates", covariates, "at least one covariate column")
     strata_cols = _as_list(strata)
     cluster_cols = _as_list(cluster)
-    used = _columns(data, [duration, event, *covariates, *strata_cols, *cluster_cols], "column")
+    weight_cols = _as_list(weights)
+    used = _columns(
+        data, [duration, event, *covariates, *strata_cols, *cluster_cols, *weight_cols], "column"
+    )
     problems = []
     for name in covariates:
         column = data[name]
@@ -256,8 +300,16 @@ def cox(
                 "(code categories as 0/1 dummy columns)"
             )
     _validate.check(problems)
-    complete = _complete_rows(data, list(dict.fromkeys(used)))
+    complete = _complete_rows(data, list(dict.fromkeys(used[: len(used) - len(weight_cols)])))
+    n_missing = int((~complete).sum())
+    w = None
+    if weights is not None:
+        w = _case_weights(data, weights)
+        complete &= w > 0  # weight 0: not in the data (not counted as missing)
+        w = w[complete]
     frame = data if complete.all() else data.loc[complete]
+    if robust is None:  # R survival 3.x: robust when a case weight is not a whole number
+        robust = w is not None and bool(np.any(w != np.floor(w)))
     time, status, _ = _validate.survival_data(frame[duration].to_numpy(), frame[event].to_numpy())
     if not status.any():
         raise _validate.NoEvents(
@@ -270,7 +322,10 @@ def cox(
         strata_codes = pd.factorize(strata_codes)[0]
     else:
         strata_codes = np.zeros(len(frame), np.int64)
-    design = _cox_math.prepare(columns, time, status, strata_codes, ties)
+    weighted = w is not None and bool(np.any(w != 1.0))
+    design = _cox_math.prepare(
+        columns, time, status, strata_codes, ties, weights=w if weighted else None
+    )
     x_scale = _check_collinear(design.z[1:], design.means, covariates)
     p = len(covariates)
     with warnings.catch_warnings():
@@ -298,8 +353,10 @@ def cox(
             labels = frame[cluster_cols].astype(str).agg("\x1f".join, axis=1).to_numpy()
             codes = pd.factorize(labels[design.order])[0]
             summed = np.zeros((codes.max() + 1, p))
-            np.add.at(summed, codes, resid)
+            np.add.at(summed, codes, resid if not weighted else resid * design.weights[:, None])
             resid = summed
+        elif weighted:
+            resid = resid * design.weights[:, None]
         dfbeta = resid @ variance
         variance = dfbeta.T @ dfbeta
     se = np.sqrt(np.diag(variance))
@@ -331,10 +388,11 @@ def cox(
         variance=pd.DataFrame(variance, index=index, columns=index),
         n=len(frame),
         n_events=int(status.sum()),
-        n_missing=int((~complete).sum()),
+        n_missing=n_missing,
         ties=ties,
         robust=bool(robust or cluster_cols),
         iterations=iterations,
         conf_level=level,
-        _design=_Design(design, beta, model_variance, covariates),
+        _design=_Design(design, beta, model_variance, covariates, weighted),
+        weights=weights,
     )

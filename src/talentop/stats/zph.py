@@ -73,6 +73,14 @@ def ph_test(fit: CoxFit, *, transform: str = "km", method: str = "score") -> PHT
     if method not in METHODS:
         raise InvalidInput.field("method", method, f"one of {', '.join(METHODS)}")
     design = fit._design
+    if design.weighted:
+        # R's weighted cox.zph has no independent oracle here; refuse rather than guess
+        raise InvalidInput.field(
+            "fit",
+            f"a Cox fit with case weights {fit.weights!r}",
+            "an unweighted fit: ph_test() does not support case weights (refit without "
+            "weights, or test proportional hazards on the replicated data for integer weights)",
+        )
     data = design.data
     ev = _cox_math.evaluate(data, design.beta, per_group=True)
     resid = _cox_math.schoenfeld(data, ev)
