@@ -22,19 +22,27 @@ from talentop.design.sample_size import schoenfeld_events_exact
 from talentop.errors import check_problems
 
 
-def _check_design(hazard_ratio: float, power: float, alpha: float, allocation: float) -> None:
+def _check_design(
+    hazard_ratio: float, power: float, alpha: float, allocation: float, sided: int = 1
+) -> None:
     """Name the options the user typed (power, not the internal beta = 1 - power)."""
     problems = []
+    if sided not in (1, 2):
+        problems.append(f"sided={sided!r}: expected 1 (one-sided) or 2 (two-sided symmetric)")
+        sided = 1
+    kind = "one-sided" if sided == 1 else "two-sided total"
+    per_side = alpha / sided
     if not (math.isfinite(hazard_ratio) and hazard_ratio > 0 and hazard_ratio != 1):
         problems.append(
             f"hazard_ratio={hazard_ratio!r}: expected a finite positive ratio other than 1"
         )
     if not 0 < alpha < 0.5:
-        problems.append(f"alpha={alpha!r}: expected a one-sided 0 < alpha < 0.5")
+        problems.append(f"alpha={alpha!r}: expected a {kind} 0 < alpha < 0.5")
     if not 0 < power < 1:
         problems.append(f"power={power!r}: expected 0 < power < 1")
-    elif 0 < alpha < 0.5 and power <= alpha:
-        problems.append(f"power={power!r}: expected power > alpha ({alpha!r})")
+    elif 0 < alpha < 0.5 and power <= per_side:
+        which = "alpha" if sided == 1 else "alpha per side"
+        problems.append(f"power={power!r}: expected power > {which} ({per_side!r})")
     if not 0 < allocation < 1:
         problems.append(f"allocation={allocation!r}: expected the arm-A fraction, 0 < p < 1")
     check_problems(problems)
@@ -52,14 +60,19 @@ def design_table(
     futility_gamma: float = -2.0,
     allocation: float = 0.5,
     look_events: list[int] | None = None,
+    sided: int = 1,
 ) -> dict:
     """The design as data: events per look and bounds on the z, HR and p scales.
 
     Without ``look_events`` the maximum events are Schoenfeld's times the inflation and the
     looks are fractions of it; with them the looks are those counts and the cumulative power
     is what they deliver at ``hazard_ratio`` (the events the target power needs are reported).
+    ``sided=2``: symmetric two-sided bounds with ``alpha`` the two-sided total, alpha / 2
+    spent on each side (the library's convention; gsDesign's ``test.type = 2`` takes the
+    per-side alpha, so ``alpha=0.05, sided=2`` here is ``gsDesign(test.type=2, alpha=0.025)``);
+    the events are sized for z_{alpha/2} and power counts the efficacy side only.
     """
-    _check_design(hazard_ratio, power, alpha, allocation)
+    _check_design(hazard_ratio, power, alpha, allocation, sided)
     options = dict(
         information=looks,
         alpha=alpha,
@@ -68,10 +81,11 @@ def design_table(
         futility=futility,
         gamma=gamma,
         futility_gamma=futility_gamma,
+        sided=sided,
     )
     bounds = gs_boundaries(**options)
     fixed = schoenfeld_events_exact(
-        hazard_ratio=hazard_ratio, alpha=alpha, power=power, allocation=allocation, sided=1
+        hazard_ratio=hazard_ratio, alpha=alpha, power=power, allocation=allocation, sided=sided
     )
     needed = math.ceil(round(fixed * bounds.inflation, 9))
     if look_events is None:
@@ -86,6 +100,10 @@ def design_table(
     table = bounds.summary
     table.insert(2, "events", events)
     table["efficacy_hr"] = bounds.hr_scale(events, allocation, hazard_ratio=hazard_ratio)
+    if sided == 2:  # the mirror bound: stop for harm (HR on the other side of 1)
+        table["lower_z"] = [-z for z in bounds.efficacy_z]
+        table["harm_hr"] = [1 / hr for hr in table["efficacy_hr"]]
+        table["nominal_p_two_sided"] = [2 * p for p in bounds.nominal_p]
     if bounds.futility_z is not None:
         table["futility_hr"] = bounds.hr_scale(
             events, allocation, bound="futility", hazard_ratio=hazard_ratio
@@ -93,7 +111,9 @@ def design_table(
     return {
         "hazard_ratio": hazard_ratio,
         "power": power,
-        "alpha_one_sided": alpha,
+        "sided": sided,
+        "alpha": alpha,
+        "alpha_one_sided": alpha / sided,
         "allocation": allocation,
         "fixed_design_events": fixed,
         "inflation": bounds.inflation,
@@ -118,7 +138,18 @@ def design(
         ..., "--hazard-ratio", help="Hazard ratio to detect (A vs B), e.g. 0.6 (or 1.5 for harm)."
     ),
     power: float = typer.Option(0.8, help="Power at that hazard ratio, 0 < power < 1."),
-    alpha: float = typer.Option(0.025, help="One-sided type I error, 0 < alpha < 0.5."),
+    alpha: float = typer.Option(
+        None,
+        help="Type I error, 0 < alpha < 0.5: one-sided with --sided 1 (default 0.025), the "
+        "two-sided total with --sided 2 (default 0.05, i.e. 0.025 per side).",
+    ),
+    sided: int = typer.Option(
+        1,
+        "--sided",
+        help="1: one-sided efficacy bounds. 2: symmetric two-sided bounds (stop for benefit "
+        "or harm), alpha / 2 spent per side; --alpha 0.05 --sided 2 equals R gsDesign "
+        "test.type=2 with alpha=0.025. Futility bounds need --sided 1.",
+    ),
     looks: str = typer.Option("1", help=_LOOKS_HELP),
     spending: str = typer.Option(
         "obf",
@@ -140,6 +171,8 @@ def design(
     cumulative alpha spent. On the HR scale a bound is exp(-z / sqrt(p (1 - p) d)) for a
     hazard ratio below 1 and exp(+z / sqrt(p (1 - p) d)) above 1.
     """
+    if alpha is None:
+        alpha = 0.05 if sided == 2 else 0.025
     parsed = parse_looks(looks)
     result = design_table(
         hazard_ratio=hazard_ratio,
@@ -152,6 +185,7 @@ def design(
         futility_gamma=futility_gamma,
         allocation=allocation,
         look_events=parsed.event_counts,
+        sided=sided,
     )
     if as_json:
         print_json({**result, "notes": parsed.notes})
@@ -159,6 +193,9 @@ def design(
     for note in parsed.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False)
     columns = ["look", "fraction", "events", "Z efficacy", "HR at bound", "nominal p", "cum. alpha"]
+    if sided == 2:
+        columns[3:7] = ["Z bounds (+/-)", "HR benefit", "HR harm", "nominal p (2-sided)"]
+        columns.append("cum. alpha (2-sided)")
     has_futility = result["bounds"]["futility_z"] is not None
     if has_futility:
         columns += ["Z futility", "HR futility"]
@@ -174,11 +211,23 @@ def design(
             f"{row['nominal_p']:.5f}",
             f"{row['cumulative_alpha']:.5f}",
         ]
+        if sided == 2:
+            cells[3:6] = [
+                f"±{row['efficacy_z']:.4f}",
+                f"{row['efficacy_hr']:.3f}",
+                f"{row['harm_hr']:.3f}",
+                f"{row['nominal_p_two_sided']:.5f}",
+            ]
         if has_futility:
             cells += [f"{row['futility_z']:.4f}", f"{row['futility_hr']:.3f}"]
         cells.append(f"{row['cumulative_power']:.3f}")
         rows.append(cells)
-    title = f"HR {hazard_ratio}, power {power:.0%}, one-sided alpha {alpha}, {spending} spending"
+    sides = (
+        f"one-sided alpha {alpha}"
+        if sided == 1
+        else f"two-sided alpha {alpha} ({alpha / 2:g} per side, symmetric)"
+    )
+    title = f"HR {hazard_ratio}, power {power:.0%}, {sides}, {spending} spending"
     table = number_table(title, columns, rows)
     print_table(table)
     console.print(
