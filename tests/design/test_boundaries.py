@@ -119,6 +119,36 @@ def test_two_sided_symmetric_spends_half_on_each_side():
     assert_allclose(two.efficacy_z, one.efficacy_z, atol=1e-3)
 
 
+def test_two_sided_nominal_p_is_two_sided_like_cumulative_alpha():
+    """gsDesign(k=3, test.type=2, alpha=0.025, sfu=sfLDOF) has bounds 3.7103, 2.5114, 1.9930
+    (clinical-rules.md 8.1 to 1e-3) and reports two-sided nominal levels 2 (1 - Phi(z)):
+    2 * 1.0351e-4 = 0.000207, 2 * 0.0060127 = 0.01202, 2 * 0.023131 = 0.04626 (Phi from
+    the quoted z; 1e-5 covers the 4-decimal rounding of z, |dp/dz| <= 2 phi(1.99) = 0.11)."""
+    two = gs_boundaries(information=[1 / 3, 2 / 3, 1], alpha=0.05, sided=2)
+    assert_allclose(two.nominal_p, [0.000207, 0.01202, 0.04626], atol=1e-5)
+    assert_allclose(two.nominal_p_one_sided, [0.0001035, 0.006013, 0.023131], atol=6e-6)
+    # the first look spends alpha only there: nominal p equals the cumulative alpha, which is
+    # two-sided as well, so the two columns are on one scale
+    assert two.nominal_p[0] == pytest.approx(two.cumulative_alpha[0], rel=1e-6)
+    assert two.cumulative_alpha[-1] == pytest.approx(0.05, abs=1e-6)
+    assert two.nominal_p[-1] < two.cumulative_alpha[-1]
+    row = two.summary.iloc[2]
+    assert row["nominal_p"] == pytest.approx(0.04626, abs=1e-5)
+    assert row["nominal_p_one_sided"] == pytest.approx(0.023131, abs=6e-6)
+    data = two.to_dict()
+    assert data["nominal_p"] == pytest.approx(two.nominal_p)
+    assert data["nominal_p_one_sided"] == pytest.approx(two.nominal_p_one_sided)
+
+
+@pytest.mark.parametrize("spending", ["obf", "pocock", "hsd", "classical_obf"])
+def test_one_sided_nominal_p_unchanged(spending):
+    """One-sided designs: nominal p = 1 - Phi(z) (clinical-rules.md 8.1, "nominal one-sided
+    p"), and the one-sided field is the same list."""
+    one = gs_boundaries(information=[0.25, 0.6, 1], spending=spending)
+    assert one.nominal_p == one.nominal_p_one_sided
+    assert_allclose(one.nominal_p, norm.sf(one.efficacy_z), rtol=1e-12)
+
+
 def test_hr_scale_uses_schoenfeld_variance():
     """HR at bound = exp(-z / sqrt(p (1 - p) d)): final OBF bound with 331 events, 1:1."""
     design = gs_boundaries(information=[0.5, 1])

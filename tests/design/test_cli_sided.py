@@ -35,7 +35,11 @@ def test_two_sided_bounds_equal_the_library_and_gsdesign():
     assert data["looks"][-1]["cumulative_alpha"] == pytest.approx(0.05, abs=1e-6)
     for row in data["looks"]:
         assert row["harm_hr"] == pytest.approx(1 / row["efficacy_hr"])
-        assert row["nominal_p_two_sided"] == pytest.approx(2 * row["nominal_p"])
+        assert row["nominal_p"] == pytest.approx(2 * row["nominal_p_one_sided"], rel=1e-12)
+    # two-sided nominal p 2 (1 - Phi(z)) at the gsDesign bounds 3.7103, 2.5114, 1.9930
+    nominal = [row["nominal_p"] for row in data["looks"]]
+    assert nominal == pytest.approx([0.000207, 0.01202, 0.04626], abs=1e-5)
+    assert data["bounds"]["nominal_p"] == pytest.approx(nominal)
     # --sided 2 without --alpha defaults to 0.05 two-sided: the same design
     assert _design("--sided", "2", "--json")["looks"] == data["looks"]
 
@@ -59,8 +63,12 @@ def test_two_sided_table_title_and_columns():
     out = " ".join(result.output.split())
     assert "two-sided alpha 0.05 (0.025 per side, symmetric)" in out
     assert "HR harm" in out and "±3.71" in out
+    # the two-sided nominal p column shows 2 (1 - Phi(z)), on the cumulative alpha's scale
+    assert "nominal p (2-sided)" in out and "cum. alpha (2-sided)" in out
+    assert "0.04626" in out and "0.02313" not in out
     one = runner.invoke(app, ["design", "--hazard-ratio", "0.6", "--looks", LOOKS])
     assert "one-sided alpha 0.025" in " ".join(one.output.split())
+    assert "0.02313" in one.output  # one-sided nominal p 1 - Phi(1.9930), unchanged
 
 
 def test_bad_sided_and_two_sided_futility_exit_2():

@@ -70,7 +70,9 @@ def design_table(
     ``sided=2``: symmetric two-sided bounds with ``alpha`` the two-sided total, alpha / 2
     spent on each side (the library's convention; gsDesign's ``test.type = 2`` takes the
     per-side alpha, so ``alpha=0.05, sided=2`` here is ``gsDesign(test.type=2, alpha=0.025)``);
-    the events are sized for z_{alpha/2} and power counts the efficacy side only.
+    the events are sized for z_{alpha/2} and power counts the efficacy side only; each
+    look's ``nominal_p`` and ``cumulative_alpha`` are then two-sided (``nominal_p_one_sided``
+    is 1 - Phi(z) on either design).
     """
     _check_design(hazard_ratio, power, alpha, allocation, sided)
     options = dict(
@@ -103,7 +105,6 @@ def design_table(
     if sided == 2:  # the mirror bound: stop for harm (HR on the other side of 1)
         table["lower_z"] = [-z for z in bounds.efficacy_z]
         table["harm_hr"] = [1 / hr for hr in table["efficacy_hr"]]
-        table["nominal_p_two_sided"] = [2 * p for p in bounds.nominal_p]
     if bounds.futility_z is not None:
         table["futility_hr"] = bounds.hr_scale(
             events, allocation, bound="futility", hazard_ratio=hazard_ratio
@@ -168,7 +169,8 @@ def design(
 
     Bounds are Lan-DeMets spending bounds computed by recursive numerical integration (as R
     gsDesign); the table shows them on the z, hazard-ratio and nominal p scales with the
-    cumulative alpha spent. On the HR scale a bound is exp(-z / sqrt(p (1 - p) d)) for a
+    cumulative alpha spent (both two-sided with --sided 2; the JSON also gives each look's
+    one-sided nominal_p_one_sided). On the HR scale a bound is exp(-z / sqrt(p (1 - p) d)) for a
     hazard ratio below 1 and exp(+z / sqrt(p (1 - p) d)) above 1.
     """
     if alpha is None:
@@ -216,7 +218,7 @@ def design(
                 f"±{row['efficacy_z']:.4f}",
                 f"{row['efficacy_hr']:.3f}",
                 f"{row['harm_hr']:.3f}",
-                f"{row['nominal_p_two_sided']:.5f}",
+                f"{row['nominal_p']:.5f}",
             ]
         if has_futility:
             cells += [f"{row['futility_z']:.4f}", f"{row['futility_hr']:.3f}"]

@@ -211,7 +211,11 @@ class GSDesign:
     information: list[float]
     efficacy_z: list[float]
     cumulative_alpha: list[float]
+    #: nominal p per look on the design's own scale: 2 (1 - Phi(z)) when ``sided=2``
+    #: (gsDesign test.type = 2), 1 - Phi(z) when one-sided, like ``cumulative_alpha``
     nominal_p: list[float]
+    #: 1 - Phi(z) per look whatever ``sided`` is (the one-sided nominal level)
+    nominal_p_one_sided: list[float]
     alpha: float
     sided: int
     spending: str
@@ -261,13 +265,14 @@ class GSDesign:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """One row per look: fraction, bounds, nominal p, cumulative alpha (and power)."""
+        """One row per look: fraction, bounds, nominal p (both scales), cumulative alpha."""
         table = pd.DataFrame(
             {
                 "look": np.arange(1, len(self.information) + 1),
                 "information_fraction": self.information,
                 "efficacy_z": self.efficacy_z,
                 "nominal_p": self.nominal_p,
+                "nominal_p_one_sided": self.nominal_p_one_sided,
                 "cumulative_alpha": self.cumulative_alpha,
             }
         )
@@ -290,6 +295,7 @@ class GSDesign:
             "efficacy_z": clean(self.efficacy_z),
             "futility_z": clean(self.futility_z),
             "nominal_p": clean(self.nominal_p),
+            "nominal_p_one_sided": clean(self.nominal_p_one_sided),
             "cumulative_alpha": clean(self.cumulative_alpha),
             "cumulative_power": clean(self.cumulative_power),
             "cumulative_beta": clean(self.cumulative_beta),
@@ -334,6 +340,9 @@ def gs_boundaries(
     ``information``: fractions (or event counts) per look, normalised by the last one, so
     ``[observed / planned, 1]`` recomputes the bounds at an actual interim. ``alpha`` is
     one-sided when ``sided=1``, the two-sided total when ``sided=2`` (symmetric bounds).
+    ``nominal_p`` and ``cumulative_alpha`` are on the same scale: two-sided when ``sided=2``
+    (nominal p = 2 (1 - Phi(z_k)), gsDesign test.type = 2), so an observed two-sided p is
+    compared with ``nominal_p``; ``nominal_p_one_sided`` = 1 - Phi(z_k) in both cases.
     ``beta`` with ``futility`` (a spending name) adds non-binding futility bounds by beta
     spending; the drift (expected final Z under the alternative) is solved so the final
     bounds meet, unless ``drift`` is given (e.g. from the design's events and hazard ratio,
@@ -372,12 +381,15 @@ def gs_boundaries(
     # re-integrate the bounds to report the alpha actually spent (checks the root finding)
     alpha_side = alpha / sided
     crossed = np.cumsum(_power(t, efficacy, 0.0, sided)) * sided
-    nominal = [float(norm.sf(b)) for b in efficacy]
+    # nominal p on the same scale as the cumulative alpha: a two-sided design compares a
+    # two-sided observed p with 2 (1 - Phi(z_k)), as gsDesign reports for test.type = 2
+    one_sided = [float(norm.sf(b)) for b in efficacy]
     design = GSDesign(
         information=[float(x) for x in t],
         efficacy_z=[float(b) for b in efficacy],
         cumulative_alpha=[float(x) for x in crossed],
-        nominal_p=nominal,
+        nominal_p=[min(1.0, sided * p) for p in one_sided],
+        nominal_p_one_sided=one_sided,
         alpha=alpha,
         sided=sided,
         spending=spending,
