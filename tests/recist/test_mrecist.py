@@ -82,6 +82,48 @@ def test_porta_hepatis_node_needs_20_mm():
     assert evaluate(payload)["baseline_sum_mm"] == 108.0
 
 
+@pytest.mark.parametrize(
+    ("criteria", "organ", "short_axis", "message"),
+    [
+        # mRECIST (Lencioni & Llovet 2010): porta hepatis nodes < 20 mm are not malignant
+        (
+            "mrecist",
+            "porta_hepatis",
+            17,
+            r"\(L1\)\.diameter_mm=17: a target lymph node needs short axis >= 20 mm \(mRECIST: "
+            r"porta hepatis nodes < 20 mm short axis are not considered malignant\)$",
+        ),
+        # RECIST 1.1 section 3.1 bands, also for porta hepatis when the criteria are RECIST
+        (
+            "recist1.1",
+            "porta_hepatis",
+            12,
+            r"\(L1\)\.diameter_mm=12: a target lymph node needs short axis >= 15 mm "
+            r"\(10 to <15 mm nodes are non-target, <10 mm are normal\)$",
+        ),
+        # mRECIST keeps the RECIST bands for nodes elsewhere
+        (
+            "mrecist",
+            "mediastinum",
+            12,
+            r"needs short axis >= 15 mm \(10 to <15 mm nodes are non-target, <10 mm are normal\)$",
+        ),
+    ],
+)
+def test_small_target_node_message_quotes_the_bands_of_the_criteria(
+    criteria, organ, short_axis, message
+):
+    payload = _hcc_case([])
+    payload["criteria"] = criteria
+    payload["baseline"]["target"].append(
+        {"id": "L1", "organ": organ, "nodal": True, "diameter_mm": short_axis}
+    )
+    with pytest.raises(InvalidInput, match=message) as raised:
+        evaluate(payload)
+    if criteria == "mrecist" and organ == "porta_hepatis":
+        assert "15 mm" not in str(raised.value)
+
+
 def test_porta_hepatis_node_at_15_mm_counts_as_normal_for_cr():
     payload = _hcc_case([_visit(56, "absent", "absent", pv="absent", ascites="absent")])
     payload["baseline"]["target"].append(

@@ -259,11 +259,21 @@ def _check_measurable(
     shown = f"{float(diameter):g}"
     if nodal:
         # The 2x-slice rule is not applied to nodes: the paper states it for tumour lesions.
-        minimum = max(MIN_TARGET_NODE_MM, mrecist.node_normal_below_mm(organ, criteria))
+        normal = mrecist.node_normal_below_mm(organ, criteria)
+        minimum = max(MIN_TARGET_NODE_MM, normal)
         if diameter < minimum:
+            # quote the bands of the criteria in use: mRECIST porta hepatis has no
+            # non-target band, a node under 20 mm is simply not malignant
+            if normal < minimum:
+                bands = f"{normal} to <{minimum} mm nodes are non-target, <{normal} mm are normal"
+            else:
+                bands = (
+                    f"mRECIST: porta hepatis nodes < {normal} mm short axis are not "
+                    "considered malignant"
+                )
             problems.append(
                 f"{where}.{key}={shown}: a target lymph node needs short axis >= {minimum} mm "
-                "(10 to <15 mm nodes are non-target, <10 mm are normal)"
+                f"({bands})"
             )
         return
     minimum = MIN_NON_NODAL_MM
