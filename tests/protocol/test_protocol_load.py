@@ -228,3 +228,16 @@ def test_rule_values_must_be_able_to_match_the_field_type():
         "expected true or false",
         "t.yaml: eligibility[4].rule.op: '>=' needs a numeric field; 'vp_grade' is choice",
     ]
+
+
+def test_assessment_window_is_a_setting_with_a_default_and_may_not_overlap():
+    """assessment.window_days: the +/- days around a scheduled scan within which a scan
+    counts for it (PFS missed-visit rule, FDA 2007 App. 3 Table A). talentop.yaml sets 7;
+    talentace.yaml omits it and gets the model default (7). A window of half the interval
+    or more would let one scan count for two visits (6 weeks = 42 days: 21 is refused)."""
+    assert P.assessment.window_days == 7
+    assert load_protocol("talentace").assessment.window_days == 7
+    data = _data()
+    data["assessment"]["window_days"] = 21
+    with pytest.raises(ProtocolError, match=r"window_days=21 must be less than half"):
+        protocol_from_mapping(data, source="w.yaml")

@@ -133,21 +133,31 @@ def test_export_csv_and_xpt_read_back(cohort, tmp_path):
 
 def test_missed_visit_rule_boundary_follows_the_protocol_interval(store):
     """FDA 2007 Appendix 3 Table A: death or progression after MORE than one missed
-    assessment is censored at the last adequate assessment; after exactly one it is an
-    event. The interval is the protocol's (assessment.interval_weeks), not a constant."""
+    visit is censored at the last adequate assessment; after exactly one it is an event.
+    The calendar is the protocol's (assessment.interval_weeks from randomisation) and a
+    visit counts as missed only once its +/- assessment.window_days window has closed.
+
+    Randomised day 73, scanned day 115 (= 73 + 42, the first visit). Visit 157 is missed;
+    visit 199's window runs to 199 + window. A death on its last day (199 + window) is
+    after one missed visit -> event; one day later visit 199 is missed too -> censored at
+    day 115. (The earlier version of this test counted visits from the last scan without a
+    window, so a death one day after visit 199 was censored: the rule QA item 2 fixed.)"""
     ctx = context(store)
     interval = PROTOCOL.assessment.interval_weeks * 7
-    last = 115
+    window = PROTOCOL.assessment.window_days
+    last = RANDOMISED_DAY + interval
     one_missed, _ = to_randomised(ctx, "ONEMISS", shrink=0.9)
     assess(ctx, one_missed, last, shrink=0.9)
-    sv.record_death(ctx, one_missed, day(last + 2 * interval))  # visit last+interval missed
+    sv.record_death(ctx, one_missed, day(last + 2 * interval + window))
     two_missed, _ = to_randomised(ctx, "TWOMISS", shrink=0.9)
     assess(ctx, two_missed, last, shrink=0.9)
-    sv.record_death(ctx, two_missed, day(last + 2 * interval + 1))  # last+2*interval missed too
+    sv.record_death(ctx, two_missed, day(last + 2 * interval + window + 1))
     frame = sv.derive_endpoints(ctx, day(last + 3 * interval))
     event = row(frame, "ONEMISS", "PFS")
     assert (event.CNSR, event.EVNTDESC) == (0, "DEATH")
-    assert event.AVAL == pytest.approx(months(RANDOMISED_DAY, last + 2 * interval), abs=1e-9)
+    assert event.AVAL == pytest.approx(
+        months(RANDOMISED_DAY, last + 2 * interval + window), abs=1e-9
+    )
     censored = row(frame, "TWOMISS", "PFS")
     assert (censored.CNSR, censored.EVNTDESC) == (8, "EVENT AFTER MISSED VISITS")
     assert censored.AVAL == pytest.approx(months(RANDOMISED_DAY, last), abs=1e-9)

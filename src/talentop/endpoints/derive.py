@@ -8,13 +8,13 @@ CDISC ADaM ADTTE and admiral ``derive_param_tte`` (CNSR 0 = event, ADT >= STARTD
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from talentop.endpoints.codes import EVENT, PARAMETERS, censor_code
+from talentop.endpoints.schedule import VisitSchedule, missed_before
 from talentop.endpoints.timeline import PatientTimeline
 from talentop.errors import InvalidInput, check_problems
 
@@ -38,7 +38,7 @@ class _Rules:
     censor_reasons: frozenset[str]
     continue_reasons: frozenset[str]
     cutoff: dt.date
-    interval_days: int | None
+    schedule: VisitSchedule | None
     missed_allowed: int
     surgery_censors_in_arms: frozenset[str]
     progression_reason: str
@@ -46,12 +46,6 @@ class _Rules:
 
 def _censored(adt: dt.date, description: str, date_description: str) -> _Outcome:
     return _Outcome(adt, censor_code(description), description, date_description)
-
-
-def _missed_visits(last_assessed: dt.date, event: dt.date, interval_days: int) -> int:
-    """Scheduled visits strictly between the last adequate assessment and the event."""
-    gap = (event - last_assessed).days
-    return max(0, math.ceil(gap / interval_days) - 1)
 
 
 def _os(timeline: PatientTimeline, rules: _Rules) -> _Outcome:
@@ -97,10 +91,14 @@ def _pfs(timeline: PatientTimeline, progression: dt.date | None, rules: _Rules) 
         day, text = event
         before = [d for d in assessed if d < day]
         last = before[-1] if before else start
-        if (
-            rules.interval_days is not None
-            and _missed_visits(last, day, rules.interval_days) > rules.missed_allowed
-        ):
+        missed = (
+            0
+            if rules.schedule is None
+            else missed_before(
+                timeline, rules.schedule, last_assessed=last, event=day, assessments=assessed
+            )
+        )
+        if missed > rules.missed_allowed:
             return _censored(
                 last,
                 "EVENT AFTER MISSED VISITS",
@@ -195,6 +193,8 @@ def derive_adtte(
     continue_reasons: Collection[str] = (),
     assessment_interval_days: int | None = None,
     missed_visits_allowed: int = 1,
+    visit_window_days: int = 0,
+    follow_up_interval_days: int | None = None,
     days_per_month: float = 30.4375,
     add_one_day: bool = False,
     surgery_censors_in_arms: Collection[str] = (),
@@ -204,8 +204,13 @@ def derive_adtte(
 
     AVAL is in months: (ADT - STARTDT in days, + 1 if ``add_one_day`` as admiral's
     ``add_one = TRUE``) / ``days_per_month`` (30.4375 = 365.25 / 12). ADT is never before
-    STARTDT (admiral). ``assessment_interval_days=None`` switches the missed-visit rule
-    off. Surgery is protocol therapy and does not censor PFS unless the patient's arm is
+    STARTDT (admiral). Missed-visit rule (FDA 2007 Table A): PFS is censored at the last
+    adequate assessment when more than ``missed_visits_allowed`` consecutive scheduled visits
+    were missed before the event; a visit is missed only if no adequate assessment falls
+    within +/- ``visit_window_days`` of it. The calendar (``endpoints.schedule``) runs from
+    randomisation every ``assessment_interval_days`` until the first discontinuation, then
+    every ``follow_up_interval_days`` (None: the same interval).
+    ``assessment_interval_days=None`` switches the rule off. Surgery is protocol therapy and does not censor PFS unless the patient's arm is
     in ``surgery_censors_in_arms``. TTF counts PD as a failure only if
     ``progression_reason`` is among ``failure_reasons``. A discontinuation whose reason is
     in ``continue_reasons`` ends treatment but neither fails nor censors TTF: it is ignored
@@ -226,6 +231,25 @@ def derive_adtte(
             f"assessment_interval_days={assessment_interval_days!r}: expected a positive "
             "integer or None"
         )
+    for name, value in (
+        ("visit_window_days", visit_window_days),
+        ("follow_up_interval_days", follow_up_interval_days),
+    ):
+        if value is None and name == "follow_up_interval_days":
+            continue
+        low = 0 if name == "visit_window_days" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            problems.append(f"{name}={value!r}: expected an integer >= {low}")
+    if (
+        isinstance(assessment_interval_days, int)
+        and isinstance(visit_window_days, int)
+        and assessment_interval_days > 0
+        and 2 * visit_window_days >= assessment_interval_days
+    ):
+        problems.append(
+            f"visit_window_days={visit_window_days!r}: expected less than half of "
+            f"assessment_interval_days={assessment_interval_days} (windows would overlap)"
+        )
     if not isinstance(missed_visits_allowed, int) or missed_visits_allowed < 0:
         problems.append(
             f"missed_visits_allowed={missed_visits_allowed!r}: expected an integer >= 0"
@@ -242,7 +266,13 @@ def derive_adtte(
         censor_reasons=frozenset(censor_reasons),
         continue_reasons=frozenset(continue_reasons),
         cutoff=cutoff_date,
-        interval_days=assessment_interval_days,
+        schedule=None
+        if assessment_interval_days is None
+        else VisitSchedule(
+            interval_days=assessment_interval_days,
+            window_days=visit_window_days,
+            follow_up_interval_days=follow_up_interval_days,
+        ),
         missed_allowed=missed_visits_allowed,
         surgery_censors_in_arms=frozenset(surgery_censors_in_arms),
         progression_reason=progression_reason,

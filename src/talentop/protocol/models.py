@@ -145,9 +145,22 @@ class Assessment(_Model):
     confirmation: bool = False
     min_sd_days: int = Field(42, ge=0)
     interval_weeks: int = Field(6, gt=0, le=52)
+    # A scheduled scan counts as done when one falls within +/- window_days of it (PFS
+    # missed-visit rule, FDA 2007 Appendix 3 Table A). 7 days is a usual imaging window.
+    window_days: int = Field(7, ge=0, le=28)
     randomisable_responses: list[Literal["CR", "PR", "SD", "non-CR/non-PD", "PD", "NE"]] = Field(
         default_factory=lambda: ["PR", "SD"]
     )
+
+    @model_validator(mode="after")
+    def _windows_do_not_overlap(self) -> Assessment:
+        # Overlapping windows would let one scan count for two scheduled visits.
+        if 2 * self.window_days >= 7 * self.interval_weeks:
+            raise ValueError(
+                f"window_days={self.window_days} must be less than half of interval_weeks="
+                f"{self.interval_weeks} ({7 * self.interval_weeks} days)"
+            )
+        return self
 
 
 def _exact(value: int | float | Decimal | Fraction) -> Fraction:

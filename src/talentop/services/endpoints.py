@@ -78,7 +78,11 @@ def patient_timelines(ctx: Context) -> list[Any]:
 
 
 def adtte_for_protocol(timelines: list[Any], protocol: Any, cutoff_date: dt.date) -> Any:
-    """ADTTE of these timelines under ``protocol``'s TTF lists and assessment interval (pure).
+    """ADTTE of these timelines under ``protocol``'s TTF lists and visit calendar (pure).
+
+    Missed-visit calendar: ``assessment.interval_weeks`` on treatment,
+    ``follow_up.imaging_interval_weeks`` after the first discontinuation, a scan within
+    +/- ``assessment.window_days`` of a scheduled visit counting for it.
 
     The one place the protocol's settings become ``derive_adtte`` arguments, so the demo's
     report and ``talentop export adtte`` cannot drift apart.
@@ -92,6 +96,8 @@ def adtte_for_protocol(timelines: list[Any], protocol: Any, cutoff_date: dt.date
         continue_reasons=list(protocol.ttf.continue_reasons),
         cutoff_date=cutoff_date,
         assessment_interval_days=protocol.assessment.interval_weeks * 7,
+        visit_window_days=protocol.assessment.window_days,
+        follow_up_interval_days=protocol.follow_up.imaging_interval_weeks * 7,
     )
 
 
