@@ -161,7 +161,13 @@ def test_arm_a_surgery_maintenance_and_failure(store):
         ProtocolViolation, match="record_death refused.*'died'.*a patient dies once"
     ):
         sv.record_death(ctx, pid, day(401))
-    with pytest.raises(ProtocolViolation, match="has died.*state 'died'"):
+    # A fact dated after the death is wrong data (InvalidInput naming both dates); facts
+    # dated before it stay recordable after the death (late CRF entry, QA round 2 item 3).
+    with pytest.raises(
+        InvalidInput,
+        match=rf"onset_date='{day(402)}': expected on or before the recorded death date "
+        rf"\({day(400)}\)",
+    ):
         sv.record_adverse_event(
             ctx, pid, day(402), term="Fatigue", grade=1, attribution="unrelated"
         )

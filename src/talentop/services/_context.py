@@ -10,7 +10,7 @@ from typing import Any
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import Protocol
 from talentop.services.permissions import authorise
-from talentop.services.states import DIED, require
+from talentop.services.states import DIED, RETROSPECTIVE_RECORDS, require
 from talentop.store import Store, queries, writes
 from talentop.store import models as m
 from talentop.store.audit import lock_chain_head
@@ -65,14 +65,58 @@ def check_actor(
     return authorise(session, ctx.actor, service, site_id=site_id)
 
 
-def enter(session: Any, ctx: Context, arrow: str, patient_id: int) -> m.Patient:
+def enter(
+    session: Any,
+    ctx: Context,
+    arrow: str,
+    patient_id: int,
+    *,
+    on: dt.date | None = None,
+    field: str = "date",
+) -> m.Patient:
     """Lock the patient, check the acting user (role, site) and that ``arrow`` is allowed
-    from the patient's state. ``arrow`` is the service call's name."""
+    from the patient's state. ``arrow`` is the service call's name.
+
+    A died patient: a ``RETROSPECTIVE_RECORDS`` call dated ``on`` on or before the death is
+    checked against the state on that date (``state_on``); a later date is refused
+    (``died_check``). Every other arrow is refused in ``died``.
+    """
     lock_chain_head(session)
     patient = queries.lock_patient(session, patient_id)
     check_actor(session, ctx, arrow, site_id=patient.site_id)
-    require(arrow, patient.state, patient=patient_id)
+    state = patient.state
+    if state == DIED and arrow in RETROSPECTIVE_RECORDS and on is not None:
+        died_check(session, patient, on, field)
+        state = state_on(session, patient, on)
+    require(arrow, state, patient=patient_id)
     return patient
+
+
+def died_check(session: Any, patient: m.Patient, on: dt.date, field: str) -> None:
+    """Refuse (``InvalidInput``) a fact dated after the patient's recorded death."""
+    death = queries.latest(session, m.Death, patient.id, m.Death.death_date)
+    if death is not None and on > death.death_date:
+        raise InvalidInput.field(
+            field,
+            on.isoformat(),
+            f"on or before the recorded death date ({death.death_date.isoformat()})",
+        )
+
+
+def state_on(session: Any, patient: m.Patient, on: dt.date) -> str:
+    """The state the patient was in on ``on`` (before a death on that day), from the
+    state history: steps are dated forward in time (``transition``), so the last step
+    dated on or before ``on`` is the state then."""
+    if patient.state != DIED:
+        return patient.state
+    steps = queries.rows_for(session, m.StateChange, patient.id, m.StateChange.id)
+    state = steps[0].to_state if steps else patient.state
+    for step in steps:
+        if step.to_state == DIED:
+            break
+        if step.on_date is not None and step.on_date <= on:
+            state = step.to_state
+    return state
 
 
 def transition(
@@ -124,13 +168,26 @@ def violation(message: str, *, state: str, rule: str) -> ProtocolViolation:
     return ProtocolViolation(f"{message} (state '{state}'; rule: {rule})", state=state, rule=rule)
 
 
-def enter_any(session: Any, ctx: Context, patient_id: int, service: str) -> m.Patient:
-    """Lock a living patient for a record allowed in any state but ``died`` (labs, AEs...);
-    the acting user must be allowed to call ``service`` for the patient's site."""
+def enter_any(
+    session: Any,
+    ctx: Context,
+    patient_id: int,
+    service: str,
+    *,
+    on: dt.date | None = None,
+    field: str = "date",
+) -> m.Patient:
+    """Lock a patient for a record allowed in any state but ``died`` (labs, AEs...);
+    the acting user must be allowed to call ``service`` for the patient's site. In
+    ``died``, a ``RETROSPECTIVE_RECORDS`` service dated ``on`` on or before the death is
+    allowed (late data entry), a later date is ``InvalidInput``."""
     lock_chain_head(session)
     patient = queries.lock_patient(session, patient_id)
     check_actor(session, ctx, service, site_id=patient.site_id)
     if patient.state == DIED:
+        if service in RETROSPECTIVE_RECORDS and on is not None:
+            died_check(session, patient, on, field)
+            return patient
         raise violation(
             f"patient {patient_id} has died; no new clinical records",
             state=DIED,

@@ -195,7 +195,7 @@ def record_assessment(
     if problems:
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
-        patient = enter(session, ctx, "record_assessment", patient_id)
+        patient = enter(session, ctx, "record_assessment", patient_id, on=on, field="visit_date")
         lesions = queries.rows_for(session, m.Lesion, patient.id)
         if not lesions:
             raise violation(

@@ -11,6 +11,7 @@ from talentop.errors import InvalidInput
 from talentop.services._context import (
     Context,
     check_actor,
+    died_check,
     enter,
     enter_any,
     event_date,
@@ -48,7 +49,9 @@ def record_adverse_event(
     if problems:
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
-        patient = enter_any(session, ctx, patient_id, "record_adverse_event")
+        patient = enter_any(
+            session, ctx, patient_id, "record_adverse_event", on=on, field="onset_date"
+        )
         not_before("onset_date", on, patient.registered_on, "registration")
         row = m.AdverseEvent(
             patient_id=patient.id,
@@ -137,7 +140,7 @@ def record_follow_up(
     if status not in CONTACT_STATUSES:
         raise InvalidInput.field("status", status, f"one of {list(CONTACT_STATUSES)}")
     with ctx.store.unit_of_work() as session:
-        patient = enter(session, ctx, "record_follow_up", patient_id)
+        patient = enter(session, ctx, "record_follow_up", patient_id, on=on, field="contact_date")
         not_before("contact_date", on, patient.registered_on, "registration")
         row = m.FollowUpContact(
             patient_id=patient.id, contact_date=on, status=status, method=method
@@ -153,7 +156,9 @@ def record_new_therapy(
     if not isinstance(description, str) or not description.strip():
         raise InvalidInput.field("description", description, "the therapy (e.g. 'lenvatinib')")
     with ctx.store.unit_of_work() as session:
-        patient = enter_any(session, ctx, patient_id, "record_new_therapy")
+        patient = enter_any(
+            session, ctx, patient_id, "record_new_therapy", on=on, field="start_date"
+        )
         not_before("start_date", on, patient.registered_on, "registration")
         row = m.NewTherapy(patient_id=patient.id, start_date=on, description=description)
         return writes.insert(session, ctx.actor, row).id
@@ -170,13 +175,8 @@ def record_deviation(
         lock_chain_head(session)
         patient = queries.get(session, m.Patient, patient_id, what="patient")
         check_actor(session, ctx, "record_deviation", site_id=patient.site_id)
-        if (
-            patient.state == DIED
-            and on > queries.latest(session, m.Death, patient.id, m.Death.death_date).death_date
-        ):
-            raise InvalidInput.field(
-                "deviation_date", on.isoformat(), "on or before the death date"
-            )
+        if patient.state == DIED:
+            died_check(session, patient, on, "deviation_date")
         row = m.ProtocolDeviation(
             patient_id=patient.id, deviation_date=on, category=category, description=description
         )

@@ -7,7 +7,15 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.protocol import Protocol
-from talentop.services._context import Context, enter, event_date, not_before, transition, violation
+from talentop.services._context import (
+    Context,
+    enter,
+    event_date,
+    not_before,
+    state_on,
+    transition,
+    violation,
+)
 from talentop.services.states import INDUCTION, MAINTENANCE
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -100,17 +108,19 @@ def record_dose(
     if problems:
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
-        patient = enter(session, ctx, "record_dose", patient_id)
+        patient = enter(session, ctx, "record_dose", patient_id, on=on, field="given_on")
+        # A dose entered after a recorded death is checked against the state on its date.
+        state = state_on(session, patient, on)
         phase = phase or {"induction": "induction", "maintenance": "maintenance"}.get(
-            patient.state, "continued"
+            state, "continued"
         )
-        if (phase == "induction") != (patient.state == INDUCTION):
+        if (phase == "induction") != (state == INDUCTION):
             raise violation(
                 f"phase {phase!r} does not match the patient's state",
-                state=patient.state,
+                state=state,
                 rule="induction doses only during induction; continued/maintenance doses after it",
             )
-        if patient.state == MAINTENANCE:
+        if state == MAINTENANCE:
             _check_maintenance_cap(session, ctx, patient, on)
         computed = protocol_dose_mg(ctx.protocol, phase, cycle, drug, weight_kg)
         earlier = [

@@ -116,7 +116,7 @@ def record_lab(
     if problems:
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
-        patient = enter_any(session, ctx, patient_id, "record_lab")
+        patient = enter_any(session, ctx, patient_id, "record_lab", on=on, field="sampled_on")
         lab = m.LabResult(
             patient_id=patient.id,
             sampled_on=on,
@@ -151,7 +151,7 @@ def record_imaging(
         if volume is not None and not (0 < volume <= 5000):
             raise InvalidInput.field(name, volume, "a volume in mL between 0 and 5000")
     with ctx.store.unit_of_work() as session:
-        patient = enter_any(session, ctx, patient_id, "record_imaging")
+        patient = enter_any(session, ctx, patient_id, "record_imaging", on=on, field="study_date")
         study = m.ImagingStudy(
             patient_id=patient.id,
             study_date=on,

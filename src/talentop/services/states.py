@@ -120,6 +120,25 @@ ARROWS: dict[str, tuple[frozenset[str], str]] = {
     ),
 }
 
+#: Records of facts that happened while the patient was alive. CRF entry lags behind
+#: events, so after a recorded death they stay allowed for event dates on or before the
+#: death (checked against the state the patient was in on that date); later dates are
+#: ``InvalidInput``. New treatment arrows (doses are facts, not arrows: a back-dated dose
+#: is checked against the state on its date) stay refused once ``died``.
+RETROSPECTIVE_RECORDS = frozenset(
+    {
+        "record_assessment",
+        "record_follow_up",
+        "record_dose",
+        "record_complication",
+        "record_adverse_event",
+        "record_lab",
+        "record_imaging",
+        "record_new_therapy",
+        "record_biospecimen",
+    }
+)
+
 
 def require(arrow: str, state: str, *, patient: object = None) -> None:
     """Raise ``ProtocolViolation`` if ``arrow`` may not start from ``state``."""

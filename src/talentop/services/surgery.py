@@ -165,7 +165,7 @@ def record_complication(
     if clavien_dindo not in CLAVIEN_DINDO:
         raise InvalidInput.field("clavien_dindo", clavien_dindo, f"one of {list(CLAVIEN_DINDO)}")
     with ctx.store.unit_of_work() as session:
-        patient = enter(session, ctx, "record_complication", patient_id)
+        patient = enter(session, ctx, "record_complication", patient_id, on=on, field="onset_date")
         surgery = queries.latest(session, m.Surgery, patient.id, m.Surgery.surgery_date)
         if surgery is None:
             raise violation(
@@ -199,7 +199,9 @@ def record_biospecimen(
     with ctx.store.unit_of_work() as session:
         from talentop.services._context import enter_any
 
-        patient = enter_any(session, ctx, patient_id, "record_biospecimen")
+        patient = enter_any(
+            session, ctx, patient_id, "record_biospecimen", on=on, field="collected_on"
+        )
         surgery = queries.latest(session, m.Surgery, patient.id, m.Surgery.surgery_date)
         if specimen_type.startswith("tissue") and surgery is None:
             raise violation(
