@@ -176,9 +176,10 @@ def test_pd_at_the_end_of_induction_is_not_randomised(tmp_path):
 @pytest.mark.db
 def test_database_ttf_is_the_generators_ttf_censored_at_the_cut(small_demo):
     """Every randomised patient's primary TTF read back from the database equals the
-    generator's latent TTF (after switch / death-as-failure) censored at the data cut,
-    within day rounding: dates are whole days (0.02 months), and a failure that rounds
-    onto the cut day is recorded (it is <= the cut)."""
+    generator's latent TTF (after switch / death-as-failure) censored at the data cut, except
+    that a progression is dated at the scan documenting it: on or after the latent date, at
+    most one imaging interval (+ the 3-day scan jitter) later - 6 weeks on treatment, 12 after
+    maintenance completion (planned; it may fall after the cut). Within day rounding: dates are whole days (0.02 months)."""
     from talentop.demo.cohort import DAYS_PER_MONTH
 
     run = small_demo.run
@@ -186,16 +187,29 @@ def test_database_ttf_is_the_generators_ttf_censored_at_the_cut(small_demo):
     ttf = small_demo.adtte[small_demo.adtte.PARAMCD == "TTF"].set_index("USUBJID")
     randomised = patients[patients.arm.notna()]
     assert len(randomised) == len(ttf)
+    snapped = 0
     for row in randomised.itertuples():
         to_cut = (run.cutoff_date - row.randomised_on).days / DAYS_PER_MONTH
-        failure_day = row.randomised_on + dt.timedelta(
+        latent_day = row.randomised_on + dt.timedelta(
             days=max(1, round(row.ttf_months_latent * DAYS_PER_MONTH))
         )
+        failure_day = row.failure_on
+        if row.failure_reason == "progression":
+            completion = row.treatment_completion_on
+            near = dt.timedelta(weeks=6, days=3)  # its on-treatment scan would be after completion
+            completed = isinstance(completion, dt.date) and latent_day > completion - near
+            weeks = 12 if completed else 6
+            assert latent_day <= failure_day <= latent_day + dt.timedelta(weeks=weeks, days=3)
+            assert failure_day == row.pd_documented_on
+            snapped += failure_day != latent_day
+        else:
+            assert failure_day == latent_day, row.usubjid
         event = failure_day <= run.cutoff_date
         stored = ttf.loc[row.usubjid]
         assert (stored.CNSR == 0) == event, row.usubjid
-        expected = min(row.ttf_months_latent, to_cut)
+        expected = min((failure_day - row.randomised_on).days / DAYS_PER_MONTH, to_cut)
         assert stored.AVAL == pytest.approx(expected, abs=0.02), row.usubjid
+    assert snapped >= 3
 
 
 def test_sensitivity_moves_whatever_the_protocol_lists_as_continue_reasons():

@@ -75,6 +75,7 @@ class Interim:
     operated: int
     cd3_count: int
     ttf_sensitivity: EndpointResult | None = None  # TTF censored at its continue reasons
+    pfs: EndpointResult | None = None  # RECIST 1.1 PFS (investigator-assessed, from the scans)
     stored: Any = None  # talentop.demo.safety.StoredFacts
     expected: dict[str, float] = field(default_factory=dict)  # calibrated model's values
     extra: dict[str, Any] = field(default_factory=dict)
@@ -342,6 +343,12 @@ def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> I
     ttf_sensitivity = (
         None if censored is None else compare(endpoint_frame(censored, "TTF", randomised), "TTF")
     )
+    primary = adtte["primary"]
+    pfs = (
+        compare(endpoint_frame(primary, "PFS", randomised), "PFS")
+        if (primary.PARAMCD == "PFS").any()
+        else None
+    )
     operated_a = randomised[(randomised.arm == "A") & randomised.operated]
     complications = stored.complications
     cd3 = complications[complications.grade.isin(CD_GRADES[2:]) & (complications.arm == "A")]
@@ -358,6 +365,7 @@ def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> I
         operated=len(operated_a),
         cd3_count=int(cd3.patient.nunique()),
         ttf_sensitivity=ttf_sensitivity,
+        pfs=pfs,
         stored=stored,
         expected=dict(run.model.expected) if run.model else {},
     )
@@ -395,6 +403,17 @@ def _sensitivity_figures(result: EndpointResult | None) -> dict[str, Any]:
     }
 
 
+def _pfs_figures(result: EndpointResult | None) -> dict[str, Any]:
+    if result is None:
+        return {}
+    return {
+        "pfs_median_a": _median(result.km["A"]),
+        "pfs_median_b": _median(result.km["B"]),
+        "pfs_hr": json_number(result.hr),
+        "pfs_events": int(result.data.event.sum()),
+    }
+
+
 def key_figures(interim: Interim) -> dict[str, Any]:
     """The headline numbers (JSON-safe), compared with the publication in the report."""
     flow = interim.flow
@@ -420,6 +439,7 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         "os_p": json_number(interim.os.logrank_p),
         "ttf_events": int(interim.ttf.data.event.sum()),
         "os_events": int(interim.os.data.event.sum()),
+        **_pfs_figures(interim.pfs),
         "cd3_pct": 100 * interim.cd3_count / interim.operated if interim.operated else None,
         "vp3_vp4_pct": 100 * float(interim.randomised.vp_grade.isin(["Vp3", "Vp4"]).mean()),
         "gs_efficacy_z": interim.gs["efficacy_z"],

@@ -19,6 +19,14 @@ from typing import Any
 
 from talentop.demo.cohort import DAYS_PER_MONTH, DEATH_AS_FAILURE_MONTHS, SyntheticPatient
 from talentop.demo.dosing import first_cycle_after_induction, record_cycles
+from talentop.demo.imaging import (
+    POST_FAILURE_PD_FRACTION,
+    Schedule,
+    course_for,
+    documented_pd,
+    patient_rng,
+    record_scans,
+)
 from talentop.demo.outcomes import OutcomeModel, switched_time
 
 #: Arm-B reassessment horizon: conversions were drawn within 14 months of randomisation.
@@ -82,24 +90,20 @@ def _reassess_arm_b(
     row: dict[str, Any],
     failure: dt.date,
     cut: dt.date,
-) -> dt.date | None:
-    """Arm-B visits until the MDT finds the patient resectable; returns the switch date."""
-    from talentop.services import record_assessment, record_mdt_review, switch_to_surgery
+    schedule: Schedule,
+    course: Any,
+) -> tuple[dt.date | None, dt.date | None]:
+    """Arm-B scans (on the on-treatment schedule, before any progression) until the MDT finds
+    the patient resectable; returns (switch date, last scan recorded)."""
+    from talentop.services import record_mdt_review, switch_to_surgery
 
     start: dt.date = row["randomised_on"]
-    interval = dt.timedelta(weeks=ctx.protocol.follow_up.imaging_interval_weeks)
-    last = patient.followups[-1]
     reviewed_no = False
-    visit = start + interval
-    while visit < min(failure, cut) and (visit - start).days <= REASSESS_HORIZON_MONTHS * 30.44:
-        result = record_assessment(
-            ctx,
-            pid,
-            visit,
-            target=last["target"],
-            non_target=last["non_target"],
-            new_lesions="none",
-        )
+    horizon = start + dt.timedelta(days=round(REASSESS_HORIZON_MONTHS * DAYS_PER_MONTH))
+    last_scan = None
+    for visit in schedule.dates(cut, min(failure - dt.timedelta(days=1), cut, horizon)):
+        (result,) = record_scans(ctx, pid, course, [visit])
+        last_scan = visit
         months = (visit - start).days / DAYS_PER_MONTH
         ready = patient.conversion_months is not None and months >= patient.conversion_months
         if result.get("resectability_flag") and (ready or not reviewed_no):
@@ -114,11 +118,10 @@ def _reassess_arm_b(
             if review["resectable"]:
                 switch_on = review_on + dt.timedelta(days=1)
                 switch_to_surgery(ctx, pid, switch_on, review["review_id"], "MDT: now resectable")
-                return switch_on
+                return switch_on, last_scan
             if ready:
-                return None  # the MDT disagreed with the latent state; no further review
-        visit += interval
-    return None
+                return None, last_scan  # the MDT disagreed with the latent state
+    return None, last_scan
 
 
 def after_randomisation(
@@ -153,9 +156,15 @@ def after_randomisation(
             path, surgery_on = "operated", planned
     elif arm.includes_surgery:
         row["not_operated_reason"] = patient.not_operated_reason
-    switch_on = None
+    switch_on = scanned_until = None
+    rng = patient_rng(patient)
+    schedule = Schedule.for_patient(ctx.protocol, start, rng)
+    course = course_for(patient, None, rng)
+    pd_fraction = float(rng.uniform(*POST_FAILURE_PD_FRACTION))
     if dynamic and not arm.includes_surgery:
-        switch_on = _reassess_arm_b(ctx, pid, patient, row, _months_to_date(start, ttf_m), cut)
+        switch_on, scanned_until = _reassess_arm_b(
+            ctx, pid, patient, row, _months_to_date(start, ttf_m), cut, schedule, course
+        )
     if switch_on is not None:
         # TrialDesign.switching: from the switch (the MDT decision, as randomisation is for
         # arm A) the operated hazards apply from their start, surgical-risk window included;
@@ -171,6 +180,9 @@ def after_randomisation(
         ttf_m, reason = os_m, "death"
     failure, death = _months_to_date(start, ttf_m), _months_to_date(start, os_m)
     row.update(path=path, ttf_months_latent=ttf_m, os_months_latent=os_m)
+    imaging = _Imaging(schedule, course, reason, failure, death, pd_fraction)
+    if surgery_on is None and switch_on is None:
+        failure, reason = imaging.plan(None)  # PD documented at a scan: treatment stops then
     next_cycle = first_cycle_after_induction(ctx)
     if surgery_on is None:
         # continued atezo/bev (arm B, arm A not operated) up to failure, death, cut or switch
@@ -195,13 +207,15 @@ def after_randomisation(
     if surgery_on is not None and surgery_on <= cut:
         _operate(ctx, pid, patient, surgery_on, death)
         row.update(operated=True, surgery_on=surgery_on)
+        course.resected_on = surgery_on
         restart = surgery_on + dt.timedelta(
             days=ctx.protocol.surgery.bevacizumab_restart_min_days + patient.index % 15
         )
+        if restart < min(failure, death, cut) and arm.maintenance_cap_months:
+            completion = _months_to_date(restart, float(arm.maintenance_cap_months))
+        failure, reason = imaging.plan(completion)
         if restart < min(failure, death, cut):
             start_maintenance(ctx, pid, restart)
-            if arm.maintenance_cap_months:
-                completion = _months_to_date(restart, float(arm.maintenance_cap_months))
             record_cycles(
                 ctx,
                 pid,
@@ -211,12 +225,24 @@ def after_randomisation(
                 phase="maintenance",
                 first_cycle=next_cycle,
             )
+    if not imaging.planned:
+        failure, reason = imaging.plan(None)
     treated_until = min(failure, death, cut, completion or cut)
     span = max((treated_until - start).days, 1)
     for term, grade, fraction, attribution in patient.adverse_events:
         onset = start + dt.timedelta(days=max(1, round(fraction * span)))
         if onset <= treated_until:
             record_adverse_event(ctx, pid, onset, term=term, grade=grade, attribution=attribution)
+    # Scheduled scans up to the documented PD (or death / the cut), after any arm-B
+    # reassessment scans already recorded.
+    record_scans(ctx, pid, course, imaging.to_record(cut, after=scanned_until))
+    # what was recorded: the failure (a progression dated at its PD scan) and the PD scan
+    row.update(
+        failure_on=failure,
+        failure_reason=reason,
+        pd_documented_on=imaging.pd_on,
+        treatment_completion_on=completion,  # planned end of maintenance (may be past the cut)
+    )
     if failure <= cut and (completion is None or failure < completion):
         if reason == "unacceptable_toxicity":
             record_adverse_event(
@@ -230,25 +256,55 @@ def after_randomisation(
         if reason != "death":
             record_discontinuation(ctx, pid, failure, reason)
     elif completion is not None and completion <= cut:
+        # a progression after completion is a TTF failure through its RECIST PD scan
         record_discontinuation(ctx, pid, completion, "maintenance_completed")
         row["maintenance_completed_on"] = completion
-        if failure <= cut and reason != "death":
-            _record_recurrence(ctx, pid, patient, failure)
     if death <= cut:
         record_death(ctx, pid, death, cause="hepatocellular carcinoma")
     else:
         record_follow_up(ctx, pid, cut, status="alive", method="data-cut sweep")
 
 
-def _record_recurrence(ctx: Any, pid: int, patient: SyntheticPatient, on: dt.date) -> None:
-    """After maintenance: recurrence seen on imaging (resected targets absent, new lesion)."""
-    from talentop.services import record_assessment
+class _Imaging:
+    """The patient's scans and the documented PD, once the end of treatment is known."""
 
-    record_assessment(
-        ctx,
-        pid,
-        on,
-        target={t["id"]: "absent" for t in patient.baseline["target"]},
-        non_target={n["id"]: "absent" for n in patient.baseline["non_target"]},
-        new_lesions="unequivocal",
-    )
+    def __init__(self, schedule, course, reason, failure, death, pd_fraction) -> None:
+        self.schedule, self.course, self.reason = schedule, course, reason
+        self.latent_failure, self.death = failure, death
+        if reason == "death":
+            self.latent_pd = None
+        elif reason == "progression":
+            self.latent_pd = failure
+        else:  # progression after a non-progression failure (PFS only)
+            self.latent_pd = failure + (death - failure) * pd_fraction
+        self.scans: list[dt.date] = []
+        self.pd_on: dt.date | None = None
+        self.planned = False
+
+    def plan(self, completion: dt.date | None) -> tuple[dt.date, str]:
+        """Scan dates and documented PD; returns the (failure date, reason) to record.
+
+        On-treatment interval up to the end of treatment (completion, a non-progression
+        failure, death), then the follow-up interval; a progression failure is dated at the
+        scan documenting it (it is what stops treatment).
+        """
+        ends = [self.death, completion or self.death]
+        if self.reason not in ("progression", "death"):
+            ends.append(self.latent_failure)
+        horizon = self.death + dt.timedelta(days=400)
+        self.scans = self.schedule.dates(min(ends), horizon)
+        self.pd_on = documented_pd(self.scans, self.latent_pd, self.death)
+        self.course.pd_on = self.pd_on
+        self.planned = True
+        if self.reason == "progression":
+            if self.pd_on is None:
+                return self.death, "death"
+            return self.pd_on, "progression"
+        return self.latent_failure, self.reason
+
+    def to_record(self, cut: dt.date, *, after: dt.date | None) -> list[dt.date]:
+        last = min(cut, self.death, self.pd_on or cut)
+        dates = [d for d in self.scans if d <= last and (after is None or d > after)]
+        if self.pd_on is not None and self.pd_on <= last and self.pd_on not in dates:
+            dates.append(self.pd_on)  # unscheduled scan (next scheduled one after the death)
+        return sorted(dates)

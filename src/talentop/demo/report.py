@@ -134,6 +134,27 @@ def _ph_table(result: Any, label: str) -> Table:
     )
 
 
+def _pfs_sections(interim: Interim) -> list[Section]:
+    if interim.pfs is None:
+        return []
+    title = "Progression-free survival, RECIST 1.1 (investigator-assessed)"
+    figure = _km(interim.pfs, "km_pfs", title, "Free of progression or death")
+    return [
+        Section(
+            "pfs",
+            "Progression-free survival (RECIST 1.1, investigator-assessed; secondary)",
+            [
+                "Progression as the RECIST 1.1 engine documented it on the recorded scans "
+                "(every 6 weeks on treatment, every 12 weeks after; after resection, recurrence "
+                "is PD by a new lesion), or death; censored per FDA 2007 Table A. mRECIST PFS "
+                "(PFSMR) is in adtte.csv."
+            ],
+            figures=[figure.figure],
+            tables=[_endpoint_table(interim.pfs, "PFS")],
+        )
+    ]
+
+
 def build_report(
     interim: Interim,
     protocol: Any,
@@ -191,6 +212,7 @@ def build_report(
             figures=[os_fig.figure],
             tables=[_endpoint_table(interim.os, "OS"), _ph_table(interim.os, "OS")],
         ),
+        *_pfs_sections(interim),
         Section(
             "subgroups",
             "Subgroups (TTF)",

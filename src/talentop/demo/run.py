@@ -106,7 +106,10 @@ def exclusion_label(protocol: Any, criterion_id: str) -> str:
 
 
 def _lesion_rows(baseline: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [{**t, "kind": "target"} for t in baseline["target"]]
+    # mRECIST viable diameter at baseline: the whole lesion (untreated HCC enhances)
+    rows = [
+        {**t, "kind": "target", "viable_diameter_mm": t["diameter_mm"]} for t in baseline["target"]
+    ]
     rows += [{**n, "kind": "non_target", "nodal": False} for n in baseline["non_target"]]
     return rows
 
