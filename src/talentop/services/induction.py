@@ -16,6 +16,7 @@ from talentop.services._context import (
     transition,
     violation,
 )
+from talentop.services.dose_dates import check_dose_dates
 from talentop.services.states import INDUCTION, MAINTENANCE
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -84,12 +85,17 @@ def record_dose(
     given_on: dt.date | str,
     weight_kg: float | None = None,
     phase: str | None = None,
+    override_reason: str | None = None,
 ) -> dict[str, Any]:
     """Record one drug given in one cycle; computes the protocol dose and flags deviations.
 
     ``phase`` defaults to "induction" during induction, "maintenance" in maintenance and
     "continued" otherwise. Delay = days after (previous cycle + cycle length) beyond the
     protocol's visit window. Deviations (dose outside 10%, delay) are recorded, not refused.
+    Date floors (``check_dose_dates``): induction doses on or after the screening and the
+    induction start, later phases on or after randomisation (maintenance: its start), and
+    bevacizumab >= ``surgery.bevacizumab_restart_min_days`` after surgery unless
+    ``override_reason`` is given (then recorded as a protocol deviation).
     """
     on = event_date(ctx, "given_on", given_on)
     problems = []
@@ -122,6 +128,9 @@ def record_dose(
             )
         if state == MAINTENANCE:
             _check_maintenance_cap(session, ctx, patient, on)
+        restart_note = check_dose_dates(
+            session, ctx, patient, phase, drug, on, state=state, override_reason=override_reason
+        )
         computed = protocol_dose_mg(ctx.protocol, phase, cycle, drug, weight_kg)
         earlier = [
             d
@@ -134,7 +143,7 @@ def record_dose(
             raise InvalidInput.field(
                 "cycle", cycle, f"a cycle in which {drug} was not yet recorded"
             )
-        notes = []
+        notes = [restart_note] if restart_note else []
         if abs(dose_given_mg - computed) > DOSE_TOLERANCE * computed:
             notes.append(
                 f"dose {dose_given_mg:g} mg differs from protocol {computed:g} mg by more than "
@@ -174,7 +183,10 @@ def record_dose(
                 session,
                 ctx.actor,
                 m.ProtocolDeviation(
-                    patient_id=patient.id, deviation_date=on, category="dosing", description=note
+                    patient_id=patient.id,
+                    deviation_date=on,
+                    category="bevacizumab_restart" if note is restart_note else "dosing",
+                    description=note,
                 ),
             )
         return {

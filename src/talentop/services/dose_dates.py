@@ -1,0 +1,82 @@
+"""Date floors of a drug administration: when in the patient's path a dose may be dated.
+
+- Induction doses: on or after the screening and the induction start (a dose cannot precede
+  the decision that the patient is eligible, nor the treatment it belongs to).
+- Continued / maintenance doses: on or after randomisation; maintenance doses on or after
+  the maintenance start.
+- Bevacizumab after surgery: not sooner than ``surgery.bevacizumab_restart_min_days`` (label:
+  >= 28 days after major surgery, wound healed). As the washout before surgery
+  (``record_surgery``): refused with ``ProtocolViolation`` unless an ``override_reason`` is
+  given, then recorded as a protocol deviation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from talentop.errors import InvalidInput
+from talentop.services._context import Context, not_before, violation
+from talentop.services.states import INDUCTION, MAINTENANCE, RANDOMISED, SCREENED
+from talentop.store import models as m
+from talentop.store import queries
+
+#: The drug whose restart after surgery the protocol times (surgery.bevacizumab_restart_min_days).
+RESTART_DRUG = "bevacizumab"
+
+
+def step_date(session: Any, patient: m.Patient, to_state: str) -> dt.date | None:
+    """The date the patient first entered ``to_state`` (state history), or None."""
+    for step in queries.rows_for(session, m.StateChange, patient.id, m.StateChange.id):
+        if step.to_state == to_state:
+            return step.on_date
+    return None
+
+
+def check_dose_dates(
+    session: Any,
+    ctx: Context,
+    patient: m.Patient,
+    phase: str,
+    drug: str,
+    on: dt.date,
+    *,
+    state: str,
+    override_reason: str | None = None,
+) -> str | None:
+    """Refuse a dose dated before its phase could start; returns a deviation note for an
+    overridden early bevacizumab restart after surgery (else None)."""
+    if phase == "induction":
+        screened = step_date(session, patient, SCREENED)
+        started = step_date(session, patient, INDUCTION)
+        floors = [d for d in (screened, started) if d is not None]
+        if floors and on < max(floors):
+            raise InvalidInput.field(
+                "given_on",
+                on.isoformat(),
+                f"on or after the induction start ({started}) and the screening ({screened})",
+            )
+        return None
+    not_before("given_on", on, step_date(session, patient, RANDOMISED), "randomisation")
+    if phase == "maintenance":
+        not_before(
+            "given_on", on, step_date(session, patient, MAINTENANCE), "the maintenance start"
+        )
+    if drug != RESTART_DRUG:
+        return None
+    surgery = queries.latest(session, m.Surgery, patient.id, m.Surgery.surgery_date)
+    if surgery is None or on < surgery.surgery_date:
+        return None
+    minimum = ctx.protocol.surgery.bevacizumab_restart_min_days
+    days = (on - surgery.surgery_date).days
+    if days >= minimum:
+        return None
+    if not override_reason:
+        raise violation(
+            f"{RESTART_DRUG} on {on} is {days} days after surgery ({surgery.surgery_date}); "
+            "give override_reason to proceed",
+            state=state,
+            rule=f"{RESTART_DRUG} restarts >= {minimum} days after surgery "
+            "(protocol surgery.bevacizumab_restart_min_days)",
+        )
+    return f"{RESTART_DRUG} {days} days after surgery (< {minimum}); override: {override_reason}"
