@@ -263,6 +263,29 @@ def test_dose_checks_protocol_schedule_and_flags_deviations(store):
         assert len(queries.rows_for(session, m.ProtocolDeviation, pid)) == 2
 
 
+def test_dose_delay_runs_per_drug(store):
+    """Cycle 1: atezolizumab on day 0, bevacizumab on day 3 (same cycle, different days).
+    Bevacizumab cycle 2 on day 24 is on time: due 21 days after its own cycle 1 (day 24), not
+    after atezolizumab's (which would read 3 days late). Cycle 4 has no bevacizumab, so a
+    drug absent from cycle k-1 is timed from that cycle's latest dose."""
+    ctx = context(store)
+    pid = to_induction(ctx)
+
+    def dose(cycle, drug, on):
+        mg = 1200 if drug == "atezolizumab" else 15 * 70
+        return sv.record_dose(
+            ctx, pid, cycle=cycle, drug=drug, dose_given_mg=mg, given_on=day(on), weight_kg=70
+        )
+
+    dose(1, "atezolizumab", 0)
+    dose(1, "bevacizumab", 3)
+    assert dose(2, "atezolizumab", 21)["delay_days"] == 0
+    on_time = dose(2, "bevacizumab", 24)
+    assert (on_time["delay_days"], on_time["deviations"]) == (0, [])
+    late = dose(3, "bevacizumab", 52)  # due day 45: 7 days late
+    assert late["delay_days"] == 7
+
+
 def test_bad_values_name_field_and_leave_database_unchanged(store):
     ctx = context(store)
     pid = to_induction(ctx)

@@ -150,7 +150,12 @@ def record_dose(
                 f"{DOSE_TOLERANCE:.0%}"
             )
         delay_days = 0
-        previous = [d for d in earlier if d.cycle == cycle - 1]
+        # The cycle clock runs per drug: cycle k is due one cycle after the same drug's cycle
+        # k-1 (atezolizumab and bevacizumab of one cycle may be given on different days); a
+        # drug left out of cycle k-1 falls back to the latest dose of that cycle.
+        previous_cycle = [d for d in earlier if d.cycle == cycle - 1]
+        same_drug = [d for d in previous_cycle if d.drug == drug]
+        previous = same_drug or sorted(previous_cycle, key=lambda d: d.given_on)[-1:]
         if previous:
             planned = previous[0].given_on + dt.timedelta(
                 days=ctx.protocol.induction.cycle_length_days
