@@ -54,7 +54,9 @@ def _render(p: Protocol) -> None:
     console.print(
         f"Surgery >= {p.surgery.min_days_after_bevacizumab} d after bevacizumab; restart >= "
         f"{p.surgery.bevacizumab_restart_min_days} d after. Assessment {p.assessment.criteria} every "
-        f"{p.assessment.interval_weeks} wk, randomisable: {', '.join(p.assessment.randomisable_responses) or '-'}"
+        f"{p.assessment.interval_weeks} wk (window +/- {p.assessment.window_days} d; "
+        f"{p.follow_up.imaging_interval_weeks} wk after treatment), "
+        f"randomisable: {', '.join(p.assessment.randomisable_responses) or '-'}"
     )
     for s in p.strata:
         levels = ", ".join(
