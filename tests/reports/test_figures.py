@@ -9,6 +9,7 @@ import pytest
 
 from talentop.errors import InvalidInput
 from talentop.reports import (
+    FOREST_COLUMNS,
     ArmCurve,
     ConsortArm,
     ConsortFlow,
@@ -86,18 +87,7 @@ def _forest_frame():
             ["Portal vein", "Vp3/Vp4", 55, 26, 57, 38, 0.58, 0.35, 0.96, 0.80],
             ["Portal vein", "Vp1/Vp2", 45, 14, 43, 22, np.nan, np.nan, np.nan, 0.80],
         ],
-        columns=[
-            "subgroup",
-            "level",
-            "n_a",
-            "events_a",
-            "n_b",
-            "events_b",
-            "hr",
-            "ci_lower",
-            "ci_upper",
-            "p_interaction",
-        ],
+        columns=list(FOREST_COLUMNS),
     )
 
 

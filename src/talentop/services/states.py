@@ -38,18 +38,7 @@ STATES = (
 #: States in which protocol treatment after randomisation is ongoing.
 ON_TREATMENT = frozenset({RANDOMISED, OPERATED, MAINTENANCE})
 #: States in which the patient is alive and followed (assessments, contacts allowed).
-FOLLOWED = frozenset(
-    {
-        INDUCTION,
-        ASSESSED,
-        NOT_RANDOMISED,
-        RANDOMISED,
-        OPERATED,
-        MAINTENANCE,
-        TREATMENT_FAILED,
-        OFF_STUDY,
-    }
-)
+FOLLOWED = frozenset(STATES) - {REGISTERED, SCREENED, SCREEN_FAILED, DIED}
 
 #: arrow -> (allowed starting states, the rule in words)
 ARROWS: dict[str, tuple[frozenset[str], str]] = {

@@ -66,28 +66,18 @@ def append_audit(
     at = utcnow()
     before_json = None if before is None else canonical_json(before)
     after_json = None if after is None else canonical_json(after)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        entity=entity,
-        entity_id=str(entity_id),
-        action=action,
-        before_json=before_json,
-        after_json=after_json,
-        prev_hash=prev_hash,
-        hash=row_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            entity=entity,
-            entity_id=str(entity_id),
-            action=action,
-            before_json=before_json,
-            after_json=after_json,
-            prev_hash=prev_hash,
-        ),
-    )
+    fields = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "action": action,
+        "before_json": before_json,
+        "after_json": after_json,
+        "prev_hash": prev_hash,
+    }
+    entry = AuditEntry(**fields, hash=row_hash(**fields))
     session.add(entry)
     session.flush()
     return entry
