@@ -57,6 +57,7 @@ VOTES_YES = [
 #: The trial team every test context has (services.permissions: one role each).
 MDT_ACTOR = "mdt1"
 SURGEON_ACTOR = "surgeon1"
+STATISTICIAN_ACTOR = "stat1"
 
 
 def context(store, actor: str = "inv1") -> sv.Context:
@@ -66,12 +67,24 @@ def context(store, actor: str = "inv1") -> sv.Context:
     sv.create_user(system, actor, "investigator", site_code="SH01")
     sv.create_user(system, MDT_ACTOR, "mdt_member", specialty="hepatobiliary_surgeon")
     sv.create_user(system, SURGEON_ACTOR, "surgeon", site_code="SH01")
+    sv.create_user(system, STATISTICIAN_ACTOR, "statistician")
     return sv.Context(store, PROTOCOL, actor)
 
 
 def mdt(ctx: sv.Context) -> sv.Context:
     """The same trial as ``ctx``, acting as the MDT member (records MDT reviews)."""
     return sv.Context(ctx.store, ctx.protocol, MDT_ACTOR)
+
+
+def statistician(ctx: sv.Context) -> sv.Context:
+    """The same trial as ``ctx``, acting as the trial statistician (endpoints, ADTTE)."""
+    return sv.Context(
+        ctx.store,
+        ctx.protocol,
+        STATISTICIAN_ACTOR,
+        allow_future_dates=ctx.allow_future_dates,
+        today=ctx.today,
+    )
 
 
 def surgeon(ctx: sv.Context) -> sv.Context:

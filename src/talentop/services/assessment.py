@@ -13,6 +13,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter, event_date, not_before, transition, violation
+from talentop.services._validate import service
 from talentop.services.induction import induction_complete
 from talentop.services.states import ASSESSED, NOT_RANDOMISED, RANDOMISED
 from talentop.store import models as m
@@ -23,6 +24,7 @@ NON_TARGET_STATUSES = ("absent", "present", "progression", "not_evaluated")
 NEW_LESION_STATUSES = ("none", "equivocal", "unequivocal")
 
 
+@service
 def record_lesions_baseline(
     ctx: Context, patient_id: int, baseline_date: dt.date | str, lesions: list[dict[str, Any]]
 ) -> list[int]:
@@ -158,6 +160,7 @@ def _split_value(field: str, value: Any, problems: list[str]) -> tuple[float | N
     return float(value), None
 
 
+@service
 def record_assessment(
     ctx: Context,
     patient_id: int,
@@ -287,6 +290,7 @@ def _evaluate_and_store(session, ctx, patient, visit, lesions, history) -> dict[
     return out
 
 
+@service
 def complete_assessment(ctx: Context, patient_id: int, on_date: dt.date | str) -> dict[str, Any]:
     """Close induction: ``induction`` -> ``assessed`` (PR/SD...) or ``not_randomised`` (PD...).
 
@@ -340,6 +344,7 @@ def complete_assessment(ctx: Context, patient_id: int, on_date: dt.date | str) -
         }
 
 
+@service
 def decline_randomisation(
     ctx: Context, patient_id: int, on_date: dt.date | str, reason: str
 ) -> None:

@@ -18,6 +18,7 @@ from talentop.services._context import (
     not_before,
     transition,
 )
+from talentop.services._validate import service
 from talentop.services.states import DIED, OFF_STUDY, TREATMENT_FAILED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -27,6 +28,7 @@ ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
 CONTACT_STATUSES = ("alive", "lost_to_follow_up")
 
 
+@service
 def record_adverse_event(
     ctx: Context,
     patient_id: int,
@@ -64,6 +66,7 @@ def record_adverse_event(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def record_discontinuation(
     ctx: Context, patient_id: int, stop_date: dt.date | str, reason: str, *, note: str | None = None
 ) -> str:
@@ -95,6 +98,7 @@ def record_discontinuation(
         return to_state
 
 
+@service
 def record_death(
     ctx: Context, patient_id: int, death_date: dt.date | str, *, cause: str | None = None
 ) -> None:
@@ -127,6 +131,7 @@ def record_death(
         transition(session, ctx, patient, DIED, on_date=on, reason=cause)
 
 
+@service
 def record_follow_up(
     ctx: Context,
     patient_id: int,
@@ -148,6 +153,7 @@ def record_follow_up(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def record_new_therapy(
     ctx: Context, patient_id: int, start_date: dt.date | str, *, description: str
 ) -> int:
@@ -164,6 +170,7 @@ def record_new_therapy(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def record_deviation(
     ctx: Context, patient_id: int, deviation_date: dt.date | str, *, category: str, description: str
 ) -> int:

@@ -16,6 +16,7 @@ from talentop.services._context import (
     transition,
     violation,
 )
+from talentop.services._validate import service
 from talentop.services.dose_dates import check_dose_dates
 from talentop.services.states import INDUCTION, MAINTENANCE
 from talentop.store import models as m
@@ -28,6 +29,7 @@ DOSE_TOLERANCE = 0.10
 PHASES = ("induction", "continued", "maintenance")
 
 
+@service
 def start_induction(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
     """An eligible patient starts induction: ``screened`` -> ``induction``."""
     on = event_date(ctx, "start_date", start_date)
@@ -75,6 +77,7 @@ def protocol_dose_mg(
     return float(dose.dose) * weight_kg
 
 
+@service
 def record_dose(
     ctx: Context,
     patient_id: int,

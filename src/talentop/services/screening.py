@@ -8,6 +8,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter, enter_any, event_date, not_before, transition
+from talentop.services._validate import service
 from talentop.services.states import SCREEN_FAILED, SCREENED
 from talentop.store import models as m
 from talentop.store import writes
@@ -21,6 +22,7 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+@service
 def screen_patient(
     ctx: Context, patient_id: int, record: dict[str, Any], screened_on: dt.date | str
 ) -> dict[str, Any]:
@@ -94,6 +96,7 @@ def screen_patient(
         }
 
 
+@service
 def record_lab(
     ctx: Context,
     patient_id: int,
@@ -128,6 +131,7 @@ def record_lab(
         return writes.insert(session, ctx.actor, lab).id
 
 
+@service
 def record_imaging(
     ctx: Context,
     patient_id: int,

@@ -13,6 +13,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter, event_date, not_before, transition, violation
+from talentop.services._validate import service
 from talentop.services.states import MAINTENANCE, OPERATED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -24,6 +25,7 @@ CLAVIEN_DINDO = ("I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 WASHOUT_DRUG = "bevacizumab"
 
 
+@service
 def switch_to_surgery(
     ctx: Context, patient_id: int, switch_date: dt.date | str, mdt_review_id: int, reason: str
 ) -> int:
@@ -68,6 +70,7 @@ def switch_to_surgery(
         return switch.id
 
 
+@service
 def record_surgery(
     ctx: Context,
     patient_id: int,
@@ -152,6 +155,7 @@ def record_surgery(
         }
 
 
+@service
 def record_complication(
     ctx: Context,
     patient_id: int,
@@ -181,6 +185,7 @@ def record_complication(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def record_biospecimen(
     ctx: Context,
     patient_id: int,
@@ -222,6 +227,7 @@ def record_biospecimen(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def start_maintenance(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
     """After surgery, atezo/bev maintenance starts: ``operated`` -> ``maintenance``."""
     on = event_date(ctx, "start_date", start_date)
