@@ -132,6 +132,7 @@ from talentop.services.mdt import cast_mdt_vote, consensus, record_mdt_review
 from talentop.services.randomise import randomise
 from talentop.services.reads import (
     Page,
+    allocation_record,
     list_patients,
     list_sites,
     list_users,
@@ -158,6 +159,7 @@ __all__ = [
     "Page",
     "Principal",
     "Store",
+    "allocation_record",
     "audit_entries",
     "audit_history",
     "cast_mdt_vote",

@@ -142,6 +142,7 @@ SERVICE_ACTIONS: dict[str, str] = {
     "patient_summary": "read",
     "list_patients": "read",
     "patient_timeline": "read",
+    "allocation_record": "read",
     "screening_log": "read",
     "consort_funnel": "read",
     "recruitment": "read",

@@ -4,6 +4,7 @@ log, sites and users. Every call checks the acting user's read scope (``access``
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -210,3 +211,32 @@ def list_users(ctx: Context, *, limit: Limit = 100, offset: Offset = 0) -> Page:
             for user, code in rows
         ]
         return Page(items, total, limit, offset)
+
+
+@service
+def allocation_record(ctx: Context, patient_id: int) -> dict[str, Any]:
+    """The printable allocation record of a randomised patient: allocation number, arm,
+    stratum and its values, date, who randomised (``NotFound`` before randomisation). Never
+    anything about the next allocation."""
+    with ctx.store.unit_of_work() as session:
+        patient, _ = require_patient(session, ctx, "allocation_record", patient_id)
+        row = queries.latest(session, m.Randomisation, patient.id, m.Randomisation.randomised_on)
+        if row is None:
+            raise NotFound(f"randomisation: patient {patient_id} is not randomised")
+        site = queries.get(session, m.Site, patient.site_id)
+        arm = ctx.protocol.arm(row.arm)
+        return {
+            "allocation_number": row.id,
+            "patient_id": patient.id,
+            "pseudo_id": patient.pseudo_id,
+            "site": site.code,
+            "arm": row.arm,
+            "arm_name": arm.name,
+            "stratum": row.stratum_key,
+            "stratum_levels": json.loads(row.levels_json),
+            "scheme": row.scheme,
+            "randomised_on": row.randomised_on.isoformat(),
+            "randomised_by": row.randomised_by,
+            "randomised_at": row.randomised_at.isoformat() + "Z",
+            "protocol": f"{ctx.protocol.id} v{ctx.protocol.version}",
+        }

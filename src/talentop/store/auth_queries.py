@@ -4,6 +4,7 @@ idempotency keys). Callers pass only hashes of credentials, never the credential
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import Session
 
 from talentop.store import models as m
@@ -65,3 +66,25 @@ def idempotent_result(
 def user_sites(session: Session, user_id: int) -> list[m.UserSite]:
     stmt = select(m.UserSite).where(m.UserSite.user_id == user_id).order_by(m.UserSite.id)
     return list(session.execute(stmt).scalars())
+
+
+def claim_idempotency(
+    session: Session, user_id: int | None, key: str, operation: str, request_hash: str
+) -> m.IdempotencyRecord | None:
+    """Insert the key's row in a savepoint; None if another request holds the key (on
+    PostgreSQL this waits for that request's transaction to end). Audit with
+    ``writes.insert_audit_only``."""
+    row = m.IdempotencyRecord(
+        user_id=user_id,
+        key=key,
+        operation=operation,
+        request_hash=request_hash,
+        response_json="null",
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except SaIntegrityError:
+        return None
+    return row
