@@ -26,7 +26,7 @@ from talentop.services._validate import service
 from talentop.services.identity import totp as totp_codes
 from talentop.services.identity.events import auth_event
 from talentop.services.identity.passwords import hash_password, needs_rehash, verify_password
-from talentop.services.permissions import acting_user
+from talentop.services.permissions import SYSTEM, acting_user
 from talentop.store import Store, auth_queries, queries, writes
 from talentop.store import models as m
 from talentop.store.models import utcnow
@@ -314,7 +314,14 @@ def _self(session: Any, ctx: Context) -> m.User:
 
 
 def _owner(session: Any, ctx: Context, username: str | None) -> m.User:
-    """The user whose tokens are managed: oneself, or anyone for an admin."""
+    """The user whose tokens are managed: oneself, or anyone for an admin (or ``system``)."""
+    if ctx.actor == SYSTEM:
+        if username is None:
+            raise InvalidInput("username: expected whose tokens ('system' has none)")
+        user = queries.user_by_name(session, username)
+        if user is None:
+            raise NotFound(f"username: no user named {username!r}")
+        return user
     me = _self(session, ctx)
     if username is None or username == me.username:
         return me
@@ -392,8 +399,8 @@ def list_tokens(
     """API tokens (never the token itself): one's own, another user's or everyone's (admin)."""
     with ctx.store.unit_of_work() as session:
         if all_users:
-            me = _self(session, ctx)
-            if me.role != "admin":
+            me = None if ctx.actor == SYSTEM else _self(session, ctx)
+            if me is not None and me.role != "admin":
                 raise PermissionDenied(
                     f"user {me.username!r} ({me.role}) lists only their own tokens"
                 )
