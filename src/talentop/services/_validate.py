@@ -12,6 +12,7 @@ raises a bare Python or driver error to its caller.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -44,11 +45,14 @@ def _quoted(value: Any) -> str:
     return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 3] + "..."
 
 
-def problems_from(error: pydantic.ValidationError) -> list[str]:
-    """One house-format problem per pydantic error: ``field=value: expected ...``."""
+def problems_from(error: pydantic.ValidationError, names: list[str] | None = None) -> list[str]:
+    """One house-format problem per pydantic error: ``field=value: expected ...`` (positional
+    arguments named after the function's parameters ``names``)."""
     out = []
     for item in error.errors(include_url=False):
         loc = tuple(item.get("loc", ()))
+        if names and loc and isinstance(loc[0], int) and loc[0] < len(names):
+            loc = (names[loc[0]], *loc[1:])
         # validate_call reports union members as extra loc parts ("date", "str"): drop them.
         loc = tuple(p for p in loc if p not in {"date", "str", "int", "float", "bool", "none"})
         message = item.get("msg", "a valid value")
@@ -66,6 +70,7 @@ def problems_from(error: pydantic.ValidationError) -> list[str]:
 def service(func: F) -> F:
     """Validate ``func``'s arguments against its annotations; map escaping errors."""
     validated = pydantic.validate_call(config=_CONFIG)(func)
+    names = list(inspect.signature(func).parameters)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -74,7 +79,7 @@ def service(func: F) -> F:
         except TalentopError:
             raise
         except pydantic.ValidationError as error:
-            raise InvalidInput(problems_from(error)) from None
+            raise InvalidInput(problems_from(error, names)) from None
         except (TypeError, KeyError, AttributeError, IndexError) as error:
             # A nested value of the wrong shape that the service's own checks missed.
             log.warning("%s: malformed input (%s: %s)", func.__name__, type(error).__name__, error)

@@ -37,10 +37,11 @@ def once(
         raise InvalidInput.field("Idempotency-Key", key, f"1-{MAX_KEY} characters")
     digest = request_hash(operation, request)
     user_id = ctx.principal.user_id if ctx.principal is not None else None
+    scoped = f"u{user_id}:{key}" if user_id is not None else f"a:{ctx.actor}:{key}"
     with ctx.store.atomic() as session:
-        claim = auth_queries.claim_idempotency(session, user_id, key, operation, digest)
+        claim = auth_queries.claim_idempotency(session, user_id, scoped, operation, digest)
         if claim is None:
-            stored = auth_queries.idempotent_result(session, user_id, key)
+            stored = auth_queries.idempotent_result(session, scoped)
             if stored is None:  # the other request failed and stored nothing: act now
                 return run(), False
             if stored.request_hash != digest or stored.operation != operation:

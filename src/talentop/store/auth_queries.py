@@ -51,15 +51,9 @@ def role_policy(session: Session, role: str) -> m.RolePolicy | None:
     return session.get(m.RolePolicy, role)
 
 
-def idempotent_result(
-    session: Session, user_id: int | None, key: str
-) -> m.IdempotencyRecord | None:
+def idempotent_result(session: Session, key: str) -> m.IdempotencyRecord | None:
+    """The stored first result of ``key`` (already prefixed by who sent it)."""
     stmt = select(m.IdempotencyRecord).where(m.IdempotencyRecord.key == key)
-    stmt = stmt.where(
-        m.IdempotencyRecord.user_id.is_(None)
-        if user_id is None
-        else m.IdempotencyRecord.user_id == user_id
-    )
     return session.execute(stmt).scalar_one_or_none()
 
 

@@ -19,7 +19,7 @@ def as_talentop_error(error: BaseException, url: str) -> TalentopError | None:
         return InvalidInput(
             f"record: conflicts with a record already stored ({detail}); reload and try again"
         )
-    if isinstance(error, sa_exc.SQLAlchemyError):
+    if isinstance(error, sa_exc.DBAPIError | sa_exc.TimeoutError):
         cause = type(getattr(error, "orig", None) or error).__name__
         return DatabaseUnavailable(url, f"the database refused the request ({cause})", "try again")
     return None

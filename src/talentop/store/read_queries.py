@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, and_, distinct, exists, func, or_, select
+from sqlalchemy import Date, and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from talentop.store import models as m
@@ -43,11 +43,24 @@ class PatientFilter:
 
 
 def _awaiting_clause(scope: PatientFilter) -> Any:
-    open_flag = exists().where(
-        m.ResectabilityFlag.patient_id == m.Patient.id, m.ResectabilityFlag.resolved.is_(False)
+    # Correlated to ``patients`` only: the outer query may itself select from these tables.
+    open_flag = (
+        select(m.ResectabilityFlag.id)
+        .where(
+            m.ResectabilityFlag.patient_id == m.Patient.id,
+            m.ResectabilityFlag.resolved.is_(False),
+        )
+        .correlate(m.Patient)
+        .exists()
+    )
+    decided = (
+        select(m.MdtReview.id)
+        .where(m.MdtReview.patient_id == m.Patient.id, m.MdtReview.purpose == "randomisation")
+        .correlate(m.Patient)
+        .exists()
     )
     return or_(
-        m.Patient.state.in_(scope.awaiting_states),
+        and_(m.Patient.state.in_(scope.awaiting_states), ~decided),
         and_(m.Patient.state == scope.flagged_state, open_flag),
     )
 
@@ -420,8 +433,10 @@ def decided_reviews(session: Session, patient_ids: list[int], purpose: str) -> s
     """Patients with a decided MDT review for ``purpose``."""
     if not patient_ids:
         return set()
-    stmt = select(distinct(m.MdtReview.patient_id)).where(
-        m.MdtReview.patient_id.in_(patient_ids), m.MdtReview.purpose == purpose
+    stmt = (
+        select(m.MdtReview.patient_id)
+        .where(m.MdtReview.patient_id.in_(patient_ids), m.MdtReview.purpose == purpose)
+        .distinct()
     )
     return set(session.execute(stmt).scalars())
 

@@ -11,6 +11,18 @@ from pydantic import BaseModel
 
 from talentop.services import Context
 from talentop.services.idempotency import once
+from talentop.services.permissions import SERVICE_ACTIONS, roles_for
+
+
+def needs(service: str) -> dict[str, Any]:
+    """OpenAPI extension naming the service a route calls and the permission it needs (the
+    authorisation tests read it to derive each route's expected status per role)."""
+    action = SERVICE_ACTIONS[service]
+    return {
+        "x-talentop-service": service,
+        "x-talentop-action": action,
+        "x-talentop-roles": roles_for(action),
+    }
 
 
 def act(

@@ -9,19 +9,21 @@ from fastapi import APIRouter
 
 from talentop import services as sv
 from talentop.api.deps import CtxDep, PagingDep, StateDep
-from talentop.api.routes._run import act, read
+from talentop.api.routes._run import act, needs, read
 from talentop.api.schemas import PasswordIn, RolePolicyIn, SiteIn, UserChangeIn, UserIn
 from talentop.services import identity
 
 router = APIRouter(tags=["trial set-up"])
 
 
-@router.get("/sites", summary="Recruiting sites")
+@router.get("/sites", summary="Recruiting sites", openapi_extra=needs("list_sites"))
 def sites(ctx: CtxDep) -> list[dict[str, Any]]:
     return read(lambda: sv.list_sites(ctx))
 
 
-@router.post("/sites", summary="Create a site (admin)", status_code=201)
+@router.post(
+    "/sites", summary="Create a site (admin)", status_code=201, openapi_extra=needs("create_site")
+)
 def create_site(body: SiteIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
@@ -35,12 +37,19 @@ def create_site(body: SiteIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.get("/users", summary="Users: role, site, active, TOTP (admin)")
+@router.get(
+    "/users", summary="Users: role, site, active, TOTP (admin)", openapi_extra=needs("list_users")
+)
 def users(ctx: CtxDep, paging: PagingDep) -> dict[str, Any]:
     return read(lambda: sv.list_users(ctx, limit=paging.limit, offset=paging.offset))
 
 
-@router.post("/users", summary="Create a user who can log in (admin)", status_code=201)
+@router.post(
+    "/users",
+    summary="Create a user who can log in (admin)",
+    status_code=201,
+    openapi_extra=needs("create_user"),
+)
 def create_user(body: UserIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
@@ -62,7 +71,11 @@ def create_user(body: UserIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.patch("/users/{username}", summary="Change role, site, assigned sites, active (admin)")
+@router.patch(
+    "/users/{username}",
+    summary="Change role, site, assigned sites, active (admin)",
+    openapi_extra=needs("create_user"),
+)
 def change_user(username: str, body: UserChangeIn, ctx: CtxDep) -> Any:
     def run() -> dict[str, Any]:
         out: dict[str, Any] = {"username": username}
@@ -89,7 +102,11 @@ def change_user(username: str, body: UserChangeIn, ctx: CtxDep) -> Any:
     return act(ctx, "change_user", None, None, run, status=200)
 
 
-@router.post("/users/{username}/password", summary="Reset a user's password (admin)")
+@router.post(
+    "/users/{username}/password",
+    summary="Reset a user's password (admin)",
+    openapi_extra=needs("create_user"),
+)
 def reset_password(username: str, body: PasswordIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
@@ -101,14 +118,22 @@ def reset_password(username: str, body: PasswordIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.post("/users/{username}/totp-reset", summary="Remove a user's TOTP (admin)")
+@router.post(
+    "/users/{username}/totp-reset",
+    summary="Remove a user's TOTP (admin)",
+    openapi_extra=needs("create_user"),
+)
 def reset_totp(username: str, ctx: CtxDep) -> Any:
     return act(
         ctx, "reset_totp", None, None, lambda: identity.reset_totp(ctx, username), status=200
     )
 
 
-@router.put("/roles/{role}/policy", summary="Require TOTP for a role (admin)")
+@router.put(
+    "/roles/{role}/policy",
+    summary="Require TOTP for a role (admin)",
+    openapi_extra=needs("create_user"),
+)
 def role_policy(role: str, body: RolePolicyIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
@@ -120,7 +145,11 @@ def role_policy(role: str, body: RolePolicyIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.get("/protocol", summary="The protocol this server runs (criteria, schedule, strata)")
+@router.get(
+    "/protocol",
+    summary="The protocol this server runs (criteria, schedule, strata)",
+    openapi_extra=needs("list_sites"),
+)
 def protocol(ctx: CtxDep, state: StateDep) -> dict[str, Any]:
     # Authentication is the CtxDep dependency; the protocol itself holds nothing secret.
     return state.protocol.model_dump(mode="json")

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from talentop import services as sv
 from talentop.api.deps import CtxDep, PagingDep
-from talentop.api.routes._run import read
+from talentop.api.routes._run import needs, read
 
 router = APIRouter(tags=["analysis and audit"])
 
@@ -35,6 +35,7 @@ def _export(ctx: Any, fmt: str, cutoff: dt.date | None) -> Response:
     summary="ADTTE (TTF, OS, PFS) as CSV, CDISC names",
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
+    openapi_extra=needs("export_adtte"),
 )
 def adtte_csv(
     ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
@@ -47,6 +48,7 @@ def adtte_csv(
     summary="ADTTE as SAS transport (XPT v5)",
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}},
+    openapi_extra=needs("export_adtte"),
 )
 def adtte_xpt(
     ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
@@ -54,7 +56,11 @@ def adtte_xpt(
     return _export(ctx, "xpt", cutoff)
 
 
-@router.get("/audit/entries", summary="Audit entries, newest first (one table or row)")
+@router.get(
+    "/audit/entries",
+    summary="Audit entries, newest first (one table or row)",
+    openapi_extra=needs("audit_entries"),
+)
 def audit_entries(
     ctx: CtxDep,
     paging: PagingDep,
@@ -74,6 +80,10 @@ def audit_entries(
     )
 
 
-@router.get("/audit/verify", summary="Verify the audit trail against the tables")
+@router.get(
+    "/audit/verify",
+    summary="Verify the audit trail against the tables",
+    openapi_extra=needs("verify"),
+)
 def audit_verify(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.verify(ctx))

@@ -10,12 +10,16 @@ from fastapi import APIRouter, Query
 
 from talentop import services as sv
 from talentop.api.deps import CtxDep, PagingDep
-from talentop.api.routes._run import read
+from talentop.api.routes._run import needs, read
 
 router = APIRouter(tags=["overview"])
 
 
-@router.get("/screening-log", summary="Screenings with the criteria not met")
+@router.get(
+    "/screening-log",
+    summary="Screenings with the criteria not met",
+    openapi_extra=needs("screening_log"),
+)
 def screening_log(
     ctx: CtxDep,
     paging: PagingDep,
@@ -29,27 +33,41 @@ def screening_log(
     )
 
 
-@router.get("/consort", summary="The live CONSORT funnel")
+@router.get("/consort", summary="The live CONSORT funnel", openapi_extra=needs("consort_funnel"))
 def consort(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.consort_funnel(ctx))
 
 
-@router.get("/recruitment", summary="Registrations by site and month")
+@router.get(
+    "/recruitment", summary="Registrations by site and month", openapi_extra=needs("recruitment")
+)
 def recruitment(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.recruitment(ctx))
 
 
-@router.get("/mdt-queue", summary="Patients awaiting an MDT resectability review")
+@router.get(
+    "/mdt-queue",
+    summary="Patients awaiting an MDT resectability review",
+    openapi_extra=needs("mdt_queue"),
+)
 def mdt_queue(ctx: CtxDep) -> list[dict[str, Any]]:
     return read(lambda: sv.mdt_queue(ctx))
 
 
-@router.get("/resectability-flags", summary="Open arm-B resectability flags")
+@router.get(
+    "/resectability-flags",
+    summary="Open arm-B resectability flags",
+    openapi_extra=needs("open_resectability_flags"),
+)
 def flags(ctx: CtxDep) -> list[dict[str, Any]]:
     return read(lambda: sv.open_resectability_flags(ctx))
 
 
-@router.get("/overdue", summary="Doses, scans and contacts overdue against the calendar")
+@router.get(
+    "/overdue",
+    summary="Doses, scans and contacts overdue against the calendar",
+    openapi_extra=needs("overdue"),
+)
 def overdue(
     ctx: CtxDep,
     on: Annotated[dt.date | None, Query(description="Day to judge (default today)")] = None,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from talentop import services as sv
 from talentop.api.deps import CtxDep, IdempotencyKey, PagingDep
-from talentop.api.routes._run import act, read
+from talentop.api.routes._run import act, needs, read
 from talentop.api.schemas import PatientIn
 from talentop.services.states import STATES
 
@@ -18,7 +18,11 @@ router = APIRouter(prefix="/patients", tags=["patients"])
 StateFilter = Literal[STATES]  # type: ignore[valid-type]
 
 
-@router.get("", summary="Patients the caller may see: filter, sort, page")
+@router.get(
+    "",
+    summary="Patients the caller may see: filter, sort, page",
+    openapi_extra=needs("list_patients"),
+)
 def list_patients(
     ctx: CtxDep,
     paging: PagingDep,
@@ -46,7 +50,12 @@ def list_patients(
     )
 
 
-@router.post("", summary="Register a patient (-> registered)", status_code=201)
+@router.post(
+    "",
+    summary="Register a patient (-> registered)",
+    status_code=201,
+    openapi_extra=needs("register_patient"),
+)
 def register(body: PatientIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
     return act(
         ctx,
@@ -68,12 +77,20 @@ def register(body: PatientIn, ctx: CtxDep, idempotency_key: IdempotencyKey = Non
     )
 
 
-@router.get("/{patient_id}", summary="State, arm, site and the path so far")
+@router.get(
+    "/{patient_id}",
+    summary="State, arm, site and the path so far",
+    openapi_extra=needs("patient_summary"),
+)
 def summary(patient_id: int, ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.patient_summary(ctx, patient_id))
 
 
-@router.get("/{patient_id}/timeline", summary="Every record, who entered it and when")
+@router.get(
+    "/{patient_id}/timeline",
+    summary="Every record, who entered it and when",
+    openapi_extra=needs("patient_timeline"),
+)
 def timeline(
     patient_id: int,
     ctx: CtxDep,
@@ -87,7 +104,11 @@ def timeline(
     return read(lambda: result)
 
 
-@router.get("/{patient_id}/audit", summary="The patient's audit history, newest first")
+@router.get(
+    "/{patient_id}/audit",
+    summary="The patient's audit history, newest first",
+    openapi_extra=needs("audit_entries"),
+)
 def audit(
     patient_id: int,
     ctx: CtxDep,
@@ -107,6 +128,10 @@ def audit(
     )
 
 
-@router.get("/{patient_id}/randomisation", summary="The allocation record (after randomisation)")
+@router.get(
+    "/{patient_id}/randomisation",
+    summary="The allocation record (after randomisation)",
+    openapi_extra=needs("allocation_record"),
+)
 def allocation(patient_id: int, ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.allocation_record(ctx, patient_id))

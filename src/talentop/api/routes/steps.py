@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from talentop import services as sv
 from talentop.api.deps import CtxDep, IdempotencyKey
-from talentop.api.routes._run import act
+from talentop.api.routes._run import act, needs
 from talentop.api.schemas import (
     AdverseEventIn,
     AssessmentIn,
@@ -46,6 +46,7 @@ def _id(name: str, value: Any) -> dict[str, Any]:
     "/screening",
     summary="Screen against the protocol (-> screened | screen_failed)",
     status_code=201,
+    openapi_extra=needs("screen_patient"),
 )
 def screen(
     patient_id: int, body: ScreeningIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
@@ -61,7 +62,12 @@ def screen(
     )
 
 
-@router.post("/labs", summary="A laboratory result, with its unit", status_code=201)
+@router.post(
+    "/labs",
+    summary="A laboratory result, with its unit",
+    status_code=201,
+    openapi_extra=needs("record_lab"),
+)
 def lab(patient_id: int, body: LabIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
     return act(
         ctx,
@@ -72,7 +78,12 @@ def lab(patient_id: int, body: LabIn, ctx: CtxDep, idempotency_key: IdempotencyK
     )
 
 
-@router.post("/imaging", summary="An imaging study (Vp/Vv grade, liver volumes)", status_code=201)
+@router.post(
+    "/imaging",
+    summary="An imaging study (Vp/Vv grade, liver volumes)",
+    status_code=201,
+    openapi_extra=needs("record_imaging"),
+)
 def imaging(
     patient_id: int, body: ImagingIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -85,7 +96,12 @@ def imaging(
     )
 
 
-@router.post("/induction", summary="Start induction (screened -> induction)", status_code=201)
+@router.post(
+    "/induction",
+    summary="Start induction (screened -> induction)",
+    status_code=201,
+    openapi_extra=needs("start_induction"),
+)
 def start_induction(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
@@ -102,6 +118,7 @@ def start_induction(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     "/doses",
     summary="A dose given: the protocol dose from body weight, delay, deviation",
     status_code=201,
+    openapi_extra=needs("record_dose"),
 )
 def dose(patient_id: int, body: DoseIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
     return act(
@@ -113,7 +130,12 @@ def dose(patient_id: int, body: DoseIn, ctx: CtxDep, idempotency_key: Idempotenc
     )
 
 
-@router.post("/baseline-lesions", summary="Baseline target and non-target lesions", status_code=201)
+@router.post(
+    "/baseline-lesions",
+    summary="Baseline target and non-target lesions",
+    status_code=201,
+    openapi_extra=needs("record_lesions_baseline"),
+)
 def baseline(
     patient_id: int, body: BaselineIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -130,7 +152,10 @@ def baseline(
 
 
 @router.post(
-    "/assessments", summary="A tumour assessment: RECIST 1.1 and mRECIST computed", status_code=201
+    "/assessments",
+    summary="A tumour assessment: RECIST 1.1 and mRECIST computed",
+    status_code=201,
+    openapi_extra=needs("record_assessment"),
 )
 def assessment(
     patient_id: int, body: AssessmentIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
@@ -159,6 +184,7 @@ def assessment(
     "/assessment-completion",
     summary="Close induction with its response (-> assessed | not_randomised)",
     status_code=201,
+    openapi_extra=needs("complete_assessment"),
 )
 def complete(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     return act(
@@ -174,6 +200,7 @@ def complete(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     "/randomisation-decline",
     summary="Not randomised after assessment, with the reason",
     status_code=201,
+    openapi_extra=needs("decline_randomisation"),
 )
 def decline(patient_id: int, body: DeclineIn, ctx: CtxDep) -> Any:
     return act(
@@ -188,7 +215,12 @@ def decline(patient_id: int, body: DeclineIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.post("/mdt-votes", summary="The signed-in MDT member's own vote", status_code=201)
+@router.post(
+    "/mdt-votes",
+    summary="The signed-in MDT member's own vote",
+    status_code=201,
+    openapi_extra=needs("cast_mdt_vote"),
+)
 def vote(patient_id: int, body: VoteIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
     """The decision is taken when the protocol's quorum and specialties are met
     (``decided`` in the response, with the outcome)."""
@@ -204,7 +236,10 @@ def vote(patient_id: int, body: VoteIn, ctx: CtxDep, idempotency_key: Idempotenc
 
 
 @router.post(
-    "/mdt-reviews", summary="A whole MDT panel's votes, from the meeting minutes", status_code=201
+    "/mdt-reviews",
+    summary="A whole MDT panel's votes, from the meeting minutes",
+    status_code=201,
+    openapi_extra=needs("record_mdt_review"),
 )
 def review(
     patient_id: int, body: ReviewIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
@@ -223,6 +258,7 @@ def review(
     "/randomisation",
     summary="Randomise (assessed -> randomised): arm and allocation number",
     status_code=201,
+    openapi_extra=needs("randomise"),
 )
 def randomise(
     patient_id: int, body: RandomiseIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
@@ -247,7 +283,10 @@ def randomise(
 
 
 @router.post(
-    "/resectability-flags", summary="Flag an arm-B patient for an MDT reassessment", status_code=201
+    "/resectability-flags",
+    summary="Flag an arm-B patient for an MDT reassessment",
+    status_code=201,
+    openapi_extra=needs("flag_for_resectability_review"),
 )
 def flag(patient_id: int, body: FlagIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
     return act(
@@ -266,6 +305,7 @@ def flag(patient_id: int, body: FlagIn, ctx: CtxDep, idempotency_key: Idempotenc
     "/surgery-switch",
     summary="Switch an arm-B patient to surgery after an MDT review",
     status_code=201,
+    openapi_extra=needs("switch_to_surgery"),
 )
 def switch(patient_id: int, body: SwitchIn, ctx: CtxDep) -> Any:
     return act(
@@ -282,7 +322,12 @@ def switch(patient_id: int, body: SwitchIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.post("/surgeries", summary="The resection (randomised -> operated)", status_code=201)
+@router.post(
+    "/surgeries",
+    summary="The resection (randomised -> operated)",
+    status_code=201,
+    openapi_extra=needs("record_surgery"),
+)
 def surgery(
     patient_id: int, body: SurgeryIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -304,7 +349,10 @@ def surgery(
 
 
 @router.post(
-    "/complications", summary="A surgical complication, Clavien-Dindo grade", status_code=201
+    "/complications",
+    summary="A surgical complication, Clavien-Dindo grade",
+    status_code=201,
+    openapi_extra=needs("record_complication"),
 )
 def complication(
     patient_id: int, body: ComplicationIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
@@ -327,7 +375,12 @@ def complication(
     )
 
 
-@router.post("/biospecimens", summary="A tissue or blood specimen with biomarkers", status_code=201)
+@router.post(
+    "/biospecimens",
+    summary="A tissue or blood specimen with biomarkers",
+    status_code=201,
+    openapi_extra=needs("record_biospecimen"),
+)
 def biospecimen(
     patient_id: int, body: BiospecimenIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -348,6 +401,7 @@ def biospecimen(
     "/maintenance",
     summary="Start maintenance after surgery (operated -> maintenance)",
     status_code=201,
+    openapi_extra=needs("start_maintenance"),
 )
 def maintenance(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     return act(
@@ -362,7 +416,12 @@ def maintenance(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.post("/adverse-events", summary="An adverse event, CTCAE grade", status_code=201)
+@router.post(
+    "/adverse-events",
+    summary="An adverse event, CTCAE grade",
+    status_code=201,
+    openapi_extra=needs("record_adverse_event"),
+)
 def adverse_event(
     patient_id: int, body: AdverseEventIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -377,7 +436,12 @@ def adverse_event(
     )
 
 
-@router.post("/contacts", summary="A follow-up contact (alive, lost...)", status_code=201)
+@router.post(
+    "/contacts",
+    summary="A follow-up contact (alive, lost...)",
+    status_code=201,
+    openapi_extra=needs("record_follow_up"),
+)
 def contact(
     patient_id: int, body: ContactIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -395,7 +459,9 @@ def contact(
     )
 
 
-@router.post("/death", summary="Death (-> died)", status_code=201)
+@router.post(
+    "/death", summary="Death (-> died)", status_code=201, openapi_extra=needs("record_death")
+)
 def death(patient_id: int, body: DeathIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
@@ -409,7 +475,12 @@ def death(patient_id: int, body: DeathIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.post("/new-therapies", summary="A new anticancer therapy", status_code=201)
+@router.post(
+    "/new-therapies",
+    summary="A new anticancer therapy",
+    status_code=201,
+    openapi_extra=needs("record_new_therapy"),
+)
 def new_therapy(
     patient_id: int, body: TherapyIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -426,7 +497,10 @@ def new_therapy(
 
 
 @router.post(
-    "/discontinuation", summary="Stop protocol treatment, with the reason", status_code=201
+    "/discontinuation",
+    summary="Stop protocol treatment, with the reason",
+    status_code=201,
+    openapi_extra=needs("record_discontinuation"),
 )
 def discontinuation(patient_id: int, body: DiscontinuationIn, ctx: CtxDep) -> Any:
     return act(
@@ -442,7 +516,12 @@ def discontinuation(patient_id: int, body: DiscontinuationIn, ctx: CtxDep) -> An
     )
 
 
-@router.post("/deviations", summary="A protocol deviation", status_code=201)
+@router.post(
+    "/deviations",
+    summary="A protocol deviation",
+    status_code=201,
+    openapi_extra=needs("record_deviation"),
+)
 def deviation(
     patient_id: int, body: DeviationIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:

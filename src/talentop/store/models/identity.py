@@ -100,10 +100,11 @@ class IdempotencyRecord(Base):
     the same key returns it instead of acting twice (above all for randomisation)."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    key: Mapped[str] = mapped_column(String(128))
+    #: The client's key prefixed by who sent it (``u<user id>:`` or ``a:<actor>:``), so keys
+    #: of different users never collide and one unique index serialises retries.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
     operation: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64))
     response_json: Mapped[str] = mapped_column(Text)

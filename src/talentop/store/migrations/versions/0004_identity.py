@@ -116,7 +116,7 @@ def upgrade() -> None:
         "idempotency_keys",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("operation", sa.String(length=64), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("response_json", sa.Text(), nullable=False),
@@ -125,7 +125,7 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_idempotency_keys_user_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
-        sa.UniqueConstraint("user_id", "key", name=op.f("uq_idempotency_keys_user_id_key")),
+        sa.UniqueConstraint("key", name=op.f("uq_idempotency_keys_key")),
     )
     op.create_table(
         "user_sites",
