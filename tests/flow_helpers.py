@@ -96,8 +96,8 @@ def day(n: int) -> dt.date:
     return D0 + dt.timedelta(days=n)
 
 
-def to_induction(ctx, pseudo_id: str = "P001", **record) -> int:
-    pid = sv.register_patient(ctx, "SH01", pseudo_id, registered_on=day(-14))
+def to_induction(ctx, pseudo_id: str = "P001", site_code: str = "SH01", **record) -> int:
+    pid = sv.register_patient(ctx, site_code, pseudo_id, registered_on=day(-14))
     sv.screen_patient(ctx, pid, {**ELIGIBLE, **record}, day(-7))
     sv.record_lesions_baseline(ctx, pid, day(-7), LESIONS)
     sv.start_induction(ctx, pid, day(0))
@@ -131,8 +131,8 @@ def assess(ctx, pid: int, visit_day: int, shrink: float = 0.6, **kwargs):
     )
 
 
-def to_assessed(ctx, pseudo_id: str = "P001", shrink: float = 0.6) -> int:
-    pid = to_induction(ctx, pseudo_id)
+def to_assessed(ctx, pseudo_id: str = "P001", shrink: float = 0.6, site_code: str = "SH01") -> int:
+    pid = to_induction(ctx, pseudo_id, site_code)
     give_induction(ctx, pid)
     assess(ctx, pid, 70, shrink)
     sv.complete_assessment(ctx, pid, day(71))

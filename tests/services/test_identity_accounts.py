@@ -9,8 +9,8 @@ import json
 
 import pyotp
 import pytest
-from flow_helpers import PROTOCOL
 
+from flow_helpers import PROTOCOL
 from talentop import services as sv
 from talentop.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from talentop.services import identity
@@ -246,7 +246,9 @@ def test_totp_set_up_confirm_login_and_replay(store, trial, tmp_path, monkeypatc
 
 def test_role_policy_requires_totp_set_up_first(store, trial, tmp_path, monkeypatch):
     monkeypatch.setenv(keys.ENV_KEY_FILE, str(tmp_path / "server.key"))
-    identity.set_role_policy(sv.Context(store, PROTOCOL, "admin1"), "coordinator", require_totp=True)
+    identity.set_role_policy(
+        sv.Context(store, PROTOCOL, "admin1"), "coordinator", require_totp=True
+    )
     clock = Clock()
     result = identity.login(store, "coord1", PASSWORD, now=clock)
     assert result.totp_setup_required
@@ -262,3 +264,20 @@ def test_system_is_never_a_login(store, trial):
         identity.login(store, "system", "")
     with pytest.raises(NotAuthenticated):
         identity.authenticate(store, "system")
+
+
+def test_production_hash_profile_is_rfc9106_argon2id():
+    """The suite runs with the cheapest profile (tests/conftest.py); a server without the
+    variable uses argon2-cffi's RFC 9106 low-memory argon2id profile (m=64 MiB, t=3, p=4)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from talentop.services.identity import passwords as p; h = p.hash_password('x' * 12);"
+        "print(p.PROFILE, h.split('$')[1], h.split('$')[3])"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TALENTOP_PASSWORD_PROFILE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["rfc9106_low_memory", "argon2id", "m=65536,t=3,p=4"]

@@ -5,8 +5,8 @@ statistician every site without free text; lists filter, sort and page in SQL.""
 from __future__ import annotations
 
 import pytest
-from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, to_assessed, to_induction
 
+from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, to_assessed, to_induction
 from talentop import services as sv
 from talentop.errors import InvalidInput, NotFound, PermissionDenied
 from talentop.services import identity
@@ -23,7 +23,14 @@ def two_sites(store):
     system = sv.Context(store, PROTOCOL, "system")
     sv.create_site(system, "BJ02", "Beijing")
     for role in ROLES:
-        sv.create_user(system, f"{role}_sh", role, site_code=None if role in ("mdt_member", "statistician", "admin", "monitor") else "SH01")
+        sv.create_user(
+            system,
+            f"{role}_sh",
+            role,
+            site_code=None
+            if role in ("mdt_member", "statistician", "admin", "monitor")
+            else "SH01",
+        )
     sv.create_user(system, "coord_bj", "coordinator", site_code="BJ02")
     sv.create_user(system, "inv_bj", "investigator", site_code="BJ02")
     identity.change_role(system, "monitor_sh", assigned_sites=["SH01"])
@@ -95,7 +102,12 @@ def test_list_filters_sorts_and_pages(two_sites):
     assert [p["pseudo_id"] for p in page.items] == ["B002", "P001"] and page.total == 4
     assert sv.list_patients(admin, state="assessed").total == 2
     assert sv.list_patients(admin, state=["assessed", "registered"]).total == 3
-    assert [p["pseudo_id"] for p in sv.list_patients(admin, q="00", site="BJ02", sort="pseudo_id", descending=True).items] == ["B002", "B001"]
+    assert [
+        p["pseudo_id"]
+        for p in sv.list_patients(
+            admin, q="00", site="BJ02", sort="pseudo_id", descending=True
+        ).items
+    ] == ["B002", "B001"]
     assert sv.list_patients(admin, q="%").total == 0  # LIKE wildcards are literal
     with pytest.raises(InvalidInput, match="state="):
         sv.list_patients(admin, state="nonsense")
@@ -120,8 +132,16 @@ def test_timeline_names_who_entered_each_record_and_when(two_sites):
     ctx, ids = two_sites
     timeline = sv.patient_timeline(ctx, ids["P002"])
     kinds = {r["kind"] for r in timeline["records"]}
-    assert {"patients", "screenings", "screening_criteria", "lesions", "drug_administrations",
-            "assessment_visits", "lesion_measurements", "response_assessments"} <= kinds
+    assert {
+        "patients",
+        "screenings",
+        "screening_criteria",
+        "lesions",
+        "drug_administrations",
+        "assessment_visits",
+        "lesion_measurements",
+        "response_assessments",
+    } <= kinds
     assert all(r["entered_by"] == "inv1" and r["entered_at"] for r in timeline["records"])
     dates = [r["date"] for r in timeline["records"] if r["date"]]
     assert dates == sorted(dates)
@@ -156,13 +176,19 @@ def test_overdue_doses_and_scans(two_sites):
     assert {(r["pseudo_id"], r["kind"]) for r in late} >= {("P001", "dose")}
     row = next(r for r in late if r["pseudo_id"] == "P001" and r["kind"] == "dose")
     assert row["due_on"] == day(0).isoformat() and row["days_overdue"] == 10
-    assert not [r for r in sv.overdue(ctx, on=day(3)) if r["pseudo_id"] == "P001" and r["kind"] == "dose"]
+    assert not [
+        r for r in sv.overdue(ctx, on=day(3)) if r["pseudo_id"] == "P001" and r["kind"] == "dose"
+    ]
 
 
 def test_cast_vote_each_member_own_ballot_until_quorum(two_sites):
     ctx, ids = two_sites
     system = sv.Context(ctx.store, PROTOCOL, "system")
-    members = [("m_surg", "hepatobiliary_surgeon"), ("m_onc", "hepatologist_or_oncologist"), ("m_rad", "radiologist")]
+    members = [
+        ("m_surg", "hepatobiliary_surgeon"),
+        ("m_onc", "hepatologist_or_oncologist"),
+        ("m_rad", "radiologist"),
+    ]
     for name, specialty in members:
         sv.create_user(system, name, "mdt_member", specialty=specialty)
     pid = ids["P002"]
@@ -182,8 +208,15 @@ def test_cast_vote_each_member_own_ballot_until_quorum(two_sites):
 def test_inputs_are_validated_not_type_errors(two_sites):
     ctx, ids = two_sites
     pid = ids["P001"]
-    result = sv.record_dose(ctx, pid, cycle="1", drug="bevacizumab", dose_given_mg="1050",
-                            given_on=day(0).isoformat(), weight_kg="70")
+    result = sv.record_dose(
+        ctx,
+        pid,
+        cycle="1",
+        drug="bevacizumab",
+        dose_given_mg="1050",
+        given_on=day(0).isoformat(),
+        weight_kg="70",
+    )
     assert result["dose_computed_mg"] == pytest.approx(1050.0)
     for kwargs, field in (
         (dict(weight_kg="seventy"), "weight_kg"),

@@ -10,9 +10,9 @@ import json
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from flow_helpers import context, day, statistician, to_randomised
 from typer.testing import CliRunner
 
+from flow_helpers import context, day, statistician, to_randomised
 from talentop import services as sv
 from talentop.cli import app
 from talentop.store import Store, head_revision

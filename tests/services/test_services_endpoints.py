@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from flow_helpers import PROTOCOL, assess, context, day, statistician, to_randomised
 
+from flow_helpers import PROTOCOL, assess, context, day, statistician, to_randomised
 from talentop import services as sv
 
 pytestmark = pytest.mark.db

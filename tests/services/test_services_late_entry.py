@@ -11,6 +11,7 @@ follows FDA 2007 Appendix 3 Table A with the late scan included.
 from __future__ import annotations
 
 import pytest
+
 from flow_helpers import (
     assess,
     context,
@@ -20,7 +21,6 @@ from flow_helpers import (
     surgeon,
     to_randomised,
 )
-
 from talentop import services as sv
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.services.states import RETROSPECTIVE_RECORDS

@@ -4,8 +4,8 @@ not grant its action, and to a user of another site; "system" and admin may do a
 from __future__ import annotations
 
 import pytest
-from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, surgeon, to_assessed
 
+from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, surgeon, to_assessed
 from talentop import services as sv
 from talentop.errors import InvalidInput, NotFound, PermissionDenied
 from talentop.services.permissions import (

@@ -9,8 +9,8 @@ stored patient under a protocol that censors at completion is censored on that d
 from __future__ import annotations
 
 import pytest
-from flow_helpers import PROTOCOL, assess, context, day, statistician, to_randomised
 
+from flow_helpers import PROTOCOL, assess, context, day, statistician, to_randomised
 from talentop import services as sv
 from talentop.protocol import protocol_from_mapping
 

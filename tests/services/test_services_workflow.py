@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flow_helpers import (
     LESIONS,
     PROTOCOL,
@@ -18,7 +19,6 @@ from flow_helpers import (
     to_induction,
     to_randomised,
 )
-
 from talentop import services as sv
 from talentop.errors import InvalidInput, NotFound, ProtocolViolation
 from talentop.store import models as m

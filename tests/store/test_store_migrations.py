@@ -33,7 +33,9 @@ def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
 
     script = ScriptDirectory.from_config(alembic_config(store))
     chain = [rev.revision for rev in script.walk_revisions("base", "heads")][::-1]
-    assert chain == ["0001", "0002", "0003", "0004"] and script.get_heads() == [head_revision(store)]
+    assert chain == ["0001", "0002", "0003", "0004"] and script.get_heads() == [
+        head_revision(store)
+    ]
     every_table = set(m.Base.metadata.tables)
     created: set[str] = set()
     for rev in chain:

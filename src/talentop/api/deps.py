@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 
 from talentop.errors import NotAuthenticated, PermissionDenied
 from talentop.protocol import Protocol
@@ -109,3 +109,6 @@ IdempotencyKey = Annotated[
         "the first result instead of acting twice (e.g. never two allocations).",
     ),
 ]
+
+PatientId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The patient's id.")]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

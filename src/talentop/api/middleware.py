@@ -115,7 +115,8 @@ class RequestContext:
                 status["code"] = message["status"]
                 existing = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in SECURITY_HEADERS.items() if k not in existing]
-                extra.append((b"x-request-id", request_id.encode()))
+                if b"x-request-id" not in existing:
+                    extra.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": list(message.get("headers", [])) + extra}
             await send(message)
 

@@ -22,6 +22,7 @@ Every body carries ``request_id``, also in the ``X-Request-ID`` header and the s
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -86,6 +87,7 @@ class Problem(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": title}
     for status, title in (
+        (400, "The body is not readable (not JSON, or not UTF-8)"),
         (401, "Not authenticated (no, expired or revoked session or token)"),
         (403, "Not allowed for this role or site (or CSRF token missing)"),
         (404, "Not found"),
@@ -142,6 +144,8 @@ def from_error(request: Request, error: BaseException) -> JSONResponse:
 
 def _jsonable_item(item: dict[str, Any]) -> dict[str, Any]:
     value = item.get("value")
+    if isinstance(value, float) and not math.isfinite(value):
+        value = str(value)  # NaN and infinity are not JSON: quote them back as text
     if isinstance(value, str) and len(value) > 200:
         value = value[:197] + "..."
     return {"field": item.get("field"), "value": value, "expected": item.get("expected") or ""}

@@ -15,10 +15,10 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import pydantic
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from talentop.errors import InvalidInput, TalentopError
 
@@ -26,6 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("talentop.services")
 
 _CONFIG = ConfigDict(arbitrary_types_allowed=True, allow_inf_nan=False)
+#: A row id: a positive integer that fits every database's INTEGER column.
+RecordId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 #: Characters of a rejected value quoted back in a message (a 1 MB string is not echoed).
 MAX_QUOTED = 80
 

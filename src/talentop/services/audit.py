@@ -15,7 +15,7 @@ from pydantic import Field
 
 from talentop.errors import InvalidInput, PermissionDenied
 from talentop.services._context import Context
-from talentop.services._validate import service
+from talentop.services._validate import RecordId, service
 from talentop.services.access import read_scope, redact, require_patient
 from talentop.services.permissions import SYSTEM
 from talentop.services.reads import Offset, Page
@@ -77,7 +77,7 @@ def audit_entries(
 def audit_history(
     ctx: Context,
     *,
-    patient_id: int | None = None,
+    patient_id: RecordId | None = None,
     entity: str | None = None,
     entity_id: str | None = None,
     limit: AuditLimit = 100,

@@ -16,7 +16,7 @@ from talentop.services._context import (
     transition,
     violation,
 )
-from talentop.services._validate import service
+from talentop.services._validate import RecordId, service
 from talentop.services.dose_dates import check_dose_dates
 from talentop.services.states import INDUCTION, MAINTENANCE
 from talentop.store import models as m
@@ -30,7 +30,7 @@ PHASES = ("induction", "continued", "maintenance")
 
 
 @service
-def start_induction(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
+def start_induction(ctx: Context, patient_id: RecordId, start_date: dt.date | str) -> None:
     """An eligible patient starts induction: ``screened`` -> ``induction``."""
     on = event_date(ctx, "start_date", start_date)
     with ctx.store.unit_of_work() as session:
@@ -80,7 +80,7 @@ def protocol_dose_mg(
 @service
 def record_dose(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     *,
     cycle: int,
     drug: str,

@@ -12,7 +12,7 @@ from typing import Any
 from talentop.errors import InvalidInput
 from talentop.protocol import Protocol
 from talentop.services._context import Context, enter, event_date, transition, violation
-from talentop.services._validate import service
+from talentop.services._validate import RecordId, service
 from talentop.services.permissions import acting_user
 from talentop.services.states import ASSESSED, NOT_RANDOMISED
 from talentop.store import models as m
@@ -67,7 +67,7 @@ def check_votes(protocol: Protocol, votes: list[dict[str, Any]]) -> list[str]:
 
 @service
 def record_mdt_review(
-    ctx: Context, patient_id: int, review_date: dt.date | str, votes: list[dict[str, Any]]
+    ctx: Context, patient_id: RecordId, review_date: dt.date | str, votes: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Record an MDT review with each member's vote; the protocol's rule gives the outcome.
 
@@ -149,7 +149,7 @@ def _purpose(patient: m.Patient) -> str:
 @service
 def cast_mdt_vote(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     vote_date: dt.date | str,
     *,
     resectable: bool,

@@ -169,6 +169,16 @@ def roles_for(action: str) -> list[str]:
     return sorted(role for role, actions in ROLE_ACTIONS.items() if action in actions)
 
 
+def check_role(actor: str, role: str, service: str) -> None:
+    """``PermissionDenied`` unless ``role`` grants the action ``service`` needs."""
+    action = SERVICE_ACTIONS[service]
+    if not allowed(role, action):
+        raise PermissionDenied(
+            f"{service} refused: user {actor!r} has role {role!r}, which does not grant "
+            f"{action!r}; expected one of the roles {roles_for(action)}"
+        )
+
+
 def acting_user(session: Any, actor: str) -> m.User | None:
     """The user row of ``actor`` (None for ``system``); ``NotFound`` for an unknown name and
     ``PermissionDenied`` for a disabled account."""
@@ -194,11 +204,7 @@ def authorise(
     user = acting_user(session, actor)
     if user is None:
         return None
-    if not allowed(user.role, action):
-        raise PermissionDenied(
-            f"{service} refused: user {actor!r} has role {user.role!r}, which does not grant "
-            f"{action!r}; expected one of the roles {roles_for(action)}"
-        )
+    check_role(actor, user.role, service)
     if site_id is not None and action in WRITE_ACTIONS:
         if user.site_id is not None and user.site_id != site_id:
             raise PermissionDenied(_site_message(session, service, user, site_id))

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from talentop.errors import InvalidInput, NotFound
 from talentop.services._context import Context
-from talentop.services._validate import service
+from talentop.services._validate import RecordId, service
 from talentop.services.access import read_scope, redact, require_patient, require_site
 from talentop.services.states import STATES
 from talentop.store import models as m
@@ -108,7 +108,7 @@ def _record(scope: Any, table: str, row: Any, who: tuple[str, dt.datetime] | Non
 
 
 @service
-def patient_timeline(ctx: Context, patient_id: int) -> dict[str, Any]:
+def patient_timeline(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
     """Every record of one patient (registration, screening and its criteria, labs, imaging,
     lesions, doses, assessments and responses, MDT reviews and votes, randomisation,
     surgery, safety, follow-up) with who entered it and when (UTC, from the audit trail),
@@ -214,7 +214,7 @@ def list_users(ctx: Context, *, limit: Limit = 100, offset: Offset = 0) -> Page:
 
 
 @service
-def allocation_record(ctx: Context, patient_id: int) -> dict[str, Any]:
+def allocation_record(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
     """The printable allocation record of a randomised patient: allocation number, arm,
     stratum and its values, date, who randomised (``NotFound`` before randomisation). Never
     anything about the next allocation."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter_any, event_date, violation
-from talentop.services._validate import service
+from talentop.services._validate import RecordId, service
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -69,7 +69,7 @@ def reassess_after_assessment(
 
 @service
 def flag_for_resectability_review(
-    ctx: Context, patient_id: int, flagged_on: dt.date | str, reason: str
+    ctx: Context, patient_id: RecordId, flagged_on: dt.date | str, reason: str
 ) -> int:
     """Flag an arm-B patient for an MDT resectability review by hand (investigator's call)."""
     on = event_date(ctx, "flagged_on", flagged_on)

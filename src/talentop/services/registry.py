@@ -8,7 +8,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput, NotFound
 from talentop.services._context import Context, check_actor, event_date
-from talentop.services._validate import service
+from talentop.services._validate import RecordId, service
 from talentop.services.access import require_patient
 from talentop.services.permissions import RESERVED_NAMES, ROLES
 from talentop.services.states import REGISTERED
@@ -124,7 +124,7 @@ def register_patient(
 
 
 @service
-def patient_summary(ctx: Context, patient_id: int) -> dict[str, Any]:
+def patient_summary(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
     """State, arm, site and the state history of one patient (never an upcoming allocation)."""
     with ctx.store.unit_of_work() as session:
         patient, scope = require_patient(session, ctx, "patient_summary", patient_id)

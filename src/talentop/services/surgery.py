@@ -13,7 +13,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter, event_date, not_before, transition, violation
-from talentop.services._validate import service
+from talentop.services._validate import RecordId, service
 from talentop.services.states import MAINTENANCE, OPERATED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -27,7 +27,11 @@ WASHOUT_DRUG = "bevacizumab"
 
 @service
 def switch_to_surgery(
-    ctx: Context, patient_id: int, switch_date: dt.date | str, mdt_review_id: int, reason: str
+    ctx: Context,
+    patient_id: RecordId,
+    switch_date: dt.date | str,
+    mdt_review_id: RecordId,
+    reason: str,
 ) -> int:
     """Arm-B switch to surgery after a resectable MDT reassessment; its own recorded event.
 
@@ -73,7 +77,7 @@ def switch_to_surgery(
 @service
 def record_surgery(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     surgery_date: dt.date | str,
     *,
     procedure: str,
@@ -158,7 +162,7 @@ def record_surgery(
 @service
 def record_complication(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     onset_date: dt.date | str,
     *,
     description: str,
@@ -188,7 +192,7 @@ def record_complication(
 @service
 def record_biospecimen(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     collected_on: dt.date | str,
     *,
     specimen_type: str,
@@ -228,7 +232,7 @@ def record_biospecimen(
 
 
 @service
-def start_maintenance(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
+def start_maintenance(ctx: Context, patient_id: RecordId, start_date: dt.date | str) -> None:
     """After surgery, atezo/bev maintenance starts: ``operated`` -> ``maintenance``."""
     on = event_date(ctx, "start_date", start_date)
     with ctx.store.unit_of_work() as session:

@@ -5,23 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fastapi import Depends
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from talentop.api.deps import AuthDep
 from talentop.services import Context
 from talentop.services.idempotency import once
-from talentop.services.permissions import SERVICE_ACTIONS, roles_for
+from talentop.services.permissions import SERVICE_ACTIONS, check_role, roles_for
 
 
 def needs(service: str) -> dict[str, Any]:
-    """OpenAPI extension naming the service a route calls and the permission it needs (the
-    authorisation tests read it to derive each route's expected status per role)."""
+    """Route options for a route that calls ``service``: a dependency that refuses a role
+    without the service's action (403 before the body is even read; the service checks
+    again, with the site) and an OpenAPI extension naming the service, the action and the
+    roles that have it (the authorisation tests derive each route's expected status per
+    role from it and the permission table)."""
     action = SERVICE_ACTIONS[service]
+
+    def permitted(auth: AuthDep) -> None:
+        check_role(auth.principal.username, auth.principal.role, service)
+
     return {
-        "x-talentop-service": service,
-        "x-talentop-action": action,
-        "x-talentop-roles": roles_for(action),
+        "dependencies": [Depends(permitted)],
+        "openapi_extra": {
+            "x-talentop-service": service,
+            "x-talentop-action": action,
+            "x-talentop-roles": roles_for(action),
+        },
     }
 
 

@@ -16,14 +16,12 @@ from talentop.services import identity
 router = APIRouter(tags=["trial set-up"])
 
 
-@router.get("/sites", summary="Recruiting sites", openapi_extra=needs("list_sites"))
+@router.get("/sites", summary="Recruiting sites", **needs("list_sites"))
 def sites(ctx: CtxDep) -> list[dict[str, Any]]:
     return read(lambda: sv.list_sites(ctx))
 
 
-@router.post(
-    "/sites", summary="Create a site (admin)", status_code=201, openapi_extra=needs("create_site")
-)
+@router.post("/sites", summary="Create a site (admin)", status_code=201, **needs("create_site"))
 def create_site(body: SiteIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
@@ -37,9 +35,7 @@ def create_site(body: SiteIn, ctx: CtxDep) -> Any:
     )
 
 
-@router.get(
-    "/users", summary="Users: role, site, active, TOTP (admin)", openapi_extra=needs("list_users")
-)
+@router.get("/users", summary="Users: role, site, active, TOTP (admin)", **needs("list_users"))
 def users(ctx: CtxDep, paging: PagingDep) -> dict[str, Any]:
     return read(lambda: sv.list_users(ctx, limit=paging.limit, offset=paging.offset))
 
@@ -48,7 +44,7 @@ def users(ctx: CtxDep, paging: PagingDep) -> dict[str, Any]:
     "/users",
     summary="Create a user who can log in (admin)",
     status_code=201,
-    openapi_extra=needs("create_user"),
+    **needs("create_user"),
 )
 def create_user(body: UserIn, ctx: CtxDep) -> Any:
     return act(
@@ -74,7 +70,7 @@ def create_user(body: UserIn, ctx: CtxDep) -> Any:
 @router.patch(
     "/users/{username}",
     summary="Change role, site, assigned sites, active (admin)",
-    openapi_extra=needs("create_user"),
+    **needs("create_user"),
 )
 def change_user(username: str, body: UserChangeIn, ctx: CtxDep) -> Any:
     def run() -> dict[str, Any]:
@@ -105,7 +101,7 @@ def change_user(username: str, body: UserChangeIn, ctx: CtxDep) -> Any:
 @router.post(
     "/users/{username}/password",
     summary="Reset a user's password (admin)",
-    openapi_extra=needs("create_user"),
+    **needs("create_user"),
 )
 def reset_password(username: str, body: PasswordIn, ctx: CtxDep) -> Any:
     return act(
@@ -121,7 +117,7 @@ def reset_password(username: str, body: PasswordIn, ctx: CtxDep) -> Any:
 @router.post(
     "/users/{username}/totp-reset",
     summary="Remove a user's TOTP (admin)",
-    openapi_extra=needs("create_user"),
+    **needs("create_user"),
 )
 def reset_totp(username: str, ctx: CtxDep) -> Any:
     return act(
@@ -132,7 +128,7 @@ def reset_totp(username: str, ctx: CtxDep) -> Any:
 @router.put(
     "/roles/{role}/policy",
     summary="Require TOTP for a role (admin)",
-    openapi_extra=needs("create_user"),
+    **needs("create_user"),
 )
 def role_policy(role: str, body: RolePolicyIn, ctx: CtxDep) -> Any:
     return act(
@@ -148,7 +144,7 @@ def role_policy(role: str, body: RolePolicyIn, ctx: CtxDep) -> Any:
 @router.get(
     "/protocol",
     summary="The protocol this server runs (criteria, schedule, strata)",
-    openapi_extra=needs("list_sites"),
+    **needs("list_sites"),
 )
 def protocol(ctx: CtxDep, state: StateDep) -> dict[str, Any]:
     # Authentication is the CtxDep dependency; the protocol itself holds nothing secret.

@@ -35,7 +35,7 @@ def _export(ctx: Any, fmt: str, cutoff: dt.date | None) -> Response:
     summary="ADTTE (TTF, OS, PFS) as CSV, CDISC names",
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
-    openapi_extra=needs("export_adtte"),
+    **needs("export_adtte"),
 )
 def adtte_csv(
     ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
@@ -48,7 +48,7 @@ def adtte_csv(
     summary="ADTTE as SAS transport (XPT v5)",
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}},
-    openapi_extra=needs("export_adtte"),
+    **needs("export_adtte"),
 )
 def adtte_xpt(
     ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
@@ -59,12 +59,12 @@ def adtte_xpt(
 @router.get(
     "/audit/entries",
     summary="Audit entries, newest first (one table or row)",
-    openapi_extra=needs("audit_entries"),
+    **needs("audit_entries"),
 )
 def audit_entries(
     ctx: CtxDep,
     paging: PagingDep,
-    patient_id: Annotated[int | None, Query(ge=1)] = None,
+    patient_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     entity: Annotated[str | None, Query(max_length=64)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def audit_entries(
 @router.get(
     "/audit/verify",
     summary="Verify the audit trail against the tables",
-    openapi_extra=needs("verify"),
+    **needs("verify"),
 )
 def audit_verify(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.verify(ctx))

@@ -7,7 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from talentop.api.deps import SESSION_COOKIE, AuthDep, CtxDep, StateDep, credential
+from talentop.api.deps import (
+    SESSION_COOKIE,
+    AuthDep,
+    CtxDep,
+    RowId,
+    StateDep,
+    credential,
+)
 from talentop.api.routes._run import act, read
 from talentop.api.schemas import LoginIn, PasswordIn, TokenIn, TotpConfirmIn
 from talentop.services import identity
@@ -111,7 +118,7 @@ def create_token(body: TokenIn, ctx: CtxDep) -> JSONResponse:
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke an API token")
-def revoke_token(token_id: int, ctx: CtxDep) -> JSONResponse:
+def revoke_token(token_id: RowId, ctx: CtxDep) -> JSONResponse:
     return act(
         ctx, "revoke_token", None, None, lambda: identity.revoke_token(ctx, token_id), status=200
     )

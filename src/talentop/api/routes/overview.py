@@ -18,7 +18,7 @@ router = APIRouter(tags=["overview"])
 @router.get(
     "/screening-log",
     summary="Screenings with the criteria not met",
-    openapi_extra=needs("screening_log"),
+    **needs("screening_log"),
 )
 def screening_log(
     ctx: CtxDep,
@@ -33,14 +33,12 @@ def screening_log(
     )
 
 
-@router.get("/consort", summary="The live CONSORT funnel", openapi_extra=needs("consort_funnel"))
+@router.get("/consort", summary="The live CONSORT funnel", **needs("consort_funnel"))
 def consort(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.consort_funnel(ctx))
 
 
-@router.get(
-    "/recruitment", summary="Registrations by site and month", openapi_extra=needs("recruitment")
-)
+@router.get("/recruitment", summary="Registrations by site and month", **needs("recruitment"))
 def recruitment(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.recruitment(ctx))
 
@@ -48,7 +46,7 @@ def recruitment(ctx: CtxDep) -> dict[str, Any]:
 @router.get(
     "/mdt-queue",
     summary="Patients awaiting an MDT resectability review",
-    openapi_extra=needs("mdt_queue"),
+    **needs("mdt_queue"),
 )
 def mdt_queue(ctx: CtxDep) -> list[dict[str, Any]]:
     return read(lambda: sv.mdt_queue(ctx))
@@ -57,7 +55,7 @@ def mdt_queue(ctx: CtxDep) -> list[dict[str, Any]]:
 @router.get(
     "/resectability-flags",
     summary="Open arm-B resectability flags",
-    openapi_extra=needs("open_resectability_flags"),
+    **needs("open_resectability_flags"),
 )
 def flags(ctx: CtxDep) -> list[dict[str, Any]]:
     return read(lambda: sv.open_resectability_flags(ctx))
@@ -66,7 +64,7 @@ def flags(ctx: CtxDep) -> list[dict[str, Any]]:
 @router.get(
     "/overdue",
     summary="Doses, scans and contacts overdue against the calendar",
-    openapi_extra=needs("overdue"),
+    **needs("overdue"),
 )
 def overdue(
     ctx: CtxDep,

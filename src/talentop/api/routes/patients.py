@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from talentop import services as sv
-from talentop.api.deps import CtxDep, IdempotencyKey, PagingDep
+from talentop.api.deps import CtxDep, IdempotencyKey, PagingDep, PatientId
 from talentop.api.routes._run import act, needs, read
 from talentop.api.schemas import PatientIn
 from talentop.services.states import STATES
@@ -21,7 +21,7 @@ StateFilter = Literal[STATES]  # type: ignore[valid-type]
 @router.get(
     "",
     summary="Patients the caller may see: filter, sort, page",
-    openapi_extra=needs("list_patients"),
+    **needs("list_patients"),
 )
 def list_patients(
     ctx: CtxDep,
@@ -54,7 +54,7 @@ def list_patients(
     "",
     summary="Register a patient (-> registered)",
     status_code=201,
-    openapi_extra=needs("register_patient"),
+    **needs("register_patient"),
 )
 def register(body: PatientIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
     return act(
@@ -80,19 +80,19 @@ def register(body: PatientIn, ctx: CtxDep, idempotency_key: IdempotencyKey = Non
 @router.get(
     "/{patient_id}",
     summary="State, arm, site and the path so far",
-    openapi_extra=needs("patient_summary"),
+    **needs("patient_summary"),
 )
-def summary(patient_id: int, ctx: CtxDep) -> dict[str, Any]:
+def summary(patient_id: PatientId, ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.patient_summary(ctx, patient_id))
 
 
 @router.get(
     "/{patient_id}/timeline",
     summary="Every record, who entered it and when",
-    openapi_extra=needs("patient_timeline"),
+    **needs("patient_timeline"),
 )
 def timeline(
-    patient_id: int,
+    patient_id: PatientId,
     ctx: CtxDep,
     kind: Annotated[
         str | None, Query(max_length=64, description="Only records of one table")
@@ -107,10 +107,10 @@ def timeline(
 @router.get(
     "/{patient_id}/audit",
     summary="The patient's audit history, newest first",
-    openapi_extra=needs("audit_entries"),
+    **needs("audit_entries"),
 )
 def audit(
-    patient_id: int,
+    patient_id: PatientId,
     ctx: CtxDep,
     paging: PagingDep,
     entity: Annotated[str | None, Query(max_length=64)] = None,
@@ -131,7 +131,7 @@ def audit(
 @router.get(
     "/{patient_id}/randomisation",
     summary="The allocation record (after randomisation)",
-    openapi_extra=needs("allocation_record"),
+    **needs("allocation_record"),
 )
-def allocation(patient_id: int, ctx: CtxDep) -> dict[str, Any]:
+def allocation(patient_id: PatientId, ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.allocation_record(ctx, patient_id))

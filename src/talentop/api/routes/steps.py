@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from talentop import services as sv
-from talentop.api.deps import CtxDep, IdempotencyKey
+from talentop.api.deps import CtxDep, IdempotencyKey, PatientId
 from talentop.api.routes._run import act, needs
 from talentop.api.schemas import (
     AdverseEventIn,
@@ -46,10 +46,10 @@ def _id(name: str, value: Any) -> dict[str, Any]:
     "/screening",
     summary="Screen against the protocol (-> screened | screen_failed)",
     status_code=201,
-    openapi_extra=needs("screen_patient"),
+    **needs("screen_patient"),
 )
 def screen(
-    patient_id: int, body: ScreeningIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: ScreeningIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     """The verdict of every criterion is in the response; an incomplete record is a 422
     naming the missing fields, and nothing is stored."""
@@ -66,9 +66,11 @@ def screen(
     "/labs",
     summary="A laboratory result, with its unit",
     status_code=201,
-    openapi_extra=needs("record_lab"),
+    **needs("record_lab"),
 )
-def lab(patient_id: int, body: LabIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
+def lab(
+    patient_id: PatientId, body: LabIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+) -> Any:
     return act(
         ctx,
         f"lab:{patient_id}",
@@ -82,10 +84,10 @@ def lab(patient_id: int, body: LabIn, ctx: CtxDep, idempotency_key: IdempotencyK
     "/imaging",
     summary="An imaging study (Vp/Vv grade, liver volumes)",
     status_code=201,
-    openapi_extra=needs("record_imaging"),
+    **needs("record_imaging"),
 )
 def imaging(
-    patient_id: int, body: ImagingIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: ImagingIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     return act(
         ctx,
@@ -100,9 +102,9 @@ def imaging(
     "/induction",
     summary="Start induction (screened -> induction)",
     status_code=201,
-    openapi_extra=needs("start_induction"),
+    **needs("start_induction"),
 )
-def start_induction(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
+def start_induction(patient_id: PatientId, body: DateIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
         f"induction:{patient_id}",
@@ -118,9 +120,11 @@ def start_induction(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     "/doses",
     summary="A dose given: the protocol dose from body weight, delay, deviation",
     status_code=201,
-    openapi_extra=needs("record_dose"),
+    **needs("record_dose"),
 )
-def dose(patient_id: int, body: DoseIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
+def dose(
+    patient_id: PatientId, body: DoseIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+) -> Any:
     return act(
         ctx,
         f"dose:{patient_id}",
@@ -134,10 +138,10 @@ def dose(patient_id: int, body: DoseIn, ctx: CtxDep, idempotency_key: Idempotenc
     "/baseline-lesions",
     summary="Baseline target and non-target lesions",
     status_code=201,
-    openapi_extra=needs("record_lesions_baseline"),
+    **needs("record_lesions_baseline"),
 )
 def baseline(
-    patient_id: int, body: BaselineIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: BaselineIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     lesions = [lesion.model_dump(exclude_none=True) for lesion in body.lesions]
     return act(
@@ -155,10 +159,10 @@ def baseline(
     "/assessments",
     summary="A tumour assessment: RECIST 1.1 and mRECIST computed",
     status_code=201,
-    openapi_extra=needs("record_assessment"),
+    **needs("record_assessment"),
 )
 def assessment(
-    patient_id: int, body: AssessmentIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: AssessmentIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     """The response carries the computed RECIST 1.1 and mRECIST results with the reason of
     each time point (``recist.timepoints[-1].reason``) and any resectability flag."""
@@ -184,9 +188,9 @@ def assessment(
     "/assessment-completion",
     summary="Close induction with its response (-> assessed | not_randomised)",
     status_code=201,
-    openapi_extra=needs("complete_assessment"),
+    **needs("complete_assessment"),
 )
-def complete(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
+def complete(patient_id: PatientId, body: DateIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
         f"complete:{patient_id}",
@@ -200,9 +204,9 @@ def complete(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     "/randomisation-decline",
     summary="Not randomised after assessment, with the reason",
     status_code=201,
-    openapi_extra=needs("decline_randomisation"),
+    **needs("decline_randomisation"),
 )
-def decline(patient_id: int, body: DeclineIn, ctx: CtxDep) -> Any:
+def decline(patient_id: PatientId, body: DeclineIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
         f"decline:{patient_id}",
@@ -219,9 +223,11 @@ def decline(patient_id: int, body: DeclineIn, ctx: CtxDep) -> Any:
     "/mdt-votes",
     summary="The signed-in MDT member's own vote",
     status_code=201,
-    openapi_extra=needs("cast_mdt_vote"),
+    **needs("cast_mdt_vote"),
 )
-def vote(patient_id: int, body: VoteIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
+def vote(
+    patient_id: PatientId, body: VoteIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+) -> Any:
     """The decision is taken when the protocol's quorum and specialties are met
     (``decided`` in the response, with the outcome)."""
     return act(
@@ -239,10 +245,10 @@ def vote(patient_id: int, body: VoteIn, ctx: CtxDep, idempotency_key: Idempotenc
     "/mdt-reviews",
     summary="A whole MDT panel's votes, from the meeting minutes",
     status_code=201,
-    openapi_extra=needs("record_mdt_review"),
+    **needs("record_mdt_review"),
 )
 def review(
-    patient_id: int, body: ReviewIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: ReviewIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     votes = [v.model_dump() for v in body.votes]
     return act(
@@ -258,10 +264,10 @@ def review(
     "/randomisation",
     summary="Randomise (assessed -> randomised): arm and allocation number",
     status_code=201,
-    openapi_extra=needs("randomise"),
+    **needs("randomise"),
 )
 def randomise(
-    patient_id: int, body: RandomiseIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: RandomiseIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     """Send an ``Idempotency-Key``: a network retry then returns the first allocation
     instead of a 409 (a patient is never randomised twice either way)."""
@@ -286,9 +292,11 @@ def randomise(
     "/resectability-flags",
     summary="Flag an arm-B patient for an MDT reassessment",
     status_code=201,
-    openapi_extra=needs("flag_for_resectability_review"),
+    **needs("flag_for_resectability_review"),
 )
-def flag(patient_id: int, body: FlagIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None) -> Any:
+def flag(
+    patient_id: PatientId, body: FlagIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+) -> Any:
     return act(
         ctx,
         f"flag:{patient_id}",
@@ -305,9 +313,9 @@ def flag(patient_id: int, body: FlagIn, ctx: CtxDep, idempotency_key: Idempotenc
     "/surgery-switch",
     summary="Switch an arm-B patient to surgery after an MDT review",
     status_code=201,
-    openapi_extra=needs("switch_to_surgery"),
+    **needs("switch_to_surgery"),
 )
-def switch(patient_id: int, body: SwitchIn, ctx: CtxDep) -> Any:
+def switch(patient_id: PatientId, body: SwitchIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
         f"switch:{patient_id}",
@@ -326,10 +334,10 @@ def switch(patient_id: int, body: SwitchIn, ctx: CtxDep) -> Any:
     "/surgeries",
     summary="The resection (randomised -> operated)",
     status_code=201,
-    openapi_extra=needs("record_surgery"),
+    **needs("record_surgery"),
 )
 def surgery(
-    patient_id: int, body: SurgeryIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: SurgeryIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     return act(
         ctx,
@@ -352,10 +360,10 @@ def surgery(
     "/complications",
     summary="A surgical complication, Clavien-Dindo grade",
     status_code=201,
-    openapi_extra=needs("record_complication"),
+    **needs("record_complication"),
 )
 def complication(
-    patient_id: int, body: ComplicationIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: ComplicationIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     return act(
         ctx,
@@ -379,10 +387,10 @@ def complication(
     "/biospecimens",
     summary="A tissue or blood specimen with biomarkers",
     status_code=201,
-    openapi_extra=needs("record_biospecimen"),
+    **needs("record_biospecimen"),
 )
 def biospecimen(
-    patient_id: int, body: BiospecimenIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: BiospecimenIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     fields = body.model_dump()
     collected_on = fields.pop("collected_on")
@@ -401,9 +409,9 @@ def biospecimen(
     "/maintenance",
     summary="Start maintenance after surgery (operated -> maintenance)",
     status_code=201,
-    openapi_extra=needs("start_maintenance"),
+    **needs("start_maintenance"),
 )
-def maintenance(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
+def maintenance(patient_id: PatientId, body: DateIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
         f"maintenance:{patient_id}",
@@ -420,10 +428,10 @@ def maintenance(patient_id: int, body: DateIn, ctx: CtxDep) -> Any:
     "/adverse-events",
     summary="An adverse event, CTCAE grade",
     status_code=201,
-    openapi_extra=needs("record_adverse_event"),
+    **needs("record_adverse_event"),
 )
 def adverse_event(
-    patient_id: int, body: AdverseEventIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: AdverseEventIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     fields = body.model_dump()
     onset = fields.pop("onset_date")
@@ -440,10 +448,10 @@ def adverse_event(
     "/contacts",
     summary="A follow-up contact (alive, lost...)",
     status_code=201,
-    openapi_extra=needs("record_follow_up"),
+    **needs("record_follow_up"),
 )
 def contact(
-    patient_id: int, body: ContactIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: ContactIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     return act(
         ctx,
@@ -459,10 +467,8 @@ def contact(
     )
 
 
-@router.post(
-    "/death", summary="Death (-> died)", status_code=201, openapi_extra=needs("record_death")
-)
-def death(patient_id: int, body: DeathIn, ctx: CtxDep) -> Any:
+@router.post("/death", summary="Death (-> died)", status_code=201, **needs("record_death"))
+def death(patient_id: PatientId, body: DeathIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
         f"death:{patient_id}",
@@ -479,10 +485,10 @@ def death(patient_id: int, body: DeathIn, ctx: CtxDep) -> Any:
     "/new-therapies",
     summary="A new anticancer therapy",
     status_code=201,
-    openapi_extra=needs("record_new_therapy"),
+    **needs("record_new_therapy"),
 )
 def new_therapy(
-    patient_id: int, body: TherapyIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: TherapyIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     return act(
         ctx,
@@ -500,9 +506,9 @@ def new_therapy(
     "/discontinuation",
     summary="Stop protocol treatment, with the reason",
     status_code=201,
-    openapi_extra=needs("record_discontinuation"),
+    **needs("record_discontinuation"),
 )
-def discontinuation(patient_id: int, body: DiscontinuationIn, ctx: CtxDep) -> Any:
+def discontinuation(patient_id: PatientId, body: DiscontinuationIn, ctx: CtxDep) -> Any:
     return act(
         ctx,
         f"discontinue:{patient_id}",
@@ -520,10 +526,10 @@ def discontinuation(patient_id: int, body: DiscontinuationIn, ctx: CtxDep) -> An
     "/deviations",
     summary="A protocol deviation",
     status_code=201,
-    openapi_extra=needs("record_deviation"),
+    **needs("record_deviation"),
 )
 def deviation(
-    patient_id: int, body: DeviationIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
+    patient_id: PatientId, body: DeviationIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
     return act(
         ctx,

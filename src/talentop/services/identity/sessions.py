@@ -22,7 +22,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from talentop.services._context import Context, Principal
-from talentop.services._validate import service
+from talentop.services._validate import RecordId, service
 from talentop.services.identity import totp as totp_codes
 from talentop.services.identity.events import auth_event
 from talentop.services.identity.passwords import hash_password, needs_rehash, verify_password
@@ -411,7 +411,7 @@ def list_tokens(
 
 
 @service
-def revoke_token(ctx: Context, token_id: int) -> dict[str, Any]:
+def revoke_token(ctx: Context, token_id: RecordId) -> dict[str, Any]:
     """Revoke an API token (one's own; an admin any); revoking twice is harmless."""
     at = ctx.now()
     with ctx.store.unit_of_work() as session:
