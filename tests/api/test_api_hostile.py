@@ -87,10 +87,7 @@ def test_bad_bodies_are_422_naming_the_field(client_and_patient, body, field):
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_nan_and_infinity_are_refused(client_and_patient, number):
     client, headers, pid, trial = client_and_patient
-    raw = '{"sampled_on": "%s", "test": "albumin", "value": %s, "unit": "g/L"}' % (
-        day(5).isoformat(),
-        number,
-    )
+    raw = f'{{"sampled_on": "{day(5).isoformat()}", "test": "albumin", "value": {number}, "unit": "g/L"}}'
     r = client.post(
         f"/api/v1/patients/{pid}/labs",
         headers={**headers, "content-type": "application/json"},
