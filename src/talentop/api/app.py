@@ -58,3 +58,11 @@ def create_app(
     app.add_middleware(RequestContext, **kwargs)
     logging.getLogger("talentop").setLevel(logging.INFO)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app for ``TALENTOP_DATABASE_URL`` and ``TALENTOP_PROTOCOL`` (uvicorn ``--factory``
+    entry point, so several worker processes can each build their own)."""
+    import os
+
+    return create_app(Store(), os.environ.get("TALENTOP_PROTOCOL", "talentop"))

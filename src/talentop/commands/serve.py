@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
             60, "--demo-patients", min=10, max=5000, help="Screened patients in the demo trial."
         ),
         seed: int = typer.Option(2025, "--seed", help="Demo trial seed."),
+        workers: int = typer.Option(
+            1, "--workers", min=1, max=64, help="Worker processes (uvicorn)."
+        ),
     ) -> None:
         """Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json).
 
@@ -71,10 +74,25 @@ def register(app: typer.Typer) -> None:
             for row in trial.logins:
                 table.add_row(*row)
             console.print(table)
-        application = create_app(Store(db), protocol)
+        application = create_app(Store(db), protocol)  # checks the database before listening
         console.print(
             f"talentop API on http://{host}:{port}/api/v1  "
             f"(OpenAPI: http://{host}:{port}/api/v1/openapi.json; log in: POST /api/v1/auth/login)"
         )
         _logging()
-        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+        if workers == 1:
+            uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+            return
+        import os
+
+        os.environ["TALENTOP_DATABASE_URL"] = Store(db).url
+        os.environ["TALENTOP_PROTOCOL"] = protocol
+        uvicorn.run(
+            "talentop.api.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )

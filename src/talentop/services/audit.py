@@ -41,7 +41,7 @@ def verify(target: Context | Store) -> AuditReport:
     database never initialised (no SQLite file is created)."""
     ctx = _context(target)
     require_schema(ctx.store)
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         read_scope(session, ctx, "verify")
         return verify_audit(session)
 
@@ -89,7 +89,7 @@ def audit_history(
     are never listed."""
     if entity is not None and entity in HIDDEN_ENTITIES and ctx.actor != SYSTEM:
         raise InvalidInput.field("entity", entity, "a table of trial records")
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         if patient_id is not None:
             patient, scope = require_patient(session, ctx, "audit_entries", patient_id)
             rows = [("patients", patient), *read_queries.patient_records(session, patient.id)]

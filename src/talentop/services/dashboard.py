@@ -32,7 +32,7 @@ def consort_funnel(ctx: Context) -> dict[str, Any]:
     """Patients who reached each step of the path: registered, screened, eligible, started
     induction, assessed, reviewed by the MDT, randomised (by arm), operated; plus screen
     failures and not randomised. Counts are of patients, not records."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "consort_funnel")
         where = scope.sql_filter()
         reached = read_queries.reached_counts(session, where)
@@ -62,7 +62,7 @@ def _arm_ids(ctx: Context) -> list[str]:
 def recruitment(ctx: Context) -> dict[str, Any]:
     """Registrations per site and calendar month (``YYYY-MM``), months without any included
     between the first and the last, with totals per site and per month."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "recruitment")
         rows = read_queries.registrations(session, scope.sql_filter())
     counts = Counter((code, on.strftime("%Y-%m")) for code, on in rows)
@@ -96,7 +96,7 @@ def mdt_queue(ctx: Context) -> list[dict[str, Any]]:
     decided review yet, and arm-B patients with an open reassessment flag; each with the
     ballots cast so far and what the protocol still needs (quorum, specialties)."""
     rules = ctx.protocol.mdt
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "mdt_queue")
         where = scope.sql_filter()
         assessed = read_queries.patients_in_states(session, where, [ASSESSED])
@@ -138,7 +138,7 @@ def mdt_queue(ctx: Context) -> list[dict[str, Any]]:
 @service
 def open_resectability_flags(ctx: Context) -> list[dict[str, Any]]:
     """Arm-B patients flagged for an MDT resectability review and not yet switched."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "open_resectability_flags")
         return [
             {
@@ -176,7 +176,7 @@ def overdue(ctx: Context, *, on: dt.date | str | None = None) -> list[dict[str, 
     protocol = ctx.protocol
     cycle = protocol.induction.cycle_length_days
     window = protocol.induction.visit_window_days
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "overdue")
         where = scope.sql_filter()
         patients = read_queries.patients_in_states(

@@ -71,7 +71,7 @@ def _timeline(
 def patient_timelines(ctx: Context) -> list[Any]:
     """One ``PatientTimeline`` per randomised patient, from the stored records."""
     require_schema(ctx.store)
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         read_scope(session, ctx, "patient_timelines")
         out = []
         for allocation in queries.randomisations(session):

@@ -74,7 +74,7 @@ def list_patients(
     unknown = [s for s in states or () if s not in STATES]
     if unknown:
         raise InvalidInput.field("state", unknown, f"states among {list(STATES)}")
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "list_patients")
         site_id = _site_id(session, site)
         if site_id is not None:
@@ -113,7 +113,7 @@ def patient_timeline(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
     lesions, doses, assessments and responses, MDT reviews and votes, randomisation,
     surgery, safety, follow-up) with who entered it and when (UTC, from the audit trail),
     oldest first by the record's own date."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         patient, scope = require_patient(session, ctx, "patient_timeline", patient_id)
         site = queries.get(session, m.Site, patient.site_id)
         rows = [("patients", patient), *read_queries.patient_records(session, patient.id)]
@@ -142,7 +142,7 @@ def screening_log(
 ) -> Page:
     """Screenings newest first: patient, site, date, verdict and every criterion not met
     with its reason (the screening log a site keeps for the CONSORT diagram)."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "screening_log")
         site_id = _site_id(session, site)
         if site_id is not None:
@@ -179,7 +179,7 @@ def screening_log(
 @service
 def list_sites(ctx: Context) -> list[dict[str, Any]]:
     """Every recruiting site (code, name, country): any signed-in user may list them."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         read_scope(session, ctx, "list_sites")
         return [
             {"site_id": s.id, "code": s.code, "name": s.name, "country": s.country}
@@ -190,7 +190,7 @@ def list_sites(ctx: Context) -> list[dict[str, Any]]:
 @service
 def list_users(ctx: Context, *, limit: Limit = 100, offset: Offset = 0) -> Page:
     """Users with role, site, active flag and TOTP status (never a credential)."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         read_scope(session, ctx, "list_users")
         rows, total = read_queries.users_page(session, limit=limit, offset=offset)
         assigned = {user.id: read_queries.assigned_site_ids(session, user.id) for user, _ in rows}
@@ -218,7 +218,7 @@ def allocation_record(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
     """The printable allocation record of a randomised patient: allocation number, arm,
     stratum and its values, date, who randomised (``NotFound`` before randomisation). Never
     anything about the next allocation."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         patient, _ = require_patient(session, ctx, "allocation_record", patient_id)
         row = queries.latest(session, m.Randomisation, patient.id, m.Randomisation.randomised_on)
         if row is None:

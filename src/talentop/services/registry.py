@@ -126,7 +126,7 @@ def register_patient(
 @service
 def patient_summary(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
     """State, arm, site and the state history of one patient (never an upcoming allocation)."""
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
         patient, scope = require_patient(session, ctx, "patient_summary", patient_id)
         site = queries.get(session, m.Site, patient.site_id)
         history = queries.rows_for(session, m.StateChange, patient_id)

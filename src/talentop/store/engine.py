@@ -47,7 +47,11 @@ def _sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (``Store.read_only``) take no write lock: WAL readers run side by side.
+        if conn.get_execution_options().get("talentop_read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _FifoLock:
@@ -123,6 +127,9 @@ class Store:
         if self.is_sqlite:
             _sqlite_hooks(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(talentop_read_only=True), expire_on_commit=False
+        )
         # SQLite has one writer at a time; threads of this process queue on a lock instead
         # of polling the busy handler (which sleeps with back-off and makes p99 latency
         # jump to seconds). BEGIN IMMEDIATE still guards against other processes.
@@ -154,6 +161,24 @@ class Store:
             return
         with self._transaction() as session:
             yield session
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A transaction for reading: on SQLite a deferred ``BEGIN`` that takes no write lock
+        and does not queue behind writers (WAL), on PostgreSQL an ordinary transaction.
+        Inside a caller-owned ``transaction()`` it reads in that transaction. Nothing
+        written in it is kept (it always rolls back)."""
+        outer = self._current.get()
+        if outer is not None:
+            yield outer
+            return
+        session = self._read_sessions()
+        try:
+            session.begin()
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

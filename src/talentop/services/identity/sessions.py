@@ -7,7 +7,8 @@
 - A session is an opaque 256-bit random id (``tps_...``) stored as its SHA-256; idle
   time-out 30 minutes, absolute 12 hours; ``logout`` revokes it.
 - An API token (``tpt_...``) is shown once, stored as its SHA-256, named, expiring and
-  revocable; each use updates ``last_used_at`` (not audited: using is not changing).
+  revocable; use updates ``last_used_at`` (to within a minute; not audited: using is not
+  changing).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
-#: ``last_seen_at`` is written at most this often (a write per request would serialise reads).
+#: ``last_seen_at`` / ``last_used_at`` are written at most this often (a write per request would
+#: serialise reads): the recorded last use is at most this stale.
 TOUCH_EVERY = dt.timedelta(seconds=60)
 SESSION_PREFIX = "tps_"
 TOKEN_PREFIX = "tpt_"
@@ -211,28 +213,39 @@ def authenticate(
     store: Store, credential: Any, *, now: Callable[[], dt.datetime] = utcnow
 ) -> Authenticated:
     """The principal of a session id or API token, or ``NotAuthenticated`` (unknown,
-    expired, idle too long, revoked, or the user disabled). Expired sessions are revoked."""
+    expired, idle too long, revoked, or the user disabled). Expired sessions are revoked.
+
+    A read-only check: the only writes are the revocation of an expired session and the
+    last-use time of a session or token, written at most once a minute (``TOUCH_EVERY``),
+    so a burst of requests does not queue on the write lock."""
     if not isinstance(credential, str) or not credential.startswith((SESSION_PREFIX, TOKEN_PREFIX)):
         raise NotAuthenticated(
             "not authenticated: no valid session or API token", reason="malformed"
         )
     at = now()
-    with store.unit_of_work() as session:
-        if credential.startswith(SESSION_PREFIX):
-            result, why = _resolve_session(session, credential, at)
-        else:
-            result, why = _resolve_token(session, credential, at)
+    resolve = _resolve_session if credential.startswith(SESSION_PREFIX) else _resolve_token
+    with store.read_only() as session:
+        result, why, pending = resolve(session, credential, at)
+    if pending is not None:
+        model, row_id, changes = pending
+        with store.unit_of_work() as session:
+            writes.update(session, AUTH_ACTOR, queries.get(session, model, row_id), **changes)
     if result is None:
         raise NotAuthenticated(f"not authenticated: {why}", reason=why)
     return result
 
 
-def _resolve_session(session: Any, token: str, at: dt.datetime) -> tuple[Authenticated | None, str]:
+Pending = tuple[type, int, dict[str, Any]] | None
+
+
+def _resolve_session(
+    session: Any, token: str, at: dt.datetime
+) -> tuple[Authenticated | None, str, Pending]:
     row = auth_queries.session_by_hash(session, digest(token))
     if row is None:
-        return None, "session unknown"
+        return None, "session unknown", None
     if row.revoked_at is not None:
-        return None, "session ended (logged out or revoked); log in again"
+        return None, "session ended (logged out or revoked); log in again", None
     expired = None
     if at >= row.expires_at:
         expired = "session expired after 12 hours; log in again"
@@ -242,26 +255,35 @@ def _resolve_session(session: Any, token: str, at: dt.datetime) -> tuple[Authent
     if expired is None and not user.active:
         expired = "account disabled"
     if expired is not None:
-        writes.update(session, AUTH_ACTOR, row, revoked_at=at, revoked_reason=expired[:64])
-        return None, expired
-    if at - row.last_seen_at >= TOUCH_EVERY:
-        writes.update(session, AUTH_ACTOR, row, last_seen_at=at)
-    return Authenticated(principal_of(user, "session", row.id), row.totp_setup_only), ""
+        return (
+            None,
+            expired,
+            (m.AuthSession, row.id, {"revoked_at": at, "revoked_reason": expired[:64]}),
+        )
+    touch = (
+        (m.AuthSession, row.id, {"last_seen_at": at})
+        if at - row.last_seen_at >= TOUCH_EVERY
+        else None
+    )
+    return Authenticated(principal_of(user, "session", row.id), row.totp_setup_only), "", touch
 
 
-def _resolve_token(session: Any, token: str, at: dt.datetime) -> tuple[Authenticated | None, str]:
+def _resolve_token(
+    session: Any, token: str, at: dt.datetime
+) -> tuple[Authenticated | None, str, Pending]:
     row = auth_queries.token_by_hash(session, digest(token))
     if row is None:
-        return None, "API token unknown"
+        return None, "API token unknown", None
     if row.revoked_at is not None:
-        return None, "API token revoked"
+        return None, "API token revoked", None
     if at >= row.expires_at:
-        return None, "API token expired"
+        return None, "API token expired", None
     user = queries.get(session, m.User, row.user_id)
     if not user.active:
-        return None, "account disabled"
-    writes.update(session, AUTH_ACTOR, row, last_used_at=at)
-    return Authenticated(principal_of(user, "token", row.id)), ""
+        return None, "account disabled", None
+    stale = row.last_used_at is None or at - row.last_used_at >= TOUCH_EVERY
+    touch = (m.ApiToken, row.id, {"last_used_at": at}) if stale else None
+    return Authenticated(principal_of(user, "token", row.id)), "", touch
 
 
 def logout(store: Store, credential: Any, *, now: Callable[[], dt.datetime] = utcnow) -> bool:
