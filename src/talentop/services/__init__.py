@@ -18,7 +18,7 @@ otherwise ``PermissionDenied``.
 
 Setup (``talentop.store``)
     Store(url=None)                 SQLite ``talentop.db`` or ``TALENTOP_DATABASE_URL``
-    init_database(store)            migrate to head + create the randomisation secret
+    init_database(store)            migrate to head + create the keys (outside the database)
 
 Registry
     create_site(ctx, code, name, *, country=None) -> site id
@@ -82,7 +82,10 @@ Endpoints and audit
     derive_endpoints(ctx, cutoff_date=None) -> ADTTE DataFrame
     export_adtte(ctx, out_dir, *, formats=("csv", "xpt"), cutoff_date=None) -> {"paths", ...}
     verify(store) -> AuditReport (.ok, .problems[i].seq/.kind/.detail/.entity/.entity_id):
-        hash chain + reconciliation of every table row with its latest audit entry
+        leaf hashes, the Merkle tree against every signed checkpoint, keys, and every
+        table row against its latest audit entry; .covered/.uncovered by checkpoints
+    checkpoint(store) -> CheckpointResult; Checkpointer(store, interval_s) (server/demo)
+    prove_inclusion(store, *, seq=None, entity=None, entity_id=None) -> dict
     audit_entries(store, *, entity=None, limit=100) -> [dict]
 
 States: ``talentop.services.states`` (``STATES``, ``ARROWS``: allowed states + rule).
@@ -95,7 +98,13 @@ from talentop.services.assessment import (
     record_assessment,
     record_lesions_baseline,
 )
-from talentop.services.audit import audit_entries, verify
+from talentop.services.audit import (
+    Checkpointer,
+    audit_entries,
+    checkpoint,
+    prove_inclusion,
+    verify,
+)
 from talentop.services.endpoints import derive_endpoints, export_adtte, patient_timelines
 from talentop.services.follow_up import (
     record_adverse_event,
@@ -124,9 +133,11 @@ from talentop.store import Store, init_database
 __all__ = [
     "ARROWS",
     "STATES",
+    "Checkpointer",
     "Context",
     "Store",
     "audit_entries",
+    "checkpoint",
     "complete_assessment",
     "consensus",
     "create_site",
@@ -139,6 +150,7 @@ __all__ = [
     "open_resectability_flags",
     "patient_summary",
     "patient_timelines",
+    "prove_inclusion",
     "randomise",
     "record_adverse_event",
     "record_assessment",
