@@ -157,3 +157,24 @@ def init_database(
         "log_public_key": signer.verifier.encode(),
         "checkpoint_size": head.size,
     }
+
+
+def rotate_randomisation_key(store: Store, *, actor: str = "system") -> dict[str, Any]:
+    """Register a new randomisation key (``secrets.token_bytes``, written 0600 to the key
+    folder) as the current one. Each permuted-block stratum finishes its current block with
+    the key that started it and starts its next block on the new key; minimisation uses the
+    new key from its next allocation. Keep the old key files: they re-derive the
+    allocations made with them, and strata still in an old block need them."""
+    import secrets as _secrets
+
+    from talentop.store import writes
+    from talentop.store.keys import SECRET_BYTES
+
+    require_schema(store)
+    _register_key(store, actor, None)  # the current key must be present and genuine first
+    key_id, secret = store.keys.new_randomisation_key(_secrets.token_bytes(SECRET_BYTES))
+    with store.unit_of_work() as session:
+        writes.insert(
+            session, actor, RandomisationKey(key_id=key_id, fingerprint=fingerprint_of(secret))
+        )
+    return {"key_id": key_id, "key_file": str(store.keys.randomisation_key_path(key_id))}
