@@ -15,6 +15,7 @@ from talentop.store.engine import DEFAULT_URL, Store, database_url
 from talentop.store.keys import KeyRing
 from talentop.store.migrate import (
     current_revision,
+    database_is_empty,
     head_revision,
     init_database,
     require_schema,
@@ -31,6 +32,7 @@ __all__ = [
     "Store",
     "append_audit",
     "current_revision",
+    "database_is_empty",
     "database_url",
     "head_revision",
     "init_database",

@@ -87,6 +87,17 @@ def require_schema(store: Store) -> str:
     return revision
 
 
+def database_is_empty(store: Store) -> bool:
+    """True when the database has no table at all (a missing SQLite file counts as empty
+    and is not created)."""
+    from sqlalchemy import inspect
+
+    if store.sqlite_file is not None and not store.sqlite_file.exists():
+        return True
+    with store.engine.connect() as connection:
+        return not inspect(connection).get_table_names()
+
+
 def schema_diff(store: Store) -> list[object]:
     """Differences between the models and the migrated schema (empty when they agree)."""
     with store.engine.connect() as connection:
