@@ -33,6 +33,7 @@ def open_store(url: str | None, keys: Path | None, checkpoints: Path | None) -> 
 
     return Store(url, keys=KeyRing.from_environment(keys, checkpoints))
 
+
 db_app = typer.Typer(
     help="Create and migrate the trial database (SQLite file or PostgreSQL).",
     no_args_is_help=True,

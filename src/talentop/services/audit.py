@@ -46,8 +46,7 @@ def checkpoint(store: Store, *, only_if_grown: bool = False) -> CheckpointResult
     """Sign the current tree head into the checkpoint folder (``IntegrityError`` if the
     log no longer extends the previous checkpoint: it is never signed over)."""
     require_schema(store)
-    with store.unit_of_work() as session:
-        return sign_checkpoint(session, store.keys, only_if_grown=only_if_grown)
+    return sign_checkpoint(store, only_if_grown=only_if_grown)
 
 
 def prove_inclusion(

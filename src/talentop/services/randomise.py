@@ -41,7 +41,6 @@ from talentop.services.mdt import latest_review
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
 from talentop.store import queries, writes
-from talentop.store.keys import fingerprint_of
 
 #: Counter row serialising minimisation (every allocation depends on all earlier ones).
 MINIMISATION_COUNTER = "__minimisation__"
@@ -61,20 +60,7 @@ def _block_scheme(secret: bytes, ratio: tuple[tuple[str, int], ...], block_sizes
 def _key_secret(ctx: Context, key: m.RandomisationKey) -> bytes:
     """The secret of a registered key, from outside the database, checked against its
     keyed fingerprint: a missing or replaced key refuses the allocation."""
-    keys = ctx.store.keys
-    secret = keys.load_randomisation_key(key.key_id)
-    if secret is None:
-        raise AllocationError(
-            f"randomisation key {key.key_id} is missing (neither "
-            f"{keys.randomisation_key_path(key.key_id)} nor TALENTOP_RANDOMISATION_KEY holds "
-            "it): restore it from its backup; no allocation was made"
-        )
-    if fingerprint_of(secret) != key.fingerprint:
-        raise IntegrityError(
-            f"randomisation key {key.key_id} does not match the fingerprint the database "
-            "holds: the key or the database was replaced; no allocation was made"
-        )
-    return secret
+    return ctx.store.keys.checked_randomisation_key(key.key_id, key.fingerprint)
 
 
 def _stratum_value(

@@ -24,7 +24,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from talentop.errors import IntegrityError, InvalidInput
+from talentop.errors import AllocationError, IntegrityError, InvalidInput
 from talentop.store.note import NoteSigner
 
 KEY_DIR_ENV = "TALENTOP_KEY_DIR"
@@ -116,6 +116,23 @@ class KeyRing:
         if not path.exists():
             return None
         return parse_secret(read_private(path), str(path))
+
+    def checked_randomisation_key(self, key_id: str, fingerprint: str) -> bytes:
+        """The secret named ``key_id``, checked against the database's ``fingerprint``:
+        ``AllocationError`` if it is missing, ``IntegrityError`` if it was replaced."""
+        secret = self.load_randomisation_key(key_id)
+        if secret is None:
+            raise AllocationError(
+                f"randomisation key {key_id} is missing (neither "
+                f"{self.randomisation_key_path(key_id)} nor {RANDOMISATION_KEY_ENV} holds "
+                "it): restore it from its backup; no allocation was made"
+            )
+        if not hmac.compare_digest(fingerprint_of(secret), fingerprint):
+            raise IntegrityError(
+                f"randomisation key {key_id} does not match the fingerprint the database "
+                "holds: the key or the database was replaced; no allocation was made"
+            )
+        return secret
 
     def new_randomisation_key(self, secret: bytes | None = None) -> tuple[str, bytes]:
         """A new secret (``secrets.token_bytes``, or the environment variable's, or the one

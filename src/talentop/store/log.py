@@ -11,7 +11,7 @@ Three steps, as Trillian separates them:
    are gap-free and never handed out twice. An entry written after another committed (e.g.
    a later update of the same row) always gets a later position: its ``id`` is larger and
    it cannot be visible to the sequencer without the earlier one.
-3. **Checkpoint.** ``checkpoint(session, keys)`` integrates the sequenced entries into the
+3. **Checkpoint.** ``checkpoint(store)`` integrates the sequenced entries into the
    RFC 6962 Merkle tree, checks that the tree still extends the previous checkpoint (a
    consistency proof), signs the new tree head with the Ed25519 key from the key folder and
    writes it, with the new leaf hashes, to the checkpoint folder outside the database.
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from talentop.errors import IntegrityError, NotFound
 from talentop.store.checkpoints import CheckpointFolder
+from talentop.store.engine import Store
 from talentop.store.hashing import canonical_json
 from talentop.store.keys import KeyRing
 from talentop.store.merkle import MerkleTree, leaf_hash, verify_consistency
@@ -163,13 +164,16 @@ def _latest_valid(folder: CheckpointFolder, verifier: NoteVerifier) -> Checkpoin
 
 
 def checkpoint(
-    session: Session, keys: KeyRing, *, only_if_grown: bool = False, now: dt.datetime | None = None
+    store: Store, *, only_if_grown: bool = False, now: dt.datetime | None = None
 ) -> CheckpointResult:
     """Sequence what is pending, then sign and write the tree head (see the module doc).
 
+    Holds the checkpoint folder's lock around its own transaction, so a second
+    checkpointer (thread or process) reads the log only after this one committed.
     Refuses (``IntegrityError``) to sign a tree that does not extend the previous checkpoint,
     so a rewritten history is never blessed by a later signature.
     """
+    keys = store.keys
     signer = keys.signing_key()
     if signer is None:
         raise IntegrityError(
@@ -178,8 +182,8 @@ def checkpoint(
         )
     folder = CheckpointFolder(keys.checkpoint_dir)
     folder.pin(signer.verifier)
-    sequenced = sequence(session)
-    with folder.locked():
+    with folder.locked(), store.unit_of_work() as session:
+        sequenced = sequence(session)
         previous = _latest_valid(folder, signer.verifier)
         leaves = stored_leaves(session)
         tree = MerkleTree(leaves)

@@ -12,9 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
-from talentop.errors import DatabaseUnavailable, IntegrityError
+from talentop.errors import DatabaseUnavailable
 from talentop.store.engine import Store
-from talentop.store.keys import RANDOMISATION_KEY_ENV, fingerprint_of, restrict_to_owner
+from talentop.store.keys import fingerprint_of, restrict_to_owner
 from talentop.store.models import Base, RandomisationKey
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -123,18 +123,7 @@ def _register_key(store: Store, actor: str, secret: bytes | None) -> tuple[str, 
                 RandomisationKey(key_id=key_id, fingerprint=fingerprint_of(secret)),
             )
             return key_id, True
-    stored = keys.load_randomisation_key(current.key_id)
-    if stored is None:
-        raise IntegrityError(
-            f"randomisation key {current.key_id} is in neither {keys.randomisation_key_path(current.key_id)} "
-            f"nor {RANDOMISATION_KEY_ENV}: restore it from its backup (allocations are refused "
-            "until then)"
-        )
-    if fingerprint_of(stored) != current.fingerprint:
-        raise IntegrityError(
-            f"randomisation key {current.key_id}: the key file does not match the fingerprint "
-            "in the database (one of them was replaced); restore the key from its backup"
-        )
+    keys.checked_randomisation_key(current.key_id, current.fingerprint)
     return current.key_id, False
 
 
@@ -157,8 +146,7 @@ def init_database(
     keys = store.keys
     signer = keys.new_signing_key()
     CheckpointFolder(keys.checkpoint_dir).pin(signer.verifier)
-    with store.unit_of_work() as session:
-        head = checkpoint(session, keys, only_if_grown=True).head
+    head = checkpoint(store, only_if_grown=True).head
     return {
         "revision": revision,
         "secret_created": created,
