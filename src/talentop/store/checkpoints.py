@@ -138,6 +138,11 @@ class CheckpointFolder:
             os.fsync(handle.fileno())
         return path
 
+    def archived_count(self) -> int:
+        """How many leaf hashes the archive holds (without reading it)."""
+        path = self.path / LEAF_FILE
+        return path.stat().st_size // HASH_BYTES if path.exists() else 0
+
     def archived_leaves(self) -> list[bytes]:
         """The leaf hashes recorded at checkpoint time (may be absent: then only the
         checkpoint range of a difference can be named)."""

@@ -212,7 +212,7 @@ def checkpoint(
                     f"audit entry #{row.seq} does not match its leaf hash: refusing to sign"
                 )
         head = Checkpoint(signer.name, size, tree.root(), now or utcnow())
-        archived = len(folder.archived_leaves())
+        archived = folder.archived_count()
         path = folder.append(signer, head, leaves[archived:size])
     return CheckpointResult(head, str(path), sequenced)
 
