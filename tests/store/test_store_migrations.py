@@ -109,7 +109,9 @@ def test_upgrade_from_0003_moves_the_secret_out_and_keeps_the_log(store, tmp_pat
         conn.execute(
             sa.text("INSERT INTO stratum_counters (stratum_key, next_slot) VALUES ('ecog=0', 3)")
         )
-        chain = conn.execute(sa.text("SELECT seq, hash, prev_hash FROM audit_trail ORDER BY seq")).all()
+        chain = conn.execute(
+            sa.text("SELECT seq, hash, prev_hash FROM audit_trail ORDER BY seq")
+        ).all()
     assert chain and all(b.prev_hash == a.hash for a, b in zip(chain, chain[1:], strict=False))
     keys = KeyRing(tmp_path / "migrated-keys", tmp_path / "migrated-checkpoints")
     migrated = type(store)(store.url, keys=keys, pg_schema=_schema(store))
@@ -127,8 +129,12 @@ def test_upgrade_from_0003_moves_the_secret_out_and_keeps_the_log(store, tmp_pat
     assert report.rows == len(chain) + 2  # + the key's registration and the counter's update
     assert downgrade(migrated, "0003") == "0003"
     with migrated.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT secret FROM randomisation_secret")).scalar_one() == legacy
-        rows = conn.execute(sa.text("SELECT seq, hash, prev_hash FROM audit_trail ORDER BY seq")).all()
+        assert (
+            conn.execute(sa.text("SELECT secret FROM randomisation_secret")).scalar_one() == legacy
+        )
+        rows = conn.execute(
+            sa.text("SELECT seq, hash, prev_hash FROM audit_trail ORDER BY seq")
+        ).all()
     assert [r.seq for r in rows] == list(range(1, len(chain) + 3))
     assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
     migrated.dispose()
