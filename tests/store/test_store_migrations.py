@@ -196,3 +196,23 @@ def test_database_url_from_environment(monkeypatch, tmp_path):
     assert Store().url == url
     monkeypatch.delenv("TALENTOP_DATABASE_URL")
     assert Store().url == "sqlite:///talentop.db"
+
+
+def test_the_key_may_come_from_the_environment_instead_of_a_file(tmp_path, monkeypatch):
+    """TALENTOP_RANDOMISATION_KEY (64 hex digits): registered by init, no key file written,
+    used by the key ring; a malformed value is refused without echoing it."""
+    from talentop.errors import InvalidInput
+
+    secret = bytes(range(100, 132))
+    monkeypatch.setenv("TALENTOP_RANDOMISATION_KEY", secret.hex())
+    keys = KeyRing(tmp_path / "keys", tmp_path / "checkpoints")
+    store = Store(f"sqlite:///{tmp_path / 'env.db'}", keys=keys)
+    result = init_database(store)
+    assert result["key_id"] == key_id_of(secret)
+    assert not list(keys.key_dir.glob("randomisation-*.key"))
+    assert keys.checked_randomisation_key(result["key_id"], fingerprint_of(secret)) == secret
+    store.dispose()
+    monkeypatch.setenv("TALENTOP_RANDOMISATION_KEY", "not-hex-" + secret.hex())
+    with pytest.raises(InvalidInput) as refused:
+        keys.load_randomisation_key(result["key_id"])
+    assert secret.hex() not in str(refused.value) and "<hidden>" in str(refused.value)
