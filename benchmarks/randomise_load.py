@@ -3,7 +3,8 @@
 Each allocation is the real service call (`talentop.services.randomise`: lock the stratum
 counter, take the slot, insert the allocation, audit, change state) in one transaction.
 Runs N patients with 1 thread (serial baseline) and with T threads (concurrent sites), and
-prints the ratio. PostgreSQL runs when TALENTOP_TEST_POSTGRES_URL is set (own schema,
+prints the ratio, then signs an audit checkpoint (sequencing every entry) and verifies the
+log against it. PostgreSQL runs when TALENTOP_TEST_POSTGRES_URL is set (own schema,
 dropped afterwards).
 
     .venv/bin/python benchmarks/randomise_load.py [--patients 800] [--threads 32]
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 
 from talentop import services as sv
 from talentop.protocol import load_protocol
-from talentop.store import Store, init_database, writes
+from talentop.store import KeyRing, Store, init_database, writes
 from talentop.store import models as m
 
 PROTOCOL = load_protocol("talentop")
@@ -137,7 +138,12 @@ def bench(label: str, store: Store, patients: int, threads: int) -> None:
     ctx = sv.Context(store, PROTOCOL, "bench")
     serial = run(ctx, seed(store, patients, 0), 1)
     parallel = run(ctx, seed(store, patients, patients), threads)
-    assert sv.verify(store).ok
+    started = time.perf_counter()
+    head = sv.checkpoint(store).head  # sequence what is pending + sign (issue 16's log)
+    signed = time.perf_counter() - started
+    report = sv.verify(store)
+    assert report.ok and report.uncovered == 0, report.problems[:3]
+    print(f"{label:10s} sequencing + signed checkpoint of {head.size} entries: {signed:.2f} s")
     for name, r in (("1 thread", serial), (f"{threads} threads", parallel)):
         print(
             f"{label:10s} {name:11s} {r['allocations']:5.0f} allocations  {r['per_s']:8.1f} /s  "
@@ -155,7 +161,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=32)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
+        store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}", keys=keys)
         bench("SQLite", store, args.patients, args.threads)
         store.dispose()
     url = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
@@ -167,9 +174,11 @@ def main() -> None:
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        store = Store(url, pg_schema=schema)
-        bench("PostgreSQL", store, args.patients, args.threads)
-        store.dispose()
+        with tempfile.TemporaryDirectory() as tmp:
+            keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
+            store = Store(url, pg_schema=schema, keys=keys)
+            bench("PostgreSQL", store, args.patients, args.threads)
+            store.dispose()
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

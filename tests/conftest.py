@@ -15,6 +15,18 @@ os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
+@pytest.fixture(autouse=True)
+def key_folders(tmp_path_factory, monkeypatch):
+    """Every test gets its own key and checkpoint folders (what TALENTOP_KEY_DIR and
+    TALENTOP_CHECKPOINT_DIR name), outside its tmp_path, so no test writes keys into the
+    working directory or sees another test's keys."""
+    base = tmp_path_factory.mktemp("trial-files")
+    monkeypatch.setenv("TALENTOP_KEY_DIR", str(base / "keys"))
+    monkeypatch.setenv("TALENTOP_CHECKPOINT_DIR", str(base / "checkpoints"))
+    monkeypatch.delenv("TALENTOP_RANDOMISATION_KEY", raising=False)
+    return base
+
+
 def make_store(backend: str, tmp_path):
     """A migrated, initialised Store and a cleanup callable."""
     from talentop.store import Store, init_database

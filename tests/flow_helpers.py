@@ -221,3 +221,13 @@ def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0
             )
             ids.append(patient.id)
     return ids
+
+
+def randomisation_secret(store) -> bytes:
+    """The trial's current randomisation key, read from outside the database as the
+    service reads it (tests re-derive allocations with it; nothing else may)."""
+    from talentop.store import queries
+
+    with store.unit_of_work() as session:
+        key_id = queries.randomisation_keys(session)[-1].key_id
+    return store.keys.load_randomisation_key(key_id)

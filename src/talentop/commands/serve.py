@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -53,13 +54,17 @@ def register(app: typer.Typer) -> None:
         """Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json).
 
         Log lines are JSON on standard error, one per request, with its request id; no
-        password or token is ever logged.
+        password or token is ever logged. The audit log is checkpointed every
+        TALENTOP_CHECKPOINT_INTERVAL_S seconds (default 300) and on shutdown; keys and
+        checkpoints are in TALENTOP_KEY_DIR / TALENTOP_CHECKPOINT_DIR (docs/security.md).
         """
         import uvicorn
         from rich.table import Table
 
         from talentop.api import create_app
+        from talentop.services.audit import Checkpointer
         from talentop.store import Store
+        from talentop.store.keys import CHECKPOINT_DIR_ENV, KEY_DIR_ENV
 
         if demo:
             from talentop.demo.server import prepare
@@ -68,31 +73,37 @@ def register(app: typer.Typer) -> None:
             with console.status(f"building the demo trial ({demo_patients} patients)..."):
                 trial = prepare(folder, n_patients=demo_patients, seed=seed)
             db = trial.url
+            # The demo's own key and checkpoint folders, for this process and its workers.
+            os.environ[KEY_DIR_ENV] = str(trial.keys.key_dir)
+            os.environ[CHECKPOINT_DIR_ENV] = str(trial.keys.checkpoint_dir)
             table = Table(title=f"Demo logins (database {folder})")
             for column in ("username", "role", "password", "what they can do"):
                 table.add_column(column, overflow="fold")
             for row in trial.logins:
                 table.add_row(*row)
             console.print(table)
-        application = create_app(Store(db), protocol)  # checks the database before listening
+        store = Store(db)
+        application = create_app(store, protocol)  # checks the database before listening
         console.print(
             f"talentop API on http://{host}:{port}/api/v1  "
             f"(OpenAPI: http://{host}:{port}/api/v1/openapi.json; log in: POST /api/v1/auth/login)"
         )
         _logging()
-        if workers == 1:
-            uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
-            return
-        import os
-
-        os.environ["TALENTOP_DATABASE_URL"] = Store(db).url
-        os.environ["TALENTOP_PROTOCOL"] = protocol
-        uvicorn.run(
-            "talentop.api.app:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-            access_log=False,
-        )
+        # The audit log is checkpointed at an interval while serving and once on shutdown.
+        with Checkpointer(store):
+            if workers == 1:
+                uvicorn.run(
+                    application, host=host, port=port, log_level="warning", access_log=False
+                )
+                return
+            os.environ["TALENTOP_DATABASE_URL"] = store.url
+            os.environ["TALENTOP_PROTOCOL"] = protocol
+            uvicorn.run(
+                "talentop.api.app:create_app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+                access_log=False,
+            )

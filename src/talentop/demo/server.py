@@ -40,6 +40,7 @@ class DemoTrial:
     url: str
     logins: list[tuple[str, str, str, str]]  # username, role, password, note
     patients: int
+    keys: object  # talentop.store.keys.KeyRing: the demo's key and checkpoint folders
 
 
 def prepare(folder: Path, *, n_patients: int = 60, seed: int = 2025, progress=None) -> DemoTrial:
@@ -49,12 +50,14 @@ def prepare(folder: Path, *, n_patients: int = 60, seed: int = 2025, progress=No
     from talentop.demo.run import run_cohort
     from talentop.protocol import load_protocol
     from talentop.services import Context, identity
-    from talentop.store import Store, init_database, queries
+    from talentop.store import Store, queries
+    from talentop.store.keys import KeyRing
 
-    url = fresh_sqlite(Path(folder) / "talentop-serve-demo.db")
-    store = Store(url)
+    folder = Path(folder)
+    url = fresh_sqlite(folder / "talentop-serve-demo.db")
+    keys = KeyRing.from_environment(folder / "keys", folder / "checkpoints")
+    store = Store(url, keys=keys)
     seed_randomisation_secret(store, seed)
-    init_database(store)
     protocol = load_protocol("talentop")
     model = outcome_model()
     cohort = generate_cohort(n_patients, seed=seed, first_screening=FIRST_SCREENING, model=model)
@@ -75,4 +78,4 @@ def prepare(folder: Path, *, n_patients: int = 60, seed: int = 2025, progress=No
             identity.change_role(system, username, assigned_sites=["ZS"])
         logins.append((username, role, password, note))
     store.dispose()
-    return DemoTrial(url, logins, n_patients)
+    return DemoTrial(url, logins, n_patients, keys)

@@ -25,7 +25,7 @@ site's patients; otherwise ``PermissionDenied``.
 
 Setup (``talentop.store``)
     Store(url=None)                 SQLite ``talentop.db`` or ``TALENTOP_DATABASE_URL``
-    init_database(store)            migrate to head + create the randomisation secret
+    init_database(store)            migrate to head + create the keys (outside the database)
 
 Registry
     create_site(ctx, code, name, *, country=None) -> site id
@@ -97,7 +97,10 @@ Endpoints and audit
     derive_endpoints(ctx, cutoff_date=None) -> ADTTE DataFrame
     export_adtte(ctx, out_dir, *, formats=("csv", "xpt"), cutoff_date=None) -> {"paths", ...}
     verify(store) -> AuditReport (.ok, .problems[i].seq/.kind/.detail/.entity/.entity_id):
-        hash chain + reconciliation of every table row with its latest audit entry
+        leaf hashes, the Merkle tree against every signed checkpoint, keys, and every
+        table row against its latest audit entry; .covered/.uncovered by checkpoints
+    checkpoint(store) -> CheckpointResult; Checkpointer(store, interval_s) (server/demo)
+    prove_inclusion(store, *, seq=None, entity=None, entity_id=None) -> dict
     audit_entries(store, *, entity=None, limit=100) -> [dict]
 
 States: ``talentop.services.states`` (``STATES``, ``ARROWS``: allowed states + rule).
@@ -110,7 +113,8 @@ from talentop.services.assessment import (
     record_assessment,
     record_lesions_baseline,
 )
-from talentop.services.audit import audit_entries, audit_history, verify
+from talentop.services.audit import Checkpointer, checkpoint, prove_inclusion, verify
+from talentop.services.audit_reads import audit_entries, audit_history
 from talentop.services.dashboard import (
     consort_funnel,
     mdt_queue,
@@ -155,6 +159,7 @@ from talentop.store import Store, init_database
 __all__ = [
     "ARROWS",
     "STATES",
+    "Checkpointer",
     "Context",
     "Page",
     "Principal",
@@ -172,6 +177,7 @@ __all__ = [
     "patient_timeline",
     "recruitment",
     "screening_log",
+    "checkpoint",
     "complete_assessment",
     "consensus",
     "create_site",
@@ -184,6 +190,7 @@ __all__ = [
     "open_resectability_flags",
     "patient_summary",
     "patient_timelines",
+    "prove_inclusion",
     "randomise",
     "record_adverse_event",
     "record_assessment",

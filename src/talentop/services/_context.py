@@ -13,7 +13,6 @@ from talentop.services.permissions import authorise
 from talentop.services.states import DIED, RETROSPECTIVE_RECORDS, require
 from talentop.store import Store, queries, writes
 from talentop.store import models as m
-from talentop.store.audit import lock_chain_head
 from talentop.store.models import utcnow
 
 
@@ -110,7 +109,6 @@ def enter(
     checked against the state on that date (``state_on``); a later date is refused
     (``died_check``). Every other arrow is refused in ``died``.
     """
-    lock_chain_head(session)
     patient = queries.lock_patient(session, patient_id)
     check_actor(session, ctx, arrow, site_id=patient.site_id)
     state = patient.state
@@ -210,7 +208,6 @@ def enter_any(
     the acting user must be allowed to call ``service`` for the patient's site. In
     ``died``, a ``RETROSPECTIVE_RECORDS`` service dated ``on`` on or before the death is
     allowed (late data entry), a later date is ``InvalidInput``."""
-    lock_chain_head(session)
     patient = queries.lock_patient(session, patient_id)
     check_actor(session, ctx, service, site_id=patient.site_id)
     if patient.state == DIED:

@@ -22,7 +22,6 @@ from talentop.services._validate import RecordId, service
 from talentop.services.states import DIED, OFF_STUDY, TREATMENT_FAILED
 from talentop.store import models as m
 from talentop.store import queries, writes
-from talentop.store.audit import lock_chain_head
 
 ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
 CONTACT_STATUSES = ("alive", "lost_to_follow_up")
@@ -189,7 +188,6 @@ def record_deviation(
     if not description or not category:
         raise InvalidInput.field("description", description, "a category and a description")
     with ctx.store.unit_of_work() as session:
-        lock_chain_head(session)
         patient = queries.get(session, m.Patient, patient_id, what="patient")
         check_actor(session, ctx, "record_deviation", site_id=patient.site_id)
         if patient.state == DIED:

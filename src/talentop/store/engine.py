@@ -4,8 +4,8 @@ Every write runs in ``Store.unit_of_work()``: one transaction, committed on succ
 rolled back on any exception. On SQLite the transaction starts with ``BEGIN IMMEDIATE``
 (the write lock is taken at once, so two writers never interleave; SQLAlchemy's documented
 pysqlite recipe, "Serializable isolation / Savepoints / Transactional DDL"). On PostgreSQL
-writers serialise on row locks (``SELECT ... FOR UPDATE``) and an advisory lock for the
-audit chain head.
+writers serialise only on the rows they lock (``SELECT ... FOR UPDATE``): appending to the
+audit log takes no lock (``talentop.store.log``). A new SQLite file is created 0600.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from talentop.errors import DatabaseUnavailable
+from talentop.store.keys import KeyRing, create_private_file
 from talentop.store.urls import SUPPORTED, connect_failure, mask_url, parse_url, sqlite_path
 
 DEFAULT_URL = "sqlite:///talentop.db"
@@ -33,7 +34,14 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("TALENTOP_DATABASE_URL") or DEFAULT_URL
 
 
-def _sqlite_hooks(engine: Engine) -> None:
+def _sqlite_hooks(engine: Engine, path: Any) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _private_file(*_args: Any) -> None:
+        # SQLite would create the file with the umask (often world-readable); create it
+        # 0600 first. Its -wal and -shm files copy the database file's permissions.
+        if path is not None:
+            create_private_file(path)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop pysqlite from issuing its own BEGIN; we emit BEGIN IMMEDIATE in "begin".
@@ -95,13 +103,23 @@ def _translate_connect_errors(engine: Engine, url: str) -> None:
 class Store:
     """One database: an engine, a session factory and the transaction boundary.
 
+    ``keys`` (default ``KeyRing.from_environment()``) names the key and checkpoint folders.
     The URL is checked before anything connects (``DatabaseUnavailable`` for an unparseable
     URL, an unsupported dialect or driver, a SQLite file in a missing folder); a failed
     connection later raises ``DatabaseUnavailable`` too, with the password masked.
     """
 
-    def __init__(self, url: str | None = None, *, pg_schema: str | None = None, echo: bool = False):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        pg_schema: str | None = None,
+        echo: bool = False,
+        keys: KeyRing | None = None,
+    ):
         self.url = database_url(url)
+        #: Where this trial's keys and checkpoints live, outside the database.
+        self.keys = keys or KeyRing.from_environment()
         parsed = parse_url(self.url)
         #: The SQLite file (None for PostgreSQL or an in-memory database).
         self.sqlite_file = sqlite_path(parsed)
@@ -125,7 +143,7 @@ class Store:
             ) from None
         _translate_connect_errors(self.engine, self.url)
         if self.is_sqlite:
-            _sqlite_hooks(self.engine)
+            _sqlite_hooks(self.engine, self.sqlite_file)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
             self.engine.execution_options(talentop_read_only=True), expire_on_commit=False

@@ -1,10 +1,11 @@
 """The server key: encrypts TOTP seeds so the database holds no usable secret.
 
-Kept outside the database: the environment variable ``TALENTOP_SERVER_KEY`` (a Fernet key,
-urlsafe base64 of 32 bytes) or the key file named by ``TALENTOP_SERVER_KEY_FILE``, else the
-file ``<database file>.server-key`` beside a SQLite database (``talentop-server.key`` in the
-working folder for PostgreSQL). The file is created on first need, readable by its owner
-only (mode 0600). Losing it makes the TOTP seeds unreadable: users then set TOTP up again.
+Kept outside the database, beside the trial's other keys: the environment variable
+``TALENTOP_SERVER_KEY`` (a Fernet key, urlsafe base64 of 32 bytes), else the file named by
+``TALENTOP_SERVER_KEY_FILE``, else ``server.key`` in the store's key folder
+(``TALENTOP_KEY_DIR``, default ``./talentop-keys``; ``talentop.store.keys``). The file is
+created on first need, readable by its owner only (0600; a file others can read is refused).
+Losing it makes the TOTP seeds unreadable: users then set TOTP up again.
 """
 
 from __future__ import annotations
@@ -16,19 +17,17 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from talentop.errors import IntegrityError
 from talentop.store import Store
+from talentop.store.keys import read_private, write_private
 
 ENV_KEY = "TALENTOP_SERVER_KEY"
 ENV_KEY_FILE = "TALENTOP_SERVER_KEY_FILE"
+FILE_NAME = "server.key"
 
 
 def key_path(store: Store) -> Path:
     """Where the server key file is (see the module docstring)."""
     named = os.environ.get(ENV_KEY_FILE)
-    if named:
-        return Path(named)
-    if store.sqlite_file is not None:
-        return store.sqlite_file.with_name(store.sqlite_file.name + ".server-key")
-    return Path("talentop-server.key")
+    return Path(named) if named else store.keys.key_dir / FILE_NAME
 
 
 def _load(store: Store) -> bytes:
@@ -37,11 +36,9 @@ def _load(store: Store) -> bytes:
     path = key_path(store)
     if not path.exists():
         key = Fernet.generate_key()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
+        write_private(path, key.decode())
         return key
-    return path.read_bytes().strip()
+    return read_private(path).strip().encode()
 
 
 def encrypt(store: Store, plaintext: str) -> str:
