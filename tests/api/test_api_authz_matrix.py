@@ -78,6 +78,16 @@ BODIES = {
     "record_new_therapy": {"start_date": D, "description": "lenvatinib"},
     "record_discontinuation": {"stop_date": D, "reason": "progression"},
     "record_deviation": {"deviation_date": D, "category": "window", "description": "late visit"},
+    "correct_record": {"changes": {"value": 40}, "reason": "source", "category": "other"},
+    "raise_query": {"entity": "labs", "entity_id": 999999, "field": "value", "text": "unit?"},
+    "answer_query": {"text": "checked"},
+    "close_query": {"text": "resolved"},
+    "reopen_query": {"text": "again"},
+    "run_checks": {},
+    "verify_form": {"entity": "labs", "entity_id": 999999},
+    "lock_records": {"scope": "record", "reason": "freeze", "entity": "labs", "entity_id": 999999},
+    "unlock_records": {"reason": "done"},
+    "sign": {"target": "mdt_vote", "meaning": "entered", "password": "x", "target_id": "999999"},
 }
 UNAUTHENTICATED_OK = {("post", "/api/v1/auth/login")}
 
@@ -122,6 +132,10 @@ def fill(path: str, patient_id: int | None) -> str:
         path.replace("{patient_id}", str(patient_id))
         .replace("{username}", "coord_b")
         .replace("{token_id}", "999999")
+        .replace("{query_id}", "999999")
+        .replace("{lock_id}", "999999")
+        .replace("{entity}", "labs")
+        .replace("{entity_id}", "999999")
         .replace("{role}", "coordinator")
     )
 

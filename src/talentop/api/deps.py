@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 
-from talentop.errors import NotAuthenticated, PermissionDenied
+from talentop.errors import InvalidInput, NotAuthenticated, PermissionDenied
 from talentop.protocol import Protocol
 from talentop.services import Context
 from talentop.services.identity import Authenticated, authenticate, csrf_token
@@ -23,6 +23,10 @@ from talentop.store import Store
 
 SESSION_COOKIE = "talentop_session"
 CSRF_HEADER = "X-CSRF-Token"
+#: Edit checks on save: "query" (default: findings open queries) or "warn" (findings refuse
+#: the save, nothing is written, unless a comment comes in ``X-Check-Comment``).
+EDIT_CHECKS_HEADER = "X-Edit-Checks"
+CHECK_COMMENT_HEADER = "X-Check-Comment"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Paths a TOTP-setup-only session may use.
 TOTP_SETUP_PATHS = ("/api/v1/auth/totp", "/api/v1/auth/logout", "/api/v1/auth/me")
@@ -78,7 +82,17 @@ def authenticated(request: Request) -> Authenticated:
 def context(request: Request, auth: Annotated[Authenticated, Depends(authenticated)]) -> Context:
     """The service ``Context`` of the authenticated caller."""
     state = app_state(request)
-    return Context.authenticated(state.store, state.protocol, auth.principal)
+    mode = request.headers.get(EDIT_CHECKS_HEADER, "query").strip().lower()
+    if mode not in ("query", "warn"):
+        raise InvalidInput.field(EDIT_CHECKS_HEADER, mode, "query or warn")
+    comment = request.headers.get(CHECK_COMMENT_HEADER)
+    return Context.authenticated(
+        state.store,
+        state.protocol,
+        auth.principal,
+        edit_checks=mode,
+        check_comment=comment.strip()[:2000] if comment and comment.strip() else None,
+    )
 
 
 CtxDep = Annotated[Context, Depends(context)]

@@ -81,6 +81,7 @@ class Problem(BaseModel):
     errors: list[ProblemItem] | None = None
     state: str | None = None
     rule: str | None = None
+    warnings: list[dict[str, Any]] | None = None
 
 
 #: The error responses every API route may give (documented in OpenAPI for each route).
@@ -135,6 +136,9 @@ def from_error(request: Request, error: BaseException) -> JSONResponse:
                 extra["errors"] = [_jsonable_item(item) for item in error.details]
             if isinstance(error, ProtocolViolation):
                 extra["state"], extra["rule"] = error.state, error.rule
+                findings = getattr(error, "findings", None)
+                if findings:
+                    extra["warnings"] = [f.to_dict() for f in findings]
             detail = str(error)
             if isinstance(error, NotAuthenticated):
                 log.info("not authenticated: %s", error.reason or detail)

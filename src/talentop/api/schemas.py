@@ -254,3 +254,70 @@ class DeviationIn(Body):
     deviation_date: dt.date
     category: Code
     description: Text
+
+
+# --- data management ---------------------------------------------------------------------
+Category = Literal["transcription_error", "source_corrected", "late_result", "other"]
+
+
+class CorrectionIn(Body):
+    changes: dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Any] = Field(
+        min_length=1, max_length=50, examples=[{"value": 3.8}]
+    )
+    reason: Text = Field(examples=["albumin entered in g/dL; source says 38 g/L"])
+    category: Category = "transcription_error"
+
+
+class QueryIn(Body):
+    entity: Code = Field(examples=["labs"])
+    entity_id: int = Field(ge=1, le=2**31 - 1)
+    field: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        examples=["value"]
+    )
+    text: Text = Field(examples=["Albumin 3.8 g/L is implausible: unit?"])
+
+
+class AnswerIn(Body):
+    text: Text
+    correction: (
+        dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Any] | None
+    ) = Field(None, max_length=50)
+    category: Category = "source_corrected"
+
+
+class QueryStepIn(Body):
+    text: Text = "resolved"
+
+
+class VerifyIn(Body):
+    entity: Code
+    entity_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class LockIn(Body):
+    scope: Literal["record", "patient", "database"]
+    reason: Text
+    patient_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    entity: Code | None = None
+    entity_id: int | None = Field(None, ge=1, le=2**31 - 1)
+
+
+class UnlockIn(Body):
+    reason: Text
+
+
+class SignIn(Body):
+    target: Literal["mdt_vote", "case_report", "interim"]
+    meaning: Literal["entered", "reviewed", "approved"]
+    password: Annotated[str, StringConstraints(max_length=1024)]
+    totp: Annotated[str, StringConstraints(max_length=16)] | None = None
+    target_id: Code | None = None
+    patient_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    milestone: (
+        Literal["end_of_induction", "randomisation", "end_of_treatment", "end_of_study"] | None
+    ) = None
+
+
+class ChecksIn(Body):
+    site: Code | None = None
+    patient_id: int | None = Field(None, ge=1, le=2**31 - 1)

@@ -92,6 +92,14 @@ Reads (scoped, paged: ``Page(items, total, limit, offset)``)
     list_sites(ctx), list_users(ctx) -> Page
     cast_mdt_vote(ctx, patient_id, vote_date, *, resectable, reason) -> {"decided", ...}
 
+Data management (``talentop.services.data``)
+    correct_record(ctx, entity, entity_id, changes, *, reason, category) -> what changed
+    raise_query / answer_query(..., correction=) / close_query / reopen_query / list_queries
+    run_checks(ctx, *, site, patient_id); verify_form(ctx, entity, entity_id)
+    lock_records(ctx, scope, *, reason, ...) / unlock_records(ctx, lock_id, *, reason)
+    sign(ctx, target, *, meaning, password, ...); list_signatures; stratification_errors
+    patient_data_status(ctx, patient_id); export_audit(ctx, patient_id) -> CSV
+
 Endpoints and audit
     patient_timelines(ctx) -> [PatientTimeline]
     derive_endpoints(ctx, cutoff_date=None) -> ADTTE DataFrame
@@ -121,6 +129,25 @@ from talentop.services.dashboard import (
     open_resectability_flags,
     overdue,
     recruitment,
+)
+from talentop.services.data import (
+    answer_query,
+    close_query,
+    correct_record,
+    export_audit,
+    list_locks,
+    list_queries,
+    list_signatures,
+    lock_records,
+    patient_data_status,
+    query_counts,
+    raise_query,
+    reopen_query,
+    run_checks,
+    sign,
+    stratification_errors,
+    unlock_records,
+    verify_form,
 )
 from talentop.services.endpoints import derive_endpoints, export_adtte, patient_timelines
 from talentop.services.follow_up import (
@@ -157,6 +184,23 @@ from talentop.services.surgery import (
 from talentop.store import Store, init_database
 
 __all__ = [
+    "answer_query",
+    "close_query",
+    "correct_record",
+    "export_audit",
+    "list_locks",
+    "list_queries",
+    "list_signatures",
+    "lock_records",
+    "patient_data_status",
+    "query_counts",
+    "raise_query",
+    "reopen_query",
+    "run_checks",
+    "sign",
+    "stratification_errors",
+    "unlock_records",
+    "verify_form",
     "ARROWS",
     "STATES",
     "Checkpointer",

@@ -11,7 +11,7 @@ from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import Protocol
 from talentop.services.permissions import authorise
 from talentop.services.states import DIED, RETROSPECTIVE_RECORDS, require
-from talentop.store import Store, queries, writes
+from talentop.store import Store, dm_queries, queries, writes
 from talentop.store import models as m
 from talentop.store.models import utcnow
 
@@ -51,6 +51,11 @@ class Context:
     today: Callable[[], dt.date] = dt.date.today
     principal: Principal | None = None
     now: Callable[[], dt.datetime] = utcnow
+    #: What a save does with new edit-check findings (``talentop.services.data.checks``):
+    #: "query" (open queries, or acknowledge with ``check_comment``), "warn" (refuse the
+    #: save unless ``check_comment`` is given), "off".
+    edit_checks: str = "query"
+    check_comment: str | None = None
 
     @classmethod
     def authenticated(
@@ -111,12 +116,38 @@ def enter(
     """
     patient = queries.lock_patient(session, patient_id)
     check_actor(session, ctx, arrow, site_id=patient.site_id)
+    ensure_unlocked(session, patient.id)
     state = patient.state
     if state == DIED and arrow in RETROSPECTIVE_RECORDS and on is not None:
         died_check(session, patient, on, field)
         state = state_on(session, patient, on)
     require(arrow, state, patient=patient_id)
     return patient
+
+
+def describe_lock(lock: m.RecordLock) -> str:
+    """A lock in words: what it covers, who set it and why."""
+    where = {
+        "database": "the whole database",
+        "patient": f"patient {lock.patient_id}",
+        "record": f"{lock.entity} {lock.entity_id}",
+    }[lock.scope]
+    return f"lock {lock.id} on {where} by {lock.locked_by} ({lock.reason})"
+
+
+def ensure_unlocked(
+    session: Any, patient_id: int | None, entity: str | None = None, entity_id: str | None = None
+) -> None:
+    """``ProtocolViolation`` naming the lock if the database, the patient or the record is
+    locked (``talentop.services.data.locks``): locked data refuse every change."""
+    found = dm_queries.active_locks(session, patient_id, entity, entity_id)
+    if found:
+        described = describe_lock(found[0])
+        raise ProtocolViolation(
+            f"refused: {described}; a data manager must unlock it with a reason first",
+            state="locked",
+            rule=described,
+        )
 
 
 def died_check(session: Any, patient: m.Patient, on: dt.date, field: str) -> None:
@@ -210,6 +241,7 @@ def enter_any(
     allowed (late data entry), a later date is ``InvalidInput``."""
     patient = queries.lock_patient(session, patient_id)
     check_actor(session, ctx, service, site_id=patient.site_id)
+    ensure_unlocked(session, patient.id)
     if patient.state == DIED:
         if service in RETROSPECTIVE_RECORDS and on is not None:
             died_check(session, patient, on, field)

@@ -12,6 +12,7 @@ from talentop.services._context import (
     Context,
     check_actor,
     died_check,
+    ensure_unlocked,
     enter,
     enter_any,
     event_date,
@@ -190,6 +191,7 @@ def record_deviation(
     with ctx.store.unit_of_work() as session:
         patient = queries.get(session, m.Patient, patient_id, what="patient")
         check_actor(session, ctx, "record_deviation", site_id=patient.site_id)
+        ensure_unlocked(session, patient.id)
         if patient.state == DIED:
             died_check(session, patient, on, "deviation_date")
         row = m.ProtocolDeviation(

@@ -10,16 +10,24 @@ duties per site and per person, so site staff see and change only their site's p
 role              actions
 ================  =========================================================================
 coordinator       register, screen, record_data; read (own site)
-data_manager      record_data; read, read_audit, verify_audit (own site; all if none)
-investigator      register, screen, record_data, treat, randomise, discontinue; read (own site)
-mdt_member        vote; read of the patients awaiting an MDT review (any site), MDT queue
+data_manager      record_data, manage_queries, lock; read, read_audit, verify_audit (own site;
+                  all if none)
+investigator      register, screen, record_data, treat, randomise, discontinue, sign; read
+                  (own site)
+mdt_member        vote, sign; read of the patients awaiting an MDT review (any site), queue
 surgeon           surgery, record_data; read (own site; all if none), MDT queue
-monitor           read, read_audit, verify_audit of the assigned sites; never writes data
-statistician      read (all sites, pseudonymised: no free text), analysis, verify_audit
+monitor           manage_queries, verify_source; read, read_audit, verify_audit of the
+                  assigned sites; never writes clinical data
+statistician      sign; read (all sites, pseudonymised: no free text), analysis, verify_audit
 admin             every action, every site
 ``system``        every action, without a user row (in-process bootstrap, migrations, the
                   demo); no request, token or form can ever produce it (``RESERVED_NAMES``)
 ================  =========================================================================
+
+Data management (not clinical data; site rule = read scope): ``manage_queries`` (raise,
+close, reopen queries, run edit checks: monitors, data managers), ``verify_source`` (SDV:
+monitors), ``lock`` (record, patient, database: data managers), ``sign`` (one's own
+signature: investigators, MDT members, statisticians).
 
 Write actions: ``manage_trial`` (sites, users, tokens of others), ``register``, ``screen``,
 ``record_data`` (labs, imaging, lesions, assessments, doses, adverse events, contacts,
@@ -55,7 +63,14 @@ WRITE_ACTIONS = (
     "discontinue",
     "vote",
     "surgery",
+    "manage_queries",
+    "verify_source",
+    "lock",
+    "sign",
 )
+#: Writes that are not clinical data (data management): their site rule is the user's read
+#: scope (a monitor works on the assigned sites, a central data manager on every site).
+SCOPED_BY_READ = frozenset({"manage_queries", "verify_source", "lock", "sign"})
 READ_ACTIONS = (
     "read",
     "read_mdt_queue",
@@ -71,7 +86,8 @@ _EVERYONE = frozenset({"read_sites"})
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "coordinator": _EVERYONE | {"register", "screen", "record_data", "read", "read_mdt_queue"},
-    "data_manager": _EVERYONE | {"record_data", "read", "read_audit", "verify_audit"},
+    "data_manager": _EVERYONE
+    | {"record_data", "read", "read_audit", "verify_audit", "manage_queries", "lock"},
     "investigator": _EVERYONE
     | {
         "register",
@@ -82,11 +98,13 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         "discontinue",
         "read",
         "read_mdt_queue",
+        "sign",
     },
-    "mdt_member": _EVERYONE | {"vote", "read", "read_mdt_queue"},
+    "mdt_member": _EVERYONE | {"vote", "read", "read_mdt_queue", "sign"},
     "surgeon": _EVERYONE | {"surgery", "record_data", "read", "read_mdt_queue"},
-    "monitor": _EVERYONE | {"read", "read_audit", "verify_audit"},
-    "statistician": _EVERYONE | {"read", "analysis", "verify_audit"},
+    "monitor": _EVERYONE
+    | {"read", "read_audit", "verify_audit", "manage_queries", "verify_source"},
+    "statistician": _EVERYONE | {"read", "analysis", "verify_audit", "sign"},
     "admin": frozenset(ACTIONS),
 }
 
@@ -138,7 +156,26 @@ SERVICE_ACTIONS: dict[str, str] = {
     "cast_mdt_vote": "vote",
     "record_surgery": "surgery",
     "record_complication": "surgery",
+    # data management (corrections need the permission of the service that enters the
+    # record, checked per record: ``talentop.services.data.records.FORMS``)
+    "correct_record": "record_data",
+    "raise_query": "manage_queries",
+    "close_query": "manage_queries",
+    "reopen_query": "manage_queries",
+    "answer_query": "record_data",
+    "run_checks": "manage_queries",
+    "verify_form": "verify_source",
+    "lock_records": "lock",
+    "unlock_records": "lock",
+    "sign": "sign",
     # reads
+    "list_queries": "read",
+    "query_counts": "read",
+    "patient_data_status": "read",
+    "list_signatures": "read",
+    "list_locks": "read",
+    "stratification_errors": "analysis",
+    "export_audit": "read_audit",
     "patient_summary": "read",
     "list_patients": "read",
     "patient_timeline": "read",
@@ -205,7 +242,7 @@ def authorise(
     if user is None:
         return None
     check_role(actor, user.role, service)
-    if site_id is not None and action in WRITE_ACTIONS:
+    if site_id is not None and action in WRITE_ACTIONS and action not in SCOPED_BY_READ:
         if user.site_id is not None and user.site_id != site_id:
             raise PermissionDenied(_site_message(session, service, user, site_id))
     return user

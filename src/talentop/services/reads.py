@@ -136,7 +136,7 @@ def screening_log(
     ctx: Context,
     *,
     site: str | None = None,
-    verdict: Literal["eligible", "not_eligible"] | None = None,
+    verdict: Literal["eligible", "ineligible"] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page:

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from talentop.errors import InvalidInput, NotFound
-from talentop.services._context import Context, check_actor, event_date
+from talentop.services._context import Context, check_actor, ensure_unlocked, event_date
 from talentop.services._validate import RecordId, service
 from talentop.services.access import require_patient
 from talentop.services.permissions import RESERVED_NAMES, ROLES
@@ -93,6 +93,7 @@ def register_patient(
         if site is None:
             raise NotFound(f"site_code: no site {site_code!r}")
         check_actor(session, ctx, "register_patient", site_id=site.id)
+        ensure_unlocked(session, None)  # a database freeze refuses new patients too
         if queries.patient_by_pseudo_id(session, site.id, pseudo_id) is not None:
             raise InvalidInput.field(
                 "pseudo_id", pseudo_id, f"an id not yet used at site {site_code}"

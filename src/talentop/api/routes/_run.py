@@ -12,8 +12,10 @@ from pydantic import BaseModel
 
 from talentop.api.deps import AuthDep
 from talentop.services import Context
+from talentop.services.data.checks import check_patient
 from talentop.services.idempotency import once
 from talentop.services.permissions import SERVICE_ACTIONS, check_role, roles_for
+from talentop.store.writes import WRITTEN_PATIENTS
 
 
 def needs(service: str) -> dict[str, Any]:
@@ -49,14 +51,27 @@ def act(
 ) -> JSONResponse:
     """Run ``call`` (one or more service calls) in one transaction the request owns, once
     per idempotency ``key``; answer ``status`` with the JSON result (``Idempotent-Replayed:
-    true`` when an earlier result is returned)."""
+    true`` when an earlier result is returned). The protocol's edit checks then run on every
+    patient whose clinical records the request wrote (``edit_checks`` in the result; in
+    "warn" mode without a comment a finding refuses the whole request: 409, nothing kept)."""
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else (body or {})
 
     def run() -> Any:
         return jsonable_encoder(call())
 
-    with ctx.store.transaction():
+    with ctx.store.transaction() as session:
         result, replayed = once(ctx, key, operation, payload, run)
+        written = sorted(session.info.get(WRITTEN_PATIENTS, ()))
+        if written and not replayed:
+            findings = [
+                finding
+                for patient_id in written
+                for finding in check_patient(
+                    ctx, patient_id, comment=ctx.check_comment, mode=ctx.edit_checks
+                )
+            ]
+            if isinstance(result, dict):
+                result = {**result, "edit_checks": findings}
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if location is not None:
         headers["Location"] = location(result)

@@ -24,7 +24,7 @@ def screening_log(
     ctx: CtxDep,
     paging: PagingDep,
     site: Annotated[str | None, Query(max_length=32)] = None,
-    verdict: Literal["eligible", "not_eligible"] | None = None,
+    verdict: Literal["eligible", "ineligible"] | None = None,
 ) -> dict[str, Any]:
     return read(
         lambda: sv.screening_log(

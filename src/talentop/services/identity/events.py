@@ -26,6 +26,8 @@ KINDS = (
     "totp_enabled",
     "totp_reset",
     "policy_changed",
+    "signed",
+    "audit_exported",
 )
 
 

@@ -13,6 +13,16 @@ from talentop.store.models.clinical import (
     Screening,
     ScreeningCriterion,
 )
+from talentop.store.models.data_management import (
+    CheckFinding,
+    Correction,
+    DataQuery,
+    QueryEvent,
+    RecordLock,
+    Signature,
+    StratificationError,
+    Verification,
+)
 from talentop.store.models.identity import (
     ApiToken,
     AuthEvent,
@@ -44,6 +54,14 @@ from talentop.store.models.trial import (
 )
 
 __all__ = [
+    "CheckFinding",
+    "Correction",
+    "DataQuery",
+    "QueryEvent",
+    "RecordLock",
+    "Signature",
+    "StratificationError",
+    "Verification",
     "AdverseEvent",
     "ApiToken",
     "AuthEvent",
