@@ -38,6 +38,7 @@ def _root(
 def _register() -> None:
     # Each topic module exposes `register(app)`; add one import + one call per topic.
     from talentop.commands import audit as audit_cmd
+    from talentop.commands import datamgmt as datamgmt_cmd
     from talentop.commands import db as db_cmd
     from talentop.commands import demo as demo_cmd
     from talentop.commands import design as design_cmd
@@ -60,6 +61,7 @@ def _register() -> None:
     stats_cmd.register(app)
     user_cmd.register(app)
     serve_cmd.register(app)
+    datamgmt_cmd.register(app)
     pass
 
 

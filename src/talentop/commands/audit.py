@@ -187,6 +187,48 @@ def check_proof_cmd(
     )
 
 
+@audit_app.command("history")
+@edge
+def history_cmd(
+    patient: int = typer.Option(..., "--patient", help="The patient's id."),
+    csv_out: Path | None = typer.Option(
+        None, "--csv", help="Write the history as CSV (logged as an export)."
+    ),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    keys: Path | None = typer.Option(None, "--keys", help=KEYS_HELP),
+    checkpoints: Path | None = typer.Option(None, "--checkpoints", help=CHECKPOINTS_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print the history as JSON."),
+) -> None:
+    """One patient's audit history, readably: every change of every record with who, when
+    (UTC), the old and the new value and, for a correction, its reason."""
+    from talentop.services.audit import store_context
+    from talentop.services.data import export_audit, history_rows
+
+    ctx = store_context(open_store(url, keys, checkpoints))
+    if csv_out is not None:
+        csv_out.write_text(export_audit(ctx, patient))
+        console.print(f"audit history of patient {patient} written to {csv_out}")
+        return
+    rows = history_rows(ctx, patient)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title=f"audit history of patient {patient} ({len(rows)} changes)")
+    for column in ("at (UTC)", "who", "record", "field", "old", "new", "reason"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["at_utc"][:19],
+            row["actor"],
+            f"{row['entity']} {row['entity_id']} {row['action']}",
+            row["field"],
+            "" if row["old"] is None else str(row["old"])[:60],
+            "" if row["new"] is None else str(row["new"])[:60],
+            row["reason"] or "",
+        )
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add `talentop audit` to the root app."""
     app.add_typer(audit_app, name="audit")
