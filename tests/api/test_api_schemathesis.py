@@ -20,7 +20,7 @@ from conftest import build_trial
 from flow_helpers import PROTOCOL, to_assessed
 from talentop import services as sv
 from talentop.services import identity
-from talentop.store import Store, init_database
+from talentop.store import KeyRing, Store, init_database
 
 pytestmark = [pytest.mark.slow]
 
@@ -34,7 +34,10 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def fuzz_trial(tmp_path_factory):
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'talentop.db'}")
+    folder = tmp_path_factory.mktemp("fuzz")
+    # Module-scoped: its own key and checkpoint folders (the per-test ones are not set yet).
+    keys = KeyRing.from_environment(folder / "keys", folder / "checkpoints")
+    store = Store(f"sqlite:///{folder / 'talentop.db'}", keys=keys)
     init_database(store)
     trial = build_trial(store)
     inv = sv.Context(store, PROTOCOL, "investigator_a")
