@@ -5,8 +5,9 @@ analysis of survival data: reconstructing the data from published Kaplan-Meier s
 curves. BMC Med Res Methodol 2012;12:9 (the "modified iterative KM" algorithm):
 
 1. Clean the clicks: sorted, starting at (0, 1), non-increasing (``clicks.clean_clicks``).
-   Here a click is also added at every at-risk time, carrying the curve's value there, so
-   that every interval of the at-risk table starts on a click.
+   Here a click is also added at every at-risk time, carrying the curve's value there
+   (linear between the clicks around it), so every interval of the at-risk table starts
+   on a click and a drop between sparse clicks is not pushed past the interval's end.
 2. Split the clicks into the intervals [t_i, t_i+1) of the at-risk table.
 3. For each interval with a published number at its end: guess the censored count from the
    curve, c = round(n_i S(t_i+1) / S(t_i) - n_i+1); spread the c censorings evenly over the
@@ -69,13 +70,26 @@ def _step_value(time: np.ndarray, survival: np.ndarray, t: float) -> float:
     return float(survival[max(index, 0)])
 
 
+def _value_at(time: np.ndarray, survival: np.ndarray, t: float) -> float:
+    """The curve at t: linear between the clicks around t (the last at or before t, which is
+    the lower one at a drop, and the first after); on a flat run between the two corners
+    of a step that is the step's value, between sparse hand clicks it does not lag."""
+    left = int(np.searchsorted(time, t, side="right")) - 1
+    if left < 0:
+        return float(survival[0])
+    if left + 1 >= time.size or time[left] == t:
+        return float(survival[left])
+    share = (t - time[left]) / (time[left + 1] - time[left])
+    return float(survival[left] + share * (survival[left + 1] - survival[left]))
+
+
 def _with_at_risk_clicks(clicks: Clicks, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Add a click at every at-risk time not already clicked, at the curve's value there."""
     time, survival = clicks.time, clicks.survival
     missing = [t for t in times if not np.any(np.isclose(time, t, rtol=0, atol=1e-12))]
     if not missing:
         return time, survival
-    added = np.array([_step_value(time, survival, t) for t in missing])
+    added = np.array([_value_at(time, survival, t) for t in missing])
     all_time = np.concatenate([time, missing])
     all_survival = np.concatenate([survival, added])
     order = np.lexsort((-all_survival, all_time))
