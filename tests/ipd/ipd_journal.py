@@ -20,6 +20,7 @@ matplotlib.use("Agg", force=False)
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from talentop.stats import cox, kaplan_meier  # noqa: E402
@@ -82,11 +83,17 @@ def draw_journal_figure(
     styles: tuple[str, str] = ("-", "-"),
     legend_loc: str = "upper right",
     full_frame: bool = True,
+    hide_axes: bool = False,
     jpeg_quality: int | None = None,
 ) -> pd.DataFrame:
-    """Draw the KM figure of ``data`` at 1000 x 700 px into ``path``; return the at-risk table."""
+    """Draw the KM figure of ``data`` at 1000 x 700 px into ``path``; return the at-risk table.
+
+    ``table.attrs["pixels"]`` holds the image pixels (column, row) of the data points (0, 0)
+    and (X_MAX, 1), for calibration points when ``hide_axes`` draws no axes at all.
+    """
     table = at_risk_table(data)
     fig = Figure(figsize=(10, 7), dpi=100)
+    FigureCanvasAgg(fig)
     ax = fig.add_axes((0.13, 0.34, 0.83, 0.58))
     for index, arm in enumerate(ARMS):
         rows = data[data["arm"] == arm]
@@ -132,6 +139,8 @@ def draw_journal_figure(
     hr, low, high = (float(v["first_arm"]) for v in (fit.hr, fit.ci_lower, fit.ci_upper))
     ax.text(0.02, 0.05, f"HR {hr:.2f} (95% CI {low:.2f}-{high:.2f})", transform=ax.transAxes,
             fontsize=10)  # fmt: skip
+    if hide_axes:
+        ax.axis("off")
     risk = fig.add_axes((0.13, 0.04, 0.83, 0.14), sharex=ax)
     risk.axis("off")
     risk.set_ylim(-0.5, 1.5)
@@ -142,6 +151,13 @@ def draw_journal_figure(
                   va="center", color=colours[row], fontsize=10)  # fmt: skip
         for t, count in zip(table["time"], table[arm], strict=True):
             risk.text(t, y, str(int(count)), ha="center", va="center", fontsize=10)
+    fig.canvas.draw()  # fixes the transforms (the figure is not resized on saving)
+    height = fig.bbox.height
+    table.attrs["pixels"] = {
+        point: (float(x), float(height - y))
+        for point, (x, y) in zip(((0.0, 0.0), (X_MAX, 1.0)),
+                                 ax.transData.transform([(0.0, 0.0), (X_MAX, 1.0)]), strict=True)
+    }  # fmt: skip
     path = Path(path)
     if jpeg_quality is None:
         fig.savefig(path, dpi=100, facecolor="white")

@@ -13,7 +13,12 @@ def arm_rows(data: pd.DataFrame, arm: str) -> pd.DataFrame:
 
 
 def median_within_one_step(
-    true: pd.DataFrame, rebuilt: pd.DataFrame, *, noise: float = 0.0, clicks=None
+    true: pd.DataFrame,
+    rebuilt: pd.DataFrame,
+    *,
+    noise: float = 0.0,
+    slack: float = 0.0,
+    clicks=None,
 ) -> tuple[float, float, bool]:
     """The rebuilt median is "within one step" of the true one (the issue's quality bar).
 
@@ -21,9 +26,10 @@ def median_within_one_step(
     is within one event's drop (S / n at risk there) of 1/2, widened by ``noise``, the input's
     vertical resolution (the click noise, or a pixel of the image). A rebuilt curve can be a
     rounding of an event away from the clicks, which near 1/2 moves its median along the
-    flat of the true curve; more than one event away is a wrong reconstruction. With hand
-    ``clicks`` (their times) the ends widen to the clicks around them: a drop between two
-    clicks registers at the later one.
+    flat of the true curve; more than one event away is a wrong reconstruction. The ends
+    widen by ``slack`` in time (an image's line width: steps closer than it merge) and, with
+    hand ``clicks`` (their times), to the clicks around them (a drop between two clicks
+    registers at the later one).
     """
     km_true = kaplan_meier(true["time"], true["event"])
     km_rebuilt = kaplan_meier(rebuilt["time"], rebuilt["event"])
@@ -35,6 +41,7 @@ def median_within_one_step(
     low = times[np.flatnonzero(survival <= 0.5 + step)[0]]
     below = np.flatnonzero(survival < 0.5 - step)
     high = times[below[0]] if below.size else np.inf
+    low, high = low - slack, high + slack
     if clicks is not None:
         grid = np.sort(np.asarray(clicks, float))
         low = grid[max(int(np.searchsorted(grid, low, side="right")) - 1, 0)]

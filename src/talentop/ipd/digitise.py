@@ -139,6 +139,18 @@ def _span(weights: np.ndarray) -> float:
     return float(columns[-1] - columns[0] + 1) / weights.shape[1] if columns.size else 0.0
 
 
+def _holds_curve(weights: np.ndarray) -> bool:
+    """Black ink is a curve (not just text, a legend and tick labels) when its best
+    monotone path runs across a third of the plot, inked in most of its columns."""
+    if _span(weights) < MIN_CURVE_SPAN:
+        return False
+    thickness = line_thickness(weights)
+    trace = best_path(weights, np.zeros_like(weights), thickness)
+    length = trace.last - trace.first + 1
+    inked = trace.coverage[trace.first : trace.last + 1] >= 0.3 * thickness
+    return length >= 0.3 * weights.shape[1] and float(inked.mean()) >= 0.6
+
+
 def _choose_inks(
     region: np.ndarray, area: PlotArea, top: int, left: int, curves: int | None
 ) -> tuple[list[tuple[ColourClass, np.ndarray, int]], list[ColourClass], int]:
@@ -159,7 +171,7 @@ def _choose_inks(
         weights, count = remove_gridlines(
             _blank_axis_lines(class_weights(region, black), area, top, left)
         )
-        if _span(weights) >= MIN_CURVE_SPAN and (len(inks) + 1 == wanted or not inks):
+        if (len(inks) + 1 == wanted or not inks) and _holds_curve(weights):
             inks.append((black, weights))
             removed += count
     names = ", ".join(c.name for c, _ in inks) or "none"
@@ -195,7 +207,11 @@ def _clicks(steps: PixelSteps, area: PlotArea, origin: tuple[int, int], scale: f
     # nobody has an event at time 0: a drop traced at or left of the origin (under the y
     # axis or another curve) is placed half a pixel after it
     times = np.maximum(np.asarray(times, float), area.x_range[0] + 0.5 * px_time)
+    if times[0] <= area.x_range[0] + 1.5 * px_time:
+        times[0] = area.x_range[0]  # the curve starts at the origin
     levels = np.clip(np.asarray(levels, float) / scale, 0.0, 1.0)
+    if levels[0] >= 1 - 1.5 * px_survival:
+        levels[0] = 1.0  # a KM curve starts at 1: within a pixel and a half is the start
     rows_t = [times[0]]
     rows_s = [levels[0]]
     if times[0] > area.x_range[0] + px_time or levels[0] < 1 - 1.5 * px_survival:
