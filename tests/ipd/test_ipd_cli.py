@@ -131,6 +131,7 @@ def test_reanalyse_errors(tmp_path):
     assert result.exit_code == EXIT_INVALID_INPUT
     assert "expected a 'time' and an 'event' (1/0) column" in message(result)
     result = run("reanalyse", rows, tmp_path / "b.csv")
-    assert result.exit_code == EXIT_INVALID_INPUT and "expected an existing CSV" in message(result)
+    assert result.exit_code == EXIT_INVALID_INPUT and "2 problem(s)" in message(result)
+    assert "expected an existing CSV" in message(result)
     result = run("reanalyse", EXAMPLE / "true_ipd.csv", EXAMPLE / "true_ipd.csv", "--names", "x")
     assert result.exit_code == EXIT_INVALID_INPUT and "--names='x'" in message(result)

@@ -225,7 +225,15 @@ def reanalyse_command(
         labels = [n.strip() for n in names.split(",")]
         if len(labels) != 2 or not all(labels):
             raise InvalidInput.field("--names", names, "two names, A,B")
-    a, b = read_ipd(arm_a, labels[0]), read_ipd(arm_b, labels[1])
+    read, problems = [], []
+    for path, label in zip((arm_a, arm_b), labels, strict=True):
+        try:
+            read.append(read_ipd(path, label))
+        except InvalidInput as exc:  # report both files' problems at once
+            problems.extend(exc.problems)
+    if problems:
+        raise InvalidInput(problems)
+    a, b = read
     result = reanalyse(a, b, taus=numbers("--tau", tau), landmarks=numbers("--landmarks", landmarks),
                        cuts=numbers("--intervals", intervals))  # fmt: skip
     index = write_reanalysis(result, out, title=f"Re-analysis: {a.name} vs {b.name}")
