@@ -113,24 +113,26 @@ def _walk(
     per_click = np.searchsorted(censor_times, bounds[1:], "left") - np.searchsorted(
         censor_times, bounds[:-1], "left"
     )
-    first = np.searchsorted(censor_times, bounds[:-1], "left")
-    events = np.zeros(times.size, dtype=int)
-    km_after = np.empty(times.size)
+    first = np.searchsorted(censor_times, bounds[:-1], "left").tolist()
+    # the walk is sequential (each click's events depend on the one before): plain Python
+    # floats and ints here, numpy scalars would cost more than the arithmetic
+    level, per_click, spread_times = survival.tolist(), per_click.tolist(), censor_times.tolist()
+    events = [0] * len(level)
+    km_after = [0.0] * len(level)
     used: list[float] = []
     at_risk = n_start
-    for k in range(times.size):
+    for k, value in enumerate(level):
         if km_last > 0 and at_risk > 0:
-            d = int(np.rint(at_risk * (1 - survival[k] / km_last)))
-            d = min(max(d, 0), at_risk)
+            d = min(max(round(at_risk * (1 - value / km_last)), 0), at_risk)  # half to even
             if d > 0:
                 km_last *= 1 - d / at_risk
                 events[k] = d
         # nobody is left to censor once everyone has had the event or been censored
-        take = min(int(per_click[k]), at_risk - events[k])
-        used.extend(censor_times[first[k] : first[k] + take].tolist())
+        take = min(per_click[k], at_risk - events[k])
+        used.extend(spread_times[first[k] : first[k] + take])
         at_risk -= events[k] + take
         km_after[k] = km_last
-    return _Pass(int(at_risk), events, np.asarray(used), km_last, km_after)
+    return _Pass(int(at_risk), np.array(events), np.asarray(used), km_last, np.array(km_after))
 
 
 def _fit_interval(survival, times, t_end, n_start, n_end, km_last) -> tuple[_Pass, int]:
