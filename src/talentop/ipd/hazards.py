@@ -26,6 +26,7 @@ from talentop.errors import InvalidInput
 from talentop.ipd.reanalyse import ArmData
 from talentop.stats import kaplan_meier
 from talentop.stats.results import json_safe
+from talentop.stats.rmst import rmst_one
 
 #: Default number of pieces: cuts at the quantiles of the pooled event times.
 DEFAULT_PIECES = 4
@@ -130,7 +131,7 @@ def _arm_fit(arm: ArmData, starts: np.ndarray, tau: float) -> ArmFit:
     inside = (model >= table["lower"].fillna(0).to_numpy()) & (
         model <= table["upper"].fillna(1).to_numpy()
     )
-    km_rmst_value = _km_rmst(km, tau)
+    km_rmst_value, _ = rmst_one(arm.time, arm.event.astype(bool), tau)
     return ArmFit(
         name=arm.name,
         pieces=[(float(s), float(r)) for s, r in zip(starts, rates, strict=True)],
@@ -144,14 +145,6 @@ def _arm_fit(arm: ArmData, starts: np.ndarray, tau: float) -> ArmFit:
         km_rmst=km_rmst_value,
         model_rmst=_model_rmst(starts, rates, tau),
     )
-
-
-def _km_rmst(km: Any, tau: float) -> float:
-    times = km.table["time"].to_numpy()
-    survival = km.table["survival"].to_numpy()
-    knots = np.concatenate([[0.0], times[times < tau], [tau]])
-    levels = np.concatenate([[1.0], survival[times < tau]])
-    return float((np.diff(knots) * levels).sum())
 
 
 def fit_hazards(arms: Sequence[ArmData], cuts: Sequence[float] | None = None) -> IPDCalibration:
