@@ -9,6 +9,9 @@ import uuid
 import pytest
 
 POSTGRES_URL = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
+# argon2id with the library's cheapest parameters: the suite creates hundreds of accounts.
+# tests/services/test_identity_accounts.py checks the production profile separately.
+os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 

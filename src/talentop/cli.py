@@ -46,7 +46,9 @@ def _register() -> None:
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
     from talentop.commands import screen as screen_cmd
+    from talentop.commands import serve as serve_cmd
     from talentop.commands import stats as stats_cmd
+    from talentop.commands import user as user_cmd
 
     screen_cmd.register(app)
     protocol_cmd.register(app)
@@ -57,6 +59,8 @@ def _register() -> None:
     audit_cmd.register(app)
     export_cmd.register(app)
     stats_cmd.register(app)
+    user_cmd.register(app)
+    serve_cmd.register(app)
     ipd_cmd.register(app)
     pass
 

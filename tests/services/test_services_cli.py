@@ -10,9 +10,9 @@ import json
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from flow_helpers import context, day, to_randomised
 from typer.testing import CliRunner
 
+from flow_helpers import context, day, statistician, to_randomised
 from talentop import services as sv
 from talentop.cli import app
 from talentop.store import Store, head_revision
@@ -115,7 +115,7 @@ def test_export_adtte_writes_readable_files(url, tmp_path):
     ctx = context(store)
     pid, arm = to_randomised(ctx)
     sv.record_death(ctx, pid, day(200))
-    randomised_on = sv.patient_timelines(ctx)[0].randomisation_date
+    randomised_on = sv.patient_timelines(statistician(ctx))[0].randomisation_date
     store.dispose()
     out = tmp_path / "adtte"
     result = invoke(

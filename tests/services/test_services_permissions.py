@@ -4,8 +4,8 @@ not grant its action, and to a user of another site; "system" and admin may do a
 from __future__ import annotations
 
 import pytest
-from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, surgeon, to_assessed
 
+from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, surgeon, to_assessed
 from talentop import services as sv
 from talentop.errors import InvalidInput, NotFound, PermissionDenied
 from talentop.services.permissions import (
@@ -13,6 +13,7 @@ from talentop.services.permissions import (
     ROLE_ACTIONS,
     ROLES,
     SERVICE_ACTIONS,
+    WRITE_ACTIONS,
     allowed,
 )
 from talentop.services.states import ARROWS
@@ -30,13 +31,17 @@ def test_table_covers_every_write_call_and_every_arrow():
     assert ROLE_ACTIONS["admin"] == frozenset(ACTIONS)
     # The brief's table: coordinators register/screen/record; investigators also randomise
     # and discontinue; MDT members vote; surgeons operate.
-    assert {a for a in ACTIONS if allowed("coordinator", a)} == {
+    assert {a for a in WRITE_ACTIONS if allowed("coordinator", a)} == {
         "register",
         "screen",
         "record_data",
     }
     assert {"randomise", "discontinue"} <= ROLE_ACTIONS["investigator"]
-    assert ROLE_ACTIONS["mdt_member"] == {"vote"} and "surgery" in ROLE_ACTIONS["surgeon"]
+    assert ROLE_ACTIONS["mdt_member"] & set(WRITE_ACTIONS) == {"vote"}
+    assert "surgery" in ROLE_ACTIONS["surgeon"]
+    # Monitors and statisticians read; they never write trial data (issue: who is acting).
+    for reader in ("monitor", "statistician"):
+        assert not ROLE_ACTIONS[reader] & set(WRITE_ACTIONS)
     assert not allowed("no_such_role", "record_data")
 
 

@@ -14,15 +14,35 @@ from talentop.services.states import DIED, RETROSPECTIVE_RECORDS, require
 from talentop.store import Store, queries, writes
 from talentop.store import models as m
 from talentop.store.audit import lock_chain_head
+from talentop.store.models import utcnow
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user, as a login, a session or an API token established it
+    (``talentop.services.identity``). ``via`` says how: "session" | "token" | "password"."""
+
+    user_id: int
+    username: str
+    role: str
+    site_id: int | None
+    via: str
+    credential_id: int | None = None
 
 
 @dataclass(frozen=True)
 class Context:
     """A service caller: ``store`` (database), ``protocol`` (rules), ``actor`` (username).
 
+    Network faces (REST API, web pages) build it only with ``Context.authenticated`` from a
+    ``Principal`` that a password, session or token check produced, so no request can act as
+    someone else or as ``system`` (a reserved name no account can take). In-process code
+    (the CLI's bootstrap, the demo, imports, tests) may name an ``actor`` directly; the
+    services still check that user's role, site and active flag on every call.
+
     Event dates after ``today()`` are refused (a registration dated 2099 is a typo) unless
     ``allow_future_dates`` (simulations whose calendar runs past the real date). ``today``
-    is injectable for tests.
+    and ``now`` (UTC, for session time-outs) are injectable for tests.
     """
 
     store: Store
@@ -30,6 +50,15 @@ class Context:
     actor: str
     allow_future_dates: bool = False
     today: Callable[[], dt.date] = dt.date.today
+    principal: Principal | None = None
+    now: Callable[[], dt.datetime] = utcnow
+
+    @classmethod
+    def authenticated(
+        cls, store: Store, protocol: Protocol, principal: Principal, **options: Any
+    ) -> Context:
+        """The context of an authenticated request: the actor is the principal's username."""
+        return cls(store, protocol, principal.username, principal=principal, **options)
 
 
 def as_date(field: str, value: Any) -> dt.date:

@@ -1,38 +1,118 @@
-"""Audit trail read-outs: verify the hash chain, list entries (never the allocation secret)."""
+"""Audit trail read-outs: verify the trail, list entries (never the allocation secret, the
+stratum counters or a credential).
+
+Each call takes a ``Context`` (checked against the permission table: ``verify_audit``,
+``read_audit``) or, for in-process tools that own the database (the CLI, the demo), the
+``Store`` itself, which acts as ``system``.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from talentop.store import AuditReport, Store, queries, require_schema, verify_audit
+from pydantic import Field
+
+from talentop.errors import InvalidInput, PermissionDenied
+from talentop.services._context import Context
+from talentop.services._validate import RecordId, service
+from talentop.services.access import read_scope, redact, require_patient
+from talentop.services.permissions import SYSTEM
+from talentop.services.reads import Offset, Page
+from talentop.store import AuditReport, Store, read_queries, require_schema, verify_audit
+from talentop.store.read_queries import HIDDEN_ENTITIES
+
+#: Audit pages may be long (an export reads thousands of rows at once).
+AuditLimit = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
-def verify(store: Store) -> AuditReport:
+def _context(target: Context | Store) -> Context:
+    if isinstance(target, Context):
+        return target
+    from talentop.protocol import load_protocol
+
+    return Context(target, load_protocol("talentop"), SYSTEM)
+
+
+@service
+def verify(target: Context | Store) -> AuditReport:
     """Recompute the whole chain and reconcile it with the entity tables; the report names
     each audit row (sequence number) or table row that fails. ``DatabaseUnavailable`` for a
     database never initialised (no SQLite file is created)."""
-    require_schema(store)
-    with store.unit_of_work() as session:
+    ctx = _context(target)
+    require_schema(ctx.store)
+    with ctx.store.read_only() as session:
+        read_scope(session, ctx, "verify")
         return verify_audit(session)
 
 
+def entry_dict(row: Any, scope: Any = None) -> dict[str, Any]:
+    """One audit row as JSON (free text dropped for pseudonymised readers)."""
+    before = json.loads(row.before_json) if row.before_json else None
+    after = json.loads(row.after_json) if row.after_json else None
+    if scope is not None:
+        before = None if before is None else redact(scope, before)
+        after = None if after is None else redact(scope, after)
+    return {
+        "seq": row.seq,
+        "at": row.at.isoformat(),
+        "actor": row.actor,
+        "entity": row.entity,
+        "entity_id": row.entity_id,
+        "action": row.action,
+        "before": before,
+        "after": after,
+    }
+
+
+@service
 def audit_entries(
-    store: Store, *, entity: str | None = None, limit: int = 100
+    target: Context | Store, *, entity: str | None = None, limit: AuditLimit = 100
 ) -> list[dict[str, Any]]:
     """The newest ``limit`` audit rows (optionally of one entity), newest first."""
-    with store.unit_of_work() as session:
-        rows = queries.audit_rows(session, entity=entity, limit=limit)
-        return [
-            {
-                "seq": row.seq,
-                "at": row.at.isoformat(),
-                "actor": row.actor,
-                "entity": row.entity,
-                "entity_id": row.entity_id,
-                "action": row.action,
-                "before": json.loads(row.before_json) if row.before_json else None,
-                "after": json.loads(row.after_json) if row.after_json else None,
-            }
-            for row in rows
-        ]
+    return audit_history(_context(target), entity=entity, limit=limit).items
+
+
+@service
+def audit_history(
+    ctx: Context,
+    *,
+    patient_id: RecordId | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    limit: AuditLimit = 100,
+    offset: Offset = 0,
+) -> Page:
+    """Audit entries newest first: of one patient (every record tied to them), of one
+    table or one row. Readers scoped to sites (monitors, data managers of a site) must
+    name a patient they may read; the tables holding secrets, counters and credentials
+    are never listed."""
+    if entity is not None and entity in HIDDEN_ENTITIES and ctx.actor != SYSTEM:
+        raise InvalidInput.field("entity", entity, "a table of trial records")
+    with ctx.store.read_only() as session:
+        if patient_id is not None:
+            patient, scope = require_patient(session, ctx, "audit_entries", patient_id)
+            rows = [("patients", patient), *read_queries.patient_records(session, patient.id)]
+            keys = [
+                (table, str(row.id))
+                for table, row in rows
+                if (entity is None or table == entity)
+                and (entity_id is None or str(row.id) == entity_id)
+            ]
+            entries, total = read_queries.audit_for_keys(session, keys, limit=limit, offset=offset)
+        else:
+            scope = read_scope(session, ctx, "audit_entries")
+            if not scope.everything:
+                raise PermissionDenied(
+                    f"audit_entries refused: user {scope.username!r} ({scope.role}) reads the "
+                    "audit trail of one patient at a time; give patient_id"
+                )
+            entries, total = read_queries.audit_page(
+                session,
+                entity=entity,
+                entity_id=entity_id,
+                limit=limit,
+                offset=offset,
+                show_hidden=scope.role is None,
+            )
+        return Page([entry_dict(row, scope) for row in entries], total, limit, offset)

@@ -29,6 +29,7 @@ from talentop.services._context import (
     transition,
     violation,
 )
+from talentop.services._validate import RecordId, service
 from talentop.services.mdt import latest_review
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
@@ -111,9 +112,10 @@ def _check_ready(session: Any, ctx: Context, patient: m.Patient) -> m.MdtReview:
     return review
 
 
+@service
 def randomise(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     randomised_on: dt.date | str,
     *,
     stratum_values: dict[str, Any] | None = None,

@@ -11,6 +11,7 @@ SQLite transactions already hold the write lock (``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +25,31 @@ from talentop.store.models import AuditEntry, utcnow
 AUDIT_LOCK_KEY = 0x54414C41
 
 
+def fingerprint(value: str | None) -> str | None:
+    """What the trail keeps of a credential column: a short SHA-256 of the stored (already
+    hashed or encrypted) value, so a change is seen and nothing usable is copied."""
+    if value is None:
+        return None
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
 def snapshot(obj: Any) -> dict[str, Any]:
-    """A model row as a JSON-safe dict of its columns (bytes are redacted, never logged)."""
+    """A model row as a JSON-safe dict of its columns (bytes are redacted, never logged).
+
+    A model's ``__redacted__`` columns appear as ``fingerprint``s; its ``__volatile__``
+    columns (last use of a session or token) are left out, so using a credential is not
+    an audited change of it."""
     mapper = inspect(obj).mapper
+    redacted = getattr(mapper.class_, "__redacted__", frozenset())
+    volatile = getattr(mapper.class_, "__volatile__", frozenset())
     out: dict[str, Any] = {}
     for column in mapper.column_attrs:
+        if column.key in volatile:
+            continue
         value = getattr(obj, column.key)
-        if isinstance(value, bytes):
+        if column.key in redacted:
+            value = fingerprint(value)
+        elif isinstance(value, bytes):
             value = "<redacted>"
         elif isinstance(value, dt.datetime | dt.date):
             value = value.isoformat()

@@ -10,6 +10,7 @@ audit chain head.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Iterator
@@ -46,7 +47,11 @@ def _sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (``Store.read_only``) take no write lock: WAL readers run side by side.
+        if conn.get_execution_options().get("talentop_read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _FifoLock:
@@ -122,10 +127,17 @@ class Store:
         if self.is_sqlite:
             _sqlite_hooks(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(talentop_read_only=True), expire_on_commit=False
+        )
         # SQLite has one writer at a time; threads of this process queue on a lock instead
         # of polling the busy handler (which sleeps with back-off and makes p99 latency
         # jump to seconds). BEGIN IMMEDIATE still guards against other processes.
         self._local_writer = _FifoLock() if self.is_sqlite else None
+        # The caller-owned transaction open in this context (``transaction``), if any.
+        self._current: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+            f"talentop_transaction_{id(self)}", default=None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -137,7 +149,68 @@ class Store:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: commit if the block ends normally, roll back on any exception."""
+        """One transaction: commit if the block ends normally, roll back on any exception.
+
+        Inside a caller-owned ``transaction()`` it is a savepoint of that transaction instead:
+        a failing call is undone alone and its error reaches the caller, who decides.
+        """
+        outer = self._current.get()
+        if outer is not None:
+            with outer.begin_nested():
+                yield outer
+            return
+        with self._transaction() as session:
+            yield session
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A transaction for reading: on SQLite a deferred ``BEGIN`` that takes no write lock
+        and does not queue behind writers (WAL), on PostgreSQL an ordinary transaction.
+        Inside a caller-owned ``transaction()`` it reads in that transaction. Nothing
+        written in it is kept (it always rolls back)."""
+        outer = self._current.get()
+        if outer is not None:
+            yield outer
+            return
+        session = self._read_sessions()
+        try:
+            session.begin()
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A transaction the caller owns (e.g. one per HTTP request or patient visit): every
+        service call made inside it joins it, and all commit together or none does."""
+        if self._current.get() is not None:
+            raise RuntimeError("a transaction is already open in this context")
+        with self._transaction() as session:
+            token = self._current.set(session)
+            try:
+                yield session
+            finally:
+                self._current.reset(token)
+
+    @contextmanager
+    def atomic(self) -> Iterator[Session]:
+        """A transaction that several service calls join: a new caller-owned ``transaction``,
+        or a savepoint of the one already open in this context."""
+        if self._current.get() is None:
+            with self.transaction() as session:
+                yield session
+        else:
+            with self.unit_of_work() as session:
+                yield session
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a caller-owned transaction is open in this context."""
+        return self._current.get() is not None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
         if self._local_writer is not None:
             self._local_writer.acquire()
         try:

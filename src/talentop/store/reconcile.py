@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from talentop.store.audit import AuditProblem, snapshot
 from talentop.store.hashing import canonical_json
-from talentop.store.models import AuditEntry, Base
+from talentop.store.models import AuditEntry, Base, LoginThrottle
 
-#: Tables that are not audited entity tables.
-UNAUDITED_TABLES = frozenset({AuditEntry.__tablename__})
+#: Tables that are not audited entity tables (the login throttle is telemetry; each failed
+#: login it counts is an audited ``auth_events`` row).
+UNAUDITED_TABLES = frozenset({AuditEntry.__tablename__, LoginThrottle.__tablename__})
 #: Most differing columns named per row (the rest are counted).
 MAX_COLUMNS_NAMED = 4
 

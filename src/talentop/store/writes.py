@@ -66,3 +66,21 @@ def insert_audit_only(session: Session, actor: str, obj: Any) -> None:
         before=None,
         after=snapshot(obj),
     )
+
+
+def delete(session: Session, actor: str, obj: Any) -> None:
+    """Delete a row and audit it (before image kept, after None). Only for rows that are
+    assignments, not trial records (e.g. a monitor's site assignment)."""
+    before = snapshot(obj)
+    entity_id = _entity_id(obj)
+    session.delete(obj)
+    session.flush()
+    append_audit(
+        session,
+        actor=actor,
+        entity=obj.__tablename__,
+        entity_id=entity_id,
+        action="delete",
+        before=before,
+        after=None,
+    )

@@ -13,6 +13,16 @@ from talentop.store.models.clinical import (
     Screening,
     ScreeningCriterion,
 )
+from talentop.store.models.identity import (
+    ApiToken,
+    AuthEvent,
+    AuthSession,
+    IdempotencyRecord,
+    LoginThrottle,
+    MdtBallot,
+    RolePolicy,
+    UserSite,
+)
 from talentop.store.models.people import Patient, Site, StateChange, User
 from talentop.store.models.trial import (
     AdverseEvent,
@@ -35,6 +45,14 @@ from talentop.store.models.trial import (
 
 __all__ = [
     "AdverseEvent",
+    "ApiToken",
+    "AuthEvent",
+    "AuthSession",
+    "IdempotencyRecord",
+    "LoginThrottle",
+    "MdtBallot",
+    "RolePolicy",
+    "UserSite",
     "AssessmentVisit",
     "AuditEntry",
     "Base",
