@@ -43,6 +43,7 @@ def _register() -> None:
     from talentop.commands import demo as demo_cmd
     from talentop.commands import design as design_cmd
     from talentop.commands import export as export_cmd
+    from talentop.commands import ipd as ipd_cmd
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
     from talentop.commands import screen as screen_cmd
@@ -62,6 +63,7 @@ def _register() -> None:
     user_cmd.register(app)
     serve_cmd.register(app)
     datamgmt_cmd.register(app)
+    ipd_cmd.register(app)
     pass
 
 
