@@ -407,8 +407,10 @@ def calibrate(
         "talentop reconstruct; repeat per arm (the first is the experimental arm).",
     ),
     pieces: str = typer.Option(
-        None, "--pieces", help="With --from-ipd: cut times, e.g. 0,3,6,12 (default: quartiles "
-        "of the pooled event times)."
+        None,
+        "--pieces",
+        help="With --from-ipd: cut times, e.g. 0,3,6,12 (default: quartiles "
+        "of the pooled event times).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print hazards and fit as JSON."),
 ) -> None:

@@ -222,6 +222,10 @@ class Store:
             with self.unit_of_work() as session:
                 yield session
 
+    def current_session(self) -> Session | None:
+        """The session of the caller-owned transaction open in this context, if any."""
+        return self._current.get()
+
     @property
     def in_transaction(self) -> bool:
         """Whether a caller-owned transaction is open in this context."""

@@ -57,12 +57,10 @@ def act(
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else (body or {})
 
     def run() -> Any:
-        return jsonable_encoder(call())
-
-    with ctx.store.transaction() as session:
-        result, replayed = once(ctx, key, operation, payload, run)
-        written = sorted(session.info.get(WRITTEN_PATIENTS, ()))
-        if written and not replayed:
+        result = jsonable_encoder(call())
+        session = ctx.store.current_session()
+        written = sorted(session.info.get(WRITTEN_PATIENTS, ())) if session is not None else []
+        if written:
             findings = [
                 finding
                 for patient_id in written
@@ -72,6 +70,10 @@ def act(
             ]
             if isinstance(result, dict):
                 result = {**result, "edit_checks": findings}
+        return result
+
+    with ctx.store.transaction():
+        result, replayed = once(ctx, key, operation, payload, run)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if location is not None:
         headers["Location"] = location(result)
