@@ -54,7 +54,10 @@ def test_talentace_is_randomised_at_entry_with_tace_pfs_primary():
     assert TALENTACE.endpoints.primary == "TACEPFS"
     tace = TALENTACE.endpoints.tace_pfs
     assert tace.event_reasons == ["untreatable_progression", "tace_refractoriness"]
-    assert tace.refractory_after.value == 2 and "Japan Society of Hepatology" in tace.refractory_after.source
+    assert (
+        tace.refractory_after.value == 2
+        and "Japan Society of Hepatology" in tace.refractory_after.source
+    )
     assert TALENTACE.arm("A").drugs == ["atezolizumab", "bevacizumab"]
     assert TALENTACE.arm("A").drugs_after_local_therapy
     assert TALENTACE.arm("B").drugs == []
@@ -110,8 +113,16 @@ def test_cross_checks_name_the_path(edit, message):
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (("ttf", "switch_to_surgery"), {"primary": "event", "sensitivity": ["event"]}, "other than the primary"),
-        (("resectability", "resectable_vp_grades"), {"value": ["Vp5"], "source": "x"}, r"\['Vp5'\] not in"),
+        (
+            ("ttf", "switch_to_surgery"),
+            {"primary": "event", "sensitivity": ["event"]},
+            "other than the primary",
+        ),
+        (
+            ("resectability", "resectable_vp_grades"),
+            {"value": ["Vp5"], "source": "x"},
+            r"\['Vp5'\] not in",
+        ),
         (("reassessment", "responses"), {"value": ["GOOD"], "source": "x"}, "expected responses"),
         (("sap", "looks"), {"value": [0.5, 0.9], "source": "x"}, "ending at 1"),
         (("sap", "experimental_median_months"), {"value": 10.0, "source": "x"}, "HR 1"),

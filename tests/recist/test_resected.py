@@ -38,7 +38,9 @@ def test_complete_resection_is_ned_not_cr_and_recurrence_is_pd():
     # "absent" would have made these CR and the best response CR: the tumour was cut out
     assert result["best_overall_response"] == "PR"
     assert result["depth_of_response_pct"] == -40.0
-    assert result["progression_date"] == result["recurrence_date"] == result["timepoints"][4]["date"]
+    assert (
+        result["progression_date"] == result["recurrence_date"] == result["timepoints"][4]["date"]
+    )
     assert result["first_post_resection_date"] == result["timepoints"][2]["date"]
     assert [t["post_resection"] for t in result["timepoints"]] == [False, False, True, True, True]
 

@@ -48,7 +48,10 @@ class Resectability(_Model):
         problems = []
         if not 0 < self.min_remnant_liver_pct.value <= 100:
             problems.append("min_remnant_liver_pct.value: expected 0 < % <= 100")
-        for name, known in (("resectable_vp_grades", VP_GRADES), ("resectable_vv_grades", VV_GRADES)):
+        for name, known in (
+            ("resectable_vp_grades", VP_GRADES),
+            ("resectable_vv_grades", VV_GRADES),
+        ):
             unknown = [g for g in getattr(self, name).value if g not in known]
             if unknown:
                 problems.append(f"{name}.value: {unknown} not in {list(known)}")

@@ -77,8 +77,11 @@ class Sap(_Model):
         if not 0 < self.alpha.value < 0.5:
             problems.append("alpha.value: expected 0 < alpha < 0.5")
         looks = self.looks.value
-        if not looks or looks[-1] != 1 or any(not 0 < f <= 1 for f in looks) or any(
-            b <= a for a, b in zip(looks, looks[1:], strict=False)
+        if (
+            not looks
+            or looks[-1] != 1
+            or any(not 0 < f <= 1 for f in looks)
+            or any(b <= a for a, b in zip(looks, looks[1:], strict=False))
         ):
             problems.append(f"looks.value={looks}: expected increasing fractions ending at 1")
         if self.target_patients.value < 2:
