@@ -26,13 +26,15 @@ def test_migrated_schema_matches_the_models(store):
 
 
 def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
-    """0001 people/sites/audit -> 0002 clinical records -> 0003 trial conduct; each step
+    """0001 people/sites/audit -> 0002 clinical records -> 0003 trial conduct -> 0006 the
+    experts' questions (issue 15; re-pointed after the lead's 0004/0005 at merge); each step
     creates only its own tables, ``base`` drops them all, and head is whole again."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config(store))
     chain = [rev.revision for rev in script.walk_revisions("base", "heads")][::-1]
-    assert chain == ["0001", "0002", "0003"] and script.get_heads() == [head_revision(store)]
+    assert chain == ["0001", "0002", "0003", "0006"]
+    assert script.get_heads() == [head_revision(store)]
     every_table = set(m.Base.metadata.tables)
     created: set[str] = set()
     for rev in chain:
@@ -42,7 +44,7 @@ def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
     assert created == every_table
     assert downgrade(store, "base") is None
     assert set(sa.inspect(store.engine).get_table_names()) <= {"alembic_version"}
-    for rev, expected in zip(chain, ("0001", "0002", "0003"), strict=True):
+    for rev, expected in zip(chain, ("0001", "0002", "0003", "0006"), strict=True):
         assert upgrade(store, rev) == expected
     assert set(sa.inspect(store.engine).get_table_names()) == every_table | {"alembic_version"}
     assert schema_diff(store) == []
@@ -50,6 +52,7 @@ def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
         "0001_people_sites_audit.py",
         "0002_clinical_records.py",
         "0003_trial_conduct.py",
+        "0006_experts.py",
     ]
 
 

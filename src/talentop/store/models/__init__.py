@@ -13,6 +13,7 @@ from talentop.store.models.clinical import (
     Screening,
     ScreeningCriterion,
 )
+from talentop.store.models.pathways import LocalTherapy, ResectabilityAssessment
 from talentop.store.models.people import Patient, Site, StateChange, User
 from talentop.store.models.trial import (
     AdverseEvent,
@@ -48,6 +49,7 @@ __all__ = [
     "LabResult",
     "Lesion",
     "LesionMeasurement",
+    "LocalTherapy",
     "MdtReview",
     "MdtVote",
     "NewTherapy",
@@ -55,6 +57,7 @@ __all__ = [
     "ProtocolDeviation",
     "Randomisation",
     "RandomisationSecret",
+    "ResectabilityAssessment",
     "ResectabilityFlag",
     "ResponseAssessment",
     "Screening",
