@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 
 def refractoriness_date(
@@ -30,3 +31,37 @@ def refractoriness_date(
         if run >= consecutive:
             return on
     return None
+
+
+@dataclass(frozen=True)
+class TacePfsRule:
+    """TACE-PFS as the protocol defines it (``endpoints.tace_pfs``)."""
+
+    event_reasons: frozenset[str]
+    refractory_after: int
+    insufficient_responses: frozenset[str]
+
+
+def tace_pfs_event(timeline, rule: TacePfsRule, cutoff: dt.date) -> tuple[dt.date, str] | None:
+    """The first TACE-PFS event on or before ``cutoff``: (date, EVNTDESC), or None.
+
+    Events: a discontinuation for an event reason (untreatable progression, TACE failure or
+    refractoriness as the investigator recorded it), refractoriness derived from the post-TACE
+    responses (``refractoriness_date``), death. Progression that TACE can still treat is not
+    an event (it is what on-demand TACE is for).
+    """
+    events: list[tuple[dt.date, int, str]] = []
+    for day, reason in timeline.discontinuations:
+        if reason in rule.event_reasons:
+            events.append((day, 0, reason.replace("_", " ").upper()))
+    refractory = refractoriness_date(
+        timeline.local_therapy_responses,
+        consecutive=rule.refractory_after,
+        insufficient=rule.insufficient_responses,
+    )
+    if refractory is not None:
+        events.append((refractory, 1, "TACE REFRACTORINESS (POST-TACE RESPONSES)"))
+    if timeline.death_date is not None:
+        events.append((timeline.death_date, 2, "DEATH"))
+    within = sorted(e for e in events if e[0] <= cutoff)
+    return (within[0][0], within[0][2]) if within else None
