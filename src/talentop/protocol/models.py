@@ -305,6 +305,8 @@ class Mdt(_Model):
     rule: Literal["majority", "unanimous", "supermajority"] = "majority"
     threshold: float | None = Field(None, gt=0.5, le=1.0)
     required_specialties: list[str] = Field(default_factory=list)
+    #: Each vote carries the structured criteria it rests on (``resectability`` section).
+    criteria_required: bool = False
 
     @model_validator(mode="after")
     def _threshold_for_supermajority(self) -> Mdt:

@@ -20,8 +20,9 @@ admin          every action
 
 Actions: ``manage_trial`` (sites, users), ``register``, ``screen``, ``record_data`` (labs,
 imaging, lesions, assessments, doses, adverse events, contacts, deaths, new therapies,
-deviations, specimens), ``treat`` (start induction, close the assessment, decline
-randomisation, flag/switch to surgery, start maintenance), ``randomise``, ``discontinue``,
+deviations, specimens, resectability assessments, local-therapy responses), ``treat`` (start
+induction, close the assessment, decline randomisation, flag/switch to surgery, start
+maintenance, local therapy), ``randomise``, ``discontinue``,
 ``vote`` (record an MDT review), ``surgery`` (surgery and its complications). Reads
 (summaries, endpoints, audit read-outs) are not restricted here.
 """
@@ -80,12 +81,15 @@ SERVICE_ACTIONS: dict[str, str] = {
     "record_new_therapy": "record_data",
     "record_deviation": "record_data",
     "record_biospecimen": "record_data",
+    "record_resectability": "record_data",
+    "record_local_therapy_response": "record_data",
     "start_induction": "treat",
     "complete_assessment": "treat",
     "decline_randomisation": "treat",
     "flag_for_resectability_review": "treat",
     "switch_to_surgery": "treat",
     "start_maintenance": "treat",
+    "record_local_therapy": "treat",
     "randomise": "randomise",
     "record_discontinuation": "discontinue",
     "record_mdt_review": "vote",
