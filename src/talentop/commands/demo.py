@@ -86,9 +86,12 @@ def register(app: typer.Typer) -> None:
                 dynamic_reassessment=dynamic_reassessment,
                 progress=progress,
             )
-        from talentop.demo.analysis import PUBLISHED, published_rows
+        from talentop.demo.analysis import published_rows
+        from talentop.demo.provenance import published_values
+        from talentop.protocol import load_protocol
 
-        rows = published_rows(result.figures)
+        protocol = load_protocol("talentop")
+        rows = published_rows(result.figures, protocol)
         columns = ("Figure", "Published (interim)", "Calibrated model (expected)", "This run")
         if as_json:
             print_json(
@@ -96,7 +99,7 @@ def register(app: typer.Typer) -> None:
                     "report": str(result.report),
                     "database_url": result.database_url,
                     "seconds": round(result.seconds, 1),
-                    "published": PUBLISHED,
+                    "published": published_values(protocol),
                     "expected": result.figures.get("expected", {}),
                     "figures": result.figures,
                     "comparison": [{k: row[k] for k in columns} for row in rows],

@@ -18,6 +18,7 @@ from talentop.commands._edge import (
 )
 from talentop.design.boundaries import gs_boundaries
 from talentop.design.looks import parse_looks
+from talentop.design.plan import look_event_counts
 from talentop.design.sample_size import schoenfeld_events_exact
 from talentop.errors import check_problems
 
@@ -91,9 +92,8 @@ def design_table(
     )
     needed = math.ceil(round(fixed * bounds.inflation, 9))
     if look_events is None:
-        final = needed
-        events = [max(1, math.ceil(round(f * final, 9))) for f in bounds.information]
-        events[-1] = final
+        events = look_event_counts(fixed, bounds.inflation, list(bounds.information))
+        final = events[-1]
     else:
         events = list(look_events)
         final = events[-1]

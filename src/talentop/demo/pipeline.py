@@ -41,6 +41,7 @@ class DemoResult:
     dynamic: dict[str, Any] | None = None
     dynamic_database_url: str | None = None
     dynamic_interim: Interim | None = None
+    dynamic_run: TrialRun | None = None
 
 
 def fresh_sqlite(path: Path) -> str:
@@ -104,7 +105,7 @@ def simulate(
     )
     data = adtte(run, store, protocol)
     stored = read_stored_facts(store, protocol)
-    return run, data["primary"], interim_analysis(run, data, stored)
+    return run, data["primary"], interim_analysis(run, data, stored, protocol=protocol)
 
 
 def conversion_figures(interim: Interim) -> dict[str, Any]:
@@ -202,10 +203,10 @@ def run_demo(
         url, n_patients=n_patients, seed=seed, dynamic=False, progress=progress
     )
     figures = key_figures(interim)
-    dynamic_frame = dynamic = dyn_url = dyn_interim = None
+    dynamic_frame = dynamic = dyn_url = dyn_interim = dyn_run = None
     if dynamic_reassessment:
         dyn_url = fresh_sqlite(out_dir / "talentop-demo-dynamic.db")
-        _, _, dyn_interim = simulate(
+        dyn_run, _, dyn_interim = simulate(
             dyn_url, n_patients=n_patients, seed=seed, dynamic=True, progress=progress
         )
         dynamic = key_figures(dyn_interim)
@@ -220,6 +221,7 @@ def run_demo(
         seed=seed,
         n_patients=n_patients,
         dynamic=dynamic_frame,
+        dynamic_interim=dyn_interim,
     )
     return DemoResult(
         report,
@@ -232,4 +234,5 @@ def run_demo(
         dynamic,
         dyn_url,
         dyn_interim,
+        dyn_run,
     )
