@@ -191,23 +191,34 @@ def run_demo(
     seed: int = 2025,
     dynamic_reassessment: bool = False,
     progress: Progress | None = None,
+    protocol: Any = None,
 ) -> DemoResult:
-    """Run the demo; the default database is ``<out_dir>/talentop-demo.db``, recreated."""
+    """Run the demo; the default database is ``<out_dir>/talentop-demo.db``, recreated.
+
+    ``protocol``: a randomised-after-induction protocol (default TALENTOP); a protocol
+    randomised at entry runs through ``demo.entry_pipeline`` instead (``talentop demo``).
+    """
     from talentop.demo.report import write
     from talentop.protocol import load_protocol
 
+    protocol = protocol or load_protocol("talentop")
     started = time.perf_counter()
     out_dir = Path(out_dir)
     url = db_url or fresh_sqlite(out_dir / "talentop-demo.db")
     run, data, interim = simulate(
-        url, n_patients=n_patients, seed=seed, dynamic=False, progress=progress
+        url, n_patients=n_patients, seed=seed, dynamic=False, progress=progress, protocol=protocol
     )
     figures = key_figures(interim)
     dynamic_frame = dynamic = dyn_url = dyn_interim = dyn_run = None
     if dynamic_reassessment:
         dyn_url = fresh_sqlite(out_dir / "talentop-demo-dynamic.db")
         dyn_run, _, dyn_interim = simulate(
-            dyn_url, n_patients=n_patients, seed=seed, dynamic=True, progress=progress
+            dyn_url,
+            n_patients=n_patients,
+            seed=seed,
+            dynamic=True,
+            progress=progress,
+            protocol=protocol,
         )
         dynamic = key_figures(dyn_interim)
         dynamic_frame = dynamic_table(interim, dyn_interim)
@@ -216,7 +227,7 @@ def run_demo(
     data.to_csv(out_dir / "adtte.csv", index=False)
     report = write(
         interim,
-        load_protocol("talentop"),
+        protocol,
         out_dir,
         seed=seed,
         n_patients=n_patients,

@@ -274,7 +274,7 @@ def build_report(
                 ),
             ],
         ),
-        sap_or_design(interim, protocol, figures),
+        sap_or_design(interim.plan, interim.gs, protocol, figures),
         Section(
             "protocol",
             "Protocol summary",

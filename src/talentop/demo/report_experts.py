@@ -40,17 +40,20 @@ def expert_sections(interim: Any, protocol: Any) -> list[Section]:
     return sections
 
 
-def sap_or_design(interim: Any, protocol: Any, figures: dict[str, Any]) -> Section:
-    """The SAP section when the protocol has one; else a note that nothing is pre-specified."""
+def sap_or_design(plan: Any, gs: dict[str, Any], protocol: Any, figures: dict[str, Any]) -> Section:
+    """The SAP section when the protocol has one; else a note that nothing is pre-specified.
+
+    ``figures``: ``ttf_z`` (observed z of the primary endpoint, A better > 0) and
+    ``ttf_hr_reason`` (why it is not estimable)."""
     z = figures.get("ttf_z")
     observed = fmt_num(z, 3, not_estimable(figures.get("ttf_hr_reason")))
-    if protocol.sap is None or interim.plan is None:
+    if protocol.sap is None or plan is None:
         return Section(
             "design",
             "Statistical analysis plan and interim monitoring",
             ["The protocol file has no sap section: no planned events, no monitoring bound."],
         )
-    return sap_section(protocol.sap, interim.plan, interim.gs, observed)
+    return sap_section(protocol.sap, plan, gs, observed)
 
 
 def protocol_statements(protocol: Any) -> list[tuple[str, str]]:

@@ -58,9 +58,7 @@ def os_survival(
     return np.clip(out, 0.0, 1.0)
 
 
-def os_pieces(
-    ttf: Pieces, post_hazard: float, death_at_failure: float, horizon: float
-) -> Pieces:
+def os_pieces(ttf: Pieces, post_hazard: float, death_at_failure: float, horizon: float) -> Pieces:
     """The OS curve of a path as piecewise-constant hazards on a ``STEP_MONTHS`` grid."""
     grid = np.arange(0.0, horizon + STEP_MONTHS, STEP_MONTHS)
     surv = os_survival(ttf, post_hazard, death_at_failure, grid)

@@ -283,8 +283,10 @@ def _check_resected(session, patient, on: dt.date, values: dict[str, Any]) -> No
 def _evaluate_and_store(session, ctx, patient, visit, lesions, history) -> dict[str, Any]:
     from talentop.recist import evaluate
 
-    criteria = [ctx.protocol.assessment.criteria]
-    if ctx.protocol.assessment.record_mrecist and "mrecist" not in criteria:
+    # RECIST 1.1 always (the PFS endpoint and the design.md contract); mRECIST when it is the
+    # protocol's criteria or recorded alongside
+    criteria = ["recist1.1"]
+    if ctx.protocol.assessment.criteria == "mrecist" or ctx.protocol.assessment.record_mrecist:
         criteria.append("mrecist")
     out: dict[str, Any] = {}
     for name in criteria:

@@ -31,10 +31,11 @@ def _timeline(
         response = queries.latest_response(session, patient.id, criteria)
         progression[criteria] = response.progression_date if response else None
     visits = {v.id: v.visit_date for v in queries.rows_for(session, m.AssessmentVisit, patient.id)}
+    # adequate assessments by the protocol's response criteria (mRECIST for TALENTACE)
     adequate = sorted(
         visits[r.visit_id]
         for r in queries.rows_for(session, m.ResponseAssessment, patient.id)
-        if r.criteria == "recist1.1"
+        if r.criteria == ctx.protocol.assessment.criteria
         and r.overall_response not in (None, "NE")
         and visits[r.visit_id] >= start
     )
