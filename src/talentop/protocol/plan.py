@@ -131,3 +131,31 @@ class Scenario(_Model):
         if value is not None and not value.value > 0:
             raise ValueError(f"expected a value > 0, got {value.value}")
         return value
+
+
+def scenario_values(scenario: Scenario, sap: Sap) -> dict[str, Any]:
+    """A scenario's values with the SAP's where the scenario sets nothing (plain numbers)."""
+
+    def pick(value: Sourced[Any] | None, default: Any) -> Any:
+        return default if value is None else value.value
+
+    return {
+        "id": scenario.id,
+        "title": scenario.title,
+        "endpoint": scenario.endpoint,
+        "hazard_ratio": pick(scenario.hazard_ratio, sap.planned_hazard_ratio),
+        "control_median_months": pick(
+            scenario.control_median_months, sap.control_median_months.value
+        ),
+        "n_patients": pick(scenario.n_patients, sap.target_patients.value),
+        "accrual_months": sap.accrual_months.value,
+        "min_follow_up_months": sap.min_follow_up_months.value,
+        "alpha": sap.alpha.value,
+        "sided": sap.sided.value,
+        "power": sap.power.value,
+        "looks": tuple(sap.looks.value),
+        "spending": sap.spending.value,
+        "switching_rate_per_month": pick(scenario.switching_rate_per_month, None),
+        "control_hazard_multiplier": pick(scenario.control_hazard_multiplier, 1.0),
+        "final_analysis_month": pick(scenario.final_analysis_month, None),
+    }
