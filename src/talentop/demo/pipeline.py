@@ -80,7 +80,13 @@ def seed_randomisation_secret(store: Any, seed: int) -> None:
 
 
 def simulate(
-    url: str, *, n_patients: int, seed: int, dynamic: bool, progress: Progress | None = None
+    url: str,
+    *,
+    n_patients: int,
+    seed: int,
+    dynamic: bool,
+    progress: Progress | None = None,
+    protocol: Any = None,
 ) -> tuple[TrialRun, pd.DataFrame, Interim]:
     """Create the database at ``url``, run the cohort through it, derive and analyse."""
     from talentop.demo.outcomes import outcome_model
@@ -88,7 +94,7 @@ def simulate(
     from talentop.protocol import load_protocol
     from talentop.store import Store, init_database
 
-    protocol = load_protocol("talentop")
+    protocol = protocol or load_protocol("talentop")
     store = Store(url)
     seed_randomisation_secret(store, seed)
     init_database(store)
