@@ -145,3 +145,29 @@ def test_resected_needs_a_recorded_surgery(store):
     with pytest.raises(InvalidInput, match="resected at a recorded surgery"):
         sv.record_assessment(ctx, pid, day(126), target={"T1": "resected", "T2": 20.0},
                              non_target={"N1": "present"})  # fmt: skip
+
+
+def _complete_response(ctx, pseudo_id: str) -> dict:
+    from flow_helpers import give_induction
+
+    pid = to_induction(ctx, pseudo_id)
+    give_induction(ctx, pid)
+    sv.record_assessment(
+        ctx, pid, day(70), target={"T1": 0.0, "T2": 0.0}, non_target={"N1": "absent"}
+    )
+    return sv.complete_assessment(ctx, pid, day(71))
+
+
+def test_complete_response_after_induction_follows_the_protocol_setting(store):
+    """The sources say "PR or SD" are randomised and are silent on CR (protocol.md): the
+    TALENTOP file reads that as CR not randomisable (assessment.randomisable_responses,
+    with its source); a protocol listing CR randomises it. No code decides it."""
+    ctx = context(store)
+    assert _complete_response(ctx, "CR1")["state"] == "not_randomised"
+    data = load_protocol("talentop").model_dump()
+    data["assessment"]["randomisable_responses"] = ["CR", "PR", "SD"]
+    from talentop.protocol import protocol_from_mapping
+
+    with_cr = sv.Context(store, protocol_from_mapping(data), ctx.actor)
+    out = _complete_response(with_cr, "CR2")
+    assert (out["state"], out["best_overall_response"]) == ("assessed", "CR")
