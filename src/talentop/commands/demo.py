@@ -136,15 +136,7 @@ def register(app: typer.Typer) -> None:
             _entry_demo(protocol, out, db, seed, patients, as_json)
             return
 
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json,
-            transient=False,
-        ) as bar:
+        with _progress_bar(as_json) as bar:
             tasks: dict[int, int] = {}
             runs = [0]
 
