@@ -10,13 +10,13 @@ from talentop.reports.forest import forest_figure
 from talentop.reports.tables import Table
 
 
-def subgroup_section(ttf: pd.DataFrame, os: pd.DataFrame | None) -> Section:
+def subgroup_section(ttf: pd.DataFrame, os_rows: pd.DataFrame | None) -> Section:
     """Forest plots for TTF and OS: depth of response, SD shrinkage vs growth, Vp3 vs Vp4,
     baseline resectability class, ECOG."""
     figures = [forest_figure(ttf, name="forest_ttf")]
-    if os is not None:
+    if os_rows is not None:
         figures.append(
-            forest_figure(os, name="forest_os", title="Subgroup analysis of overall survival")
+            forest_figure(os_rows, name="forest_os", title="Subgroup analysis of overall survival")
         )
     return Section(
         "subgroups",
