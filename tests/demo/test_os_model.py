@@ -67,3 +67,17 @@ def test_os_moves_with_a_switch_to_surgery():
     at_risk = systemic > 4
     saved = at_risk & (os_b < 36) & (os_s >= 36)
     assert saved.sum() > 0.02 * at_risk.sum()
+
+
+@pytest.mark.slow
+def test_expected_os_hr_moves_towards_1_with_dynamic_reassessment():
+    """Arm-B patients who respond and become resectable switch; with OS = TTF + post-failure
+    survival their deaths come later, so arm B improves and the OS HR (A vs B) rises towards 1.
+    Common random numbers: the same 8,000 patients in both readings."""
+    from talentop.demo.expected import os_hr_with_reassessment
+
+    model = outcome_model()
+    out = os_hr_with_reassessment(model, (model.data_cut_months, 48.0))
+    for month in (model.data_cut_months, 48.0):
+        assert out["standard"][month] == pytest.approx(0.67, abs=0.05)
+        assert out["dynamic"][month] > out["standard"][month] + 0.01

@@ -61,3 +61,59 @@ def expected_cd3_pct(model: OutcomeModel) -> float:
     drawn = sum(p for g, p in model.clavien_dindo_probs.items() if g in HIGH_GRADES)
     death = _post_op_death_share(model)
     return 100 * (death + (1 - death) * drawn)
+
+
+def os_hr_with_reassessment(
+    model: OutcomeModel,
+    months: tuple[float, ...],
+    *,
+    n_patients: int = 8000,
+    seed: int = 20251130,
+) -> dict[str, dict[float, float]]:
+    """Expected OS HR (A vs B) without and with dynamic reassessment of arm B, by Cox on a
+    large generated cohort (no database), analysed ``months`` after the first randomisation.
+
+    The same patients in both (common random numbers): arm A as the runner (planned resection
+    unless failing first), arm B on atezo/bev; with reassessment, an arm-B patient whose
+    tumour responds (latent PR: the trigger needs a CR/PR) and whom the MDT would find
+    resectable (``conversion_months``) before failing switches then, and OS follows (OS =
+    TTF + post-failure survival). Uniform entry over the accrual, censoring at the cut.
+    """
+    import pandas as pd
+
+    from talentop.demo.cohort import generate_cohort
+    from talentop.stats.cox import cox
+
+    cohort = generate_cohort(n_patients, seed=seed, model=model)
+    rng = np.random.default_rng(seed)
+    entry = rng.uniform(0, model.accrual_months, n_patients)
+    rows = []
+    for i, p in enumerate(cohort):
+        arm_a = i % 2 == 0
+        if arm_a:
+            path = "operated" if p.operated_if_allocated else "systemic"
+            standard = dynamic = p.os_months[path]
+        else:
+            standard = p.os_months["systemic"]
+            switches = (
+                p.latent_response == "PR"
+                and p.conversion_months is not None
+                and p.conversion_months < p.ttf_months["systemic"]
+            )
+            dynamic = p.os_months["switched"] if switches else standard
+        rows.append((float(arm_a), entry[i], standard, dynamic))
+    data = pd.DataFrame(rows, columns=["arm_a", "entry", "standard", "dynamic"])
+    out: dict[str, dict[float, float]] = {"standard": {}, "dynamic": {}}
+    for reading in out:
+        for month in months:
+            follow = np.maximum(month - data["entry"], 0.0)
+            frame = pd.DataFrame(
+                {
+                    "time": np.minimum(data[reading], follow) + 1e-9,
+                    "event": (data[reading] <= follow).astype(float),
+                    "arm_a": data["arm_a"],
+                }
+            )
+            fit = cox(frame, duration="time", event="event", covariates=["arm_a"])
+            out[reading][month] = float(fit.hr["arm_a"])
+    return out

@@ -113,7 +113,8 @@ def _reassess_arm_b(
     for index, visit in enumerate(
         schedule.dates(cut, min(failure - dt.timedelta(days=1), cut, horizon))
     ):
-        _reassessment_data(ctx, pid, patient, visit, index)
+        if course.responder:  # only a shrinking tumour can reach the trigger's CR/PR
+            _reassessment_data(ctx, pid, patient, visit, index)
         (result,) = record_scans(ctx, pid, course, [visit])
         last_scan = visit
         months = (visit - start).days / DAYS_PER_MONTH
