@@ -19,6 +19,8 @@ from talentop.store import Store
 from talentop.store import models as m
 
 PROTOCOL = load_protocol("talentace")
+#: One in-silico TALENTACE run (70 screened) shared by the module: about 30 s.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

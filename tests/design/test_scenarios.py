@@ -80,6 +80,7 @@ def test_cli_scenarios_and_errors():
     assert unknown.exit_code != 0 and "one of" in unknown.output
 
 
+@pytest.mark.slow
 def test_calibrate_flags_fits_far_from_their_target_and_prints_counts():
     runner = CliRunner()
     result = runner.invoke(app, ["calibrate", "--replicates", "200"], env={"COLUMNS": "250"})
