@@ -55,10 +55,16 @@ def test_os_moves_with_a_switch_to_surgery():
     systemic = model.ttf_systemic.inverse(e)
     switched = switched_time(model.ttf_systemic, model.ttf_operated, np.full(n, 4.0), e)
     os_b = np.array(
-        [os_months(model, t, "systemic", d, u) for t, d, u in zip(systemic, dies, unit, strict=True)]
+        [
+            os_months(model, t, "systemic", d, u)
+            for t, d, u in zip(systemic, dies, unit, strict=True)
+        ]
     )
     os_s = np.array(
-        [os_months(model, t, "switched", d, u) for t, d, u in zip(switched, dies, unit, strict=True)]
+        [
+            os_months(model, t, "switched", d, u)
+            for t, d, u in zip(switched, dies, unit, strict=True)
+        ]
     )
     gain = np.minimum(os_s, 36) - np.minimum(os_b, 36)
     assert gain.mean() > 5 * gain.std(ddof=1) / math.sqrt(n)

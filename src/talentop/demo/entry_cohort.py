@@ -68,7 +68,9 @@ def entry_model(protocol: Any, n_randomised: int | None = None) -> EntryModel:
         accrual_months=accrual,
         data_cut_months=DATA_CUT_MONTHS,
         change_month=CHANGE_MONTH,
-        control_rate=(LATE_RATE_MONTHS, float(published[late]) / 100) if late in published else None,
+        control_rate=(LATE_RATE_MONTHS, float(published[late]) / 100)
+        if late in published
+        else None,
     )
     return EntryModel(
         hazards={
