@@ -32,24 +32,37 @@ LESIONS = [
     {"id": "N1", "kind": "non_target", "organ": "portal_vein"},
 ]
 
+#: Structured criteria every "resectable" vote rests on (TALENTOP mdt.criteria_required).
+CRITERIA_YES = {
+    "r0_feasible": True,
+    "remnant_liver_pct": 42.9,
+    "vp_grade": "Vp3",
+    "vv_grade": "Vv0",
+    "child_pugh_grade": "A",
+    "albi_grade": 1,
+}
+
 VOTES_YES = [
     {
         "member": "surg1",
         "specialty": "hepatobiliary_surgeon",
         "resectable": True,
         "reason": "R0 feasible",
+        "criteria": CRITERIA_YES,
     },
     {
         "member": "onc1",
         "specialty": "hepatologist_or_oncologist",
         "resectable": True,
         "reason": "PR, CP-A",
+        "criteria": CRITERIA_YES,
     },
     {
         "member": "rad1",
         "specialty": "radiologist",
         "resectable": True,
         "reason": "thrombus receded",
+        "criteria": CRITERIA_YES,
     },
 ]
 

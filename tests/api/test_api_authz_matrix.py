@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 
 from conftest import build_trial
-from flow_helpers import PROTOCOL, day, to_assessed
+from flow_helpers import CRITERIA_YES, PROTOCOL, day, to_assessed
 from talentop import services as sv
 from talentop.services import identity
 from talentop.services.permissions import (
@@ -50,11 +50,27 @@ BODIES = {
     },
     "complete_assessment": {"on": D},
     "decline_randomisation": {"on": D, "reason": "patient preference"},
-    "cast_mdt_vote": {"vote_date": D, "resectable": True, "reason": "R0 feasible"},
+    "cast_mdt_vote": {
+        "vote_date": D,
+        "resectable": True,
+        "reason": "R0 feasible",
+        "criteria": CRITERIA_YES,
+    },
     "record_mdt_review": {
         "review_date": D,
-        "votes": [{"member": "x", "specialty": "radiologist", "resectable": True, "reason": "r"}],
+        "votes": [
+            {
+                "member": "x",
+                "specialty": "radiologist",
+                "resectable": True,
+                "reason": "r",
+                "criteria": CRITERIA_YES,
+            }
+        ],
     },
+    "record_resectability": {"assessed_on": D, "criteria": CRITERIA_YES, "context": "reassessment"},
+    "record_local_therapy": {"performed_on": D, "therapy": "tace", "target_lesions": ["T1"]},
+    "record_local_therapy_response": {"assessed_on": D, "response": "PR"},
     "randomise": {"randomised_on": D},
     "flag_for_resectability_review": {"flagged_on": D, "reason": "shrinking"},
     "switch_to_surgery": {"switch_date": D, "mdt_review_id": 1, "reason": "resectable"},
@@ -134,6 +150,7 @@ def fill(path: str, patient_id: int | None) -> str:
         .replace("{token_id}", "999999")
         .replace("{query_id}", "999999")
         .replace("{lock_id}", "999999")
+        .replace("{therapy_id}", "999999")
         .replace("{entity}", "labs")
         .replace("{entity_id}", "999999")
         .replace("{role}", "coordinator")

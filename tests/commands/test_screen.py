@@ -175,3 +175,13 @@ def test_protocol_show_names_all_three_ttf_lists():
     assert f"censored: {', '.join(ttf.censor_reasons)}" in text
     assert f"neither (follow-up continues): {', '.join(ttf.continue_reasons)}" in text
     assert ttf.continue_reasons == ["maintenance_completed"]
+
+
+def test_protocol_show_prints_the_sap_with_sources_and_the_scenarios():
+    """Issue 15: the SAP is data with sources; scenarios are named for `simulate --scenario`."""
+    result = runner.invoke(app, ["protocol", "show", "talentop"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "assumption [source]" in result.output
+    assert "target_patients = 198 [NCT04649489 registry" in result.output
+    assert "Primary endpoint TTF; arm-B switch in TTF: ignore" in result.output
+    assert "os_primary: OS as the primary endpoint" in result.output

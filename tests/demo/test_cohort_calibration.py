@@ -32,6 +32,8 @@ def test_ttf_never_after_os_on_any_path(cohort):
     for p in cohort:
         for path, ttf in p.ttf_months.items():
             assert ttf <= p.os_months[path] + 1e-9
+            # OS = TTF + post-failure survival: equal exactly when the failure is the death
+            assert (p.os_months[path] == ttf) == p.pathways.dies_at_failure
 
 
 def test_arm_medians_match_the_publication(cohort):

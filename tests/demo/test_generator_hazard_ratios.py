@@ -4,7 +4,8 @@ Reference: the large-sample Cox log HR at the demo's data cut (``design.limiting
 Struthers & Kalbfleisch, Biometrika 1986), for the mixture the generator implements: arm A
 patients planned for resection (``operated_intent_probability``, 83/101 divided by P(no
 failure before the planned date)) follow the operated hazards from randomisation, the rest
-arm B's; uniform entry over the accrual, administrative censoring at the cut.
+arm B's; uniform entry over the accrual, administrative censoring at the cut. OS = TTF +
+post-failure survival (``design.os_model``: its curve enters the limit on a 0.25-month grid).
 
 Monte Carlo: 12,000 generated patients (no database), every one randomised (outcome draws
 do not depend on the screening, response or MDT draws, so the selection does not change the
@@ -19,13 +20,13 @@ import pytest
 
 from talentop.demo.cohort import (
     DAYS_PER_MONTH,
-    DEATH_AS_FAILURE_MONTHS,
     generate_cohort,
     operated_intent_probability,
 )
 from talentop.demo.outcomes import outcome_model
 from talentop.design.asymptotic import limiting_cox
 from talentop.design.events import accrual_for
+from talentop.design.os_model import os_design
 from talentop.design.trial import TrialDesign
 from talentop.stats import cox
 
@@ -43,8 +44,6 @@ def trial():
         follow = model.data_cut_months - (p.screened_on - FIRST).days / DAYS_PER_MONTH
         path = "operated" if arm_a and p.operated_if_allocated else "systemic"
         ttf, os_ = p.ttf_months[path], p.os_months[path]
-        if os_ - ttf < DEATH_AS_FAILURE_MONTHS:  # as the runner: the death is the failure
-            ttf = os_
         rows.append(
             (float(arm_a), min(ttf, follow), ttf <= follow, min(os_, follow), os_ <= follow)
         )
@@ -53,12 +52,6 @@ def trial():
 
 
 def _limit(model, endpoint: str) -> float:
-    operated, systemic = (
-        (model.ttf_operated, model.ttf_systemic)
-        if endpoint == "ttf"
-        else (model.os_operated, model.os_systemic)
-    )
-
     def pieces(h):
         return [(0.0, h.rates[0]), *zip(h.cuts, h.rates[1:], strict=True)]
 
@@ -67,16 +60,19 @@ def _limit(model, endpoint: str) -> float:
             {
                 "name": "A",
                 "allocation": 1,
-                "hazards": pieces(operated),
+                "hazards": pieces(model.ttf_operated),
                 "noncompliance": 1 - operated_intent_probability(model),
             },
-            {"name": "B", "allocation": 1, "hazards": pieces(systemic)},
+            {"name": "B", "allocation": 1, "hazards": pieces(model.ttf_systemic)},
         ),
         n_patients=N,
         accrual=accrual_for(N, model.accrual_months),
         look_events=[1],
         max_duration_months=model.data_cut_months,
     )
+    if endpoint == "os":
+        post = (model.post_failure_operated, model.post_failure_systemic)
+        design = os_design(design, post, model.death_at_failure, model.data_cut_months)
     return limiting_cox(design, model.data_cut_months).log_hr
 
 

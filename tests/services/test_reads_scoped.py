@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, to_assessed, to_induction
+from flow_helpers import (
+    CRITERIA_YES,
+    PROTOCOL,
+    VOTES_YES,
+    context,
+    day,
+    mdt,
+    to_assessed,
+    to_induction,
+)
 from talentop import services as sv
 from talentop.errors import InvalidInput, NotFound, PermissionDenied
 from talentop.services import identity
@@ -192,15 +201,31 @@ def test_cast_vote_each_member_own_ballot_until_quorum(two_sites):
     for name, specialty in members:
         sv.create_user(system, name, "mdt_member", specialty=specialty)
     pid = ids["P002"]
-    first = sv.cast_mdt_vote(as_(ctx, "m_surg"), pid, day(72), resectable=True, reason="R0")
+    first = sv.cast_mdt_vote(
+        as_(ctx, "m_surg"), pid, day(72), resectable=True, reason="R0", criteria=CRITERIA_YES
+    )
     assert not first["decided"] and first["votes_cast"] == 1
     with pytest.raises(InvalidInput, match="one vote per member"):
-        sv.cast_mdt_vote(as_(ctx, "m_surg"), pid, day(72), resectable=False, reason="again")
+        sv.cast_mdt_vote(
+            as_(ctx, "m_surg"),
+            pid,
+            day(72),
+            resectable=False,
+            reason="again",
+            criteria=CRITERIA_YES,
+        )
     with pytest.raises(PermissionDenied, match="'vote'"):
-        sv.cast_mdt_vote(ctx, pid, day(72), resectable=True, reason="investigator")
-    sv.cast_mdt_vote(as_(ctx, "m_onc"), pid, day(72), resectable=True, reason="PR")
-    last = sv.cast_mdt_vote(as_(ctx, "m_rad"), pid, day(72), resectable=False, reason="thrombus")
-    assert last["decided"] and last["resectable"] and last["votes_resectable"] == 2
+        sv.cast_mdt_vote(
+            ctx, pid, day(72), resectable=True, reason="investigator", criteria=CRITERIA_YES
+        )
+    sv.cast_mdt_vote(
+        as_(ctx, "m_onc"), pid, day(72), resectable=True, reason="PR", criteria=CRITERIA_YES
+    )
+    last = sv.cast_mdt_vote(
+        as_(ctx, "m_rad"), pid, day(72), resectable=False, reason="thrombus", criteria=CRITERIA_YES
+    )
+    assert last["decided"], last["still_needed"]
+    assert last["resectable"] and last["votes_resectable"] == 2
     assert sv.randomise(ctx, pid, day(73))["arm"] in ("A", "B")
     assert sv.verify(ctx.store).ok
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flow_helpers import (
     PROTOCOL,
     VOTES_YES,
@@ -13,7 +14,6 @@ from flow_helpers import (
     surgeon,
     to_assessed,
 )
-
 from talentop import services as sv
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import protocol_from_mapping
@@ -155,6 +155,10 @@ def test_surgery_on_the_minimum_day_is_allowed_and_values_checked(store):
 
 @pytest.mark.db
 def test_arm_b_response_flags_for_review_and_switch_is_its_own_event(store):
+    """The trigger is the protocol's structured criteria (reassessment + resectability):
+    a PR with only labs on record is BLOCKED (remnant liver, thrombus extent and Child-Pugh
+    missing), no longer flagged as before issue 15; with fresh volumetry and a checklist it
+    flags. Test changed deliberately: missing data now block instead of passing."""
     ctx = context(store)
     pid = randomised_in_arm(ctx, "B")
     sv.record_lab(ctx, pid, sampled_on=day(120), test="bilirubin", value=15, unit="umol/L")
@@ -162,22 +166,90 @@ def test_arm_b_response_flags_for_review_and_switch_is_its_own_event(store):
     out = sv.record_assessment(
         ctx, pid, day(126), target={"T1": 30.0, "T2": 20.0}, non_target={"N1": "present"}
     )
+    assert out["resectability_flag"] is None
+    assert out["reassessment"]["status"] == "blocked"
+    assert out["reassessment"]["missing"] == ["remnant_liver", "thrombus_extent", "liver_function"]
+    sv.record_imaging(
+        ctx, pid, study_date=day(165), modality="CT", vp_grade="Vp2", vv_grade="Vv0",
+        future_liver_remnant_ml=600, total_functional_liver_volume_ml=1300,
+    )  # fmt: skip
+    sv.record_lab(ctx, pid, sampled_on=day(165), test="bilirubin", value=15, unit="umol/L")
+    sv.record_lab(ctx, pid, sampled_on=day(165), test="albumin", value=40, unit="g/L")
+    sv.record_resectability(
+        ctx, pid, day(165), context="reassessment", criteria={"child_pugh_grade": "A"}
+    )
+    out = sv.record_assessment(
+        ctx, pid, day(168), target={"T1": 30.0, "T2": 20.0}, non_target={"N1": "present"}
+    )
+    assert out["reassessment"]["status"] == "flagged"
     assert out["resectability_flag"] is not None
     flags = sv.open_resectability_flags(ctx)
-    assert [f["patient_id"] for f in flags] == [pid] and "ALBI grade 1" in flags[0]["reason"]
+    assert [f["patient_id"] for f in flags] == [pid]
+    assert "ALBI grade 1" in flags[0]["reason"] and "remnant 46.2% >= 25%" in flags[0]["reason"]
     with pytest.raises(ProtocolViolation, match="not a resectable reassessment of this patient"):
-        sv.switch_to_surgery(ctx, pid, day(130), 1, "converted")
-    review = sv.record_mdt_review(mdt(ctx), pid, day(128), VOTES_YES)
+        sv.switch_to_surgery(ctx, pid, day(170), 1, "converted")
+    review = sv.record_mdt_review(mdt(ctx), pid, day(170), VOTES_YES)
     switch_id = sv.switch_to_surgery(
-        ctx, pid, day(130), review["review_id"], "converted to resectable"
+        ctx, pid, day(172), review["review_id"], "converted to resectable"
     )
     assert switch_id and sv.open_resectability_flags(ctx) == []
     surgery = sv.record_surgery(
-        surgeon(ctx), pid, day(160), procedure="left hepatectomy", margin="R0", blood_loss_ml=350
+        surgeon(ctx), pid, day(200), procedure="left hepatectomy", margin="R0", blood_loss_ml=350
     )
     assert surgery["after_switch"] is True
     summary = sv.patient_summary(ctx, pid)
     assert summary["arm"] == "B" and summary["state"] == "operated"  # still arm B (ITT)
+
+
+@pytest.mark.db
+def test_stale_data_block_the_flag_and_stable_disease_does_not_trigger(store):
+    """Volumetry older than reassessment.max_data_age_days (28) is missing, not met; SD is not
+    in reassessment.responses (CR, PR: a significant response)."""
+    ctx = context(store)
+    pid = randomised_in_arm(ctx, "B")
+    sv.record_imaging(
+        ctx, pid, study_date=day(90), modality="CT", vp_grade="Vp2", vv_grade="Vv0",
+        future_liver_remnant_ml=600, total_functional_liver_volume_ml=1300,
+    )  # fmt: skip
+    sv.record_resectability(
+        ctx, pid, day(120), context="reassessment", criteria={"child_pugh_grade": "A"}
+    )
+    sv.record_lab(ctx, pid, sampled_on=day(120), test="bilirubin", value=15, unit="umol/L")
+    sv.record_lab(ctx, pid, sampled_on=day(120), test="albumin", value=40, unit="g/L")
+    out = sv.record_assessment(
+        ctx, pid, day(126), target={"T1": 30.0, "T2": 20.0}, non_target={"N1": "present"}
+    )
+    assert out["reassessment"]["status"] == "blocked"
+    assert out["reassessment"]["missing"] == ["remnant_liver", "thrombus_extent"]
+    out = sv.record_assessment(
+        ctx, pid, day(130), target={"T1": 50.0, "T2": 30.0}, non_target={"N1": "present"}
+    )
+    assert out["reassessment"]["status"] == "no_response"
+
+
+@pytest.mark.db
+def test_a_resectable_vote_must_rest_on_met_criteria(store):
+    ctx = context(store)
+    pid = to_assessed(ctx)
+    votes = [dict(v) for v in VOTES_YES]
+    votes[0]["criteria"] = {**votes[0]["criteria"], "remnant_liver_pct": 20.0}
+    votes[1]["criteria"] = {**votes[1]["criteria"], "albi_grade": None}
+    del votes[2]["criteria"]
+    with pytest.raises(InvalidInput) as caught:
+        sv.record_mdt_review(mdt(ctx), pid, day(72), votes)
+    text = " | ".join(caught.value.problems)
+    assert "votes[0]: voted resectable but its criteria say not_resectable" in text
+    assert "remnant 20% < 25%" in text
+    assert "votes[1]: voted resectable but its criteria say incomplete" in text
+    assert "votes[2].criteria=None" in text
+    # a "not resectable" vote may rest on met criteria: the reason says why (oncological)
+    votes = [dict(v) for v in VOTES_YES]
+    votes[0] = {**votes[0], "resectable": False, "reason": "Vp4 extension: not advised"}
+    review = sv.record_mdt_review(mdt(ctx), pid, day(72), votes)
+    assert review["resectable"] is True  # 2 of 3
+    with store.unit_of_work() as session:
+        stored = [v.criteria_json for v in session.query(m.MdtVote).all()]
+    assert all('"remnant_liver_pct": 42.9' in c for c in stored)
 
 
 @pytest.mark.db

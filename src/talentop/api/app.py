@@ -11,7 +11,16 @@ from talentop import __version__
 from talentop.api import problems
 from talentop.api.deps import AppState
 from talentop.api.middleware import RequestContext
-from talentop.api.routes import admin, analysis, auth, data, overview, patients, steps
+from talentop.api.routes import (
+    admin,
+    analysis,
+    auth,
+    data,
+    overview,
+    pathways,
+    patients,
+    steps,
+)
 from talentop.protocol import Protocol, load_protocol
 from talentop.store import Store, require_schema
 
@@ -50,7 +59,7 @@ def create_app(
     )
     app.state.talentop = AppState(store, protocol)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, admin, patients, steps, overview, analysis, data):
+    for module in (auth, admin, patients, steps, pathways, overview, analysis, data):
         api.include_router(module.router)
     app.include_router(api)
     problems.install(app)

@@ -161,10 +161,28 @@ class DoseIn(Body):
     override_reason: Text | None = None
 
 
+Criteria = dict[Code, float | str | bool | None]
+CRITERIA_EXAMPLE = {
+    "r0_feasible": True,
+    "remnant_liver_pct": 42.9,
+    "vp_grade": "Vp3",
+    "vv_grade": "Vv0",
+    "child_pugh_grade": "A",
+    "albi_grade": 1,
+}
+
+
 class VoteIn(Body):
     vote_date: dt.date
     resectable: bool
     reason: Text = Field(examples=["R0 feasible; remnant 38%"])
+    criteria: Criteria | None = Field(
+        None,
+        max_length=20,
+        examples=[CRITERIA_EXAMPLE],
+        description="The structured resectability criteria the vote rests on (required by "
+        "protocols with mdt.criteria_required).",
+    )
 
 
 class PanelVoteIn(Body):
@@ -172,6 +190,27 @@ class PanelVoteIn(Body):
     specialty: Code
     resectable: bool
     reason: Text
+    criteria: Criteria | None = Field(None, max_length=20)
+
+
+class ResectabilityIn(Body):
+    assessed_on: dt.date
+    criteria: Criteria = Field(max_length=20, examples=[CRITERIA_EXAMPLE])
+    context: Code = Field("baseline", examples=["baseline"])
+    resectability_class: Code | None = Field(None, examples=["technically_unresectable"])
+    reason: Text | None = None
+
+
+class LocalTherapyIn(Body):
+    performed_on: dt.date
+    therapy: Code = Field(examples=["tace"])
+    target_lesions: list[Code] = Field(min_length=1, max_length=30, examples=[["T1"]])
+    technique: Code | None = Field(None, examples=["cTACE"])
+
+
+class LocalTherapyResponseIn(Body):
+    assessed_on: dt.date
+    response: Code = Field(examples=["PR"])
 
 
 class ReviewIn(Body):

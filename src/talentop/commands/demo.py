@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,6 +18,60 @@ def _hr(figures: dict, endpoint: str) -> str:
 
     ci = figures[f"{endpoint}_hr_ci" if endpoint == "ttf" else "os_ci"]
     return fmt_hr(figures[f"{endpoint}_hr"], *ci, reason=figures[f"{endpoint}_hr_reason"])
+
+
+def _progress_bar(as_json: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=as_json,
+        transient=False,
+    )
+
+
+def _entry_demo(protocol, out: Path, db: str | None, seed: int, patients: int, as_json: bool):
+    """The at-entry pathway (TALENTACE): run, then print the comparison or JSON."""
+    from talentop.demo.entry_pipeline import run_entry_demo
+    from talentop.demo.entry_report import published_rows
+
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task("patients through the services", total=patients)
+        result = run_entry_demo(
+            out,
+            protocol,
+            db_url=db,
+            n_patients=patients,
+            seed=seed,
+            progress=lambda _, done, total: bar.update(task, completed=done, total=total),
+        )
+    published = {k: v.value for k, v in protocol.published.items()}
+    rows = published_rows(result.figures, published, result.interim.key)
+    columns = ("Figure", "Published (interim)", "Calibrated model (expected)", "This run")
+    if as_json:
+        print_json(
+            {
+                "report": str(result.report),
+                "database_url": result.database_url,
+                "seconds": round(result.seconds, 1),
+                "protocol": protocol.id,
+                "published": published,
+                "figures": result.figures,
+                "comparison": [{k: row[k] for k in columns} for row in rows],
+            }
+        )
+        return
+    table = Table(title=f"{protocol.id.upper()}: published vs calibrated model vs this run")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(row[k]) for k in columns))  # "[input]" is text, not markup
+    console.print(table)
+    console.print(
+        f"Report: [bold]{result.report}[/]  (database {result.database_url}, {result.seconds:.1f} s)"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +97,17 @@ def register(app: typer.Typer) -> None:
             2025, "--seed", help="Random seed: the same seed gives the same trial."
         ),
         patients: int = typer.Option(
-            627, "--patients", min=10, help="Screened patients to simulate (published: 627)."
+            None,
+            "--patients",
+            min=10,
+            help="Screened patients to simulate. Default: the protocol's published screened "
+            "count (TALENTOP 627), else its published randomised count / 0.85 (TALENTACE 402).",
+        ),
+        protocol_name: str = typer.Option(
+            "talentop",
+            "--protocol",
+            help="Protocol name (talentop, talentace) or YAML file. A protocol randomised at "
+            "entry (randomisation.timing: at_entry) runs the at-entry pathway (TACE, ...).",
         ),
         dynamic_reassessment: bool = typer.Option(
             False,
@@ -51,24 +116,30 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the key figures as JSON."),
     ) -> None:
-        """Simulate TALENTOP: screen, induce, assess (RECIST), MDT, randomise, follow up; analyse; write the report.
+        """Simulate a trial end to end (TALENTOP by default; --protocol talentace); write the report.
 
-        Every synthetic patient goes through the real services (eligibility engine, dose calendar,
-        RECIST engine, MDT votes, concealed randomisation); the interim analysis (KM, stratified
-        log-rank and Cox, subgroups, group-sequential bound) is written to OUT/index.html.
+        TALENTOP: screen, induce, assess (RECIST), MDT, randomise, follow up. A protocol
+        randomised at entry (TALENTACE): screen, randomise, TACE on demand, atezo/bev after TACE,
+        mRECIST scans, TACE-PFS. Every synthetic patient goes through the real services
+        (eligibility engine, dose calendar, RECIST engine, MDT votes, concealed randomisation);
+        the analysis (KM, stratified log-rank and Cox, subgroups, the SAP's monitoring) is
+        written to OUT/index.html.
         """
         from talentop.demo.pipeline import run_demo
+        from talentop.protocol import load_protocol
         from talentop.store.urls import mask_url
 
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json,
-            transient=False,
-        ) as bar:
+        protocol = load_protocol(protocol_name)
+        if patients is None:
+            published = {k: v.value for k, v in protocol.published.items()}
+            patients = int(
+                published.get("screened") or round(published.get("randomised", 340) / 0.85)
+            )
+        if protocol.randomisation.timing == "at_entry":
+            _entry_demo(protocol, out, db, seed, patients, as_json)
+            return
+
+        with _progress_bar(as_json) as bar:
             tasks: dict[int, int] = {}
             runs = [0]
 
@@ -88,10 +159,12 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 dynamic_reassessment=dynamic_reassessment,
                 progress=progress,
+                protocol=protocol,
             )
-        from talentop.demo.analysis import PUBLISHED, published_rows
+        from talentop.demo.analysis import published_rows
+        from talentop.demo.provenance import published_values
 
-        rows = published_rows(result.figures)
+        rows = published_rows(result.figures, protocol)
         columns = ("Figure", "Published (interim)", "Calibrated model (expected)", "This run")
         if as_json:
             print_json(
@@ -99,7 +172,7 @@ def register(app: typer.Typer) -> None:
                     "report": str(result.report),
                     "database_url": mask_url(result.database_url),
                     "seconds": round(result.seconds, 1),
-                    "published": PUBLISHED,
+                    "published": published_values(protocol),
                     "expected": result.figures.get("expected", {}),
                     "figures": result.figures,
                     "comparison": [{k: row[k] for k in columns} for row in rows],
@@ -111,7 +184,7 @@ def register(app: typer.Typer) -> None:
         for column in columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*(row[k] for k in columns))
+            table.add_row(*(escape(row[k]) for k in columns))  # "[input]" is text, not markup
         console.print(table)
         if result.dynamic:
             c = result.dynamic["conversion"]

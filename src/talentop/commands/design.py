@@ -19,8 +19,9 @@ from talentop.commands._edge import (
 )
 from talentop.design.boundaries import gs_boundaries
 from talentop.design.looks import parse_looks
+from talentop.design.plan import look_event_counts
 from talentop.design.sample_size import schoenfeld_events_exact
-from talentop.errors import check_problems
+from talentop.errors import InvalidInput, check_problems
 
 
 def _check_design(
@@ -92,9 +93,8 @@ def design_table(
     )
     needed = math.ceil(round(fixed * bounds.inflation, 9))
     if look_events is None:
-        final = needed
-        events = [max(1, math.ceil(round(f * final, 9))) for f in bounds.information]
-        events[-1] = final
+        events = look_event_counts(fixed, bounds.inflation, list(bounds.information))
+        final = events[-1]
     else:
         events = list(look_events)
         final = events[-1]
@@ -268,7 +268,19 @@ _GRID_HELP = (
 
 
 def simulate(
-    grid: list[str] = typer.Option(..., "--grid", help=_GRID_HELP),
+    grid: list[str] = typer.Option(None, "--grid", help=_GRID_HELP),
+    scenario: list[str] = typer.Option(
+        None,
+        "--scenario",
+        help="A ready-made scenario of the protocol file (scenarios[].id), repeatable, or 'all' "
+        "(TALENTOP: as_designed, dynamic_reassessment, os_primary, tace_first). Unset values "
+        "come from the protocol's SAP. Use instead of --grid.",
+    ),
+    protocol_name: str = typer.Option(
+        "talentop",
+        "--protocol",
+        help="Protocol (name or YAML file) whose scenarios --scenario reads.",
+    ),
     replicates: int = typer.Option(1000, help="Trials per grid cell (>= 1)."),
     seed: int = typer.Option(
         20251017, help="Seed (integer >= 0): same seed, same table on any cluster."
@@ -298,12 +310,22 @@ def simulate(
         False, "--json", help="Print the grid table as JSON (numbers; one list entry per look)."
     ),
 ) -> None:
-    """Simulate a grid of designs (vectorised across trials) on Dask or local processes.
+    """Simulate a grid of designs, or the protocol's ready-made scenarios (--scenario).
 
     Each grid cell is a 1:1 exponential trial; its final event count is Schoenfeld's times
     the group-sequential inflation unless the grid gives events. Several keys may share one
-    --grid value ("hr=0.6,0.7 n=200,300"). Results depend only on the seed.
+    --grid value ("hr=0.6,0.7 n=200,300"). A scenario (protocol file, section scenarios) is
+    the SAP with some assumptions changed: it reports the events and patients the SAP's power
+    needs and, by simulation, the power of the trial as the scenario runs it. Results depend
+    only on the seed.
     """
+    if bool(grid) == bool(scenario):
+        raise InvalidInput(
+            "give exactly one of --grid (a design grid) or --scenario (the protocol's scenarios)"
+        )
+    if scenario:
+        _scenarios(scenario, protocol_name, replicates, seed, as_json)
+        return
     from talentop.design.distributed import (
         cell_design,
         check_run,
@@ -372,6 +394,51 @@ def simulate(
     print_table(number_table(f"{replicates} trials per cell, seed {seed}", headers, rows))
 
 
+def _scenarios(names: list[str], protocol_name: str, replicates: int, seed: int, as_json: bool):
+    """Run the protocol's scenarios and print one row each (or JSON)."""
+    from talentop.design.scenarios import ScenarioSpec, run_scenario
+    from talentop.protocol import load_protocol
+    from talentop.protocol.plan import scenario_values
+
+    protocol = load_protocol(protocol_name)
+    if protocol.sap is None:
+        raise InvalidInput(f"protocol {protocol.id} has no sap section: scenarios need its plan")
+    chosen = protocol.scenarios if names == ["all"] else [protocol.scenario(n) for n in names]
+    results = [
+        run_scenario(
+            ScenarioSpec(**scenario_values(s, protocol.sap)), replicates=replicates, seed=seed
+        )
+        for s in chosen
+    ]
+    if as_json:
+        print_json(
+            {"protocol": protocol.id, "replicates": replicates, "seed": seed, "scenarios": results}
+        )
+        return
+    headers = [
+        "scenario", "endpoint", "HR", "control median", "patients", "analysis events",
+        "events needed", "patients needed", "power (MC SE)", "mean HR", "E months", "switched",
+    ]  # fmt: skip
+    rows = [
+        [
+            r["id"], r["endpoint"], f"{r['effective_hazard_ratio']:.3f}",
+            f"{r['control_median_months'] * r['control_hazard_multiplier'] ** -1:.1f}",
+            str(r["n_patients"]), ":".join(str(e) for e in r["look_events"]),
+            str(r["required_events"]), "-" if r["patients_needed"] is None else str(r["patients_needed"]),
+            f"{r['power']:.3f} ({r['power_mc_se']:.3f})", f"{r['mean_hr']:.3f}",
+            f"{r['expected_duration_months']:.1f}", f"{r['switched_per_trial']:.1f}",
+        ]
+        for r in results
+    ]  # fmt: skip
+    print_table(
+        number_table(
+            f"{protocol.id} scenarios: {replicates} trials each, seed {seed}", headers, rows
+        )
+    )
+    for r in results:
+        console.print(f"{r['id']}: {r['title']}", markup=False, highlight=False)
+
+
 def _format(name: str, value: object) -> str:
     """One cell of the human grid table; per-look lists are joined with ':'."""
     if isinstance(value, list):
@@ -384,6 +451,13 @@ def _format(name: str, value: object) -> str:
 
 def _cell(value: float | None, digits: int = 4) -> str:
     return "-" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def _count(value: float | None) -> str:
+    """A count: whole when it is one (83), one decimal when it is an expectation (90.7)."""
+    if value is None or value != value:
+        return "-"
+    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
 
 
 def calibrate(
@@ -455,18 +529,28 @@ def calibrate(
         f"(accrual {result.assumptions.accrual_months:g} months); fitted: {fitted}"
     )
     fit = Table(title=f"Fit: target vs achieved ({replicates} Monte-Carlo trials, seed {seed})")
-    for name in ("quantity", "target", "source", "analytic", "Monte Carlo", "MC SE"):
-        fit.add_column(name, justify="left" if name in ("quantity", "source") else "right")
+    for name in ("quantity", "target", "source", "analytic", "Monte Carlo", "MC SE", "flag"):
+        fit.add_column(name, justify="left" if name in ("quantity", "source", "flag") else "right")
     for row in result.fit.itertuples(index=False):
+        count = row.kind == "count"
         fit.add_row(
             row.quantity,
-            _cell(row.target),
+            _count(row.target) if count else _cell(row.target),
             row.source,
-            _cell(row.analytic),
-            _cell(row.monte_carlo),
-            _cell(row.mc_se),
+            _cell(row.analytic, 1) if count else _cell(row.analytic),
+            _cell(row.monte_carlo, 1) if count else _cell(row.monte_carlo),
+            _cell(row.mc_se, 2) if count else _cell(row.mc_se),
+            row.flag,
         )
     console.print(fit)
+    flagged = [row.quantity for row in result.fit.itertuples(index=False) if row.flag]
+    if flagged:
+        console.print(
+            f"{len(flagged)} figure(s) further than 3 Monte-Carlo SEs from the target: "
+            f"{', '.join(flagged)} (large-sample fit vs trials of this size)",
+            markup=False,
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -81,6 +82,41 @@ def _render(p: Protocol) -> None:
         f"neither (follow-up continues): {', '.join(p.ttf.continue_reasons) or 'none'}",
         markup=False,
     )
+    _render_plan(p)
+
+
+def _sourced(name: str, item) -> str:
+    value = item.value
+    text = (
+        ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        if isinstance(value, list)
+        else value
+    )
+    return f"{name} = {text} [{item.source.strip()}]"
+
+
+def _render_plan(p: Protocol) -> None:
+    """Primary endpoint, the arm-B switch, the SAP (with sources) and the scenarios."""
+    switch = p.ttf.switch_to_surgery
+    console.print(
+        f"Primary endpoint {p.endpoints.primary}; arm-B switch in TTF: {switch.primary} "
+        f"(sensitivity: {', '.join(switch.sensitivity)})",
+        markup=False,
+    )
+    if p.sap is not None:
+        table = Table(title=f"SAP (planned HR {p.sap.planned_hazard_ratio:.3f})")
+        table.add_column(escape("assumption [source]"), overflow="fold")
+        for name in type(p.sap).model_fields:
+            item = getattr(p.sap, name)
+            if hasattr(item, "source"):
+                table.add_row(Text(_sourced(name, item)))
+        console.print(table)
+    if p.scenarios:
+        console.print(
+            "Scenarios (talentop simulate --scenario ID): "
+            + "; ".join(f"{s.id}: {s.title}" for s in p.scenarios),
+            markup=False,
+        )
 
 
 @protocol_app.command("show")

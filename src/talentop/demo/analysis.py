@@ -21,20 +21,10 @@ from talentop.errors import ConvergenceError
 from talentop.reports import (
     ConsortArm,
     ConsortFlow,
-    exact_ci,
-    fmt_hr,
-    fmt_num,
     json_number,
-    p_equals,
 )
 
 ARMS = ("A", "B")
-#: Published interim (protocol.md "Interim results"), the calibration targets.
-PUBLISHED = {
-    "screened": 627, "induction": 489, "randomised": 201, "arm_a": 101, "arm_b": 100,
-    "operated": 83, "ttf_median_a": 20.4, "ttf_median_b": 11.8, "ttf_hr": 0.60, "ttf_p": 0.015,
-    "os_hr": 0.67, "os_ci": (0.35, 1.29), "cd3_pct": 21.7,
-}  # fmt: skip
 CD_GRADES = ("I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 
 
@@ -79,6 +69,10 @@ class Interim:
     stored: Any = None  # talentop.demo.safety.StoredFacts
     expected: dict[str, float] = field(default_factory=dict)  # calibrated model's values
     extra: dict[str, Any] = field(default_factory=dict)
+    os_subgroups: pd.DataFrame | None = None  # the same subgroups for OS
+    plan: Any = None  # talentop.design.plan.PlannedAnalysis (the SAP's)
+    switch: dict[str, EndpointResult] = field(default_factory=dict)  # TTF per switch reading
+    experts: dict[str, Any] = field(default_factory=dict)  # demo.experts tables
 
 
 def endpoint_frame(adtte: pd.DataFrame, paramcd: str, patients: pd.DataFrame) -> pd.DataFrame:
@@ -86,9 +80,8 @@ def endpoint_frame(adtte: pd.DataFrame, paramcd: str, patients: pd.DataFrame) ->
     rows = adtte[adtte["PARAMCD"] == paramcd]
     frame = rows[["USUBJID", "ARM", "AVAL", "CNSR"]].rename(columns={"ARM": "arm", "AVAL": "time"})
     frame = frame.assign(event=(frame.pop("CNSR") == 0).astype(int))
-    covariates = patients.set_index("usubjid")[
-        ["stratum", "ecog", "vp_grade", "bor", "depth_of_response_pct"]
-    ]
+    wanted = ["stratum", "ecog", "vp_grade", "bor", "depth_of_response_pct", "baseline_class"]
+    covariates = patients.set_index("usubjid")[[c for c in wanted if c in patients.columns]]
     frame = frame.join(covariates, on="USUBJID")
     frame["treat_a"] = (frame["arm"] == "A").astype(int)
     return frame.reset_index(drop=True)
@@ -229,8 +222,17 @@ def _subgroup_rows(frame: pd.DataFrame, name: str, column: pd.Series) -> list[di
     return rows
 
 
-def subgroups(frame: pd.DataFrame) -> pd.DataFrame:
-    """Overall + depth of response, SD shrinking vs growing, Vp3/Vp4, ECOG (forest plot rows)."""
+def subgroups(frame: pd.DataFrame, protocol: Any = None) -> pd.DataFrame:
+    """Forest-plot rows: overall, then the experts' subgroups (seed article), each with the
+    treatment x subgroup interaction (likelihood-ratio):
+
+    - depth of response, cut as the protocol's ``depth_of_response`` stratum (deep <= -30%,
+      shallow -30% to 0% "shrinkage < 30% or no change", growth > 0%);
+    - SD patients, shrinkage or no change (<= 0%) vs growth (> 0%): 0% falls where the
+      stratum puts it (with shrinkage), not with growth;
+    - Vp3 vs Vp4 (the high-risk thrombus grades, compared with each other);
+    - baseline resectability class; ECOG PS.
+    """
     overall = compare(frame, "subgroup")
     rows = [
         {
@@ -248,46 +250,45 @@ def subgroups(frame: pd.DataFrame) -> pd.DataFrame:
         }
     ]
     depth = frame["depth_of_response_pct"].astype(float)
-    rows += _subgroup_rows(
-        frame,
-        "Depth of response",
-        pd.Series(
+    stratum = _depth_stratum(protocol)
+    if stratum is not None:
+        labels = {lvl.id: lvl.label or lvl.id for lvl in stratum.levels}
+        level = depth.map(lambda v: None if pd.isna(v) else labels[stratum.level_for(float(v))])
+    else:
+        level = pd.Series(
             np.where(depth <= -30, "shrinkage >= 30%", "shrinkage < 30% or growth"),
             index=frame.index,
-        ),
-    )
+        )
+    rows += _subgroup_rows(frame, "Depth of response", level)
     sd = frame["bor"] == "SD"
     rows += _subgroup_rows(
         frame,
         "SD patients: tumour size",
-        pd.Series(np.where(depth < 0, "SD, shrinking", "SD, growing"), index=frame.index).where(sd),
+        pd.Series(
+            np.where(depth <= 0, "SD, shrinkage or no change (<= 0%)", "SD, growth (> 0%)"),
+            index=frame.index,
+        ).where(sd),
     )
     rows += _subgroup_rows(
         frame,
         "Portal vein thrombus",
-        frame["vp_grade"].map(lambda v: "Vp3/Vp4" if v in ("Vp3", "Vp4") else "Vp0-Vp2"),
+        frame["vp_grade"].where(frame["vp_grade"].isin(["Vp3", "Vp4"])),
     )
+    if "baseline_class" in frame.columns and frame["baseline_class"].notna().any():
+        rows += _subgroup_rows(
+            frame,
+            "Baseline resectability",
+            frame["baseline_class"].map(lambda c: None if pd.isna(c) else c.replace("_", " ")),
+        )
     rows += _subgroup_rows(frame, "ECOG PS", frame["ecog"].map(lambda v: f"ECOG {v}"))
     return pd.DataFrame(rows)
 
 
-def gs_at_observed(
-    events: int, *, hazard_ratio: float = 0.6, alpha: float = 0.025
-) -> dict[str, float]:
-    """O'Brien-Fleming-type bound at the observed fraction of the planned TTF events."""
-    from talentop.design import gs_boundaries, schoenfeld_events
-
-    planned = int(schoenfeld_events(hazard_ratio=hazard_ratio, alpha=2 * alpha, power=0.8))
-    fraction = min(events / planned, 0.99)
-    design = gs_boundaries(information=[fraction, 1.0], alpha=alpha, spending="obf")
-    return {
-        "planned_events": planned,
-        "observed_events": events,
-        "information_fraction": fraction,
-        "efficacy_z": float(design.efficacy_z[0]),
-        "nominal_p": float(design.nominal_p[0]),
-        "cumulative_alpha": float(design.cumulative_alpha[0]),
-    }
+def _depth_stratum(protocol: Any) -> Any:
+    """The protocol's stratum on depth of response, if it has one."""
+    if protocol is None:
+        return None
+    return next((s for s in protocol.strata if s.variable == "depth_of_response_pct"), None)
 
 
 def consort_flow(run: Any) -> ConsortFlow:
@@ -325,13 +326,22 @@ def consort_flow(run: Any) -> ConsortFlow:
     )
 
 
-def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> Interim:
+def interim_analysis(
+    run: Any, adtte: dict[str, pd.DataFrame], stored: Any, *, protocol: Any = None
+) -> Interim:
     """Run the whole interim analysis on one trial run (ADTTE and safety from the database).
 
     ``adtte["primary"]`` is the protocol file's TTF (as ``talentop export adtte``);
     ``adtte["censor_at_completion"]`` (the protocol's continue reasons censor, if it has any)
-    is the sensitivity analysis (see ``talentop.demo.run.adtte_both``).
+    and ``adtte["switch_<reading>"]`` (the arm-B switch read another way) are sensitivity
+    analyses (``talentop.demo.run.adtte_both``). The interim is judged against the SAP's
+    planned events (``design.plan``), never against the observed hazard ratio.
     """
+    from talentop.demo import experts
+    from talentop.design.plan import plan_from_sap
+    from talentop.protocol import load_protocol
+
+    protocol = protocol or load_protocol("talentop")
     patients = run.patient_frame()
     db = stored.patients.set_index("usubjid")
     for column in ("operated", "switched"):
@@ -352,13 +362,34 @@ def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> I
     operated_a = randomised[(randomised.arm == "A") & randomised.operated]
     complications = stored.complications
     cd3 = complications[complications.grade.isin(CD_GRADES[2:]) & (complications.arm == "A")]
+    switch = {protocol.ttf.switch_to_surgery.primary: ttf}
+    for reading in protocol.ttf.switch_to_surgery.sensitivity:
+        frame = adtte.get(f"switch_{reading}")
+        if frame is not None:
+            switch[reading] = compare(endpoint_frame(frame, "TTF", randomised), "TTF")
+    plan = plan_from_sap(protocol.sap) if protocol.sap is not None else None
+    z = None if ttf.hr_reason is not None else float(-ttf.z)
+    gs = plan.at_interim(int(ttf.data.event.sum()), z) if plan is not None else {}
+    expert = {
+        "conversion": experts.conversion_table(patients),
+        "landmark": experts.depth_landmark(os_.data),
+        "surgical_safety": experts.surgical_safety(stored, protocol),
+        "pathology": experts.pathology(stored, os_.data, protocol),
+        "switch": experts.switch_sensitivity(
+            switch, int(stored.patients.switched.sum()), protocol.ttf.switch_to_surgery.primary
+        ),
+    }
+    if protocol.reassessment is not None:
+        expert["operable"] = experts.operable_within(
+            stored, protocol.reassessment.operable_within_months.value, run.cutoff_date
+        )
     return Interim(
         flow=consort_flow(run),
         randomised=randomised,
         ttf=ttf,
         os=os_,
-        subgroups=subgroups(ttf.data),
-        gs=gs_at_observed(int(ttf.data.event.sum())),
+        subgroups=subgroups(ttf.data, protocol),
+        gs=gs,
         responses=patients.assign(group="All induction patients"),
         complications=complications,
         adverse_events=stored.adverse_events,
@@ -367,7 +398,11 @@ def interim_analysis(run: Any, adtte: dict[str, pd.DataFrame], stored: Any) -> I
         ttf_sensitivity=ttf_sensitivity,
         pfs=pfs,
         stored=stored,
-        expected=dict(run.model.expected) if run.model else {},
+        expected=_expected(run),
+        os_subgroups=subgroups(os_.data, protocol),
+        plan=plan,
+        switch=switch,
+        experts=expert,
     )
 
 
@@ -414,6 +449,28 @@ def _pfs_figures(result: EndpointResult | None) -> dict[str, Any]:
     }
 
 
+def _expected(run: Any) -> dict[str, float]:
+    """The model's expected figures: calibration, CONSORT counts, grade >= 3 complications."""
+    from talentop.demo.expected import expected_cd3_pct, expected_counts
+
+    if run.model is None:
+        return {}
+    return {
+        **run.model.expected,
+        **expected_counts(run.screened),
+        "cd3_pct": expected_cd3_pct(run.model),
+    }
+
+
+def _outside_profile(events: pd.DataFrame) -> int:
+    """Distinct AE terms recorded that are not in the known atezo/bev profile the generator
+    draws from (``demo.cohort.AE_TERMS``, plus immune-related hepatitis at a toxicity stop)."""
+    from talentop.demo.cohort import AE_TERMS
+
+    known = set(AE_TERMS) | {"Hepatitis (immune-related)"}
+    return len(set(events["term"]) - known) if len(events) else 0
+
+
 def key_figures(interim: Interim) -> dict[str, Any]:
     """The headline numbers (JSON-safe), compared with the publication in the report."""
     flow = interim.flow
@@ -442,7 +499,10 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         **_pfs_figures(interim.pfs),
         "cd3_pct": 100 * interim.cd3_count / interim.operated if interim.operated else None,
         "vp3_vp4_pct": 100 * float(interim.randomised.vp_grade.isin(["Vp3", "Vp4"]).mean()),
-        "gs_efficacy_z": interim.gs["efficacy_z"],
+        "gs_efficacy_z": interim.gs.get("efficacy_z"),
+        "gs_planned_events": interim.gs.get("planned_events"),
+        "gs_information_fraction": interim.gs.get("information_fraction"),
+        "ae_terms_outside_profile": _outside_profile(interim.adverse_events),
         "ttf_z": json_number(-interim.ttf.z),
         **_sensitivity_figures(interim.ttf_sensitivity),
         "maintenance_completed": int(interim.stored.patients.maintenance_completed.sum())
@@ -452,49 +512,12 @@ def key_figures(interim: Interim) -> dict[str, Any]:
     }
 
 
-def published_rows(figures: dict[str, Any]) -> list[dict[str, str]]:
-    """One row per figure of protocol.md's interim table, with the calibrated expectation.
+def published_rows(figures: dict[str, Any], protocol: Any = None) -> list[dict[str, str]]:
+    """Published vs calibrated model vs this run, each cell marked input / calibrated / output
+    (``demo.provenance``); published figures from the protocol file (default TALENTOP)."""
+    from talentop.demo.provenance import published_rows as rows
+    from talentop.demo.provenance import published_values
+    from talentop.protocol import load_protocol
 
-    "Expected" is the calibrated model's value (``calibrate_talentop``: analytic medians
-    and large-sample Cox HR at the calibration's data cut); one trial of 201 scatters around
-    it (log-HR SE about 0.17).
-    """
-
-    num = fmt_num
-    f, p, e = figures, PUBLISHED, figures.get("expected") or {}
-    lo, hi = exact_ci(f["operated"], f["arm_a"]) if f["arm_a"] else (np.nan, np.nan)
-    ex_med = f"{num(e.get('ttf_median_a'))} vs {num(e.get('ttf_median_b'))}" if e else "-"
-    ex_p = f", z = {fmt_num(e['ttf_z'], 2)}" if "ttf_z" in e else ""
-    rows = [
-        ("Screened", str(p["screened"]), "-", str(f["screened"]), "cohort size (--patients)"),
-        ("Met criteria, received induction", str(p["induction"]), "-", str(f["induction"]), "eligibility engine"),
-        ("PR/SD and resectable, randomised", str(p["randomised"]), "-", str(f["randomised"]), "RECIST engine + MDT"),
-        ("Arm A / arm B", f"{p['arm_a']} / {p['arm_b']}", "-", f"{f['arm_a']} / {f['arm_b']}", "stratified permuted blocks"),
-        ("Arm A operated", f"{p['operated']} (82.2%)", "82.2%", f"{f['operated']} ({100 * f['operated'] / max(f['arm_a'], 1):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f})", "record_surgery; failures before the planned date are not operated"),
-        ("Median TTF A vs B, months", f"{p['ttf_median_a']} vs {p['ttf_median_b']}", ex_med, f"{num(f['ttf_median_a'])} vs {num(f['ttf_median_b'])}", "Kaplan-Meier; the protocol file's TTF definition (as talentop export adtte)"),
-        ("TTF hazard ratio (A vs B), P", f"{fmt_num(p['ttf_hr'], 2)}, {p_equals(p['ttf_p'])}", f"{fmt_num(e['ttf_hr'], 2)}{ex_p}" if e else "-", f"{fmt_hr(f['ttf_hr'], *f['ttf_hr_ci'], reason=f['ttf_hr_reason'])}, log-rank {p_equals(f['ttf_p'])}", "stratified Cox; stratified log-rank P"),
-        ("OS hazard ratio (95% CI)", fmt_hr(p["os_hr"], *p["os_ci"]), fmt_num(e["os_hr"], 2) if e else "-", fmt_hr(f["os_hr"], *f["os_ci"], reason=f["os_hr_reason"]), f"{f['os_events']} deaths: immature"),
-        ("Grade >= 3 surgical complications (arm A, operated)", f"{p['cd3_pct']}%", "22%", "-" if f["cd3_pct"] is None else f"{fmt_num(f['cd3_pct'])}%", "Clavien-Dindo >= IIIa, from the database"),
-        ("New atezo/bev safety signals", "none", "none", "none (AEs drawn from the known profile)", "simulated"),
-    ]  # fmt: skip
-    if "ttf_sensitivity_events" in f:
-        events = f["ttf_sensitivity_events"]
-        hr = fmt_hr(
-            f["ttf_sensitivity_hr"],
-            *f["ttf_sensitivity_hr_ci"],
-            reason=f["ttf_sensitivity_hr_reason"],
-        )
-        rows.append(
-            (
-                "Sensitivity: TTF censored at maintenance completion",
-                "-",
-                "-",
-                f"median {num(f['ttf_sensitivity_median_a'])} vs "
-                f"{num(f['ttf_sensitivity_median_b'])}; HR {hr}, log-rank "
-                f"{p_equals(f['ttf_sensitivity_p'])}; events {events['A']} / {events['B']}",
-                f"continue reasons moved to censoring; {f['maintenance_completed']} completed "
-                "maintenance",
-            )
-        )
-    keys = ("Figure", "Published (interim)", "Calibrated model (expected)", "This run", "Note")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    protocol = protocol or load_protocol("talentop")
+    return rows(figures, published_values(protocol), figures.get("expected") or {})

@@ -6,9 +6,12 @@ here decides eligibility, response, allocation or endpoints - the real engines d
 what a site would observe, with frequencies calibrated to the published interim
 (627 screened -> 489 induction -> 201 randomised -> 83 of 101 operated; Vp3/Vp4 > 50%).
 Outcome times come from :mod:`talentop.demo.outcomes` (the design calibration); every
-potential outcome (operated, systemic, switched) and both endpoints (TTF, OS) are drawn from
-one exponential per patient (comonotone coupling: TTF <= OS, exact calibrated marginals), so a
-patient's arm changes only the path.
+potential outcome (operated, systemic, switched) of TTF comes from one exponential per patient
+(common random numbers: a patient's arm changes only the path); OS is TTF plus post-failure
+survival (``demo.outcomes.os_months``: a failure is the death itself with probability
+``death_at_failure``, else an Exponential post-failure time with the path's hazard). The
+pathway draws (baseline resectability class, local therapy, pathology...) come from a second
+stream (``demo.pathways``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from talentop.demo.outcomes import OutcomeModel, outcome_model, switched_time
+from talentop.demo.outcomes import OutcomeModel, os_months, outcome_model, switched_time
+from talentop.demo.pathways import (
+    COMPLICATION_CATEGORIES,
+    RESECTABLE_MULTIPLIER,
+    PathwayDraws,
+    draw_class,
+    draw_pathways,
+    extra_stream,
+)
 
 #: Screen-failure reasons the generator plants (about 22% of 627 = 138 in the interim).
 EXCLUSION_PROBS: dict[str, float] = {
@@ -46,8 +57,6 @@ NOT_OPERATED_REASONS = {
 }
 #: Planned days from randomisation to resection (arm A; the washout may push it later).
 SURGERY_DELAY_DAYS = (14, 35)
-#: OS - TTF below this (months): the failure is the death itself (TTF event = death).
-DEATH_AS_FAILURE_MONTHS = 0.5
 ATTRIBUTIONS = {
     "unrelated": 0.1,
     "unlikely": 0.1,
@@ -114,6 +123,8 @@ class SyntheticPatient:
     failure_reason: str = "progression"  # reason if treatment fails before death
     conversion_months: float | None = None  # arm B: MDT would find resectable at this time
     switch_votes: list[tuple[str, bool]] = field(default_factory=list)  # MDT at conversion
+    pathways: PathwayDraws | None = None  # baseline class, post-failure draw, pathology...
+    complication_categories: list[str] = field(default_factory=list)  # per complication
 
 
 def _eligible_record(rng: np.random.Generator, ecog: int, vp: str, vv: str) -> dict[str, Any]:
@@ -270,6 +281,7 @@ def generate_cohort(
     accrual_months = model.accrual_months if accrual_months is None else accrual_months
     p_intent = operated_intent_probability(model)
     rng = np.random.default_rng(seed)
+    extra = extra_stream(seed)
     offsets = np.sort(rng.uniform(0, accrual_months * DAYS_PER_MONTH, n_patients))
     exclusion_total = sum(EXCLUSION_PROBS.values())
     cohort = []
@@ -290,7 +302,10 @@ def generate_cohort(
         start = screened_on + dt.timedelta(days=7)
         response = _choice(rng, RESPONSE_PROBS)
         baseline, followups = _lesions(rng, record, response, start)
-        resectable = bool(rng.random() < RESECTABLE_PROBS[response])
+        cls = draw_class(extra)
+        resectable = bool(
+            rng.random() < min(1.0, RESECTABLE_PROBS[response] * RESECTABLE_MULTIPLIER[cls])
+        )
         operated = bool(rng.random() < p_intent)
         clavien = _choice(rng, model.clavien_dindo_probs) if operated else "none"
         complications = []
@@ -306,10 +321,13 @@ def generate_cohort(
                 )
                 onset = float(rng.uniform(0.0, 1.0))
                 adverse_events.append((term, grade, onset, _choice(rng, ATTRIBUTIONS)))
-        # Coupled potential outcomes: one exponential draw for every path and both endpoints.
-        e_ttf = e_os = float(rng.exponential())
+        # Coupled potential outcomes: one exponential draw for every path (TTF); OS = TTF +
+        # post-failure survival (demo.outcomes.os_months).
+        e_ttf = float(rng.exponential())
+        draws = draw_pathways(
+            extra, cls, response=response, ttf_unit=e_ttf, death_at_failure=model.death_at_failure
+        )
         ttf_sys = float(model.ttf_systemic.inverse(e_ttf))
-        os_sys = float(model.os_systemic.inverse(e_os))
         conversion = (
             float(rng.uniform(2, 14))
             if (not resectable and response != "PD" and rng.random() < 0.35)
@@ -318,14 +336,14 @@ def generate_cohort(
         if resectable and response != "PD" and rng.random() < 0.5:
             conversion = float(rng.uniform(1.5, 9))  # arm B, resectable at entry: re-proposed
         ttf = {"operated": float(model.ttf_operated.inverse(e_ttf)), "systemic": ttf_sys}
-        os_ = {"operated": float(model.os_operated.inverse(e_os)), "systemic": os_sys}
         if conversion is not None:
             ttf["switched"] = float(
                 switched_time(model.ttf_systemic, model.ttf_operated, conversion, e_ttf)
             )
-            os_["switched"] = float(
-                switched_time(model.os_systemic, model.os_operated, conversion, e_os)
-            )
+        os_ = {
+            path: os_months(model, months, path, draws.dies_at_failure, draws.post_failure_unit)
+            for path, months in ttf.items()
+        }
         cohort.append(
             SyntheticPatient(
                 index=index,
@@ -364,6 +382,8 @@ def generate_cohort(
                 conversion_months=conversion,
                 surgery_delay_days=int(rng.integers(*SURGERY_DELAY_DAYS, endpoint=True)),
                 switch_votes=_mdt_votes(rng, True),
+                pathways=draws,
+                complication_categories=[COMPLICATION_CATEGORIES[t] for t, _ in complications],
             )
         )
     return cohort

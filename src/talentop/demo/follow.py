@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from talentop.demo.cohort import DAYS_PER_MONTH, DEATH_AS_FAILURE_MONTHS, SyntheticPatient
+from talentop.demo.cohort import DAYS_PER_MONTH, SyntheticPatient
 from talentop.demo.dosing import first_cycle_after_induction, record_cycles
 from talentop.demo.imaging import (
     POST_FAILURE_PD_FRACTION,
@@ -27,7 +27,8 @@ from talentop.demo.imaging import (
     patient_rng,
     record_scans,
 )
-from talentop.demo.outcomes import OutcomeModel, switched_time
+from talentop.demo.outcomes import OutcomeModel, os_months, switched_time
+from talentop.demo.pathways import ISGLS_FOR_CLAVIEN, findings
 
 #: Arm-B reassessment horizon: conversions were drawn within 14 months of randomisation.
 REASSESS_HORIZON_MONTHS = 18.0
@@ -70,16 +71,24 @@ def _operate(ctx: Any, pid: int, patient: SyntheticPatient, on: dt.date, death: 
     if death <= on + dt.timedelta(days=POST_OP_DEATH_DAYS):
         record_complication(ctx, pid, death, description="Post-operative death", clavien_dindo="V")
     else:
-        for offset, (term, grade) in enumerate(patient.complications, start=3):
+        categories = patient.complication_categories or [None] * len(patient.complications)
+        for offset, ((term, grade), category) in enumerate(
+            zip(patient.complications, categories, strict=True), start=3
+        ):
             record_complication(
-                ctx, pid, on + dt.timedelta(days=offset), description=term, clavien_dindo=grade
+                ctx,
+                pid,
+                on + dt.timedelta(days=offset),
+                description=term,
+                clavien_dindo=grade,
+                category=category,
+                isgls_grade=ISGLS_FOR_CLAVIEN[grade] if category == "liver_failure" else None,
             )
+    necrosis = (
+        patient.pathways.necrosis_pct if patient.pathways else float((patient.index * 13) % 100)
+    )
     record_biospecimen(
-        ctx,
-        pid,
-        on,
-        specimen_type="tissue_resection",
-        pathological_necrosis_pct=float((patient.index * 13) % 100),
+        ctx, pid, on, specimen_type="tissue_resection", pathological_necrosis_pct=necrosis
     )
 
 
@@ -101,7 +110,11 @@ def _reassess_arm_b(
     reviewed_no = False
     horizon = start + dt.timedelta(days=round(REASSESS_HORIZON_MONTHS * DAYS_PER_MONTH))
     last_scan = None
-    for visit in schedule.dates(cut, min(failure - dt.timedelta(days=1), cut, horizon)):
+    for index, visit in enumerate(
+        schedule.dates(cut, min(failure - dt.timedelta(days=1), cut, horizon))
+    ):
+        if course.responder:  # only a shrinking tumour can reach the trigger's CR/PR
+            _reassessment_data(ctx, pid, patient, visit, index)
         (result,) = record_scans(ctx, pid, course, [visit])
         last_scan = visit
         months = (visit - start).days / DAYS_PER_MONTH
@@ -112,7 +125,7 @@ def _reassess_arm_b(
 
             votes = patient.switch_votes if ready else [(s, False) for s, _ in patient.mdt_votes]
             review_on = visit + dt.timedelta(days=3)
-            review = record_mdt_review(ctx, pid, review_on, votes_for(votes))
+            review = record_mdt_review(ctx, pid, review_on, votes_for(votes, patient.record))
             row["reassessment_reviews"] = row.get("reassessment_reviews", 0) + 1
             reviewed_no = True
             if review["resectable"]:
@@ -122,6 +135,62 @@ def _reassess_arm_b(
             if ready:
                 return None, last_scan  # the MDT disagreed with the latent state
     return None, last_scan
+
+
+def _local_therapy_before_surgery(
+    ctx: Any, pid: int, patient: SyntheticPatient, start: dt.date, surgery_on: dt.date
+) -> None:
+    """Some arm-A patients get TACE or radiotherapy before the resection (a recorded path;
+    its effect on TTF is the protocol's ``local_therapy.ttf_effect``)."""
+    from talentop.services import record_local_therapy, record_local_therapy_response
+
+    therapy = patient.pathways.local_therapy if patient.pathways else None
+    rules = ctx.protocol.local_therapy
+    given = start + dt.timedelta(days=3)
+    if therapy is None or rules is None or therapy not in rules.types or surgery_on <= given:
+        return
+    targets = ["T1"] if therapy == "tace" or not patient.baseline["non_target"] else ["N1"]
+    technique = "cTACE" if therapy == "tace" else None
+    therapy_id = record_local_therapy(
+        ctx, pid, given, therapy=therapy, target_lesions=targets, technique=technique
+    )
+    if surgery_on - given > dt.timedelta(days=1):
+        response = "PR" if patient.latent_response == "PR" else "SD"
+        record_local_therapy_response(
+            ctx, pid, therapy_id, surgery_on - dt.timedelta(days=1), response=response
+        )
+
+
+def _reassessment_data(
+    ctx: Any, pid: int, patient: SyntheticPatient, visit: dt.date, index: int
+) -> None:
+    """What a site records before an arm-B reassessment scan: volumetry and thrombus (CT),
+    bilirubin and albumin (unless the draw says the labs were not done), and the checklist's
+    Child-Pugh grade; the trigger reads them (``services.reassessment``)."""
+    from talentop.services import record_imaging, record_lab, record_resectability
+
+    record = patient.record
+    day = visit - dt.timedelta(days=2)
+    record_imaging(
+        ctx,
+        pid,
+        study_date=day,
+        modality="CT",
+        vp_grade=record["vp_grade"],
+        vv_grade=record["vv_grade"],
+        future_liver_remnant_ml=record["future_liver_remnant_ml"],
+        total_functional_liver_volume_ml=record["total_functional_liver_volume_ml"],
+    )
+    missing = patient.pathways.labs_missing if patient.pathways else ()
+    if not (index < len(missing) and missing[index]):
+        record_lab(ctx, pid, sampled_on=day, test="bilirubin",
+                   value=record["bilirubin_umol_l"], unit="umol/L")  # fmt: skip
+        record_lab(ctx, pid, sampled_on=day, test="albumin",
+                   value=record["albumin_g_l"], unit="g/L")  # fmt: skip
+    grade = findings(record, r0_feasible=None)["child_pugh_grade"]
+    record_resectability(
+        ctx, pid, day, context="reassessment", criteria={"child_pugh_grade": grade}
+    )
 
 
 def after_randomisation(
@@ -174,10 +243,11 @@ def after_randomisation(
         e = float(model.ttf_systemic.cumulative(ttf_m))  # the patient's exponential draw
         path = "switched"
         ttf_m = float(switched_time(model.ttf_systemic, model.ttf_operated, s, e))
-        os_m = float(switched_time(model.os_systemic, model.os_operated, s, e))
+        draws = patient.pathways
+        os_m = os_months(model, ttf_m, path, draws.dies_at_failure, draws.post_failure_unit)
     reason = patient.failure_reason
-    if os_m - ttf_m < DEATH_AS_FAILURE_MONTHS:
-        ttf_m, reason = os_m, "death"
+    if patient.pathways is not None and patient.pathways.dies_at_failure:
+        ttf_m, reason = os_m, "death"  # the failure is the death itself
     failure, death = _months_to_date(start, ttf_m), _months_to_date(start, os_m)
     row.update(path=path, ttf_months_latent=ttf_m, os_months_latent=os_m)
     imaging = _Imaging(schedule, course, reason, failure, death, pd_fraction)
@@ -205,6 +275,7 @@ def after_randomisation(
 
     completion = None
     if surgery_on is not None and surgery_on <= cut:
+        _local_therapy_before_surgery(ctx, pid, patient, start, surgery_on)
         _operate(ctx, pid, patient, surgery_on, death)
         row.update(operated=True, surgery_on=surgery_on)
         course.resected_on = surgery_on

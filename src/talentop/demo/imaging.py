@@ -8,8 +8,9 @@ Measurements (RECIST 1.1 diameters and mRECIST viable diameters, recorded throug
 their end-of-induction size (responders shrink a little more) until the latent progression
 time; the first scan at or after it documents PD, by the sum of diameters (>= +20% and
 >= 5 mm over the nadir, RECIST 1.1 section 4.3.1 / mRECIST) or by an unequivocal new lesion.
-After resection the targets are gone ("absent"), so recurrence is PD by a new intrahepatic
-lesion (RECIST 1.1 section 4.3.3).
+After resection the lesions are "resected" (no longer part of the assessment, EORTC RECIST FAQ;
+``talentop.recist.resection``: no evidence of disease, not CR), so recurrence is PD by a new
+intrahepatic lesion (RECIST 1.1 section 4.3.2).
 """
 
 from __future__ import annotations
@@ -120,14 +121,14 @@ class Course:
         """``record_assessment`` keyword arguments for a scan on ``on``."""
         progressed = self.pd_on is not None and on >= self.pd_on
         if self.resected_on is not None and on > self.resected_on:
-            # Resected targets and thrombus are gone; recurrence shows as a new lesion.
+            # Resected targets and thrombus leave the assessment; recurrence is a new lesion.
             codes_t = [t["id"] for t in self.baseline["target"]]
             codes_n = [n["id"] for n in self.baseline["non_target"]]
             new = "unequivocal" if progressed else "none"
             return {
-                "target": dict.fromkeys(codes_t, "absent"),
-                "viable": dict.fromkeys(codes_t, "absent"),
-                "non_target": dict.fromkeys(codes_n, "absent"),
+                "target": dict.fromkeys(codes_t, "resected"),
+                "viable": dict.fromkeys(codes_t, "resected"),
+                "non_target": dict.fromkeys(codes_n, "resected"),
                 "new_lesions": new,
             }
         target = self._stable()

@@ -1,9 +1,15 @@
-"""Per-path piecewise-exponential hazards for TTF and OS, from the design calibration.
+"""Per-path hazards for TTF, and OS built from TTF plus post-failure survival.
 
-Source: ``talentop.design.calibrate.calibrate_talentop()`` fits arm-B exponential hazards
-and operated arm-A two-piece hazards (surgical-risk window, then a lower hazard) to the
-published interim (median TTF 20.4 vs 11.8 months, TTF HR 0.60, OS HR 0.67, 83/101 operated),
-at its stated accrual and data cut. Arm-A patients not operated follow arm B. Times in months.
+TTF: ``talentop.design.calibrate.calibrate_talentop()`` fits arm-B exponential hazards and
+operated arm-A two-piece hazards (surgical-risk window, then a lower hazard) to the published
+interim (median TTF 20.4 vs 11.8 months, TTF HR 0.60, 83/101 operated), at its stated accrual
+and data cut. Arm-A patients not operated follow arm B. Times in months.
+
+OS (``talentop.design.os_model``): OS = TTF + post-failure survival; a failure is a death with
+probability ``DEATH_AT_FAILURE`` (SETTING), otherwise the patient lives an Exponential time
+after it, with one hazard after a failure on the operated path and one on the systemic path,
+both fitted so the large-sample OS HR at the data cut is the published 0.67 and its SE the
+published CI width (0.35-1.29). A switch or a resection that delays failure delays death.
 """
 
 from __future__ import annotations
@@ -55,8 +61,9 @@ class OutcomeModel:
 
     ttf_operated: PiecewiseHazard
     ttf_systemic: PiecewiseHazard  # atezo/bev alone (arm B, or arm A not operated)
-    os_operated: PiecewiseHazard
-    os_systemic: PiecewiseHazard
+    post_failure_operated: float  # hazard per month after a failure on the operated path
+    post_failure_systemic: float  # ... on the systemic path
+    death_at_failure: float  # share of failures that are the death itself
     operated_fraction_arm_a: float  # 83 / 101 in the interim
     clavien_dindo_probs: dict[str, float]  # worst grade after resection ("none" = none)
     accrual_months: float = 36.0  # randomisation accrual assumed by the calibration
@@ -66,18 +73,22 @@ class OutcomeModel:
 
 
 #: Worst Clavien-Dindo grade after resection (grade V is not drawn: a death within 30 days
-#: of surgery is recorded as grade V by the runner: about 3.5% of operated patients under the
-#: calibrated early OS hazard). Drawn P(>= IIIa) = 0.185, so with grade V about 22%
-#: (published 21.7%).
+#: of surgery is recorded as grade V by the runner, about 1% of operated patients under the
+#: OS model). Drawn P(>= IIIa) = 0.215, so with grade V about 21.8% (published 21.7%); the
+#: report's expected value is computed from these and the OS model
+#: (``demo.expected.expected_cd3_pct``).
 CLAVIEN_DINDO_PROBS = {
-    "none": 0.43,
+    "none": 0.40,
     "I": 0.185,
     "II": 0.20,
-    "IIIa": 0.10,
+    "IIIa": 0.13,
     "IIIb": 0.045,
     "IVa": 0.025,
     "IVb": 0.015,
 }
+#: Share of treatment failures that are the death itself (SETTING; the rest live on after
+#: failure, OS = TTF + post-failure survival).
+DEATH_AT_FAILURE = 0.10
 
 
 #: The calibration's settings the demo falls back to when the default fit does not converge:
@@ -88,6 +99,21 @@ FALLBACK_ASSUMPTIONS = {
     "data_cut_months": 48.0,
     "os_control_median_months": 30.0,
 }
+
+
+@lru_cache(maxsize=1)
+def _post_failure(death_at_failure: float = DEATH_AT_FAILURE) -> Any:
+    """The post-failure hazards fitted to the published OS HR and CI (design.os_model)."""
+    from talentop.design.os_model import fit_post_failure
+
+    cal, _ = _calibration()
+    return fit_post_failure(
+        cal.design("ttf"),
+        cal.data_cut_months,
+        os_hr=cal.targets.os_hr,
+        os_se_log_hr=cal.targets.os_se_log_hr,
+        death_at_failure=death_at_failure,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -105,14 +131,17 @@ def _calibration() -> tuple[Any, str]:
 
 
 def outcome_model() -> OutcomeModel:
-    """The model the demo uses: ``calibrate_talentop()`` hazards and assumptions."""
+    """The model the demo uses: ``calibrate_talentop()`` TTF hazards and assumptions, and the
+    post-failure hazards fitted to the published OS HR and CI (module docstring)."""
     cal, note = _calibration()
+    post = _post_failure()
     fit = cal.fit.set_index("quantity")["analytic"]
     return OutcomeModel(
         ttf_operated=PiecewiseHazard.from_pieces(cal.ttf_hazards["A"]),
         ttf_systemic=PiecewiseHazard.from_pieces(cal.ttf_hazards["B"]),
-        os_operated=PiecewiseHazard.from_pieces(cal.os_hazards["A"]),
-        os_systemic=PiecewiseHazard.from_pieces(cal.os_hazards["B"]),
+        post_failure_operated=post.hazard_operated,
+        post_failure_systemic=post.hazard_systemic,
+        death_at_failure=post.death_at_failure,
         operated_fraction_arm_a=float(cal.operated_fraction),
         clavien_dindo_probs=dict(CLAVIEN_DINDO_PROBS),
         accrual_months=float(cal.assumptions.accrual_months),
@@ -123,15 +152,29 @@ def outcome_model() -> OutcomeModel:
                 ("ttf_median_a", "TTF median A (months)"),
                 ("ttf_median_b", "TTF median B (months)"),
                 ("ttf_hr", "TTF hazard ratio"),
-                ("os_hr", "OS hazard ratio"),
                 ("ttf_events", "TTF events at the data cut"),
                 ("ttf_z", "TTF expected log-rank z"),
-                ("os_deaths", "OS deaths at the data cut"),
             )
             if quantity in fit.index
+        }
+        | {
+            "os_hr": post.os_hr,
+            "os_se_log_hr": post.limit.se_log_hr,
+            "os_deaths": post.limit.events,
+            "operated_fraction": float(cal.operated_fraction),
         },
-        calibration=note,
+        calibration=f"{note}; OS: design.os_model.fit_post_failure(death_at_failure="
+        f"{post.death_at_failure})",
     )
+
+
+def os_months(model: OutcomeModel, ttf_months: float, path: str, dies: bool, unit: float) -> float:
+    """OS on a path: the failure itself (``dies``), or failure + post-failure survival
+    (``unit`` an Exponential(1) draw scaled by the path's post-failure hazard)."""
+    if dies:
+        return float(ttf_months)
+    hazard = model.post_failure_systemic if path == "systemic" else model.post_failure_operated
+    return float(ttf_months + unit / hazard)
 
 
 def switched_time(

@@ -41,6 +41,7 @@ class DemoResult:
     dynamic: dict[str, Any] | None = None
     dynamic_database_url: str | None = None
     dynamic_interim: Interim | None = None
+    dynamic_run: TrialRun | None = None
 
 
 #: Seconds between the demo's audit checkpoints (a server's default is 300 s).
@@ -110,6 +111,7 @@ def simulate(
     dynamic: bool,
     progress: Progress | None = None,
     keys: Any = None,
+    protocol: Any = None,
 ) -> tuple[TrialRun, pd.DataFrame, Interim]:
     """Create the database at ``url`` (keys and checkpoints in ``keys``), run the cohort
     through it while checkpointing the audit log, derive and analyse."""
@@ -119,7 +121,7 @@ def simulate(
     from talentop.services.audit import Checkpointer
     from talentop.store import Store
 
-    protocol = load_protocol("talentop")
+    protocol = protocol or load_protocol("talentop")
     store = Store(url, keys=keys)
     seed_randomisation_secret(store, seed)
     model = outcome_model()
@@ -136,7 +138,7 @@ def simulate(
         )
     data = adtte(run, store, protocol)
     stored = read_stored_facts(store, protocol)
-    return run, data["primary"], interim_analysis(run, data, stored)
+    return run, data["primary"], interim_analysis(run, data, stored, protocol=protocol)
 
 
 def conversion_figures(interim: Interim) -> dict[str, Any]:
@@ -164,8 +166,10 @@ def _of(count: int, total: int) -> str:
     return f"{count} of {total} ({fmt_num(100 * count / total)}%)" if total else "0 of 0"
 
 
-def dynamic_table(standard: Interim, dynamic: Interim) -> pd.DataFrame:
-    """Standard vs dynamic-reassessment run of the same cohort and seed, side by side."""
+def dynamic_table(standard: Interim, dynamic: Interim, model: Any = None) -> pd.DataFrame:
+    """Standard vs dynamic-reassessment run of the same cohort and seed, side by side; with
+    the outcome ``model``, the model's expected OS HR under each (``demo.expected``): one run
+    of 201 patients has too few deaths before the cut to show how switching moves OS."""
 
     def median(km: Any) -> str:
         return fmt_num(km.median, 1, "not reached")
@@ -211,6 +215,19 @@ def dynamic_table(standard: Interim, dynamic: Interim) -> pd.DataFrame:
             _of(dy["converted"], dy["unresectable"]),
         ),
     ]
+    if model is not None:
+        from talentop.demo.expected import os_hr_with_reassessment
+
+        months = (model.data_cut_months, 48.0)
+        expected = os_hr_with_reassessment(model, months)
+        for month in months:
+            rows.append(
+                (
+                    f"Expected OS HR A vs B at month {month:.1f} (model, 8,000 patients)",
+                    fmt_num(expected["standard"][month], 3),
+                    fmt_num(expected["dynamic"][month], 3),
+                )
+            )
     return pd.DataFrame(rows, columns=["Figure", "Standard", "Dynamic reassessment"])
 
 
@@ -222,11 +239,17 @@ def run_demo(
     seed: int = 2025,
     dynamic_reassessment: bool = False,
     progress: Progress | None = None,
+    protocol: Any = None,
 ) -> DemoResult:
-    """Run the demo; the default database is ``<out_dir>/talentop-demo.db``, recreated."""
+    """Run the demo; the default database is ``<out_dir>/talentop-demo.db``, recreated.
+
+    ``protocol``: a randomised-after-induction protocol (default TALENTOP); a protocol
+    randomised at entry runs through ``demo.entry_pipeline`` instead (``talentop demo``).
+    """
     from talentop.demo.report import write
     from talentop.protocol import load_protocol
 
+    protocol = protocol or load_protocol("talentop")
     started = time.perf_counter()
     out_dir = Path(out_dir)
     if db_url:
@@ -240,32 +263,40 @@ def run_demo(
         for folder in (keys.key_dir, keys.checkpoint_dir):
             shutil.rmtree(folder, ignore_errors=True)
     run, data, interim = simulate(
-        url, n_patients=n_patients, seed=seed, dynamic=False, progress=progress, keys=keys
+        url,
+        n_patients=n_patients,
+        seed=seed,
+        dynamic=False,
+        progress=progress,
+        keys=keys,
+        protocol=protocol,
     )
     figures = key_figures(interim)
-    dynamic_frame = dynamic = dyn_url = dyn_interim = None
+    dynamic_frame = dynamic = dyn_url = dyn_interim = dyn_run = None
     if dynamic_reassessment:
         dyn_url = fresh_sqlite(out_dir / "talentop-demo-dynamic.db")
-        _, _, dyn_interim = simulate(
+        dyn_run, _, dyn_interim = simulate(
             dyn_url,
             n_patients=n_patients,
             seed=seed,
             dynamic=True,
             progress=progress,
             keys=demo_keyring(out_dir, "talentop-demo-dynamic"),
+            protocol=protocol,
         )
         dynamic = key_figures(dyn_interim)
-        dynamic_frame = dynamic_table(interim, dyn_interim)
+        dynamic_frame = dynamic_table(interim, dyn_interim, run.model)
         dynamic["conversion"] = conversion_figures(dyn_interim)
     out_dir.mkdir(parents=True, exist_ok=True)
     data.to_csv(out_dir / "adtte.csv", index=False)
     report = write(
         interim,
-        load_protocol("talentop"),
+        protocol,
         out_dir,
         seed=seed,
         n_patients=n_patients,
         dynamic=dynamic_frame,
+        dynamic_interim=dyn_interim,
     )
     return DemoResult(
         report,
@@ -278,4 +309,5 @@ def run_demo(
         dynamic,
         dyn_url,
         dyn_interim,
+        dyn_run,
     )

@@ -14,6 +14,12 @@ from talentop.demo.analysis import (
     published_rows,
     sensitivity_changes,
 )
+from talentop.demo.report_experts import (
+    dynamic_tables,
+    expert_sections,
+    protocol_statements,
+    sap_or_design,
+)
 from talentop.reports import (
     ArmCurve,
     Report,
@@ -25,17 +31,15 @@ from talentop.reports import (
     fmt_hr,
     fmt_num,
     fmt_p,
-    forest_figure,
     grade_table,
     key_value_table,
     km_figure,
-    not_estimable,
     p_equals,
-    published_table,
     response_table,
     write_report,
 )
 from talentop.reports.numbers import finite
+from talentop.reports.provenance import provenance_table
 
 
 def _km(result: Any, name: str, title: str, y_label: str) -> Any:
@@ -162,6 +166,7 @@ def build_report(
     seed: int,
     n_patients: int,
     dynamic: pd.DataFrame | None = None,
+    dynamic_interim: Interim | None = None,
 ) -> Report:
     """Sections: key figures, published vs run, CONSORT, TTF, OS, subgroups, response, safety."""
     figures = key_figures(interim)
@@ -177,7 +182,7 @@ def build_report(
                 "Every figure of the published interim (protocol.md) next to the same figure "
                 "computed from this simulated trial's database."
             ],
-            tables=[published_table(published_rows(figures))],
+            tables=[provenance_table(published_rows(figures, protocol), _sources(protocol))],
         ),
         Section("consort", "Patient flow (CONSORT)", figures=[consort_figure(interim.flow)]),
         Section(
@@ -213,17 +218,7 @@ def build_report(
             tables=[_endpoint_table(interim.os, "OS"), _ph_table(interim.os, "OS")],
         ),
         *_pfs_sections(interim),
-        Section(
-            "subgroups",
-            "Subgroups (TTF)",
-            [
-                "Cox HR within each level; interaction P from a likelihood-ratio test of "
-                "treatment x subgroup. Exploratory. A level's HR is not estimable with fewer than 2 "
-                "events in an arm or when the likelihood is monotone (it would diverge to 0 or "
-                "infinity)."
-            ],
-            figures=[forest_figure(interim.subgroups, name="forest_ttf")],
-        ),
+        *expert_sections(interim, protocol),
         Section(
             "baseline",
             "Baseline characteristics",
@@ -279,29 +274,7 @@ def build_report(
                 ),
             ],
         ),
-        Section(
-            "design",
-            "Group-sequential monitoring",
-            tables=[
-                key_value_table(
-                    "O'Brien-Fleming-type bound at the observed TTF events",
-                    [
-                        (
-                            "planned TTF events (HR 0.60, 2-sided 5%, 80% power)",
-                            interim.gs["planned_events"],
-                        ),
-                        ("observed TTF events", interim.gs["observed_events"]),
-                        ("information fraction", fmt_num(interim.gs["information_fraction"], 2)),
-                        ("efficacy bound, z", fmt_num(interim.gs["efficacy_z"], 3)),
-                        (
-                            "observed z (Cox Wald, A better > 0)",
-                            fmt_num(figures["ttf_z"], 3, not_estimable(figures["ttf_hr_reason"])),
-                        ),
-                        ("bound crossed", _crossed(figures["ttf_z"], interim.gs["efficacy_z"])),
-                    ],
-                )
-            ],
-        ),
+        sap_or_design(interim.plan, interim.gs, protocol, figures),
         Section(
             "protocol",
             "Protocol summary",
@@ -330,6 +303,7 @@ def build_report(
                             "TTF continue reasons (neither fail nor censor)",
                             ", ".join(protocol.ttf.continue_reasons) or "-",
                         ),
+                        *protocol_statements(protocol),
                     ],
                 )
             ],
@@ -345,7 +319,10 @@ def build_report(
                     "The same cohort and seed, run again with arm-B patients operated "
                     "when an MDT reassessment finds them resectable."
                 ],
-                tables=[Table("Standard vs dynamic reassessment", dynamic)],
+                tables=[
+                    Table("Standard vs dynamic reassessment", dynamic),
+                    *dynamic_tables(dynamic_interim),
+                ],
             ),
         )
     headline = [
@@ -376,10 +353,9 @@ def build_report(
     )
 
 
-def _crossed(z: float | None, bound: float) -> str:
-    if z is None:
-        return "not assessable (observed z not estimable)"
-    return "yes" if z >= bound else "no"
+def _sources(protocol: Any) -> str:
+    sources = sorted({figure.source for figure in protocol.published.values()})
+    return "; ".join(sources) or "none in the protocol file"
 
 
 def write(interim: Interim, protocol: Any, out_dir: Path, **kwargs: Any) -> Path:

@@ -70,23 +70,32 @@ def set_up_trial(ctx: Any, sites: tuple[str, ...]) -> None:
             create_user(ctx, name, "mdt_member", specialty=specialty)
 
 
-def votes_for(mdt_votes: list[tuple[str, bool]]) -> list[dict[str, Any]]:
-    """Service-shaped votes from (specialty, resectable?) pairs; members in MDT_MEMBERS order."""
+def votes_for(
+    mdt_votes: list[tuple[str, bool]], record: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Service-shaped votes from (specialty, resectable?) pairs; members in MDT_MEMBERS order.
+
+    With the screening ``record`` each vote carries its structured criteria (a "resectable"
+    vote: R0 feasible and the record's remnant, thrombus and liver function; a "not
+    resectable" one: R0 not feasible)."""
+    from talentop.demo.pathways import findings
+
     used: Counter = Counter()
     votes = []
     for specialty, resectable in mdt_votes:
         member = MDT_MEMBERS[specialty][used[specialty]]
         used[specialty] += 1
-        votes.append(
-            {
-                "member": member,
-                "specialty": specialty,
-                "resectable": resectable,
-                "reason": "R0 resection feasible, adequate remnant"
-                if resectable
-                else "thrombus extent / remnant volume do not allow R0 resection",
-            }
-        )
+        vote = {
+            "member": member,
+            "specialty": specialty,
+            "resectable": resectable,
+            "reason": "R0 resection feasible, adequate remnant"
+            if resectable
+            else "thrombus extent / tumour position do not allow R0 resection",
+        }
+        if record is not None:
+            vote["criteria"] = findings(record, r0_feasible=resectable)
+        votes.append(vote)
     return votes
 
 
@@ -135,6 +144,25 @@ def _induction(ctx: Any, pid: int, patient: SyntheticPatient, start: dt.date) ->
             )
 
 
+def _baseline_class(ctx: Any, pid: int, patient: SyntheticPatient) -> None:
+    """The MDT's baseline resectability class at screening, with its structured criteria."""
+    from talentop.clinical.resectability import TECHNICALLY_UNRESECTABLE
+    from talentop.demo.pathways import findings
+    from talentop.services import record_resectability
+
+    if ctx.protocol.resectability is None or patient.pathways is None:
+        return
+    cls = patient.pathways.baseline_class
+    record_resectability(
+        ctx,
+        pid,
+        patient.screened_on,
+        criteria=findings(patient.record, r0_feasible=cls != TECHNICALLY_UNRESECTABLE),
+        resectability_class=cls,
+        reason=patient.pathways.baseline_reason,
+    )
+
+
 def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: bool) -> None:
     """One patient's path through the services (stops where the services say it stops)."""
     from talentop.services.assessment import (
@@ -166,6 +194,7 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
         run.screen_failures[label if len(failed) <= 1 else "Several criteria not met"] += 1
         return
     start = patient.screened_on + dt.timedelta(days=7)
+    _baseline_class(ctx, pid, patient)
     record_lesions_baseline(ctx, pid, patient.baseline["date"], _lesion_rows(patient.baseline))
     start_induction(ctx, pid, start)
     run.induction += 1
@@ -200,6 +229,8 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
         "switched": False,
         "not_randomised_reason": None,
         "not_operated_reason": None,
+        "baseline_class": patient.pathways.baseline_class if patient.pathways else None,
+        "mdt_resectable": None,
     }
     run.patients.append(row)
     if outcome["state"] != "assessed":
@@ -219,7 +250,8 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
         row["not_randomised_reason"] = "Withdrew consent"
         run.not_randomised["Withdrew consent"] += 1
         return
-    review = record_mdt_review(ctx, pid, review_on, votes_for(patient.mdt_votes))
+    review = record_mdt_review(ctx, pid, review_on, votes_for(patient.mdt_votes, patient.record))
+    row["mdt_resectable"] = review["resectable"]
     if not review["resectable"]:
         row["not_randomised_reason"] = "Not resectable (MDT review)"
         run.not_randomised["Not resectable (MDT review)"] += 1
@@ -277,7 +309,8 @@ def adtte_both(
     ``"primary"``: the protocol file's lists as they are, exactly what
     ``services.derive_endpoints`` and ``talentop export adtte`` apply. ``"censor_at_completion"``
     (only when the protocol lists continue reasons): the same timelines with those reasons
-    censoring TTF (``censoring_continue_reasons``), the sensitivity analysis.
+    censoring TTF (``censoring_continue_reasons``), the sensitivity analysis. ``"switch_<reading>"``
+    for each of ``ttf.switch_to_surgery.sensitivity``: the arm-B switch read that way.
     """
     from talentop.services.endpoints import adtte_for_protocol
 
@@ -285,6 +318,12 @@ def adtte_both(
     if protocol.ttf.continue_reasons:
         sensitivity = censoring_continue_reasons(protocol)
         frames["censor_at_completion"] = adtte_for_protocol(timelines, sensitivity, cutoff_date)
+    switches = protocol.reassessment is not None  # only a reassessed arm can switch
+    for reading in protocol.ttf.switch_to_surgery.sensitivity if switches else ():
+        # the arm-B switch to surgery read another way (ICH E9(R1) strategies)
+        frames[f"switch_{reading}"] = adtte_for_protocol(
+            timelines, protocol, cutoff_date, switch_handling=reading
+        )
     return frames
 
 

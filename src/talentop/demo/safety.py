@@ -18,8 +18,11 @@ class StoredFacts:
     """Per-randomised-patient facts and the safety tables, from the database."""
 
     patients: pd.DataFrame  # usubjid, arm, operated, after_switch, switched, switch reviews, ...
-    complications: pd.DataFrame  # patient, arm, term, grade (Clavien-Dindo)
+    complications: pd.DataFrame  # patient, arm, term, grade (Clavien-Dindo), category, isgls
     adverse_events: pd.DataFrame  # patient, arm, term, grade, attribution, serious
+    #: one row per resection: patient, arm, surgery_date, days_after_bevacizumab, after_switch,
+    #: death_date, necrosis_pct (resected specimen), local_therapy (before surgery)
+    surgeries: pd.DataFrame = None  # type: ignore[assignment]
 
 
 def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
@@ -27,7 +30,7 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
     from talentop.store import models as m
     from talentop.store import queries
 
-    patients, complications, events = [], [], []
+    patients, complications, events, resections = [], [], [], []
     with store.unit_of_work() as session:
         for allocation in queries.randomisations(session):
             patient = queries.get(session, m.Patient, allocation.patient_id)
@@ -40,6 +43,12 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
                 for r in queries.rows_for(session, m.MdtReview, patient.id, m.MdtReview.review_date)
                 if r.purpose == "switch"
             ]
+            flags = queries.rows_for(
+                session, m.ResectabilityFlag, patient.id, m.ResectabilityFlag.flagged_on
+            )
+            death = queries.latest(session, m.Death, patient.id, m.Death.death_date)
+            local = queries.rows_for(session, m.LocalTherapy, patient.id)
+            specimens = queries.rows_for(session, m.Biospecimen, patient.id)
             patients.append(
                 {
                     "usubjid": usubjid,
@@ -57,8 +66,32 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
                     "days_after_bevacizumab": surgeries[0].days_after_bevacizumab
                     if surgeries
                     else None,
+                    "randomised_on": allocation.randomised_on,
+                    "first_flag_on": flags[0].flagged_on if flags else None,
+                    "first_resectable_review_on": next(
+                        (r.review_date for r in reviews if r.resectable), None
+                    ),
+                    "death_date": death.death_date if death else None,
                 }
             )
+            for surgery in surgeries:
+                necrosis = [
+                    b.pathological_necrosis_pct
+                    for b in specimens
+                    if b.surgery_id == surgery.id and b.pathological_necrosis_pct is not None
+                ]
+                resections.append(
+                    {
+                        "patient": usubjid,
+                        "arm": allocation.arm,
+                        "surgery_date": surgery.surgery_date,
+                        "days_after_bevacizumab": surgery.days_after_bevacizumab,
+                        "after_switch": bool(surgery.after_switch),
+                        "death_date": death.death_date if death else None,
+                        "necrosis_pct": necrosis[0] if necrosis else None,
+                        "local_therapy": ", ".join(t.therapy for t in local) or None,
+                    }
+                )
             for surgery in surgeries:
                 # complications are keyed by surgery, not patient: ORM filter on the session
                 for c in session.query(m.Complication).filter_by(surgery_id=surgery.id):
@@ -68,6 +101,8 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
                             "arm": allocation.arm,
                             "term": c.description,
                             "grade": c.clavien_dindo,
+                            "category": c.category,
+                            "isgls_grade": c.isgls_grade,
                         }
                     )
             for ae in queries.rows_for(session, m.AdverseEvent, patient.id):
@@ -83,6 +118,22 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
                 )
     return StoredFacts(
         pd.DataFrame(patients),
-        pd.DataFrame(complications, columns=["patient", "arm", "term", "grade"]),
+        pd.DataFrame(
+            complications,
+            columns=["patient", "arm", "term", "grade", "category", "isgls_grade"],
+        ),
         pd.DataFrame(events, columns=["patient", "arm", "term", "grade", "attribution", "serious"]),
+        pd.DataFrame(resections, columns=list(RESECTION_COLUMNS)),
     )
+
+
+RESECTION_COLUMNS = (
+    "patient",
+    "arm",
+    "surgery_date",
+    "days_after_bevacizumab",
+    "after_switch",
+    "death_date",
+    "necrosis_pct",
+    "local_therapy",
+)

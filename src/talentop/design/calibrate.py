@@ -427,10 +427,45 @@ def _fit_table(
          o_lim.events, *_mc_mean(os_sim["events"])),
         ("operated fraction, arm A", operated, "published 83/101", operated,
          *_mc_mean(operated_sim)),
+        ("arm A operated (patients)", operated * targets.randomised_a,
+         f"published {targets.operated_a} of {targets.randomised_a}",
+         operated * targets.randomised_a, *_mc_mean(operated_sim * targets.randomised_a)),
         ("data cut (calendar month)", math.nan, "fitted to P unless given", cut, *nan2),
         ("TTF early window (months)", math.nan, "fitted to HR unless given", ttf["A"][1][0],
          *nan2),
         ("OS median B (months)", math.nan, "fitted", true_median(os_design, 1), *nan2),
     ]  # fmt: skip
     columns = ["quantity", "target", "source", "analytic", "monte_carlo", "mc_se"]
-    return pd.DataFrame(rows, columns=columns), t_lim, o_lim
+    table = pd.DataFrame(rows, columns=columns)
+    table.insert(1, "kind", [_kind(q) for q in table["quantity"]])
+    table["flag"] = _flags(table)
+    return table, t_lim, o_lim
+
+
+#: How each fit quantity is a number: counts print as counts.
+def _kind(quantity: str) -> str:
+    if "events" in quantity or "deaths" in quantity or "(patients)" in quantity:
+        return "count"
+    if "(months)" in quantity or "month" in quantity:
+        return "months"
+    if "share" in quantity or "fraction" in quantity:
+        return "fraction"
+    return "statistic"
+
+
+#: A Monte-Carlo mean further than this many of its SEs from the target is flagged.
+FLAG_SE = 3.0
+
+
+def _flags(table: pd.DataFrame) -> list[str]:
+    """ "> 3 MC SE" where the Monte-Carlo mean is further than ``FLAG_SE`` SEs from the target
+    (the fit, checked by simulation, does not reach the published value)."""
+    out = []
+    for row in table.itertuples(index=False):
+        values = (row.target, row.monte_carlo, row.mc_se)
+        if any(v is None or not np.isfinite(v) for v in values) or row.mc_se <= 0:
+            out.append("")
+            continue
+        distance = abs(row.monte_carlo - row.target) / row.mc_se
+        out.append(f"> {FLAG_SE:g} MC SE ({distance:.1f})" if distance > FLAG_SE else "")
+    return out

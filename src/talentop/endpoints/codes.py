@@ -12,6 +12,7 @@ PARAMETERS: dict[str, str] = {
     "OS": "Overall Survival (months)",
     "PFS": "Progression-Free Survival, RECIST 1.1 (months)",
     "PFSMR": "Progression-Free Survival, mRECIST (months)",
+    "TACEPFS": "TACE Progression-Free Survival (months)",
 }
 
 EVENT = 0
@@ -32,6 +33,17 @@ CENSORING_CODES: dict[int, tuple[str, str, str]] = {
         "TREATMENT ENDED, NO FAILURE AT LAST CONTACT",
         "TTF",
         "protocol TTF definition (continue reasons: follow-up goes on after them)",
+    ),
+    12: (
+        "SWITCH TO SURGERY",
+        "TTF",
+        "protocol ttf.switch_to_surgery 'censor' (ICH E9(R1) hypothetical strategy)",
+    ),
+    13: ("LOCAL THERAPY", "TTF", "protocol local_therapy.ttf_effect 'censor'"),
+    14: (
+        "NO TACE-PFS EVENT",
+        "TACEPFS",
+        "protocol endpoints.tace_pfs: censored at the last adequate tumour assessment",
     ),
 }
 

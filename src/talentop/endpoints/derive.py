@@ -15,6 +15,7 @@ import pandas as pd
 
 from talentop.endpoints.codes import EVENT, PARAMETERS, censor_code
 from talentop.endpoints.schedule import VisitSchedule, missed_before
+from talentop.endpoints.tace import TacePfsRule, tace_pfs_event
 from talentop.endpoints.timeline import PatientTimeline
 from talentop.errors import InvalidInput, check_problems
 
@@ -42,6 +43,9 @@ class _Rules:
     missed_allowed: int
     surgery_censors_in_arms: frozenset[str]
     progression_reason: str
+    switch_handling: str = "ignore"
+    local_therapy_effect: str = "continue"
+    tace_pfs: TacePfsRule | None = None
 
 
 def _censored(adt: dt.date, description: str, date_description: str) -> _Outcome:
@@ -137,6 +141,7 @@ def _ttf(timeline: PatientTimeline, rules: _Rules) -> _Outcome:
     ):
         day = timeline.progression_date_recist
         candidates.append((day, 2, _Outcome(day, EVENT, "PROGRESSION")))
+    candidates += _intercurrent(timeline, rules)
     in_window = sorted(
         (item for item in candidates if item[0] <= rules.cutoff), key=lambda i: i[:2]
     )
@@ -154,6 +159,46 @@ def _ttf(timeline: PatientTimeline, rules: _Rules) -> _Outcome:
             alive, "TREATMENT ENDED, NO FAILURE AT LAST CONTACT", "LAST DATE KNOWN ALIVE"
         )
     return _censored(alive, "ON TREATMENT AT LAST CONTACT", "LAST DATE KNOWN ALIVE")
+
+
+def _intercurrent(timeline: PatientTimeline, rules: _Rules) -> list[tuple[dt.date, int, _Outcome]]:
+    """TTF candidates from an arm-B switch to surgery and from local therapy, per the protocol.
+
+    ICH E9(R1) addendum (2019) A.3.2 strategies for an intercurrent event: "ignore" is the
+    treatment-policy strategy (no candidate: follow-up for failure goes on), "censor" the
+    hypothetical strategy (censored on its date), "event" the composite strategy (a failure).
+    """
+    out: list[tuple[dt.date, int, _Outcome]] = []
+    events = [("SWITCH TO SURGERY", timeline.switch_date, rules.switch_handling)]
+    events += [("LOCAL THERAPY", day, rules.local_therapy_effect)
+               for day in timeline.local_therapy_dates[:1]]  # fmt: skip
+    for text, day, handling in events:
+        if day is None or handling in ("ignore", "continue"):
+            continue
+        if handling in ("event", "failure"):
+            out.append((day, 1, _Outcome(day, EVENT, text)))
+        else:
+            out.append((day, 3, _censored(day, text, f"{text} DATE")))
+    return out
+
+
+def _tace_pfs(timeline: PatientTimeline, rules: _Rules) -> _Outcome:
+    """TACE-PFS (``endpoints.tace``); without an event: censored at the last adequate
+    assessment on or before the cut-off (randomisation date if none), as PFS."""
+    assert rules.tace_pfs is not None
+    event = tace_pfs_event(timeline, rules.tace_pfs, rules.cutoff)
+    if event is not None:
+        return _Outcome(event[0], EVENT, event[1])
+    assessed = [d for d in timeline.adequate_assessments() if d <= rules.cutoff]
+    if not assessed:
+        return _censored(
+            timeline.randomisation_date,
+            "NO ADEQUATE POST-BASELINE ASSESSMENT",
+            "RANDOMISATION DATE",
+        )
+    if timeline.lost_to_follow_up:
+        return _censored(assessed[-1], "LOST TO FOLLOW-UP", "LAST ADEQUATE ASSESSMENT")
+    return _censored(assessed[-1], "NO TACE-PFS EVENT", "LAST ADEQUATE ASSESSMENT")
 
 
 def _check_reasons(timelines: list[PatientTimeline], rules: _Rules) -> None:
@@ -199,6 +244,9 @@ def derive_adtte(
     add_one_day: bool = False,
     surgery_censors_in_arms: Collection[str] = (),
     progression_reason: str = "progression",
+    switch_handling: str = "ignore",
+    local_therapy_effect: str = "continue",
+    tace_pfs: TacePfsRule | None = None,
 ) -> pd.DataFrame:
     """One row per patient and parameter (TTF, OS, PFS, PFSMR), ADaM ADTTE variables.
 
@@ -215,7 +263,11 @@ def derive_adtte(
     ``progression_reason`` is among ``failure_reasons``. A discontinuation whose reason is
     in ``continue_reasons`` ends treatment but neither fails nor censors TTF: it is ignored
     for TTF and follow-up for a later failure goes on. The three reason lists must be
-    disjoint and cover every recorded reason. Codes: ``CENSORING_CODES``.
+    disjoint and cover every recorded reason. Intercurrent events for TTF (ICH E9(R1)):
+    ``switch_handling`` for an arm-B switch to surgery ("ignore", "censor", "event") and
+    ``local_therapy_effect`` for the first local therapy ("continue", "censor", "failure").
+    With ``tace_pfs`` (``endpoints.tace.TacePfsRule``) a TACEPFS parameter is added.
+    Codes: ``CENSORING_CODES``.
     Patients randomised after ``cutoff_date`` are left out (their number is in
     ``frame.attrs["excluded_after_cutoff"]``); a cut-off before every randomisation is
     ``InvalidInput``.
@@ -256,6 +308,15 @@ def derive_adtte(
         )
     if not isinstance(days_per_month, int | float) or days_per_month <= 0:
         problems.append(f"days_per_month={days_per_month!r}: expected a positive number")
+    if switch_handling not in ("ignore", "censor", "event"):
+        problems.append(
+            f"switch_handling={switch_handling!r}: expected 'ignore', 'censor' or 'event'"
+        )
+    if local_therapy_effect not in ("continue", "censor", "failure"):
+        problems.append(
+            f"local_therapy_effect={local_therapy_effect!r}: expected 'continue', 'censor' or "
+            "'failure'"
+        )
     ids = [t.usubjid for t in timelines]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -276,6 +337,9 @@ def derive_adtte(
         missed_allowed=missed_visits_allowed,
         surgery_censors_in_arms=frozenset(surgery_censors_in_arms),
         progression_reason=progression_reason,
+        switch_handling=switch_handling,
+        local_therapy_effect=local_therapy_effect,
+        tace_pfs=tace_pfs,
     )
     _check_reasons(timelines, rules)
     # An interim dataset holds only patients randomised on or before the cut-off: a later
@@ -307,6 +371,8 @@ def derive_adtte(
             "PFS": _pfs(timeline, timeline.progression_date_recist, rules),
             "PFSMR": _pfs(timeline, timeline.progression_date_mrecist, rules),
         }
+        if rules.tace_pfs is not None:
+            outcomes["TACEPFS"] = _tace_pfs(timeline, rules)
         for paramcd, outcome in outcomes.items():
             adt = max(outcome.adt, start)
             days = (adt - start).days + (1 if add_one_day else 0)

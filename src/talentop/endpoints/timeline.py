@@ -38,10 +38,20 @@ class PatientTimeline:
     lost_to_follow_up: bool = False
     strata: dict[str, str] = field(default_factory=dict)
     has_baseline_assessment: bool = True
+    #: Arm-B switch to surgery (MDT reassessment), the TTF intercurrent event.
+    switch_date: dt.date | None = None
+    #: Local therapies (TACE, radiotherapy...) given on study.
+    local_therapy_dates: tuple[dt.date, ...] = ()
+    #: (assessment date, mRECIST response of the treated lesions) after each TACE.
+    local_therapy_responses: tuple[tuple[dt.date, str], ...] = ()
 
     def __post_init__(self) -> None:
         # Lists are accepted for convenience and frozen to tuples (hashable, immutable).
         object.__setattr__(self, "assessment_dates", tuple(self.assessment_dates))
+        object.__setattr__(self, "local_therapy_dates", tuple(self.local_therapy_dates))
+        object.__setattr__(
+            self, "local_therapy_responses", tuple(tuple(i) for i in self.local_therapy_responses)
+        )
         object.__setattr__(
             self, "discontinuations", tuple(tuple(item) for item in self.discontinuations)
         )
@@ -61,13 +71,20 @@ class PatientTimeline:
             "last_adequate_assessment_date",
             "new_anticancer_therapy_date",
             "surgery_date",
+            "switch_date",
         ):
             value = getattr(self, name)
             if value is not None and not _is_date(value):
                 problems.append(f"{who}: {name}={value!r}: expected a date or None")
-        for value in self.assessment_dates:
-            if not _is_date(value):
-                problems.append(f"{who}: assessment_dates item {value!r}: expected a date")
+        for name in ("assessment_dates", "local_therapy_dates"):
+            for value in getattr(self, name):
+                if not _is_date(value):
+                    problems.append(f"{who}: {name} item {value!r}: expected a date")
+        for item in self.local_therapy_responses:
+            if len(item) != 2 or not _is_date(item[0]) or not isinstance(item[1], str):
+                problems.append(
+                    f"{who}: local_therapy_responses item {item!r}: expected (date, response)"
+                )
         for item in self.discontinuations:
             if len(item) != 2 or not _is_date(item[0]) or not isinstance(item[1], str):
                 problems.append(

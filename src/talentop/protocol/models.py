@@ -23,9 +23,20 @@ from talentop.clinical.fields import FIELDS
 from talentop.clinical.rules import DERIVED, check_rule, rule_fields
 from talentop.errors import InvalidInput
 from talentop.protocol.edit_checks import EditCheck
+from talentop.protocol.pathways import (
+    Endpoints,
+    LocalTherapy,
+    Pathology,
+    Reassessment,
+    Resectability,
+    SurgicalSafety,
+    SwitchHandling,
+)
+from talentop.protocol.plan import PublishedFigure, Sap, Scenario
 
 __all__ = [
     "Arm",
+    "Endpoints",
     "Assessment",
     "Criterion",
     "DrugDose",
@@ -152,6 +163,8 @@ class Assessment(_Model):
     randomisable_responses: list[Literal["CR", "PR", "SD", "non-CR/non-PD", "PD", "NE"]] = Field(
         default_factory=lambda: ["PR", "SD"]
     )
+    #: Why these responses (e.g. whether CR after induction is randomised): a source or SETTING.
+    randomisable_responses_source: str = "SETTING"
 
     @model_validator(mode="after")
     def _windows_do_not_overlap(self) -> Assessment:
@@ -241,7 +254,11 @@ class Stratum(_Model):
 
 
 class Randomisation(_Model):
-    """How patients are allocated: permuted blocks or minimisation, ratio by arm id."""
+    """How patients are allocated: permuted blocks or minimisation, ratio by arm id.
+
+    ``timing``: ``after_induction`` (TALENTOP: an assessed PR/SD patient the MDT finds
+    resectable) or ``at_entry`` (TALENTACE: an eligible screened patient, before any treatment).
+    """
 
     scheme: Literal["permuted_block", "minimisation"] = "permuted_block"
     timing: Literal["after_induction", "at_entry"] = "after_induction"
@@ -276,6 +293,10 @@ class Arm(_Model):
     includes_surgery: bool = False
     local_therapy: list[str] = Field(default_factory=list)
     maintenance_cap_months: int | None = Field(None, gt=0)
+    #: Protocol drugs given in this arm after randomisation (None: every protocol drug).
+    drugs: list[str] | None = None
+    #: The arm's drugs start only after its first local therapy (TALENTACE: atezo/bev after TACE).
+    drugs_after_local_therapy: bool = False
 
 
 class Mdt(_Model):
@@ -285,6 +306,8 @@ class Mdt(_Model):
     rule: Literal["majority", "unanimous", "supermajority"] = "majority"
     threshold: float | None = Field(None, gt=0.5, le=1.0)
     required_specialties: list[str] = Field(default_factory=list)
+    #: Each vote carries the structured criteria it rests on (``resectability`` section).
+    criteria_required: bool = False
 
     @model_validator(mode="after")
     def _threshold_for_supermajority(self) -> Mdt:
@@ -307,6 +330,8 @@ class Ttf(_Model):
     failure_reasons: list[str] = Field(min_length=1)
     censor_reasons: list[str] = Field(default_factory=list)
     continue_reasons: list[str] = Field(default_factory=list)
+    #: An arm-B switch to surgery: the primary reading and the sensitivity analyses.
+    switch_to_surgery: SwitchHandling = SwitchHandling()
 
     @model_validator(mode="after")
     def _disjoint(self) -> Ttf:
@@ -349,6 +374,15 @@ class Protocol(_Model):
     follow_up: FollowUp = FollowUp()
     #: Data-management edit checks (``talentop.protocol.edit_checks``).
     edit_checks: list[EditCheck] = Field(default_factory=list)
+    endpoints: Endpoints = Endpoints()
+    sap: Sap | None = None
+    published: dict[str, PublishedFigure] = Field(default_factory=dict)
+    scenarios: list[Scenario] = Field(default_factory=list)
+    resectability: Resectability | None = None
+    reassessment: Reassessment | None = None
+    local_therapy: LocalTherapy | None = None
+    pathology: Pathology = Pathology()
+    surgical_safety: SurgicalSafety = SurgicalSafety()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Protocol:
@@ -367,6 +401,22 @@ class Protocol(_Model):
             if arm.id == arm_id:
                 return arm
         raise InvalidInput.field("arm", arm_id, f"one of {[a.id for a in self.arms]}")
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        """The simulation scenario with this id."""
+        for scenario in self.scenarios:
+            if scenario.id == scenario_id:
+                return scenario
+        raise InvalidInput.field(
+            "scenario", scenario_id, f"one of {[s.id for s in self.scenarios]}"
+        )
+
+    def drugs(self) -> list[str]:
+        """Every protocol drug (the induction / regimen cycle table), in order of appearance."""
+        names: list[str] = []
+        for cycle in self.induction.cycles:
+            names += [d.drug for d in cycle.drugs if d.drug not in names]
+        return names
 
     def stratum(self, stratum_id: str) -> Stratum:
         """The stratum with this id."""
@@ -422,6 +472,52 @@ def cross_check(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         # Also checked by ``Ttf``; repeated here so a file with other broken TTF fields
         # gets its overlaps reported in the same round (the loader drops duplicates).
         problems += [(f"ttf.{path}", message) for path, message in ttf_overlaps(ttf)]
+    return problems + _pathway_checks(data)
+
+
+def _get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _pathway_checks(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Endpoint reasons in the vocabulary, SAP endpoint = primary endpoint, scenario ids,
+    arm drugs among the protocol's drugs."""
+    problems: list[tuple[str, str]] = []
+    vocabulary = set(_strings(data.get("discontinuation_reasons")))
+    reasons = _strings(_get(data, "endpoints", "tace_pfs", "event_reasons"))
+    unknown = [r for r in reasons if vocabulary and r not in vocabulary]
+    if unknown:
+        problems.append(
+            ("endpoints.tace_pfs.event_reasons", f"{unknown} not in discontinuation_reasons")
+        )
+    primary = _get(data, "endpoints", "primary") or "TTF"
+    planned = _get(data, "sap", "primary_endpoint")
+    if isinstance(planned, str) and planned != primary:
+        problems.append(
+            ("sap.primary_endpoint", f"{planned!r} differs from endpoints.primary {primary!r}")
+        )
+    scenario_ids = [i for i in _ids(data.get("scenarios")) if isinstance(i, str)]
+    dupes = sorted({i for i in scenario_ids if scenario_ids.count(i) > 1})
+    if dupes:
+        problems.append(("scenarios", f"duplicate ids {dupes}"))
+    cycles = _get(data, "induction", "cycles")
+    known = {
+        d.get("drug")
+        for c in (cycles if isinstance(cycles, list) else [])
+        if isinstance(c, Mapping)
+        for d in (c.get("drugs") if isinstance(c.get("drugs"), list) else [])
+        if isinstance(d, Mapping)
+    }
+    arms = data.get("arms") if isinstance(data.get("arms"), list) else []
+    for index, arm in enumerate(arms):
+        drugs = _strings(arm.get("drugs")) if isinstance(arm, Mapping) else []
+        strange = [d for d in drugs if known and d not in known]
+        if strange:
+            problems.append((f"arms[{index}].drugs", f"{strange} not among the protocol drugs"))
     return problems
 
 

@@ -7,6 +7,16 @@ Modified RECIST (mRECIST) assessment for hepatocellular carcinoma. Semin Liver D
 """
 
 from talentop.recist.engine import ENGINE_VERSION, evaluate, evaluate_both
+from talentop.recist.model import RESECTED
+from talentop.recist.resection import NO_EVIDENCE_OF_DISEASE
 from talentop.recist.strata import response_stratum, sd_subcategory
 
-__all__ = ["ENGINE_VERSION", "evaluate", "evaluate_both", "response_stratum", "sd_subcategory"]
+__all__ = [
+    "ENGINE_VERSION",
+    "NO_EVIDENCE_OF_DISEASE",
+    "RESECTED",
+    "evaluate",
+    "evaluate_both",
+    "response_stratum",
+    "sd_subcategory",
+]

@@ -14,6 +14,7 @@ from talentop.errors import InvalidInput
 from talentop.recist._exact import mm_out, pct_out
 from talentop.recist.best import Assessment, best_overall_response, response_confirmed
 from talentop.recist.model import Case, parse_case
+from talentop.recist.resection import assess_after_resection
 from talentop.recist.strata import sd_subcategory
 from talentop.recist.timepoint import History, Timepoint, assess
 
@@ -52,10 +53,14 @@ def timepoints_of(case: Case) -> list[Timepoint]:
     previous: str | None = None
     confirmed = False
     evaluated: list[Timepoint] = []
-    for followup in case.followups:
-        point = assess(case, followup, History(nadir, previous, confirmed))
+    for index, followup in enumerate(case.followups):
+        history = History(nadir, previous, confirmed)
+        if followup.resected:
+            point = assess_after_resection(case, followup, case.followups[:index], history)
+        else:
+            point = assess(case, followup, history)
         evaluated.append(point)
-        if point.sum_mm is not None and nadir is not None:
+        if point.sum_mm is not None and nadir is not None and not followup.resected:
             # Nadir: smallest complete sum so far, baseline included (RECIST 1.1 section 4.3.1).
             nadir = min(nadir, point.sum_mm)
         previous = point.overall_response
@@ -110,7 +115,11 @@ def evaluate_case(case: Case) -> dict[str, Any]:
     """The output JSON of a validated case."""
     assessed = timepoints_of(case)
     points, backdated = backdate_equivocal(assessed, case.options.backdate_equivocal)
-    assessments = [Assessment(p.date, p.overall_response) for p in points]
+    after_surgery = [bool(f.resected) for f in case.followups]
+    # Responses after a resection are not treatment responses (recist.resection): the best
+    # response and the depth are taken over the scans before it.
+    before = [p for p, post in zip(points, after_surgery, strict=True) if not post]
+    assessments = [Assessment(p.date, p.overall_response) for p in before]
     common = {
         "reference_date": case.sd_reference_date,
         "min_sd_days": case.min_sd_days,
@@ -120,15 +129,27 @@ def evaluate_case(case: Case) -> dict[str, Any]:
     confirmed = best_overall_response(assessments, confirmation=True, **common)
     chosen = confirmed if case.confirmation else unconfirmed
     first_pd = next((p for p in points if p.overall_response == "PD"), None)
+    everything_gone = [
+        len(f.resected) == len(case.targets) + len(case.non_targets) for f in case.followups
+    ]
+    recurrence = next(
+        (p for p, gone in zip(points, everything_gone, strict=True)
+         if gone and p.overall_response == "PD"),
+        None,
+    )  # fmt: skip
+    first_post = next((p for p, post in zip(points, after_surgery, strict=True) if post), None)
     result: dict[str, Any] = {
         "baseline_sum_mm": mm_out(case.baseline_sum_mm),
         "timepoints": [
             _timepoint_json(point, original.overall_response, index in backdated)
+            | {"post_resection": after_surgery[index]}
             for index, (point, original) in enumerate(zip(points, assessed, strict=True))
         ],
         "best_overall_response": chosen.response,
         "progression_date": first_pd.date.isoformat() if first_pd else None,
-        "depth_of_response_pct": pct_out(depth_of_response(points)),
+        "depth_of_response_pct": pct_out(depth_of_response(before)),
+        "first_post_resection_date": first_post.date.isoformat() if first_post else None,
+        "recurrence_date": recurrence.date.isoformat() if recurrence else None,
         "criteria": case.criteria,
         "confirmation": case.confirmation,
         "min_sd_days": case.min_sd_days,
@@ -138,7 +159,7 @@ def evaluate_case(case: Case) -> dict[str, Any]:
         "best_overall_response_confirmed": confirmed.response,
         "options": case.options.to_dict(),
     }
-    exact_depth = depth_of_response(points)
+    exact_depth = depth_of_response(before)
     # The exact depth as a fraction string ("-29996/1000"): strata and subgroups must not be
     # decided on the 2-decimal rounding (-29.996 % would print as -30.00 %, a PR-range value).
     result["depth_of_response_exact"] = None if exact_depth is None else str(exact_depth)

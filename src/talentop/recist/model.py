@@ -23,6 +23,11 @@ from talentop.recist.options import Options, parse_options
 
 CRITERIA = ("recist1.1", "mrecist")
 NON_TARGET_STATUSES = ("absent", "present", "progression", "not_evaluated")
+#: A lesion removed by surgery: no longer part of the assessment from that scan on (EORTC
+#: RECIST FAQ "Surgery/radiotherapy and RECIST": when surgery is foreseen by the protocol,
+#: "these lesions will no longer be part of the assessment"). Once resected, always resected:
+#: disease at the resection site later is a new lesion (recurrence).
+RESECTED = "resected"
 NEW_LESION_STATUSES = ("none", "equivocal", "unequivocal")
 #: RECIST 1.1 / EORTC FAQ: "too small to measure" is recorded as 5 mm; "absent" is 0 mm.
 TOO_SMALL_MM = Fraction(5)
@@ -68,6 +73,8 @@ class Followup:
     notes: tuple[str, ...] = ()
     #: Ids of the new lesions listed in ``new_lesion_details`` (for backdating by lesion).
     new_lesion_ids: tuple[str, ...] = ()
+    #: Ids of the lesions (target or non-target) resected by this scan (value "resected").
+    resected: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -328,6 +335,7 @@ def _followups(
     previous = baseline_date
     organ_of = {n.id: n.organ for n in non_targets}
     first_seen_mm: dict[str, Fraction] = {}  # new-lesion id -> diameter when first listed
+    resected_so_far: dict[str, str] = {}  # lesion id -> where it was first recorded resected
     for index, item in enumerate(raw):
         where = f"followups[{index}]"
         if not isinstance(item, dict):
@@ -369,9 +377,38 @@ def _followups(
         for detail in details:
             if isinstance(detail.get("id"), str) and detail.get("diameter_mm") is not None:
                 first_seen_mm.setdefault(detail["id"], detail["diameter_mm"])
+        resected = _resected_ids(item)
+        for lesion_id, first in resected_so_far.items():
+            if lesion_id not in resected:
+                problems.append(
+                    f"{where}: lesion {lesion_id} was recorded resected at {first}; expected "
+                    f"'{RESECTED}' at every later assessment (disease at the resection site is a "
+                    "new lesion: recurrence)"
+                )
+        for lesion_id in resected:
+            resected_so_far.setdefault(lesion_id, where)
         if date is not None:
-            result.append(Followup(date, target_mm, non_target, word, tuple(notes), tuple(ids)))
+            result.append(
+                Followup(
+                    date, target_mm, non_target, word, tuple(notes), tuple(ids), frozenset(resected)
+                )
+            )
     return result, problems
+
+
+def _resected_ids(item: dict[str, Any]) -> set[str]:
+    """Ids whose follow-up value (target) or status (non-target) is "resected"."""
+    ids: set[str] = set()
+    for key in ("target", "non_target"):
+        values = item.get(key)
+        if isinstance(values, dict):
+            for lesion_id, value in values.items():
+                if isinstance(value, dict):
+                    value = value.get("status", value.get("diameter_mm"))
+                status = value
+                if status == RESECTED:
+                    ids.add(lesion_id)
+    return ids
 
 
 def _followup_targets(
@@ -391,7 +428,7 @@ def _followup_targets(
         field = f"{where}.target.{target.id}"
         if target.id not in raw:
             problems.append(
-                f"{field}: missing; expected a value (mm, 'too_small', 'absent' or null)"
+                f"{field}: missing; expected a value (mm, 'too_small', 'absent', 'resected' or null)"
             )
             values[target.id] = None
             continue
@@ -419,7 +456,8 @@ def _pick_measurement(
 def target_value(value: object, field: str, problems: list[str]) -> Fraction | None:
     """One follow-up target value in exact mm: number, "too_small" (5), "absent" (0), null,
     or a list of fragment diameters of a split lesion (summed; RECIST 1.1 appendix I)."""
-    if value is None:
+    if value is None or value == RESECTED:
+        # a resected lesion has no value; ``Followup.resected`` takes it out of the assessment
         return None
     if value == "too_small":
         return TOO_SMALL_MM
@@ -440,7 +478,8 @@ def target_value(value: object, field: str, problems: list[str]) -> Fraction | N
     exact = to_fraction(value)
     if exact is None or exact < 0:
         problems.append(
-            f"{field}={value!r}: expected a diameter in mm >= 0, 'too_small', 'absent' or null"
+            f"{field}={value!r}: expected a diameter in mm >= 0, 'too_small', 'absent', "
+            "'resected' or null"
         )
         return None
     return exact
@@ -480,8 +519,13 @@ def _followup_non_targets(
             if cytology is not None and not isinstance(cytology, bool):
                 problems.append(f"{field}.cytology_confirmed={cytology!r}: expected true or false")
             value = value.get("status")
+        if value == RESECTED:
+            statuses[lesion_id] = RESECTED
+            continue
         if value not in NON_TARGET_STATUSES:
-            problems.append(f"{field}={value!r}: expected one of {list(NON_TARGET_STATUSES)}")
+            problems.append(
+                f"{field}={value!r}: expected one of {[*NON_TARGET_STATUSES, RESECTED]}"
+            )
             statuses[lesion_id] = "not_evaluated"
             continue
         if criteria == "mrecist":

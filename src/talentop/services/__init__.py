@@ -37,6 +37,10 @@ Registry
 Screening
     screen_patient(ctx, patient_id, record, screened_on) -> {"verdict", "state", "criteria"}
                                                      registered -> screened | screen_failed
+    record_resectability(ctx, patient_id, assessed_on, *, criteria, context="baseline",
+                         resectability_class=None, reason=None) -> {"status", "criteria", ...}
+        baseline class at screening (technically resectable / technically unresectable /
+        oncologically unresectable + reason); structured criteria (clinical.resectability)
     record_lab(ctx, patient_id, *, sampled_on, test, value, unit, upper_limit_normal=None)
     record_imaging(ctx, patient_id, *, study_date, modality, vp_grade=None, ...)
 
@@ -57,10 +61,16 @@ Assessment
 
 MDT and randomisation
     record_mdt_review(ctx, patient_id, review_date, votes) -> {"review_id", "resectable", ...}
-        votes: [{"member", "specialty", "resectable": bool, "reason"}]
+        votes: [{"member", "specialty", "resectable": bool, "reason", "criteria"}]
         assessed + not resectable -> not_randomised; arm B: a reassessment ("switch")
     randomise(ctx, patient_id, randomised_on, *, stratum_values=None)
-        -> {"arm", "stratum", "randomisation_id"}                 assessed -> randomised
+        -> {"arm", "stratum", "randomisation_id"}   assessed (after induction) or screened
+                                                    (protocol timing at_entry) -> randomised
+
+Local therapy (protocol local_therapy: TACE on study, or before surgery)
+    record_local_therapy(ctx, patient_id, performed_on, *, therapy, target_lesions,
+                         technique=None) -> id
+    record_local_therapy_response(ctx, patient_id, therapy_id, assessed_on, *, response)
 
 Arm-B dynamic reassessment
     flag_for_resectability_review(ctx, patient_id, flagged_on, reason) -> flag id
@@ -70,7 +80,8 @@ Arm-B dynamic reassessment
 Surgery and maintenance
     record_surgery(ctx, patient_id, surgery_date, *, procedure, margin, blood_loss_ml,
                    override_reason=None) -> {...}                randomised -> operated
-    record_complication(ctx, patient_id, onset_date, *, description, clavien_dindo)
+    record_complication(ctx, patient_id, onset_date, *, description, clavien_dindo,
+                        category=None, isgls_grade=None)
     record_biospecimen(ctx, patient_id, collected_on, *, specimen_type, ...)
     start_maintenance(ctx, patient_id, start_date)               operated -> maintenance
 
@@ -159,6 +170,7 @@ from talentop.services.follow_up import (
     record_new_therapy,
 )
 from talentop.services.induction import record_dose, start_induction
+from talentop.services.local_therapy import record_local_therapy, record_local_therapy_response
 from talentop.services.mdt import cast_mdt_vote, consensus, record_mdt_review
 from talentop.services.randomise import randomise
 from talentop.services.reads import (
@@ -172,6 +184,7 @@ from talentop.services.reads import (
 )
 from talentop.services.reassessment import flag_for_resectability_review
 from talentop.services.registry import create_site, create_user, patient_summary, register_patient
+from talentop.services.resectability import record_resectability
 from talentop.services.screening import record_imaging, record_lab, screen_patient
 from talentop.services.states import ARROWS, STATES
 from talentop.services.surgery import (
@@ -248,8 +261,11 @@ __all__ = [
     "record_imaging",
     "record_lab",
     "record_lesions_baseline",
+    "record_local_therapy",
+    "record_local_therapy_response",
     "record_mdt_review",
     "record_new_therapy",
+    "record_resectability",
     "record_surgery",
     "register_patient",
     "screen_patient",

@@ -19,8 +19,10 @@ from talentop.services.states import ASSESSED, NOT_RANDOMISED, RANDOMISED
 from talentop.store import models as m
 from talentop.store import queries, writes
 
-TARGET_TOKENS = ("too_small", "absent", "not_evaluated")
-NON_TARGET_STATUSES = ("absent", "present", "progression", "not_evaluated")
+TARGET_TOKENS = ("too_small", "absent", "not_evaluated", "resected")
+NON_TARGET_STATUSES = ("absent", "present", "progression", "not_evaluated", "resected")
+#: A lesion removed at surgery (``talentop.recist.resection``): only after a recorded surgery.
+RESECTED = "resected"
 NEW_LESION_STATUSES = ("none", "equivocal", "unequivocal")
 
 
@@ -210,6 +212,7 @@ def record_assessment(
         unknown = [c for c in [*target, *non_target, *viable] if c not in codes]
         if unknown:
             raise InvalidInput.field("lesion", unknown, f"baseline lesion codes {sorted(codes)}")
+        _check_resected(session, patient, on, {**target, **non_target, **viable})
         previous = queries.rows_for(
             session, m.AssessmentVisit, patient.id, m.AssessmentVisit.visit_date
         )
@@ -252,19 +255,41 @@ def record_assessment(
             )
         history = [(v, queries.measurements_for_visit(session, v.id)) for v in [*previous, visit]]
         results = _evaluate_and_store(session, ctx, patient, visit, lesions, history)
-        flagged = None
+        reassessment = None
         if patient.state == RANDOMISED and patient.arm is not None:
             from talentop.services.reassessment import reassess_after_assessment
 
-            flagged = reassess_after_assessment(session, ctx, patient, on, results)
-        return {"visit_id": visit.id, **results, "resectability_flag": flagged}
+            reassessment = reassess_after_assessment(session, ctx, patient, on, results)
+        return {
+            "visit_id": visit.id,
+            **results,
+            "resectability_flag": reassessment["flag_id"] if reassessment else None,
+            "reassessment": reassessment,
+        }
+
+
+def _check_resected(session, patient, on: dt.date, values: dict[str, Any]) -> None:
+    """A lesion is "resected" only at a scan on or after a recorded surgery."""
+    resected = sorted(code for code, value in values.items() if value == RESECTED)
+    if not resected:
+        return
+    surgery = queries.latest(session, m.Surgery, patient.id, m.Surgery.surgery_date)
+    if surgery is None or surgery.surgery_date > on:
+        when = "no surgery on record" if surgery is None else f"surgery on {surgery.surgery_date}"
+        raise InvalidInput.field(
+            "resected",
+            resected,
+            f"lesions resected at a recorded surgery on or before {on} ({when})",
+        )
 
 
 def _evaluate_and_store(session, ctx, patient, visit, lesions, history) -> dict[str, Any]:
     from talentop.recist import evaluate
 
-    criteria = [ctx.protocol.assessment.criteria]
-    if ctx.protocol.assessment.record_mrecist and "mrecist" not in criteria:
+    # RECIST 1.1 always (the PFS endpoint and the design.md contract); mRECIST when it is the
+    # protocol's criteria or recorded alongside
+    criteria = ["recist1.1"]
+    if ctx.protocol.assessment.criteria == "mrecist" or ctx.protocol.assessment.record_mrecist:
         criteria.append("mrecist")
     out: dict[str, Any] = {}
     for name in criteria:

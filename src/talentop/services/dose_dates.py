@@ -8,6 +8,9 @@
   >= 28 days after major surgery, wound healed). As the washout before surgery
   (``record_surgery``): refused with ``ProtocolViolation`` unless an ``override_reason`` is
   given, then recorded as a protocol deviation.
+- The arm's drugs (``arms[].drugs``): a drug the patient's arm does not give is refused
+  (TALENTACE arm B: TACE alone); with ``drugs_after_local_therapy`` the first dose comes on
+  or after the first local therapy (TALENTACE arm A: atezo/bev after the first TACE).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def check_dose_dates(
             )
         return None
     not_before("given_on", on, step_date(session, patient, RANDOMISED), "randomisation")
+    _check_arm_drug(session, ctx, patient, drug, on, state)
     if phase == "maintenance":
         not_before(
             "given_on", on, step_date(session, patient, MAINTENANCE), "the maintenance start"
@@ -80,3 +84,24 @@ def check_dose_dates(
             "(protocol surgery.bevacizumab_restart_min_days)",
         )
     return f"{RESTART_DRUG} {days} days after surgery (< {minimum}); override: {override_reason}"
+
+
+def _check_arm_drug(
+    session: Any, ctx: Context, patient: m.Patient, drug: str, on: dt.date, state: str
+) -> None:
+    arm = ctx.protocol.arm(patient.arm or "")
+    if arm.drugs is not None and drug not in arm.drugs:
+        raise violation(
+            f"arm {arm.id} gives no {drug}",
+            state=state,
+            rule=f"arm {arm.id} drugs: {arm.drugs or 'none'} (protocol arms[].drugs)",
+        )
+    if arm.drugs_after_local_therapy:
+        first = queries.rows_for(session, m.LocalTherapy, patient.id, m.LocalTherapy.performed_on)
+        if not first or on < first[0].performed_on:
+            when = f"on {first[0].performed_on}" if first else "not yet recorded"
+            raise violation(
+                f"{drug} on {on} before the first local therapy ({when})",
+                state=state,
+                rule=f"arm {arm.id} starts its drugs after the first local therapy",
+            )

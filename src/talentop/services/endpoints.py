@@ -33,10 +33,11 @@ def _timeline(
         response = queries.latest_response(session, patient.id, criteria)
         progression[criteria] = response.progression_date if response else None
     visits = {v.id: v.visit_date for v in queries.rows_for(session, m.AssessmentVisit, patient.id)}
+    # adequate assessments by the protocol's response criteria (mRECIST for TALENTACE)
     adequate = sorted(
         visits[r.visit_id]
         for r in queries.rows_for(session, m.ResponseAssessment, patient.id)
-        if r.criteria == "recist1.1"
+        if r.criteria == ctx.protocol.assessment.criteria
         and r.overall_response not in (None, "NE")
         and visits[r.visit_id] >= start
     )
@@ -48,6 +49,8 @@ def _timeline(
     therapies = queries.rows_for(session, m.NewTherapy, patient.id, m.NewTherapy.start_date)
     surgeries = queries.rows_for(session, m.Surgery, patient.id, m.Surgery.surgery_date)
     stops = queries.rows_for(session, m.Discontinuation, patient.id, m.Discontinuation.stop_date)
+    switch = queries.latest(session, m.SurgerySwitch, patient.id, m.SurgerySwitch.switch_date)
+    local = queries.rows_for(session, m.LocalTherapy, patient.id, m.LocalTherapy.performed_on)
     return PatientTimeline(
         usubjid=f"{ctx.protocol.id.upper()}-{site.code}-{patient.pseudo_id}",
         arm=allocation.arm,
@@ -64,6 +67,11 @@ def _timeline(
         lost_to_follow_up=any(c.status == "lost_to_follow_up" for c in contacts),
         strata=json.loads(allocation.levels_json),
         has_baseline_assessment=bool(queries.rows_for(session, m.Lesion, patient.id)),
+        switch_date=switch.switch_date if switch else None,
+        local_therapy_dates=tuple(t.performed_on for t in local if t.performed_on >= start),
+        local_therapy_responses=tuple(
+            (t.response_on, t.response) for t in local if t.response is not None
+        ),
     )
 
 
@@ -81,8 +89,14 @@ def patient_timelines(ctx: Context) -> list[Any]:
         return out
 
 
-def adtte_for_protocol(timelines: list[Any], protocol: Any, cutoff_date: dt.date) -> Any:
+def adtte_for_protocol(
+    timelines: list[Any], protocol: Any, cutoff_date: dt.date, *, switch_handling: str | None = None
+) -> Any:
     """ADTTE of these timelines under ``protocol``'s TTF lists and visit calendar (pure).
+
+    TTF intercurrent events: an arm-B switch to surgery as ``switch_handling`` (default the
+    protocol's primary reading, ``ttf.switch_to_surgery.primary``) and local therapy as
+    ``local_therapy.ttf_effect``; a TACEPFS parameter when ``endpoints.tace_pfs`` is defined.
 
     Missed-visit calendar: ``assessment.interval_weeks`` on treatment,
     ``follow_up.imaging_interval_weeks`` after the first discontinuation, a scan within
@@ -92,7 +106,19 @@ def adtte_for_protocol(timelines: list[Any], protocol: Any, cutoff_date: dt.date
     report and ``talentop export adtte`` cannot drift apart.
     """
     from talentop.endpoints import derive_adtte
+    from talentop.endpoints.tace import TacePfsRule
 
+    tace = protocol.endpoints.tace_pfs
+    rule = (
+        None
+        if tace is None
+        else TacePfsRule(
+            event_reasons=frozenset(tace.event_reasons),
+            refractory_after=tace.refractory_after.value,
+            insufficient_responses=frozenset(tace.insufficient_responses.value),
+        )
+    )
+    local = protocol.local_therapy
     return derive_adtte(
         timelines,
         failure_reasons=list(protocol.ttf.failure_reasons),
@@ -102,6 +128,9 @@ def adtte_for_protocol(timelines: list[Any], protocol: Any, cutoff_date: dt.date
         assessment_interval_days=protocol.assessment.interval_weeks * 7,
         visit_window_days=protocol.assessment.window_days,
         follow_up_interval_days=protocol.follow_up.imaging_interval_weeks * 7,
+        switch_handling=switch_handling or protocol.ttf.switch_to_surgery.primary,
+        local_therapy_effect=local.ttf_effect.value if local else "continue",
+        tace_pfs=rule,
     )
 
 

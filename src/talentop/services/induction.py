@@ -31,10 +31,20 @@ PHASES = ("induction", "continued", "maintenance")
 
 @service
 def start_induction(ctx: Context, patient_id: RecordId, start_date: dt.date | str) -> None:
-    """An eligible patient starts induction: ``screened`` -> ``induction``."""
+    """An eligible patient starts induction: ``screened`` -> ``induction``.
+
+    Refused when the protocol has no induction before randomisation
+    (``induction.before_randomisation`` false: randomised at entry, e.g. TALENTACE).
+    """
     on = event_date(ctx, "start_date", start_date)
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "start_induction", patient_id)
+        if not ctx.protocol.induction.before_randomisation:
+            raise violation(
+                f"protocol {ctx.protocol.id} has no induction before randomisation",
+                state=patient.state,
+                rule="randomisation at entry: treatment starts after randomisation",
+            )
         screening = queries.latest(session, m.Screening, patient.id, m.Screening.screened_on)
         not_before("start_date", on, screening.screened_on if screening else None, "screening")
         transition(session, ctx, patient, INDUCTION, on_date=on)

@@ -7,8 +7,10 @@ rather than one investigator; each member's vote and reason is kept with the out
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+from talentop.clinical.resectability import Findings, assess
 from talentop.errors import InvalidInput
 from talentop.protocol import Protocol
 from talentop.services._context import Context, enter, event_date, transition, violation
@@ -62,7 +64,38 @@ def check_votes(protocol: Protocol, votes: list[dict[str, Any]]) -> list[str]:
     missing = [s for s in protocol.mdt.required_specialties if s not in present]
     if missing:
         problems.append(f"votes.specialty: missing required specialties {missing}")
+    for i, vote in enumerate(votes):
+        problems += vote_criteria_problems(protocol, vote, f"votes[{i}]")
     return problems
+
+
+def vote_criteria_problems(protocol: Protocol, vote: dict[str, Any], where: str) -> list[str]:
+    """A vote's structured criteria: required by ``mdt.criteria_required``; a "resectable"
+    vote must rest on criteria that are all met (none missing, none failed)."""
+    criteria = vote.get("criteria")
+    if criteria is None:
+        if protocol.mdt.criteria_required:
+            return [
+                f"{where}.criteria=None: the protocol asks each vote for its structured criteria "
+                "(r0_feasible, remnant_liver_pct, vp_grade, vv_grade, child_pugh_grade, albi_grade)"
+            ]
+        return []
+    if protocol.resectability is None:
+        return [
+            f"{where}.criteria: the protocol has no resectability criteria to check them against"
+        ]
+    try:
+        findings = Findings.from_mapping(criteria, where=f"{where}.criteria")
+    except InvalidInput as error:
+        return error.problems
+    verdict = assess(findings, protocol.resectability)
+    if vote.get("resectable") is True and verdict.status != "resectable":
+        gaps = verdict.failed + verdict.missing
+        return [
+            f"{where}: voted resectable but its criteria say {verdict.status} ({gaps}: "
+            f"{verdict.explain()})"
+        ]
+    return []
 
 
 @service
@@ -73,7 +106,10 @@ def record_mdt_review(
 
     After induction (``assessed``): resectable keeps the patient ready to randomise; not
     resectable -> ``not_randomised``. In arm B (``randomised``): a reassessment that may
-    allow ``switch_to_surgery``. Votes: ``{"member", "specialty", "resectable", "reason"}``.
+    allow ``switch_to_surgery``. Votes: ``{"member", "specialty", "resectable", "reason",
+    "criteria"}``; ``criteria`` (``clinical.resectability.Findings`` keys) is required when the
+    protocol sets ``mdt.criteria_required``, and a "resectable" vote must rest on criteria that
+    are all met.
     """
     on = event_date(ctx, "review_date", review_date)
     problems = check_votes(ctx.protocol, votes)
@@ -121,6 +157,9 @@ def _decide(
                 specialty=str(vote.get("specialty") or "unspecified"),
                 resectable=vote["resectable"],
                 reason=vote["reason"],
+                criteria_json=None
+                if vote.get("criteria") is None
+                else json.dumps(vote["criteria"], sort_keys=True),
             ),
         )
     if patient.state == ASSESSED and not resectable:
@@ -154,8 +193,10 @@ def cast_mdt_vote(
     *,
     resectable: bool,
     reason: str,
+    criteria: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The acting MDT member's own vote (their username and specialty from their account).
+    """The acting MDT member's own vote (their username and specialty from their account),
+    with the structured criteria it rests on (required when ``mdt.criteria_required``).
 
     Votes collect in an open review; once the protocol's quorum (``mdt.min_members``) and
     required specialties are present, the review is decided by the protocol's rule exactly
@@ -165,6 +206,11 @@ def cast_mdt_vote(
     on = event_date(ctx, "vote_date", vote_date)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput.field("reason", reason, "the member's reason for the vote")
+    problems = vote_criteria_problems(
+        ctx.protocol, {"resectable": resectable, "criteria": criteria}, "vote"
+    )
+    if problems:
+        raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "cast_mdt_vote", patient_id)
         user = acting_user(session, ctx.actor)
@@ -192,6 +238,7 @@ def cast_mdt_vote(
                 resectable=resectable,
                 reason=reason,
                 cast_on=on,
+                criteria_json=None if criteria is None else json.dumps(criteria, sort_keys=True),
             ),
         )
         cast.append(ballot)
@@ -201,6 +248,7 @@ def cast_mdt_vote(
                 "specialty": b.specialty,
                 "resectable": b.resectable,
                 "reason": b.reason,
+                "criteria": None if b.criteria_json is None else json.loads(b.criteria_json),
             }
             for b in cast
         ]

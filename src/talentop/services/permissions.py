@@ -31,8 +31,9 @@ signature: investigators, MDT members, statisticians).
 
 Write actions: ``manage_trial`` (sites, users, tokens of others), ``register``, ``screen``,
 ``record_data`` (labs, imaging, lesions, assessments, doses, adverse events, contacts,
-deaths, new therapies, deviations, specimens), ``treat`` (start induction, close the
-assessment, decline randomisation, flag/switch to surgery, start maintenance),
+deaths, new therapies, deviations, specimens, resectability assessments, local-therapy
+responses), ``treat`` (start induction, close the assessment, decline randomisation,
+flag/switch to surgery, start maintenance, local therapy),
 ``randomise``, ``discontinue``, ``vote`` (an MDT review or one's own ballot), ``surgery``.
 Read actions: ``read`` (patients, timelines, screening log, funnel, recruitment, overdue
 visits, flags), ``read_mdt_queue``, ``read_audit`` (audit entries), ``verify_audit``,
@@ -144,12 +145,15 @@ SERVICE_ACTIONS: dict[str, str] = {
     "record_new_therapy": "record_data",
     "record_deviation": "record_data",
     "record_biospecimen": "record_data",
+    "record_resectability": "record_data",
+    "record_local_therapy_response": "record_data",
     "start_induction": "treat",
     "complete_assessment": "treat",
     "decline_randomisation": "treat",
     "flag_for_resectability_review": "treat",
     "switch_to_surgery": "treat",
     "start_maintenance": "treat",
+    "record_local_therapy": "treat",
     "randomise": "randomise",
     "record_discontinuation": "discontinue",
     "record_mdt_review": "vote",

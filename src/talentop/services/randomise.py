@@ -35,10 +35,9 @@ from talentop.services._context import (
     event_date,
     not_before,
     transition,
-    violation,
 )
 from talentop.services._validate import RecordId, service
-from talentop.services.mdt import latest_review
+from talentop.services.randomisation_gate import check_randomisable
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -103,29 +102,6 @@ def stratum_levels(
     return levels
 
 
-def _check_ready(session: Any, ctx: Context, patient: m.Patient) -> m.MdtReview:
-    rules = ctx.protocol.randomisation
-    response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
-    allowed = ctx.protocol.assessment.randomisable_responses
-    if response is None or response.best_overall_response not in allowed:
-        bor = None if response is None else response.best_overall_response
-        raise violation(
-            f"best overall response {bor} is not randomisable",
-            state=patient.state,
-            rule=f"only {', '.join(allowed)} are randomised",
-        )
-    review = latest_review(session, patient.id, "randomisation")
-    if review is None or not review.resectable:
-        raise violation(
-            "no resectable MDT decision on record",
-            state=patient.state,
-            rule=f"the MDT ({ctx.protocol.mdt.rule} rule) must judge the patient resectable",
-        )
-    if rules.scheme not in ("permuted_block", "minimisation"):
-        raise AllocationError(f"randomisation.scheme={rules.scheme!r}: no such scheme")
-    return review
-
-
 @service
 def randomise(
     ctx: Context,
@@ -134,7 +110,9 @@ def randomise(
     *,
     stratum_values: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Allocate an assessed, MDT-resectable PR/SD patient: ``assessed`` -> ``randomised``.
+    """Allocate a patient the protocol's gate lets through (``randomisation_gate``):
+    ``assessed`` (after induction: MDT-resectable PR/SD) or ``screened`` (at entry)
+    -> ``randomised``.
 
     ``stratum_values`` may give current values (e.g. ``{"ecog": 0}`` measured today);
     otherwise depth of response comes from the latest assessment and the rest from the
@@ -147,8 +125,8 @@ def randomise(
     rules = ctx.protocol.randomisation
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "randomise", patient_id)
-        review = _check_ready(session, ctx, patient)
-        not_before("randomised_on", on, review.review_date, "the MDT review")
+        floor, what = check_randomisable(session, ctx, patient)
+        not_before("randomised_on", on, floor, what)
         if (
             queries.latest(session, m.Randomisation, patient.id, m.Randomisation.randomised_on)
             is not None

@@ -79,8 +79,9 @@ ARROWS: dict[str, tuple[frozenset[str], str]] = {
         "only an assessed patient can leave before randomisation",
     ),
     "randomise": (
-        frozenset({ASSESSED}),
-        "randomisation needs a completed assessment with a randomisable response and a "
+        frozenset({SCREENED, ASSESSED}),
+        "randomisation follows the protocol's timing: at entry, an eligible screened patient; "
+        "after induction, a completed assessment with a randomisable response and a "
         "resectable MDT decision",
     ),
     "switch_to_surgery": (
@@ -111,6 +112,18 @@ ARROWS: dict[str, tuple[frozenset[str], str]] = {
         FOLLOWED | {SCREEN_FAILED},
         "follow-up contacts are for living patients",
     ),
+    "record_resectability": (
+        FOLLOWED | {SCREENED},
+        "resectability is assessed from screening on, for a living patient",
+    ),
+    "record_local_therapy": (
+        ON_TREATMENT,
+        "local therapy is given during randomised treatment, as the protocol allows",
+    ),
+    "record_local_therapy_response": (
+        FOLLOWED,
+        "the response to a local therapy is assessed after it, in follow-up",
+    ),
 }
 
 #: Records of facts that happened while the patient was alive. CRF entry lags behind
@@ -129,6 +142,8 @@ RETROSPECTIVE_RECORDS = frozenset(
         "record_imaging",
         "record_new_therapy",
         "record_biospecimen",
+        "record_resectability",
+        "record_local_therapy_response",
     }
 )
 

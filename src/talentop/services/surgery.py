@@ -167,11 +167,25 @@ def record_complication(
     *,
     description: str,
     clavien_dindo: str,
+    category: str | None = None,
+    isgls_grade: str | None = None,
 ) -> int:
-    """A surgical complication graded by Clavien-Dindo (I, II, IIIa, IIIb, IVa, IVb, V)."""
+    """A surgical complication graded by Clavien-Dindo (I, II, IIIa, IIIb, IVa, IVb, V).
+
+    ``category`` (liver_failure, bleeding, wound, bile_leak, infection, other) reports it
+    beside Clavien-Dindo; a post-hepatectomy liver failure needs its ISGLS grade A/B/C
+    (Rahbari et al., Surgery 2011;149:713-724; ``clinical.surgery_outcomes``).
+    """
+    from talentop.clinical.surgery_outcomes import check_complication
+
     on = event_date(ctx, "onset_date", onset_date)
+    problems = check_complication(category, isgls_grade)
     if clavien_dindo not in CLAVIEN_DINDO:
-        raise InvalidInput.field("clavien_dindo", clavien_dindo, f"one of {list(CLAVIEN_DINDO)}")
+        problems.insert(
+            0, f"clavien_dindo={clavien_dindo!r}: expected one of {list(CLAVIEN_DINDO)}"
+        )
+    if problems:
+        raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "record_complication", patient_id, on=on, field="onset_date")
         surgery = queries.latest(session, m.Surgery, patient.id, m.Surgery.surgery_date)
@@ -185,6 +199,8 @@ def record_complication(
             onset_date=on,
             description=description,
             clavien_dindo=clavien_dindo,
+            category=category,
+            isgls_grade=isgls_grade,
         )
         return writes.insert(session, ctx.actor, row).id
 

@@ -236,7 +236,12 @@ def vote(
         body,
         idempotency_key,
         lambda: sv.cast_mdt_vote(
-            ctx, patient_id, body.vote_date, resectable=body.resectable, reason=body.reason
+            ctx,
+            patient_id,
+            body.vote_date,
+            resectable=body.resectable,
+            reason=body.reason,
+            criteria=body.criteria,
         ),
     )
 
@@ -250,7 +255,7 @@ def vote(
 def review(
     patient_id: PatientId, body: ReviewIn, ctx: CtxDep, idempotency_key: IdempotencyKey = None
 ) -> Any:
-    votes = [v.model_dump() for v in body.votes]
+    votes = [v.model_dump(exclude_none=True) for v in body.votes]
     return act(
         ctx,
         f"review:{patient_id}",

@@ -33,6 +33,7 @@ from talentop.store.models.identity import (
     RolePolicy,
     UserSite,
 )
+from talentop.store.models.pathways import LocalTherapy, ResectabilityAssessment
 from talentop.store.models.people import Patient, Site, StateChange, User
 from talentop.store.models.trial import (
     AdverseEvent,
@@ -84,6 +85,7 @@ __all__ = [
     "LabResult",
     "Lesion",
     "LesionMeasurement",
+    "LocalTherapy",
     "MdtReview",
     "MdtVote",
     "NewTherapy",
@@ -91,6 +93,7 @@ __all__ = [
     "ProtocolDeviation",
     "Randomisation",
     "RandomisationKey",
+    "ResectabilityAssessment",
     "ResectabilityFlag",
     "ResponseAssessment",
     "Screening",

@@ -126,4 +126,6 @@ class MdtBallot(Base):
     resectable: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text)
     cast_on: Mapped[dt.date] = mapped_column(Date)
+    #: The structured resectability criteria the vote rests on (JSON), as ``mdt_votes``.
+    criteria_json: Mapped[str | None] = mapped_column(Text)
     review_id: Mapped[int | None] = mapped_column(ForeignKey("mdt_reviews.id"))

@@ -46,6 +46,8 @@ class MdtVote(Base):
     specialty: Mapped[str] = mapped_column(String(64))
     resectable: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text)
+    #: The member's structured criteria (``clinical.resectability.Findings``), JSON; None: none given.
+    criteria_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Randomisation(Base):
@@ -119,6 +121,9 @@ class Complication(Base):
     onset_date: Mapped[dt.date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text)
     clavien_dindo: Mapped[str] = mapped_column(String(4))
+    #: liver_failure | bleeding | wound | bile_leak | infection | other (None: not categorised)
+    category: Mapped[str | None] = mapped_column(String(32))
+    isgls_grade: Mapped[str | None] = mapped_column(String(1))  # PHLF grade A/B/C (ISGLS 2011)
 
 
 class AdverseEvent(Base):

@@ -153,6 +153,7 @@ def upgrade() -> None:
         sa.Column("resectable", sa.Boolean(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("cast_on", sa.Date(), nullable=False),
+        sa.Column("criteria_json", sa.Text(), nullable=True),
         sa.Column("review_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["patient_id"], ["patients.id"], name=op.f("fk_mdt_ballots_patient_id_patients")
