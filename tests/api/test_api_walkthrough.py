@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import PASSWORD
-from flow_helpers import LESIONS, PROTOCOL, day
+from flow_helpers import CRITERIA_YES, LESIONS, PROTOCOL, day
 from patient_records import ELIGIBLE
 from talentop import services as sv
 from talentop.services import identity
@@ -135,6 +135,7 @@ def test_walk_one_patient_to_randomisation(api_trial):
                 "vote_date": day(72).isoformat(),
                 "resectable": True,
                 "reason": f"{member}: R0 feasible",
+                "criteria": CRITERIA_YES,
             },
         )
         assert r.status_code == 201, r.text

@@ -50,7 +50,7 @@ def test_the_database_password_is_never_printed(monkeypatch, tmp_path, as_json):
         dynamic = None
 
     monkeypatch.setattr(pipeline, "run_demo", lambda *a, **k: Result())
-    monkeypatch.setattr("talentop.demo.analysis.published_rows", lambda figures: [])
+    monkeypatch.setattr("talentop.demo.analysis.published_rows", lambda *a, **k: [])
     args = ["demo", "--db", url, "--out", str(tmp_path)] + (["--json"] if as_json else [])
     result = runner.invoke(app, args, env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
