@@ -24,8 +24,14 @@ from talentop.store import Store
 SESSION_COOKIE = "talentop_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Paths a TOTP-setup-only session may use.
-TOTP_SETUP_PATHS = ("/api/v1/auth/totp", "/api/v1/auth/logout", "/api/v1/auth/me")
+#: Paths a TOTP-setup-only session may use (the API's and the account page's).
+TOTP_SETUP_PATHS = (
+    "/api/v1/auth/totp",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/me",
+    "/account",
+    "/logout",
+)
 
 
 @dataclass(frozen=True)
