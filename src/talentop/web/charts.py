@@ -50,7 +50,7 @@ def recruitment_svg(data: dict[str, Any], *, title: str = "Patients registered p
             f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#444">{tick}</text>'
         )
     colours = {site: PALETTE[i % len(PALETTE)] for i, site in enumerate(sites)}
-    every = max(1, len(months) // 12)
+    every = max(1, -(-len(months) // 8))  # at most 8 month labels: they must not overlap
     for i, month in enumerate(months):
         x = LEFT + i * slot + (slot - bar) / 2
         base = TOP + plot_h
