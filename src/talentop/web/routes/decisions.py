@@ -86,8 +86,10 @@ def vote(page: PageDep, patient_id: PatientId) -> Response:
         return _show_vote(page, patient_id, status=422, values=values, errors=errors, other=other, violation={})  # fmt: skip
     except ProtocolViolation as error:
         return _show_vote(page, patient_id, status=409, values=values, violation=violation_of(error))  # fmt: skip
-    saved = "vote_decided" if result.get("decided") else "vote"
-    return see_other(f"/patients/{patient_id}?saved={saved}")
+    # Shown here, not redirected: once decided, the patient leaves the MDT member's scope
+    # (no longer awaiting a review), so the patient page would refuse them.
+    return page.render("vote_done.html", title="Vote recorded", patient_id=patient_id, result=result)
+
 
 
 # --- randomisation ----------------------------------------------------------------------
