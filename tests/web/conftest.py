@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from web_helpers import Browser, build_trial
+from web_helpers import ApiTrial, Browser, build_trial
 
 
 @pytest.fixture

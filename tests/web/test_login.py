@@ -8,10 +8,10 @@ import datetime as dt
 
 import pyotp
 import pytest
+from web_helpers import PASSWORD, Browser
 
 from talentop.services import identity
 from talentop.store import models as m
-from web_helpers import PASSWORD, Browser
 
 pytestmark = pytest.mark.db
 
@@ -19,7 +19,9 @@ pytestmark = pytest.mark.db
 def test_login_sets_an_httponly_samesite_cookie_and_goes_back_where_asked(web_trial):
     b = Browser(web_trial)
     first = b.get("/patients?site=SH01")
-    assert first.status_code == 303 and first.headers["location"] == "/login?why=login&next=/patients"
+    assert (
+        first.status_code == 303 and first.headers["location"] == "/login?why=login&next=/patients"
+    )
     response = b.login("coordinator_a", next="/patients")
     assert response.status_code == 303 and response.headers["location"] == "/patients"
     cookie = response.headers["set-cookie"].lower()

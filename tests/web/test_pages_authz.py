@@ -7,12 +7,12 @@ patient is visible. Never listed by hand: a page added without a declared servic
 from __future__ import annotations
 
 import pytest
+from web_helpers import Browser
 
 from flow_helpers import PROTOCOL, to_randomised
 from talentop import services as sv
 from talentop.services.permissions import READ_SCOPE, ROLES, SERVICE_ACTIONS, allowed
 from talentop.web.session import PAGE_SERVICES
-from web_helpers import Browser
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from web_helpers import PASSWORD, Browser
 
 from flow_helpers import PROTOCOL, day
 from patient_records import ELIGIBLE
 from talentop import services as sv
 from talentop.services import identity
-from web_helpers import PASSWORD, Browser
 
 pytestmark = pytest.mark.db
 
@@ -26,7 +26,9 @@ def _error_for(html: str, field: str) -> str | None:
 
 
 def _value_of(html: str, field: str) -> str | None:
-    match = re.search(rf'id="in-{re.escape(field)}" name="{re.escape(field)}" value="([^"]*)"', html)
+    match = re.search(
+        rf'id="in-{re.escape(field)}" name="{re.escape(field)}" value="([^"]*)"', html
+    )
     return match.group(1) if match else None
 
 
@@ -53,7 +55,9 @@ def test_one_patient_through_the_forms_to_the_allocation_record(web_trial):
     bad = coord.post("/patients/new", {"site_code": "SH01", "pseudo_id": "WEB-1", "registered_on": "06/01/2025", "birth_year": "1961"})  # fmt: skip
     assert bad.status_code == 422
     assert _error_for(bad.text, "registered_on").startswith("Enter a date as year-month-day")
-    assert _value_of(bad.text, "pseudo_id") == "WEB-1" and _value_of(bad.text, "birth_year") == "1961"
+    assert (
+        _value_of(bad.text, "pseudo_id") == "WEB-1" and _value_of(bad.text, "birth_year") == "1961"
+    )
     ok = coord.post("/patients/new", {"site_code": "SH01", "pseudo_id": "WEB-1", "registered_on": day(-14).isoformat(), "sex": "M", "birth_year": "1961"})  # fmt: skip
     assert ok.status_code == 303
     pid = int(ok.headers["location"].split("/")[2].split("?")[0])
@@ -124,7 +128,9 @@ def test_one_patient_through_the_forms_to_the_allocation_record(web_trial):
     shown = coord.post(f"/patients/{pid}/assessment/preview", visit, headers={"HX-Request": "true"})
     assert 'id="response-recist11"' in shown.text and '<strong class="overall">PR</strong>' in shown.text  # fmt: skip
     assert "mRECIST" in shown.text and "-40.0%" in shown.text
-    assert sv.verify(store).ok and _state(store, pid) == "induction"  # nothing stored by the preview
+    assert (
+        sv.verify(store).ok and _state(store, pid) == "induction"
+    )  # nothing stored by the preview
     whole = coord.post(f"/patients/{pid}/assessment/preview", visit)
     assert "<html" in whole.text and '<strong class="overall">PR</strong>' in whole.text
     assert _value_of(whole.text, "target-T1") == "36"
@@ -172,7 +178,9 @@ def test_one_patient_through_the_forms_to_the_allocation_record(web_trial):
     other = Browser(web_trial)
     other.login("coord_b")
     refused = other.get(f"/patients/{pid}")
-    assert refused.status_code == 403 and "Not allowed" in refused.text and "WEB-1" not in refused.text
+    assert (
+        refused.status_code == 403 and "Not allowed" in refused.text and "WEB-1" not in refused.text
+    )
 
 
 def test_the_dashboard_numbers_link_to_lists_of_exactly_those_patients(web_trial):
@@ -194,4 +202,4 @@ def test_the_dashboard_numbers_link_to_lists_of_exactly_those_patients(web_trial
         listed = b.get(href.replace("&amp;", "&")).text
         total = int(re.search(r'id="patient-count">(\d+) patient', listed).group(1))
         assert total == int(n), (key, href)
-    assert '<svg class="chart"' in page and "<title id=\"chart-title\">" in page
+    assert '<svg class="chart"' in page and '<title id="chart-title">' in page

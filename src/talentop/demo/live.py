@@ -122,9 +122,9 @@ def _not_randomised_reason(session: Any, patient: Any, row: dict[str, Any]) -> s
 
 def trial_run(ctx: Any, cutoff_date: dt.date) -> TrialRun:
     """The ``TrialRun`` of the trial in ``ctx.store``, from its stored records."""
+    from talentop.services.states import STATES
     from talentop.store import models as m
     from talentop.store import queries, read_queries
-    from talentop.services.states import STATES
 
     run = TrialRun(cutoff_date=cutoff_date, model=None)
     with ctx.store.read_only() as session:
@@ -133,14 +133,16 @@ def trial_run(ctx: Any, cutoff_date: dt.date) -> TrialRun:
         )
         for patient, code in everyone:
             run.screened += 1
-            reached = {
-                h.to_state for h in queries.rows_for(session, m.StateChange, patient.id)
-            }
+            reached = {h.to_state for h in queries.rows_for(session, m.StateChange, patient.id)}
             if "screen_failed" in reached:
-                screening = queries.latest(session, m.Screening, patient.id, m.Screening.screened_on)
+                screening = queries.latest(
+                    session, m.Screening, patient.id, m.Screening.screened_on
+                )
                 failed = [
                     c.criterion_id
-                    for c in session.query(m.ScreeningCriterion).filter_by(screening_id=screening.id)
+                    for c in session.query(m.ScreeningCriterion).filter_by(
+                        screening_id=screening.id
+                    )
                     if c.status == "not_met"
                 ]
                 label = exclusion_label(ctx.protocol, failed[0]) if failed else "Not eligible"

@@ -39,8 +39,16 @@ def install(app: FastAPI) -> None:
     """Mount the pages and their static files on ``app`` (after the API and its error
     handlers: the pages' handlers answer pages with pages and leave the API's alone)."""
     from talentop.web import errors
-    from talentop.web.routes import account, analysis, decisions, overview, patients
-    from talentop.web.routes import screening, steps, tumour
+    from talentop.web.routes import (
+        account,
+        analysis,
+        decisions,
+        overview,
+        patients,
+        screening,
+        steps,
+        tumour,
+    )
 
     protocol = app.state.talentop.protocol
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

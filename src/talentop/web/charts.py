@@ -22,7 +22,9 @@ def _ticks(top: int) -> list[int]:
     return list(range(0, top + step, step))
 
 
-def recruitment_svg(data: dict[str, Any], *, title: str = "Patients registered per month") -> Markup:
+def recruitment_svg(
+    data: dict[str, Any], *, title: str = "Patients registered per month"
+) -> Markup:
     """Stacked bars: one bar per month, one colour per site, with a legend and a y axis.
 
     ``data`` is ``services.recruitment``'s result (months, sites, per_month, total)."""

@@ -79,11 +79,32 @@ def steps(protocol: Protocol) -> list[Step]:
             "Imaging study",
             (
                 _date("study_date", "Study date"),
-                Input("modality", "Modality", "select", choices=choices("CT", "MRI", "US", "PET-CT"), required=True),  # fmt: skip
-                Input("vp_grade", "Portal vein thrombus (Vp grade)", "select", choices=choices(*VP_GRADES)),  # fmt: skip
-                Input("vv_grade", "Hepatic vein thrombus (Vv grade)", "select", choices=choices(*VV_GRADES)),  # fmt: skip
+                Input(
+                    "modality",
+                    "Modality",
+                    "select",
+                    choices=choices("CT", "MRI", "US", "PET-CT"),
+                    required=True,
+                ),  # fmt: skip
+                Input(
+                    "vp_grade",
+                    "Portal vein thrombus (Vp grade)",
+                    "select",
+                    choices=choices(*VP_GRADES),
+                ),  # fmt: skip
+                Input(
+                    "vv_grade",
+                    "Hepatic vein thrombus (Vv grade)",
+                    "select",
+                    choices=choices(*VV_GRADES),
+                ),  # fmt: skip
                 Input("future_liver_remnant_ml", "Future liver remnant", "number", unit="mL"),
-                Input("total_functional_liver_volume_ml", "Functional liver volume", "number", unit="mL"),  # fmt: skip
+                Input(
+                    "total_functional_liver_volume_ml",
+                    "Functional liver volume",
+                    "number",
+                    unit="mL",
+                ),  # fmt: skip
                 Input("findings", "Findings", "textarea"),
             ),
             lambda c, p, a: sv.record_imaging(c, p, **a),
@@ -104,11 +125,24 @@ def steps(protocol: Protocol) -> list[Step]:
             (
                 Input("cycle", "Cycle", "number", required=True, hint="1, 2, 3..."),
                 Input("drug", "Drug", "select", choices=_drugs(protocol), required=True),
-                Input("weight_kg", "Body weight", "number", unit="kg", hint="needed for doses per kg"),  # fmt: skip
+                Input(
+                    "weight_kg", "Body weight", "number", unit="kg", hint="needed for doses per kg"
+                ),  # fmt: skip
                 Input("dose_given_mg", "Dose given", "number", unit="mg", required=True),
                 _date("given_on", "Date given"),
-                Input("phase", "Phase", "select", choices=choices(*PHASES), hint="left empty: from the patient's state"),  # fmt: skip
-                Input("override_reason", "Reason for an early bevacizumab restart", "textarea", hint="only when restarting bevacizumab early after surgery"),  # fmt: skip
+                Input(
+                    "phase",
+                    "Phase",
+                    "select",
+                    choices=choices(*PHASES),
+                    hint="left empty: from the patient's state",
+                ),  # fmt: skip
+                Input(
+                    "override_reason",
+                    "Reason for an early bevacizumab restart",
+                    "textarea",
+                    hint="only when restarting bevacizumab early after surgery",
+                ),  # fmt: skip
             ),
             lambda c, p, a: sv.record_dose(c, p, **a),
             group="path",
@@ -138,7 +172,10 @@ def steps(protocol: Protocol) -> list[Step]:
             "flag",
             "flag_for_resectability_review",
             "Flag for an MDT reassessment",
-            (_date("flagged_on", "Date"), Input("reason", "Why resectable now", "textarea", required=True)),  # fmt: skip
+            (
+                _date("flagged_on", "Date"),
+                Input("reason", "Why resectable now", "textarea", required=True),
+            ),  # fmt: skip
             lambda c, p, a: sv.flag_for_resectability_review(c, p, a["flagged_on"], a["reason"]),
             group="path",
         ),
@@ -148,7 +185,13 @@ def steps(protocol: Protocol) -> list[Step]:
             "Switch to surgery (arm B)",
             (
                 _date("switch_date", "Date"),
-                Input("mdt_review_id", "MDT reassessment number", "number", required=True, hint="the number of the resectable MDT decision in the timeline"),  # fmt: skip
+                Input(
+                    "mdt_review_id",
+                    "MDT reassessment number",
+                    "number",
+                    required=True,
+                    hint="the number of the resectable MDT decision in the timeline",
+                ),  # fmt: skip
                 Input("reason", "Reason", "textarea", required=True),
             ),
             lambda c, p, a: sv.switch_to_surgery(
@@ -162,10 +205,22 @@ def steps(protocol: Protocol) -> list[Step]:
             "Surgery",
             (
                 _date("surgery_date", "Date of surgery"),
-                Input("procedure", "Procedure", required=True, hint="e.g. right hepatectomy with thrombectomy"),  # fmt: skip
-                Input("margin", "Resection margin", "select", choices=choices(*MARGINS), required=True),  # fmt: skip
+                Input(
+                    "procedure",
+                    "Procedure",
+                    required=True,
+                    hint="e.g. right hepatectomy with thrombectomy",
+                ),  # fmt: skip
+                Input(
+                    "margin", "Resection margin", "select", choices=choices(*MARGINS), required=True
+                ),  # fmt: skip
                 Input("blood_loss_ml", "Blood loss", "number", unit="mL", required=True),
-                Input("override_reason", "Reason to operate within the bevacizumab washout", "textarea", hint="only if surgery is earlier than the protocol's washout"),  # fmt: skip
+                Input(
+                    "override_reason",
+                    "Reason to operate within the bevacizumab washout",
+                    "textarea",
+                    hint="only if surgery is earlier than the protocol's washout",
+                ),  # fmt: skip
             ),
             lambda c, p, a: sv.record_surgery(c, p, a.pop("surgery_date"), **a),
             group="path",
@@ -177,7 +232,13 @@ def steps(protocol: Protocol) -> list[Step]:
             (
                 _date("onset_date", "Onset"),
                 Input("description", "What happened", "textarea", required=True),
-                Input("clavien_dindo", "Clavien-Dindo grade", "select", choices=choices(*CLAVIEN_DINDO), required=True),  # fmt: skip
+                Input(
+                    "clavien_dindo",
+                    "Clavien-Dindo grade",
+                    "select",
+                    choices=choices(*CLAVIEN_DINDO),
+                    required=True,
+                ),  # fmt: skip
             ),
             lambda c, p, a: sv.record_complication(c, p, a.pop("onset_date"), **a),
         ),
@@ -196,8 +257,20 @@ def steps(protocol: Protocol) -> list[Step]:
             (
                 _date("onset_date", "Onset"),
                 Input("term", "CTCAE term", required=True, hint="e.g. Hypertension"),
-                Input("grade", "CTCAE grade", "select", choices=tuple((str(g), f"grade {g}") for g in range(1, 6)), required=True),  # fmt: skip
-                Input("attribution", "Related to the study drugs?", "select", choices=choices(*ATTRIBUTIONS), required=True),  # fmt: skip
+                Input(
+                    "grade",
+                    "CTCAE grade",
+                    "select",
+                    choices=tuple((str(g), f"grade {g}") for g in range(1, 6)),
+                    required=True,
+                ),  # fmt: skip
+                Input(
+                    "attribution",
+                    "Related to the study drugs?",
+                    "select",
+                    choices=choices(*ATTRIBUTIONS),
+                    required=True,
+                ),  # fmt: skip
                 Input("serious", "Serious adverse event", "checkbox"),
             ),
             lambda c, p, a: sv.record_adverse_event(c, p, a.pop("onset_date"), **a),
@@ -208,7 +281,9 @@ def steps(protocol: Protocol) -> list[Step]:
             "Follow-up contact",
             (
                 _date("contact_date", "Date of contact"),
-                Input("status", "Status", "select", choices=choices(*CONTACT_STATUSES), required=True),  # fmt: skip
+                Input(
+                    "status", "Status", "select", choices=choices(*CONTACT_STATUSES), required=True
+                ),  # fmt: skip
                 Input("method", "How", hint="e.g. phone, clinic visit"),
             ),
             lambda c, p, a: sv.record_follow_up(c, p, a.pop("contact_date"), **a),
@@ -217,8 +292,13 @@ def steps(protocol: Protocol) -> list[Step]:
             "new-therapy",
             "record_new_therapy",
             "New anticancer therapy",
-            (_date("start_date", "Start"), Input("description", "Therapy", required=True, hint="e.g. lenvatinib")),  # fmt: skip
-            lambda c, p, a: sv.record_new_therapy(c, p, a["start_date"], description=a["description"]),  # fmt: skip
+            (
+                _date("start_date", "Start"),
+                Input("description", "Therapy", required=True, hint="e.g. lenvatinib"),
+            ),  # fmt: skip
+            lambda c, p, a: sv.record_new_therapy(
+                c, p, a["start_date"], description=a["description"]
+            ),  # fmt: skip
         ),
         Step(
             "discontinuation",
@@ -226,7 +306,13 @@ def steps(protocol: Protocol) -> list[Step]:
             "Stop protocol treatment",
             (
                 _date("stop_date", "Date stopped"),
-                Input("reason", "Reason", "select", choices=choices(*protocol.discontinuation_reasons), required=True),  # fmt: skip
+                Input(
+                    "reason",
+                    "Reason",
+                    "select",
+                    choices=choices(*protocol.discontinuation_reasons),
+                    required=True,
+                ),  # fmt: skip
                 Input("note", "Note", "textarea"),
             ),
             lambda c, p, a: sv.record_discontinuation(
@@ -258,7 +344,12 @@ def steps(protocol: Protocol) -> list[Step]:
             "Biospecimen",
             (
                 _date("collected_on", "Collected on"),
-                Input("specimen_type", "Specimen type", required=True, hint="e.g. blood, tissue_resected_tumour"),  # fmt: skip
+                Input(
+                    "specimen_type",
+                    "Specimen type",
+                    required=True,
+                    hint="e.g. blood, tissue_resected_tumour",
+                ),  # fmt: skip
                 Input("storage_code", "Storage code"),
                 Input("pathological_necrosis_pct", "Pathological necrosis", "number", unit="%"),
                 Input("pd_l1_cps", "PD-L1 combined positive score", "number"),

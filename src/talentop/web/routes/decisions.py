@@ -29,7 +29,9 @@ RANDOMISE = "/patients/{patient_id}/randomise"
 VOTE_INPUTS = (
     Input("vote_date", "Date of your vote", "date", required=True, hint="year-month-day"),
     Input("resectable", "Is the tumour resectable (R0 feasible)?", "yesno", required=True),
-    Input("reason", "Your reason", "textarea", required=True, hint="e.g. R0 feasible; remnant 38%"),  # fmt: skip
+    Input(
+        "reason", "Your reason", "textarea", required=True, hint="e.g. R0 feasible; remnant 38%"
+    ),  # fmt: skip
 )
 
 
@@ -88,8 +90,9 @@ def vote(page: PageDep, patient_id: PatientId) -> Response:
         return _show_vote(page, patient_id, status=409, values=values, violation=violation_of(error))  # fmt: skip
     # Shown here, not redirected: once decided, the patient leaves the MDT member's scope
     # (no longer awaiting a review), so the patient page would refuse them.
-    return page.render("vote_done.html", title="Vote recorded", patient_id=patient_id, result=result)
-
+    return page.render(
+        "vote_done.html", title="Vote recorded", patient_id=patient_id, result=result
+    )
 
 
 # --- randomisation ----------------------------------------------------------------------
@@ -143,7 +146,12 @@ def stratum_preview(page: Page, patient_id: int, overrides: dict[str, str]) -> l
 
 def _overridable(page: Page) -> list[Input]:
     return [
-        Input(f"stratum-{s.variable}", f"{s.label or s.id}: current value", "number", hint="optional: only if it changed since screening")  # fmt: skip
+        Input(
+            f"stratum-{s.variable}",
+            f"{s.label or s.id}: current value",
+            "number",
+            hint="optional: only if it changed since screening",
+        )  # fmt: skip
         for s in page.ctx.protocol.strata
         if s.variable != "depth_of_response_pct"
     ]
@@ -171,7 +179,9 @@ def _show_randomise(page: Page, patient_id: int, *, stage="form", status=200, va
         title="Randomise",
         stage=stage,
         patient=patient,
-        date_input=Input("randomised_on", "Date of randomisation", "date", required=True, hint="year-month-day"),  # fmt: skip
+        date_input=Input(
+            "randomised_on", "Date of randomisation", "date", required=True, hint="year-month-day"
+        ),  # fmt: skip
         overridable=_overridable(page),
         strata=stratum_preview(page, patient_id, _overrides(values)),
         values=values,
@@ -215,7 +225,10 @@ def randomise(page: PageDep, patient_id: PatientId) -> Response:
                 f"randomise:{patient_id}",
                 args,
                 lambda: sv.randomise(
-                    page.ctx, patient_id, args["randomised_on"], stratum_values=args["stratum_values"]
+                    page.ctx,
+                    patient_id,
+                    args["randomised_on"],
+                    stratum_values=args["stratum_values"],
                 ),
             )
     except InvalidInput as error:

@@ -24,9 +24,21 @@ REACHED = (*STATES, "mdt_reviewed")
 
 REGISTER = (
     Input("site_code", "Site", "select", required=True),
-    Input("pseudo_id", "Pseudonymised patient id", required=True, hint="the site's study number; never a name"),  # fmt: skip
+    Input(
+        "pseudo_id",
+        "Pseudonymised patient id",
+        required=True,
+        hint="the site's study number; never a name",
+    ),  # fmt: skip
     Input("registered_on", "Registration date", "date", required=True, hint="year-month-day"),
-    Input("sex", "Sex", "select", choices=choices("F", "M", "X", labels={"F": "female", "M": "male", "X": "other / not stated"})),  # fmt: skip
+    Input(
+        "sex",
+        "Sex",
+        "select",
+        choices=choices(
+            "F", "M", "X", labels={"F": "female", "M": "male", "X": "other / not stated"}
+        ),
+    ),  # fmt: skip
     Input("birth_year", "Year of birth", "number", hint="e.g. 1961"),
 )
 
@@ -96,7 +108,13 @@ def _register_form(page: Page, *, status: int = 200, values=None, errors=None, o
     if page.user.site_id is not None:
         sites = [s for s in sites if s["site_id"] == page.user.site_id]
     inputs = (
-        Input("site_code", "Site", "select", choices=tuple((s["code"], f"{s['code']} {s['name']}") for s in sites), required=True),  # fmt: skip
+        Input(
+            "site_code",
+            "Site",
+            "select",
+            choices=tuple((s["code"], f"{s['code']} {s['name']}") for s in sites),
+            required=True,
+        ),  # fmt: skip
         *REGISTER[1:],
     )
     defaults = {"site_code": sites[0]["code"]} if len(sites) == 1 else {}
@@ -209,9 +227,7 @@ def _mdt_status(records: list[dict[str, Any]]) -> dict[str, Any]:
 def allocation(page: PageDep, patient_id: PatientId) -> Response:
     record = sv.allocation_record(page.ctx, patient_id)
     summary = sv.patient_summary(page.ctx, patient_id)
-    return page.render(
-        "allocation.html", title="Allocation record", record=record, patient=summary
-    )
+    return page.render("allocation.html", title="Allocation record", record=record, patient=summary)
 
 
 @router.get("/patients/{patient_id}/audit", response_class=HTMLResponse, **page("GET", "/patients/{patient_id}/audit", "audit_entries"))  # fmt: skip

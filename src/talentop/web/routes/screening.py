@@ -31,13 +31,61 @@ router = APIRouter(include_in_schema=False)
 
 #: Field groups as a screening CRF orders them (fields not listed go to "Other").
 GROUPS = (
-    ("Diagnosis and history", ("hcc_confirmed", "prior_anticancer_therapy", "tcm_used", "tcm_stopped_days_before_induction", "measurable_lesions", "largest_tumour_diameter_cm", "tumour_count")),  # fmt: skip
-    ("Vascular invasion and spread", ("vp_grade", "vv_grade", "right_atrial_thrombus", "extrahepatic_spread")),  # fmt: skip
+    (
+        "Diagnosis and history",
+        (
+            "hcc_confirmed",
+            "prior_anticancer_therapy",
+            "tcm_used",
+            "tcm_stopped_days_before_induction",
+            "measurable_lesions",
+            "largest_tumour_diameter_cm",
+            "tumour_count",
+        ),
+    ),  # fmt: skip
+    (
+        "Vascular invasion and spread",
+        ("vp_grade", "vv_grade", "right_atrial_thrombus", "extrahepatic_spread"),
+    ),  # fmt: skip
     ("Liver volume", ("future_liver_remnant_ml", "total_functional_liver_volume_ml", "rlv_pct")),
-    ("Liver function (one unit per lab)", ("bilirubin_umol_l", "bilirubin_mg_dl", "bilirubin_uln_umol_l", "bilirubin_uln_mg_dl", "albumin_g_l", "albumin_g_dl", "inr", "ascites", "encephalopathy")),  # fmt: skip
+    (
+        "Liver function (one unit per lab)",
+        (
+            "bilirubin_umol_l",
+            "bilirubin_mg_dl",
+            "bilirubin_uln_umol_l",
+            "bilirubin_uln_mg_dl",
+            "albumin_g_l",
+            "albumin_g_dl",
+            "inr",
+            "ascites",
+            "encephalopathy",
+        ),
+    ),  # fmt: skip
     ("Performance", ("ecog", "life_expectancy_weeks")),
-    ("Blood counts and enzymes", ("anc_10e9_l", "lymphocytes_10e9_l", "platelets_10e9_l", "haemoglobin_g_l", "ast_u_l", "ast_uln_u_l", "alt_u_l", "alt_uln_u_l", "alp_u_l", "alp_uln_u_l")),  # fmt: skip
-    ("Timing before induction", ("ecog_days_before_induction", "child_pugh_days_before_induction", "labs_days_before_induction")),  # fmt: skip
+    (
+        "Blood counts and enzymes",
+        (
+            "anc_10e9_l",
+            "lymphocytes_10e9_l",
+            "platelets_10e9_l",
+            "haemoglobin_g_l",
+            "ast_u_l",
+            "ast_uln_u_l",
+            "alt_u_l",
+            "alt_uln_u_l",
+            "alp_u_l",
+            "alp_uln_u_l",
+        ),
+    ),  # fmt: skip
+    (
+        "Timing before induction",
+        (
+            "ecog_days_before_induction",
+            "child_pugh_days_before_induction",
+            "labs_days_before_induction",
+        ),
+    ),  # fmt: skip
 )
 SKIP = frozenset({"patient_id", "site"})
 DATE = Input("screened_on", "Screening date", "date", required=True, hint="year-month-day")

@@ -88,10 +88,27 @@ def _renumber(errors: dict[str, str], where: list[int]) -> dict[str, str]:
 def _lesion_inputs() -> tuple[Input, ...]:
     return (
         Input("id", "Lesion code", hint="e.g. T1, N1"),
-        Input("kind", "Kind", "select", choices=choices("target", "non_target", labels={"non_target": "non-target"})),  # fmt: skip
+        Input(
+            "kind",
+            "Kind",
+            "select",
+            choices=choices("target", "non_target", labels={"non_target": "non-target"}),
+        ),  # fmt: skip
         Input("organ", "Organ or site", hint="e.g. liver, portal_vein"),
-        Input("diameter_mm", "Longest diameter", "number", unit="mm", hint="targets: short axis for lymph nodes"),  # fmt: skip
-        Input("viable_diameter_mm", "Viable (enhancing) diameter", "number", unit="mm", hint="for mRECIST"),  # fmt: skip
+        Input(
+            "diameter_mm",
+            "Longest diameter",
+            "number",
+            unit="mm",
+            hint="targets: short axis for lymph nodes",
+        ),  # fmt: skip
+        Input(
+            "viable_diameter_mm",
+            "Viable (enhancing) diameter",
+            "number",
+            unit="mm",
+            hint="for mRECIST",
+        ),  # fmt: skip
         Input("nodal", "Lymph node", "checkbox"),
     )
 
@@ -108,7 +125,9 @@ def _show_lesions(page: Page, patient: dict, *, status=200, values=None, rows=No
         status=status,
         title="Baseline lesions",
         patient=patient,
-        date_input=Input("baseline_date", "Baseline scan date", "date", required=True, hint="year-month-day"),  # fmt: skip
+        date_input=Input(
+            "baseline_date", "Baseline scan date", "date", required=True, hint="year-month-day"
+        ),  # fmt: skip
         lesion_inputs=_lesion_inputs(),
         rows=rows or lesion_rows(values),
         max_rows=MAX_ROWS,
@@ -267,22 +286,47 @@ def _assessment_inputs(lesions: list[Any]) -> dict[str, Any]:
     targets = [lesion for lesion in lesions if lesion.kind == "target"]
     others = [lesion for lesion in lesions if lesion.kind != "target"]
     return {
-        "date_input": Input("visit_date", "Visit (scan) date", "date", required=True, hint="year-month-day"),  # fmt: skip
+        "date_input": Input(
+            "visit_date", "Visit (scan) date", "date", required=True, hint="year-month-day"
+        ),  # fmt: skip
         "target_inputs": [
             (
                 lesion,
-                Input(f"target-{lesion.code}", f"{lesion.code} ({lesion.organ}), baseline {lesion.diameter_mm:g} mm", "number", unit="mm", hint='a number, "too small" or "absent"; blank: not evaluated'),  # fmt: skip
-                Input(f"viable-{lesion.code}", f"{lesion.code} viable diameter (mRECIST)", "number", unit="mm", hint="blank: the same as measured"),  # fmt: skip
+                Input(
+                    f"target-{lesion.code}",
+                    f"{lesion.code} ({lesion.organ}), baseline {lesion.diameter_mm:g} mm",
+                    "number",
+                    unit="mm",
+                    hint='a number, "too small" or "absent"; blank: not evaluated',
+                ),  # fmt: skip
+                Input(
+                    f"viable-{lesion.code}",
+                    f"{lesion.code} viable diameter (mRECIST)",
+                    "number",
+                    unit="mm",
+                    hint="blank: the same as measured",
+                ),  # fmt: skip
             )
             for lesion in targets
         ],
         "non_target_inputs": [
-            Input(f"non_target-{lesion.code}", f"{lesion.code} ({lesion.organ})", "select", choices=choices(*NON_TARGET_STATUSES))  # fmt: skip
+            Input(
+                f"non_target-{lesion.code}",
+                f"{lesion.code} ({lesion.organ})",
+                "select",
+                choices=choices(*NON_TARGET_STATUSES),
+            )  # fmt: skip
             for lesion in others
         ],
         "new_inputs": [
             Input("new_lesions", "New lesions (RECIST 1.1)", "select", choices=NEW, required=True),
-            Input("new_lesions_mrecist", "New lesions (mRECIST)", "select", choices=NEW, hint="blank: as RECIST 1.1"),  # fmt: skip
+            Input(
+                "new_lesions_mrecist",
+                "New lesions (mRECIST)",
+                "select",
+                choices=NEW,
+                hint="blank: as RECIST 1.1",
+            ),  # fmt: skip
         ],
     }
 
