@@ -203,3 +203,28 @@ def test_the_dashboard_numbers_link_to_lists_of_exactly_those_patients(web_trial
         total = int(re.search(r'id="patient-count">(\d+) patient', listed).group(1))
         assert total == int(n), (key, href)
     assert '<svg class="chart"' in page and '<title id="chart-title">' in page
+
+
+def test_surgery_clavien_dindo_and_maintenance_through_the_forms(web_trial):
+    from flow_helpers import randomised_in_arm
+
+    ctx = sv.Context(web_trial.store, PROTOCOL, "inv1")
+    pid = randomised_in_arm(ctx, "A")
+    surgeon = Browser(web_trial)
+    surgeon.login("surgeon_a")
+    page = surgeon.get(f"/patients/{pid}").text
+    assert f'href="/patients/{pid}/surgery"' in page
+    early = surgeon.post(f"/patients/{pid}/surgery", {"surgery_date": day(50).isoformat(), "procedure": "right hepatectomy", "margin": "R0", "blood_loss_ml": "450"})  # fmt: skip
+    assert early.status_code == 422 and "on or after randomisation" in early.text
+    done = surgeon.post(f"/patients/{pid}/surgery", {"surgery_date": day(120).isoformat(), "procedure": "right hepatectomy", "margin": "R0", "blood_loss_ml": "450"})  # fmt: skip
+    assert done.status_code == 303 and _state(web_trial.store, pid) == "operated"
+    bad = surgeon.post(f"/patients/{pid}/complication", {"onset_date": day(125).isoformat(), "description": "bile leak", "clavien_dindo": "3a"})  # fmt: skip
+    assert bad.status_code == 422 and "Choose one of" in bad.text
+    ok = surgeon.post(f"/patients/{pid}/complication", {"onset_date": day(125).isoformat(), "description": "bile leak", "clavien_dindo": "IIIa"})  # fmt: skip
+    assert ok.status_code == 303
+    inv = Browser(web_trial)
+    inv.login("investigator_a")
+    assert inv.post(f"/patients/{pid}/maintenance", {"start_date": day(150).isoformat()}).status_code == 303  # fmt: skip
+    assert _state(web_trial.store, pid) == "maintenance"
+    timeline = inv.get(f"/patients/{pid}").text
+    assert "Surgical complication" in timeline and "IIIa" in timeline

@@ -149,6 +149,7 @@ def render(
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-def fragment(name: str, **context: Any) -> str:
-    """A template rendered to a string (htmx partials, inline SVG)."""
-    return _ENV.get_template(name).render(**context)
+def fragment(name: str, **context: Any) -> Markup:
+    """A partial template rendered (autoescaped) to markup: an htmx answer, or a part of a
+    page that includes it as it is."""
+    return Markup(_ENV.get_template(name).render(**context))
