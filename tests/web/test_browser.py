@@ -363,6 +363,11 @@ def test_the_issue_scenario_in_chromium(chromium, served, tmp_path):
     assert funnel(coord, "randomised") == before["randomised"] + 1
     coord.submit("#funnel-randomised")
     assert "PW-001" in coord.page.inner_text("main")
+    # the list refreshes in place while a pseudo id is typed (htmx), the address follows
+    coord.go("/patients")
+    coord.page.fill("#f-q", "PW-0")
+    coord.page.wait_for_selector("#patient-count:text('1 patient')")
+    coord.page.wait_for_url(re.compile(r"q=PW-0"))
     for person in (coord, inv, other):
         person.close()
     assert len(shots.taken) >= 14

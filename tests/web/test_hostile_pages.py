@@ -21,7 +21,7 @@ HOSTILE = [
     "'; DROP TABLE patients; --",
     "{{7*7}} ${7*7} <b>bold</b>",
 ]
-RAW = ("<script>alert", "<img src=x", "<b>bold</b>")
+RAW = ("<script>alert", "<img src=x", "<b>bold</b>", "<i>T1</i>")
 
 
 def _escaped(text: str) -> str:
@@ -130,7 +130,11 @@ def test_hostile_pseudo_ids_lesion_codes_and_votes_are_escaped(web_trial):
     sv.screen_patient(ctx, pid, ELIGIBLE, day(-7))
     lesions = {"baseline_date": day(-7).isoformat(), "rows": "2",
                "lesion-0-id": HOSTILE[0], "lesion-0-kind": "target", "lesion-0-organ": HOSTILE[1], "lesion-0-diameter_mm": "50",
-               "lesion-1-id": HOSTILE[3], "lesion-1-kind": "non_target", "lesion-1-organ": HOSTILE[2], "action": "save"}  # fmt: skip
+               "lesion-1-id": "<b>bold</b>", "lesion-1-kind": "non_target", "lesion-1-organ": HOSTILE[2], "action": "save"}  # fmt: skip
+    too_long = inv.post(f"/patients/{pid}/lesions", lesions)  # a code longer than 16 characters
+    assert too_long.status_code == 422 and 'id="err-lesion-0-id"' in too_long.text
+    _clean(too_long.text)
+    lesions["lesion-0-id"] = "<i>T1</i>'--"
     assert inv.post(f"/patients/{pid}/lesions", lesions).status_code == 303
     for url in (f"/patients/{pid}/assessment", f"/patients/{pid}", f"/patients/{pid}/audit"):
         html = admin.get(url).text if url.endswith("audit") else inv.get(url).text

@@ -228,3 +228,24 @@ def test_surgery_clavien_dindo_and_maintenance_through_the_forms(web_trial):
     assert _state(web_trial.store, pid) == "maintenance"
     timeline = inv.get(f"/patients/{pid}").text
     assert "Surgical complication" in timeline and "IIIa" in timeline
+
+
+def test_statistician_downloads_adtte_from_the_analysis_page(web_trial):
+    from flow_helpers import to_randomised
+
+    to_randomised(sv.Context(web_trial.store, PROTOCOL, "inv1"), "S1")
+    stats = Browser(web_trial)
+    stats.login("statistician_a")
+    page = stats.get("/analysis?cutoff=2025-12-31")
+    assert page.status_code == 200 and "Nothing to analyse yet" in page.text  # one patient
+    links = re.findall(r'href="(/api/v1/exports/adtte\.(?:csv|xpt)\?cutoff=2025-12-31)"', page.text)
+    assert len(links) == 2
+    csv = stats.get(links[0])
+    assert csv.status_code == 200 and csv.text.startswith("USUBJID,ARM")
+    assert "TALENTOP-SH01-S1" in csv.text
+    xpt = stats.get(links[1])
+    assert xpt.status_code == 200 and xpt.content[:80].startswith(b"HEADER RECORD")
+    coord = Browser(web_trial)
+    coord.login("coordinator_a")
+    assert coord.get("/analysis").status_code == 403
+    assert coord.get(links[0]).status_code == 403

@@ -35,12 +35,11 @@ def analysis(page: PageDep, cutoff: Annotated[str | None, Query(max_length=10)] 
     """The interim report of the live trial at the data cut-off (default today)."""
     from talentop.demo.live import live_report
 
+    on = _cutoff(cutoff)
     try:
-        on = _cutoff(cutoff)
-        report = live_report(page.ctx, on)
-        problem = None
+        report, problem = live_report(page.ctx, on), None
     except InvalidInput as error:
-        report, problem, on = None, plain_problems(error), dt.date.today()
+        report, problem = None, plain_problems(error)
     return page.render(
         "analysis.html",
         title="Interim analysis",
