@@ -6,8 +6,8 @@ override reason is given, which is then recorded as a protocol deviation."""
 from __future__ import annotations
 
 import pytest
-from flow_helpers import PROTOCOL, context, day, randomised_in_arm, surgeon, to_induction
 
+from flow_helpers import PROTOCOL, context, day, randomised_in_arm, surgeon, to_induction
 from talentop import services as sv
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.store import models as m

@@ -1,5 +1,5 @@
-"""The ASGI application: the REST API under ``/api/v1`` (and, later, the pages), over the
-services, one database and one protocol."""
+"""The ASGI application: the REST API under ``/api/v1`` and the web pages (``talentop.web``),
+over the services, one database and one protocol."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from talentop.api.routes import (
 )
 from talentop.protocol import Protocol, load_protocol
 from talentop.store import Store, require_schema
+from talentop.web import install as install_pages
 
 API_PREFIX = "/api/v1"
 
@@ -63,6 +64,7 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     problems.install(app)
+    install_pages(app)
     kwargs = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
     app.add_middleware(RequestContext, **kwargs)
     logging.getLogger("talentop").setLevel(logging.INFO)

@@ -28,8 +28,14 @@ CSRF_HEADER = "X-CSRF-Token"
 EDIT_CHECKS_HEADER = "X-Edit-Checks"
 CHECK_COMMENT_HEADER = "X-Check-Comment"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Paths a TOTP-setup-only session may use.
-TOTP_SETUP_PATHS = ("/api/v1/auth/totp", "/api/v1/auth/logout", "/api/v1/auth/me")
+#: Paths a TOTP-setup-only session may use (the API's and the account page's).
+TOTP_SETUP_PATHS = (
+    "/api/v1/auth/totp",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/me",
+    "/account",
+    "/logout",
+)
 
 
 @dataclass(frozen=True)

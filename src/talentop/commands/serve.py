@@ -51,7 +51,8 @@ def register(app: typer.Typer) -> None:
             1, "--workers", min=1, max=64, help="Worker processes (uvicorn)."
         ),
     ) -> None:
-        """Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json).
+        """Serve the web pages (/) and the REST API under /api/v1 (OpenAPI at
+        /api/v1/openapi.json).
 
         Log lines are JSON on standard error, one per request, with its request id; no
         password or token is ever logged. The audit log is checkpointed every
@@ -85,6 +86,7 @@ def register(app: typer.Typer) -> None:
         store = Store(db)
         application = create_app(store, protocol)  # checks the database before listening
         console.print(
+            f"talentop pages on http://{host}:{port}/  (log in there)\n"
             f"talentop API on http://{host}:{port}/api/v1  "
             f"(OpenAPI: http://{host}:{port}/api/v1/openapi.json; log in: POST /api/v1/auth/login)"
         )

@@ -24,6 +24,9 @@ NON_TARGET_STATUSES = ("absent", "present", "progression", "not_evaluated", "res
 #: A lesion removed at surgery (``talentop.recist.resection``): only after a recorded surgery.
 RESECTED = "resected"
 NEW_LESION_STATUSES = ("none", "equivocal", "unequivocal")
+#: Longest lesion code and organ name the ``lesions`` table holds (longer: ``InvalidInput``,
+#: not a database error on PostgreSQL).
+MAX_CODE, MAX_ORGAN = 16, 32
 
 
 @service
@@ -41,6 +44,11 @@ def record_lesions_baseline(
             problems.append(
                 f"lesions[{i}].id={lesion.get('id')!r}: expected a lesion code (e.g. T1)"
             )
+        elif len(lesion["id"]) > MAX_CODE:
+            problems.append(
+                f"lesions[{i}].id={lesion['id'][:40]!r}: expected a lesion code of at most "
+                f"{MAX_CODE} characters (e.g. T1)"
+            )
         if lesion.get("kind") not in ("target", "non_target"):
             problems.append(
                 f"lesions[{i}].kind={lesion.get('kind')!r}: expected target or non_target"
@@ -49,8 +57,11 @@ def record_lesions_baseline(
             size = lesion.get("diameter_mm")
             if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
                 problems.append(f"lesions[{i}].diameter_mm={size!r}: expected a diameter in mm > 0")
-        if not isinstance(lesion.get("organ"), str):
-            problems.append(f"lesions[{i}].organ={lesion.get('organ')!r}: expected an organ name")
+        if not isinstance(lesion.get("organ"), str) or len(lesion["organ"]) > MAX_ORGAN:
+            problems.append(
+                f"lesions[{i}].organ={str(lesion.get('organ'))[:40]!r}: expected an organ name "
+                f"of at most {MAX_ORGAN} characters"
+            )
     if problems:
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:

@@ -24,6 +24,9 @@ MAX_LIMIT = 500
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 Offset = Annotated[int, Field(ge=0, le=10**9)]
 SortKey = Literal["id", "pseudo_id", "registered_on", "state", "site", "arm"]
+#: What ``list_patients(reached=...)`` filters on: a state ever reached, or an MDT decision
+#: on resectability after induction (as ``consort_funnel`` counts them).
+MILESTONES = (*STATES, "mdt_reviewed")
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,20 @@ def list_patients(
     descending: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
+    reached: list[str] | str | None = None,
 ) -> Page:
-    """Patients the caller may read, filtered by site code, state(s), arm and a text that
-    the pseudo id contains; sorted by ``sort``; one page with the total count."""
+    """Patients the caller may read, filtered by site code, state(s), arm, a text that
+    the pseudo id contains and ``reached`` (any of these milestones ever reached: a state
+    of the path, or ``mdt_reviewed``; the lists behind the CONSORT funnel's numbers);
+    sorted by ``sort``; one page with the total count."""
     states = [state] if isinstance(state, str) else state
     unknown = [s for s in states or () if s not in STATES]
     if unknown:
         raise InvalidInput.field("state", unknown, f"states among {list(STATES)}")
+    milestones = [reached] if isinstance(reached, str) else reached
+    unknown = [s for s in milestones or () if s not in MILESTONES]
+    if unknown:
+        raise InvalidInput.field("reached", unknown, f"milestones among {list(MILESTONES)}")
     with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "list_patients")
         site_id = _site_id(session, site)
@@ -86,6 +96,7 @@ def list_patients(
             states=states,
             arm=arm,
             text=q,
+            reached=milestones,
             sort=sort,
             descending=descending,
             limit=limit,

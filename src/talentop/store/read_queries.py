@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, and_, distinct, func, or_, select
+from sqlalchemy import Date, and_, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from talentop.store import models as m
@@ -110,8 +110,10 @@ def list_patients(
     descending: bool = False,
     limit: int = 50,
     offset: int = 0,
+    reached: Iterable[str] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of patients (with site code) and the total count matching the filters."""
+    """One page of patients (with site code) and the total count matching the filters;
+    ``reached``: any of these states ever reached (state history) or ``mdt_reviewed``."""
     stmt = select(m.Patient, m.Site.code).join(m.Site, m.Site.id == m.Patient.site_id)
     where = []
     clause = scope_clause(scope)
@@ -126,6 +128,8 @@ def list_patients(
     if text:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(m.Patient.pseudo_id.ilike(f"%{escaped}%", escape="\\"))
+    if reached:
+        where.append(or_(*_reached_clauses(list(reached))))
     if where:
         stmt = stmt.where(*where)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
@@ -143,6 +147,26 @@ def list_patients(
         }
         for patient, code in rows
     ], int(total)
+
+
+def _reached_clauses(milestones: list[str]) -> list[Any]:
+    """One EXISTS per milestone: a state in the history, or a decided MDT review after
+    induction (``purpose == "randomisation"``, as the funnel counts it)."""
+    clauses = []
+    states = [s for s in milestones if s != "mdt_reviewed"]
+    if states:
+        clauses.append(
+            exists().where(
+                m.StateChange.patient_id == m.Patient.id, m.StateChange.to_state.in_(states)
+            )
+        )
+    if "mdt_reviewed" in milestones:
+        clauses.append(
+            exists().where(
+                m.MdtReview.patient_id == m.Patient.id, m.MdtReview.purpose == "randomisation"
+            )
+        )
+    return clauses
 
 
 def _patient_models() -> list[type]:

@@ -1,0 +1,23 @@
+"""Fixtures of the page tests: a trial with one login per role (``web_helpers``)."""
+
+from __future__ import annotations
+
+import pytest
+from web_helpers import ApiTrial, Browser, build_trial
+
+
+@pytest.fixture
+def web_trial(store) -> ApiTrial:
+    return build_trial(store)
+
+
+@pytest.fixture
+def browser(web_trial):
+    def make(role_or_user: str) -> Browser:
+        b = Browser(web_trial)
+        name = web_trial.users.get(role_or_user, role_or_user)
+        response = b.login(name)
+        assert response.status_code == 303, response.text
+        return b
+
+    return make
