@@ -42,6 +42,9 @@ CRITERIA_YES = {
     "albi_grade": 1,
 }
 
+#: The same criteria as a web form sends them (text, "yes" for true).
+CRITERIA_FORM = {k: "yes" if v is True else str(v) for k, v in CRITERIA_YES.items()}
+
 VOTES_YES = [
     {
         "member": "surg1",

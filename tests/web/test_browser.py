@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from web_helpers import PASSWORD, build_trial
 
-from flow_helpers import PROTOCOL, day
+from flow_helpers import CRITERIA_FORM, PROTOCOL, day
 from patient_records import ELIGIBLE
 from talentop import services as sv
 from talentop.services import identity
@@ -305,6 +305,8 @@ def test_the_issue_scenario_in_chromium(chromium, served, tmp_path):
         mdt.fill("vote_date", day(72).isoformat())
         mdt.fill("resectable", "yes")
         mdt.fill("reason", f"R0 feasible, remnant adequate ({member})")
+        for name, value in CRITERIA_FORM.items():  # what the vote rests on
+            mdt.fill(name, value)
         if n == 1:
             shots(mdt.page, "vote")
         mdt.submit("button:text('Cast my vote')")

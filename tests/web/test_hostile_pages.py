@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from web_helpers import Browser
 
-from flow_helpers import PROTOCOL, day, randomised_in_arm, to_assessed, to_induction
+from flow_helpers import CRITERIA_FORM, PROTOCOL, day, randomised_in_arm, to_assessed, to_induction
 from talentop import services as sv
 from talentop.web.steps import steps
 
@@ -146,7 +146,7 @@ def test_hostile_pseudo_ids_lesion_codes_and_votes_are_escaped(web_trial):
     assessed = to_assessed(ctx, "V1")
     voter = Browser(web_trial)
     voter.login("mdt_member_a")
-    r = voter.post(f"/patients/{assessed}/vote", {"vote_date": day(72).isoformat(), "resectable": "yes", "reason": HOSTILE[1]})  # fmt: skip
+    r = voter.post(f"/patients/{assessed}/vote", {"vote_date": day(72).isoformat(), "resectable": "yes", "reason": HOSTILE[1], **CRITERIA_FORM})  # fmt: skip
     _clean(r.text)
     html = inv.get(f"/patients/{assessed}").text
     _clean(html)

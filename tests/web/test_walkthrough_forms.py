@@ -12,7 +12,7 @@ import re
 import pytest
 from web_helpers import PASSWORD, Browser
 
-from flow_helpers import PROTOCOL, day
+from flow_helpers import CRITERIA_FORM, PROTOCOL, day
 from patient_records import ELIGIBLE
 from talentop import services as sv
 from talentop.services import identity
@@ -144,7 +144,7 @@ def test_one_patient_through_the_forms_to_the_allocation_record(web_trial):
         b.login(member)
         form = b.get(f"/patients/{pid}/vote")
         assert form.status_code == 200 and "Cast my vote" in form.text
-        r = b.post(f"/patients/{pid}/vote", {"vote_date": day(72).isoformat(), "resectable": "yes", "reason": f"R0 feasible ({member})"})  # fmt: skip
+        r = b.post(f"/patients/{pid}/vote", {"vote_date": day(72).isoformat(), "resectable": "yes", "reason": f"R0 feasible ({member})", **CRITERIA_FORM})  # fmt: skip
         assert r.status_code == 200 and "Your vote is recorded" in r.text
         if n < 3:
             assert 'id="mdt-decision"' not in r.text and f"{n} vote(s) cast" in r.text
@@ -153,7 +153,7 @@ def test_one_patient_through_the_forms_to_the_allocation_record(web_trial):
     decided = inv.get(f"/patients/{pid}").text
     assert "Decision (randomisation" in decided and "<strong>resectable</strong>, 3 of 3" in decided
     assert f'href="/patients/{pid}/randomise"' in decided
-    again = b.post(f"/patients/{pid}/vote", {"vote_date": day(72).isoformat(), "resectable": "no", "reason": "changed my mind"})  # fmt: skip
+    again = b.post(f"/patients/{pid}/vote", {"vote_date": day(72).isoformat(), "resectable": "no", "reason": "changed my mind", **CRITERIA_FORM})  # fmt: skip
     assert again.status_code == 403  # decided: no longer awaiting a review, out of their scope
 
     # randomise: confirm the stratum values, then the arm and the allocation record

@@ -40,6 +40,8 @@ def _sex(code: str | None) -> str | None:
 def _patient_row(session: Any, ctx: Any, patient: Any, code: str) -> dict[str, Any]:
     """One induction patient as ``run_patient`` records it."""
     from talentop.clinical.fields import coerce_patient
+    from talentop.services.mdt import latest_review
+    from talentop.services.resectability import baseline_class
     from talentop.store import models as m
     from talentop.store import queries
 
@@ -63,6 +65,8 @@ def _patient_row(session: Any, ctx: Any, patient: Any, code: str) -> dict[str, A
     doses = queries.rows_for(session, m.DrugAdministration, patient.id)
     weights = [d.weight_kg for d in doses if d.weight_kg is not None]
     allocation = queries.latest(session, m.Randomisation, patient.id, m.Randomisation.randomised_on)
+    baseline = baseline_class(session, patient.id)
+    review = latest_review(session, patient.id, "randomisation")
     row: dict[str, Any] = {
         "patient_id": patient.id,
         "usubjid": f"{protocol.id.upper()}-{code}-{patient.pseudo_id}",
@@ -81,6 +85,8 @@ def _patient_row(session: Any, ctx: Any, patient: Any, code: str) -> dict[str, A
         "switched": bool(queries.rows_for(session, m.SurgerySwitch, patient.id)),
         "not_randomised_reason": None,
         "not_operated_reason": None,
+        "baseline_class": baseline.resectability_class if baseline is not None else None,
+        "mdt_resectable": None if review is None else review.resectable,
     }
     if allocation is not None:
         row.update(stratum=allocation.stratum_key, randomised_on=allocation.randomised_on)

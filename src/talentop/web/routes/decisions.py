@@ -17,7 +17,7 @@ from talentop.api.deps import PatientId
 from talentop.clinical.rules import patient_value
 from talentop.errors import AllocationError, InvalidInput, ProtocolViolation
 from talentop.services.idempotency import once
-from talentop.web.forms import Input, errors_by_field, parse, required_problems
+from talentop.web.forms import Input, choices, errors_by_field, parse, required_problems
 from talentop.web.routes.steps import not_now, violation_of
 from talentop.web.session import Page, PageDep, page, see_other
 from talentop.web.steps import by_slug, steps
@@ -26,13 +26,61 @@ router = APIRouter(include_in_schema=False)
 VOTE = "/patients/{patient_id}/vote"
 RANDOMISE = "/patients/{patient_id}/randomise"
 
+#: The structured criteria a vote rests on (``clinical.resectability.Findings``; required when
+#: the protocol sets ``mdt.criteria_required``): why the member votes as they do.
+CRITERIA_INPUTS = (
+    Input("r0_feasible", "R0 resection feasible?", "yesno", group="criteria"),
+    Input(
+        "remnant_liver_pct",
+        "Future liver remnant",
+        "number",
+        unit="%",
+        group="criteria",
+        hint="of the functional liver volume",
+    ),  # fmt: skip
+    Input(
+        "vp_grade",
+        "Portal vein thrombus (Vp)",
+        "select",
+        choices=choices("Vp0", "Vp1", "Vp2", "Vp3", "Vp4"),
+        group="criteria",
+    ),  # fmt: skip
+    Input(
+        "vv_grade",
+        "Hepatic vein thrombus (Vv)",
+        "select",
+        choices=choices("Vv0", "Vv1", "Vv2", "Vv3"),
+        group="criteria",
+    ),  # fmt: skip
+    Input(
+        "child_pugh_grade",
+        "Child-Pugh class",
+        "select",
+        choices=choices("A", "B", "C"),
+        group="criteria",
+    ),  # fmt: skip
+    Input("albi_grade", "ALBI grade", "select", choices=choices("1", "2", "3"), group="criteria"),
+)
 VOTE_INPUTS = (
     Input("vote_date", "Date of your vote", "date", required=True, hint="year-month-day"),
     Input("resectable", "Is the tumour resectable (R0 feasible)?", "yesno", required=True),
     Input(
         "reason", "Your reason", "textarea", required=True, hint="e.g. R0 feasible; remnant 38%"
     ),  # fmt: skip
+    *CRITERIA_INPUTS,
 )
+
+
+def _criteria(args: dict[str, Any]) -> dict[str, Any] | None:
+    """The vote's criteria from the form (None when none was filled in)."""
+    out = {i.name: args.get(i.name) for i in CRITERIA_INPUTS if args.get(i.name) not in (None, "")}
+    for name, kind in (("remnant_liver_pct", float), ("albi_grade", int)):
+        if name in out:
+            try:
+                out[name] = kind(out[name])
+            except (TypeError, ValueError):
+                pass  # left as typed: the service names the field and what it expects
+    return out or None
 
 
 def _queue_entry(page: Page, patient_id: int) -> dict[str, Any] | None:
@@ -79,6 +127,7 @@ def vote(page: PageDep, patient_id: PatientId) -> Response:
             args["vote_date"],
             resectable=args["resectable"],
             reason=args["reason"],
+            criteria=_criteria(args),
         )
     except InvalidInput as error:
         errors, other = errors_by_field(error, {i.name for i in VOTE_INPUTS})
