@@ -273,13 +273,26 @@ def subgroups(frame: pd.DataFrame) -> pd.DataFrame:
 
 def gs_at_observed(
     events: int, *, hazard_ratio: float = 0.6, alpha: float = 0.025
-) -> dict[str, float]:
-    """O'Brien-Fleming-type bound at the observed fraction of the planned TTF events."""
+) -> dict[str, Any]:
+    """O'Brien-Fleming-type bound at the observed fraction of the planned TTF events.
+
+    With as many events as planned or more the analysis is the final one: its bound is the
+    single-look bound spending all of alpha, the fraction is reported as observed (it may
+    exceed 1) and ``note`` says so, rather than capping the fraction silently.
+    """
     from talentop.design import gs_boundaries, schoenfeld_events
 
     planned = int(schoenfeld_events(hazard_ratio=hazard_ratio, alpha=2 * alpha, power=0.8))
-    fraction = min(events / planned, 0.99)
-    design = gs_boundaries(information=[fraction, 1.0], alpha=alpha, spending="obf")
+    fraction = events / planned
+    note = None
+    if fraction < 1:
+        design = gs_boundaries(information=[fraction, 1.0], alpha=alpha, spending="obf")
+    else:
+        design = gs_boundaries(information=[1.0], alpha=alpha, spending="obf")
+        note = (
+            f"{events} events observed, {planned} planned (information fraction "
+            f"{fraction:.2f}): this is the final analysis, with all of alpha"
+        )
     return {
         "planned_events": planned,
         "observed_events": events,
@@ -287,6 +300,8 @@ def gs_at_observed(
         "efficacy_z": float(design.efficacy_z[0]),
         "nominal_p": float(design.nominal_p[0]),
         "cumulative_alpha": float(design.cumulative_alpha[0]),
+        "alpha": alpha,
+        "note": note,
     }
 
 

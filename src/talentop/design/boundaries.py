@@ -228,6 +228,7 @@ class GSDesign:
     cumulative_beta: list[float] | None = None
     fixed_drift: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # e.g. fractions rescaled by the last look
 
     @property
     def inflation(self) -> float | None:
@@ -307,17 +308,39 @@ class GSDesign:
             "beta": self.beta,
             "drift": self.drift,
             "inflation": self.inflation,
+            "notes": list(self.notes),
         }
 
 
-def _fractions(information: list[float]) -> tuple[np.ndarray, list[str]]:
-    problems = []
+def _fractions(information: list[float]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Looks as fractions of the last one; (fractions, problems, notes).
+
+    Values all in (0, 1] are information fractions; values from 1 up are event counts or
+    information units ([1, 2, 3, 4]). Values below 1 together with values above 1
+    (0.5, 1.2) mean an information fraction beyond 1: refused rather than rescaled
+    silently (the bounds would be those of a different design). Fractions whose last value
+    is below 1 are rescaled so the last look is the final analysis, and a note says so.
+    """
+    problems: list[str] = []
+    notes: list[str] = []
     t = np.asarray(information, dtype=float)
     if t.ndim != 1 or len(t) == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0):
-        return t, [f"information={information!r}: expected positive fractions or event counts"]
+        return t, [f"information={information!r}: expected positive fractions or event counts"], []
     if np.any(np.diff(t) <= 0):
         problems.append(f"information={information!r}: expected strictly increasing looks")
-    return t / t[-1], problems
+    if np.any(t < 1) and np.any(t > 1):
+        beyond = [float(v) for v in t[t > 1]]
+        problems.append(
+            f"information={[float(v) for v in t]!r}: information fraction(s) {beyond} beyond 1; "
+            "expected fractions in (0, 1] or event counts all >= 1 (for an analysis past the "
+            "planned maximum, give the event counts, e.g. [observed_interim, observed_final])"
+        )
+    elif t[-1] < 1:
+        notes.append(
+            f"information fractions {[float(v) for v in t]} rescaled by the last look "
+            f"({t[-1]:g}) so that it is the final analysis"
+        )
+    return t / t[-1], problems, notes
 
 
 def gs_boundaries(
@@ -349,7 +372,7 @@ def gs_boundaries(
     drift = |ln HR| sqrt(p (1 - p) D)). ``gamma`` / ``futility_gamma`` parameterise "hsd".
     Source: gsDesign (Anderson), ``gsDesign(test.type = 1 / 2 / 4)``.
     """
-    t, problems = _fractions(information)
+    t, problems, notes = _fractions(information)
     if not 0 < alpha < 0.5:
         problems.append(f"alpha={alpha!r}: expected 0 < alpha < 0.5")
     if spending not in SPENDING_NAMES and spending not in CLASSICAL:
@@ -396,6 +419,7 @@ def gs_boundaries(
         gamma=gamma,
         beta=beta,
         drift=drift,
+        notes=notes,
     )
     if beta is not None:
         design.fixed_drift = float(norm.isf(alpha_side) + norm.isf(beta))

@@ -156,8 +156,10 @@ class KaplanMeier(Result):
         R `quantile.survfit`: the point estimate is where the curve crosses 1 - p; the
         limits are where the lower and upper bands cross it (Brookmeyer-Crowley).
         """
-        if not (isinstance(p, int | float) and 0 <= p <= 1):
-            raise InvalidInput.field("p", p, "a probability between 0 and 1")
+        number = _validate.real(p)
+        if number is None or not 0 <= number <= 1:
+            raise InvalidInput.field("p", _validate._plain(p), "a probability between 0 and 1")
+        p = number
         x = np.concatenate([[0.0], self.table["time"].to_numpy()])
         last = float(x[-1])
 
