@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import typer
+import typer.core
 
 from talentop import __version__
+
+
+def _no_flag_type(display_type_rich):
+    """Typer 0.29 shows a flag (--json, --help) with a type column "<bool>", as if it took
+    a value; a flag takes none, so show nothing there."""
+
+    def display(self, ctx):
+        if getattr(self, "is_flag", False):
+            return None
+        return display_type_rich(self, ctx)
+
+    return display
+
+
+typer.core.TyperOption.display_type_rich = _no_flag_type(typer.core.TyperOption.display_type_rich)
 
 app = typer.Typer(
     name="talentop",

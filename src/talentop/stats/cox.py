@@ -17,7 +17,7 @@ from scipy import linalg
 from scipy import stats as sps
 
 from talentop.errors import ConvergenceError, InvalidInput
-from talentop.stats import _cox_math, _validate
+from talentop.stats import _categorical, _cox_math, _validate
 from talentop.stats.results import Result
 
 TIES = ("efron", "breslow")
@@ -47,6 +47,7 @@ class CoxFit(Result):
     conf_level: float
     _design: Any = field(default=None, repr=False)
     weights: str | None = None  # the case-weight column, if any
+    references: dict[str, Any] = field(default_factory=dict)  # text covariate -> reference
     title: str = "Cox proportional hazards model"
 
     @property
@@ -72,6 +73,8 @@ class CoxFit(Result):
             + ("; robust SE" if self.robust else "")
             + (f"; case weights {self.weights!r}" if self.weights else "")
         ]
+        for column, level in self.references.items():
+            lines.append(f"{column}: reference level {level!r} (HRs of the other levels vs it)")
         for name, row in self.tests.iterrows():
             lines.append(
                 f"{name}: {row['statistic']:.4g} on {int(row['df'])} df, p={row['p_value']:.4g}"
@@ -134,6 +137,8 @@ class _Design:
     strata_codes: np.ndarray | None = None  # (n,) code of each fitted row (frame order)
     strata_keys: list[str] = field(default_factory=lambda: [""])  # joined values per code
     strata_names: list[Any] = field(default_factory=lambda: ["all"])  # display label per code
+    codings: dict[str, Any] = field(default_factory=dict)  # text column -> _categorical.Coding
+    inputs: list[str] = field(default_factory=list)  # covariate columns as given (before coding)
 
 
 def _columns(data: Any, names: list[str], role: str) -> list[str]:
@@ -393,11 +398,15 @@ def cox(
     cluster: str | None = None,
     conf_level: float = 0.95,
     weights: str | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> CoxFit:
     """Fit a Cox PH model like R `coxph(Surv(duration, event) ~ covariates + strata(s))`.
 
     Rows with a missing value in any used column are dropped (R's na.omit) and counted in
-    `n_missing`. Covariates must be numeric (code categories as 0/1 dummies).
+    `n_missing`; an infinite value is InvalidInput naming its rows. A text covariate is
+    expanded into 0/1 dummies named ``column=level`` against a reference level (R's
+    treatment contrasts: levels sorted, the first the reference unless `reference` maps
+    the column to another level); `references` on the fit says which.
     `robust=True` (or a `cluster` column) gives the Lin-Wei sandwich variance, used for
     `se`, `p`, the CI and the Wald test, as R does.
 
@@ -426,10 +435,12 @@ def cox(
     problems = []
     for name in covariates:
         column = data[name]
-        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+        if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(
+            column
+        ):
             problems.append(
-                f"covariates: column {name!r} has dtype {column.dtype}; expected numbers "
-                "(code categories as 0/1 dummy columns)"
+                f"covariates: column {name!r} has dtype {column.dtype}; expected numbers or "
+                "text levels (convert dates to a duration first)"
             )
     problems += _infinite(data, list(dict.fromkeys([duration, *covariates])))
     _validate.check(problems)
@@ -441,6 +452,8 @@ def cox(
         complete &= w > 0  # weight 0: not in the data (not counted as missing)
         w = w[complete]
     frame = data if complete.all() else data.loc[complete]
+    inputs = covariates
+    frame, covariates, codings = _categorical.code(frame, covariates, reference)
     if robust is None:  # R survival 3.x: robust when a case weight is not a whole number
         robust = w is not None and bool(np.any(w != np.floor(w)))
     time, status, _ = _validate.survival_data(frame[duration].to_numpy(), frame[event].to_numpy())
@@ -543,6 +556,9 @@ def cox(
             np.asarray(strata_codes),
             strata_keys,
             strata_names,
+            codings,
+            inputs,
         ),
+        references={c: coding.reference for c, coding in codings.items()},
         weights=weights,
     )

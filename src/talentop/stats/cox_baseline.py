@@ -107,7 +107,7 @@ def _new_covariates(fit: CoxFit, new: Any) -> tuple[pd.DataFrame, np.ndarray]:
     design = fit._design
     if not isinstance(new, pd.DataFrame):
         raise InvalidInput.field("X", type(new).__name__, "a pandas DataFrame of covariates")
-    needed = [*design.names, *design.strata_columns]
+    needed = [*(design.inputs or design.names), *design.strata_columns]
     missing = [c for c in needed if c not in new.columns]
     if missing:
         raise InvalidInput(
@@ -116,6 +116,12 @@ def _new_covariates(fit: CoxFit, new: Any) -> tuple[pd.DataFrame, np.ndarray]:
                 for c in missing
             ]
         )
+    if design.codings:  # text covariates: the fit's dummies, same levels and reference
+        dummies = [
+            coding.expand(new[column].astype(str).str.strip())
+            for column, coding in design.codings.items()
+        ]
+        new = pd.concat([new.drop(columns=list(design.codings)), *dummies], axis=1)
     problems = []
     for name in design.names:
         values = pd.to_numeric(new[name], errors="coerce").to_numpy(dtype=np.float64)
