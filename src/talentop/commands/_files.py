@@ -49,15 +49,15 @@ ROW_RULE = "row 1 = the first data row after the header"
 def check_path(path: Path, option: str, expected: str) -> Path:
     """An existing, readable, not-too-large regular file; else InvalidInput naming it."""
     if path.is_dir():
-        raise InvalidInput(f"{option}={str(path)!r}: is a directory; expected {expected}")
+        raise InvalidInput(f"{path}: is a directory; expected {expected} ({option})")
     if not path.exists():
-        raise InvalidInput(f"{option}={str(path)!r}: no such file; expected {expected}")
+        raise InvalidInput(f"{path}: no such file; expected {expected} ({option})")
     if not path.is_file():
-        raise InvalidInput(f"{option}={str(path)!r}: not a regular file; expected {expected}")
+        raise InvalidInput(f"{path}: not a regular file; expected {expected} ({option})")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise InvalidInput(
-            f"{option}={str(path)!r}: {size / 2**20:,.0f} MiB; expected at most "
+            f"{path}: {size / 2**20:,.0f} MiB; expected at most "
             f"{MAX_FILE_BYTES / 2**20:,.0f} MiB per file (split it)"
         )
     return path
@@ -69,8 +69,19 @@ def _is_binary(text: str) -> bool:
     return "\x00" in sample or controls > _CONTROL_SHARE * max(len(sample), 1)
 
 
-def decode(raw: bytes, path: Path) -> tuple[str, str]:
-    """Text and the encoding it was read with (utf-8, utf-16, cp1252 or latin-1)."""
+def decode(raw: bytes, path: Path, *, utf8_only: bool = False) -> tuple[str, str]:
+    """Text and the encoding it was read with (utf-8, utf-16, cp1252 or latin-1).
+
+    ``utf8_only`` (JSON, which RFC 8259 requires to be UTF-8): no 8-bit fallback.
+    """
+    if utf8_only:
+        try:
+            return raw.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"{path}: not valid JSON (not UTF-8 text: byte 0x{raw[exc.start]:02x} at "
+                f"position {exc.start}; JSON files must be UTF-8)"
+            ) from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return raw.decode("utf-16"), "utf-16"
@@ -92,7 +103,7 @@ def decode(raw: bytes, path: Path) -> tuple[str, str]:
 
 
 def read_text(
-    path: Path, option: str, expected: str, *, limit: int = MAX_FILE_BYTES
+    path: Path, option: str, expected: str, *, limit: int = MAX_FILE_BYTES, utf8_only: bool = False
 ) -> tuple[str, str]:
     """Check, read and decode a text file; InvalidInput if it is empty or binary."""
     check_path(path, option, expected)
@@ -103,7 +114,7 @@ def read_text(
         )
     if not raw.strip():
         raise InvalidInput(f"{path}: empty file; expected {expected}")
-    return decode(raw, path)
+    return decode(raw, path, utf8_only=utf8_only)
 
 
 def encoding_note(path: Path, encoding: str) -> list[str]:
@@ -177,7 +188,7 @@ def csv_rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list
 
 def read_json(path: Path, option: str, expected: str) -> Any:
     """Parse a JSON file; InvalidInput for bad syntax, too large, or nested too deeply."""
-    text, _ = read_text(path, option, expected, limit=MAX_JSON_BYTES)
+    text, _ = read_text(path, option, expected, limit=MAX_JSON_BYTES, utf8_only=True)
     depth = _max_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise InvalidInput(
@@ -265,7 +276,7 @@ def resolve_column(columns: Sequence[str], name: str, option: str, path: Path) -
         )
     hint = suggest(name, list(columns))
     raise InvalidInput(
-        f"{option}={name!r}: no such column in {path}"
+        f"{option}: column {name!r} not found in {path}"
         + (f"; {hint}" if hint else "")
         + f" (columns: {', '.join(map(str, columns))})"
     )

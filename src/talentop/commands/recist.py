@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from talentop.commands import _files
 from talentop.commands._edge import console, edge, print_json
 from talentop.errors import InvalidInput
 from talentop.recist import evaluate, evaluate_both
@@ -22,12 +22,7 @@ def read_case(path: Path) -> dict[str, Any]:
     """One case from a JSON file (the input object of examples/recist/README.md)."""
     if path.is_dir():
         raise InvalidInput(f"{path}: is a directory; expected a JSON file (try {path}/*.json)")
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such file; expected an existing JSON file")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path}: not valid JSON ({exc})") from None
+    data = _files.read_json(path, "FILE", "an existing JSON file (one RECIST case)")
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: expected one case as a JSON object, got {type(data).__name__}")
     return data
