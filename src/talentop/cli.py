@@ -58,12 +58,14 @@ def _register() -> None:
     from talentop.commands import demo as demo_cmd
     from talentop.commands import design as design_cmd
     from talentop.commands import export as export_cmd
+    from talentop.commands import fields as fields_cmd
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
     from talentop.commands import screen as screen_cmd
     from talentop.commands import stats as stats_cmd
 
     screen_cmd.register(app)
+    fields_cmd.register(app)
     protocol_cmd.register(app)
     recist_cmd.register(app)
     demo_cmd.register(app)

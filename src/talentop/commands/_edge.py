@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -122,22 +122,21 @@ def _columns_min(table: Table, measure_console: Console) -> list[int]:
     return widths
 
 
-def _records(table: Table) -> Table:
-    """The table as records, one block per row ("header: value" lines): readable at any
-    width, every value whole."""
+def _records(table: Table) -> Group:
+    """The table as records, one block per row ("header: value" lines, a blank line
+    between rows): readable at any width, every value whole."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, style="bold")
     grid.add_column(overflow="fold")
-    if table.title:
-        grid.add_row(Text(str(table.title), style="bold italic"), "")
     rows = len(table.columns[0]._cells) if table.columns else 0
     for row in range(rows):
-        for index, column in enumerate(table.columns):
+        if row:
+            grid.add_row("", "")
+        for column in table.columns:
             header = column.header if isinstance(column.header, str) else str(column.header)
-            grid.add_row(
-                ("" if index else "- ") + header.replace("\n", " ") + ":", column._cells[row]
-            )
-    return grid
+            grid.add_row(header.replace("\n", " ") + ":", column._cells[row])
+    title = Text(str(table.title), style="bold italic") if table.title else Text("")
+    return Group(title, grid)
 
 
 def print_table(table: Table) -> None:

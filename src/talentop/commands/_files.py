@@ -22,6 +22,7 @@ import csv
 import difflib
 import io
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -280,3 +281,40 @@ def resolve_column(columns: Sequence[str], name: str, option: str, path: Path) -
         + (f"; {hint}" if hint else "")
         + f" (columns: {', '.join(map(str, columns))})"
     )
+
+
+def output_dir(path: Path, option: str = "--out", *, create: bool = True) -> Path:
+    """A folder to write into: created if missing (unless ``create`` is False: then only
+    checked); InvalidInput naming the path if it is a file, lies under a file, or cannot
+    be written (checked before any work starts)."""
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"{option}={str(path)!r}: is an existing file; expected a folder")
+    parent = next((p for p in [path, *path.parents] if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InvalidInput(f"{option}={str(path)!r}: {parent} is a file, not a folder")
+    if not create:
+        if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+            raise InvalidInput(f"{option}={str(path)!r}: no permission to write in {parent}")
+        return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(
+            f"{option}={str(path)!r}: cannot create the folder ({exc.strerror or exc})"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InvalidInput(f"{option}={str(path)!r}: no permission to write in this folder")
+    return path
+
+
+def output_file(path: Path, option: str, *, overwrite: bool = False) -> Path:
+    """A file to write: its folder must exist (or be creatable) and be writable; an existing
+    file is refused unless ``overwrite`` (nothing is replaced silently)."""
+    if path.is_dir():
+        raise InvalidInput(f"{option}={str(path)!r}: is a folder; expected a file name")
+    if path.exists() and not overwrite:
+        raise InvalidInput(
+            f"{option}={str(path)!r}: already exists; expected a new file (or --force)"
+        )
+    output_dir(path.parent if str(path.parent) else Path("."), option)
+    return path

@@ -132,7 +132,8 @@ def read_survival(
     needed = list(dict.fromkeys(used.values()))
     missing = frame[needed].isna()
     dropped = {
-        int(row): [c for c in needed if missing.loc[row, c]] for row in missing.index[missing.any(axis=1)]
+        int(row): [c for c in needed if missing.loc[row, c]]
+        for row in missing.index[missing.any(axis=1)]
     }
     frame = frame.loc[~missing.any(axis=1)]
     if frame.empty:
@@ -146,9 +147,13 @@ def read_survival(
         negative = time_values.index[time_values < 0]
         infinite = time_values.index[np.isinf(time_values)]
         if len(negative):
-            problems.append(f"--time {used['--time']!r}: negative at {_listed(negative, time_values)}")
+            problems.append(
+                f"--time {used['--time']!r}: negative at {_listed(negative, time_values)}"
+            )
         if len(infinite):
-            problems.append(f"--time {used['--time']!r}: infinite at {_listed(infinite, time_values)}")
+            problems.append(
+                f"--time {used['--time']!r}: infinite at {_listed(infinite, time_values)}"
+            )
     event_values = _event(frame, used, problems)
     if problems:
         raise InvalidInput(problems)
@@ -165,7 +170,9 @@ def _event(frame: pd.DataFrame, used: dict[str, str], problems: list[str]) -> pd
             return raw.astype(int)
         text = raw.astype(str).str.strip().str.lower()
         mapped = text.map({"true": 1, "false": 0, "yes": 1, "no": 0})
-        values, found = _numbers(frame.assign(**{column: raw.where(mapped.isna(), mapped)}), column, "--event")
+        values, found = _numbers(
+            frame.assign(**{column: raw.where(mapped.isna(), mapped)}), column, "--event"
+        )
         if found:
             problems += found
             return values
@@ -217,5 +224,7 @@ def _parameter(frame: pd.DataFrame, param: str | None, path: Path) -> pd.DataFra
         return frame
     chosen = [p for p in present if p.upper() == param.strip().upper()]
     if not chosen:
-        raise InvalidInput(f"--param={param!r}: not in {path}; expected one of {', '.join(present)}")
+        raise InvalidInput(
+            f"--param={param!r}: not in {path}; expected one of {', '.join(present)}"
+        )
     return frame.loc[values == chosen[0]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from talentop.commands._edge import EXIT_ERROR, console, edge, print_json
+from talentop.commands._edge import EXIT_ERROR, console, edge, print_json, print_table
 from talentop.commands.db import URL_HELP
 
 audit_app = typer.Typer(help="Inspect and verify the audit trail.", no_args_is_help=True)
@@ -55,7 +55,7 @@ def verify_cmd(
         for problem in report.problems:
             # seq 0: a table row with no audit entry at all
             table.add_row(str(problem.seq) if problem.seq else "-", problem.kind, problem.detail)
-        console.print(table)
+        print_table(table)
     if not report.ok:
         raise typer.Exit(EXIT_ERROR)
 

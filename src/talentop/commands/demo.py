@@ -8,7 +8,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from talentop.commands._edge import console, edge, print_json
+from talentop.commands import _limits
+from talentop.commands._edge import console, edge, print_json, print_table
+from talentop.commands._files import output_dir
 
 
 def _hr(figures: dict, endpoint: str) -> str:
@@ -40,7 +42,11 @@ def register(app: typer.Typer) -> None:
             2025, "--seed", help="Random seed: the same seed gives the same trial."
         ),
         patients: int = typer.Option(
-            627, "--patients", min=10, help="Screened patients to simulate (published: 627)."
+            627,
+            "--patients",
+            min=10,
+            help="Screened patients to simulate (published: 627; at most "
+            f"{_limits.MAX_DEMO_PATIENTS:,}, about 20 minutes).",
         ),
         dynamic_reassessment: bool = typer.Option(
             False,
@@ -56,6 +62,9 @@ def register(app: typer.Typer) -> None:
         log-rank and Cox, subgroups, group-sequential bound) is written to OUT/index.html.
         """
         from talentop.demo.pipeline import run_demo
+
+        _limits.demo_patients(patients)
+        output_dir(out)
 
         with Progress(
             TextColumn("{task.description}"),
@@ -109,7 +118,7 @@ def register(app: typer.Typer) -> None:
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(row[k] for k in columns))
-        console.print(table)
+        print_table(table)
         if result.dynamic:
             c = result.dynamic["conversion"]
             d, f = result.dynamic, result.figures

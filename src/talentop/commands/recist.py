@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from talentop.commands import _files
+from talentop.commands import _files, _limits
 from talentop.commands._edge import console, edge, print_json
 from talentop.errors import InvalidInput
 from talentop.recist import evaluate, evaluate_both
@@ -30,11 +30,16 @@ def read_case(path: Path) -> dict[str, Any]:
 
 def evaluate_files(paths: list[Path], *, both: bool) -> list[tuple[Path, dict[str, Any]]]:
     """Evaluate every file; problems of all files are raised together, prefixed by file."""
+    _limits.recist_files(len(paths))
     results: list[tuple[Path, dict[str, Any]]] = []
     problems: list[str] = []
     for path in paths:
         try:
             case = read_case(path)
+            too_big = _limits.recist_case(case, str(path))
+            if too_big:
+                problems += too_big
+                continue
             results.append((path, evaluate_both(case) if both else evaluate(case)))
         except InvalidInput as exc:
             problems.extend(p if p.startswith(str(path)) else f"{path}: {p}" for p in exc.problems)

@@ -28,9 +28,7 @@ FILE = typer.Argument(
     "one with --param). UTF-8, UTF-16 or Excel (Windows-1252); comma, semicolon or tab.",
 )
 TIME = typer.Option(..., "--time", help="Column of follow-up times (e.g. AVAL, ttf_months).")
-EVENT = typer.Option(
-    None, "--event", help="Column of event indicators: 1 = event, 0 = censored."
-)
+EVENT = typer.Option(None, "--event", help="Column of event indicators: 1 = event, 0 = censored.")
 CENSOR = typer.Option(
     None,
     "--censor",
@@ -126,9 +124,7 @@ def register(app: typer.Typer) -> None:
         )
         data = table.data
         labels = data[table.columns["--group"]] if group else pd.Series("all", index=data.index)
-        fits = kaplan_meier_by(
-            data[table.time], data[table.event], labels, conf_type=conf_type
-        )
+        fits = kaplan_meier_by(data[table.time], data[table.event], labels, conf_type=conf_type)
         risk = pd.DataFrame({str(k): c.at_risk(times) for k, c in fits.curves.items()}).T
         risk.index.name = "group"
         if as_json:

@@ -26,6 +26,13 @@ from talentop.errors import InvalidInput, check_problems
 
 #: grid density of Jennison & Turnbull (gsDesign uses r = 18); 6r - 1 base points per look
 GRID_R = 18
+#: Numerical limits of the bounds (the recursive integration is checked to be right inside
+#: them: inflation >= 1 and alpha spent to 1e-9 up to 200 looks, alpha down to 1e-50 and
+#: power up to 0.99999; at 300 looks the inflation came out 0.84, at power 0.999999 0.996,
+#: at alpha 1e-300 the root finding failed). Stated in docs/limits.md.
+MAX_LOOKS = 100
+MIN_ALPHA = 1e-12
+MIN_BETA = 1e-4  # power at most 0.9999
 _Z_HIGH = 40.0  # a bound beyond this has no probability worth spending
 
 
@@ -373,8 +380,10 @@ def gs_boundaries(
     Source: gsDesign (Anderson), ``gsDesign(test.type = 1 / 2 / 4)``.
     """
     t, problems, notes = _fractions(information)
-    if not 0 < alpha < 0.5:
-        problems.append(f"alpha={alpha!r}: expected 0 < alpha < 0.5")
+    if len(t) > MAX_LOOKS:
+        problems.append(f"information: {len(t)} looks; expected at most {MAX_LOOKS}")
+    if not MIN_ALPHA <= alpha < 0.5:
+        problems.append(f"alpha={alpha!r}: expected {MIN_ALPHA:g} <= alpha < 0.5")
     if spending not in SPENDING_NAMES and spending not in CLASSICAL:
         names = ", ".join((*SPENDING_NAMES, *CLASSICAL))
         problems.append(f"spending={spending!r}: expected one of {names}")
@@ -387,8 +396,9 @@ def gs_boundaries(
             problems.append("beta=None: expected the type II error (e.g. 0.1) when futility is set")
         if sided == 2:
             problems.append("futility with sided=2: expected sided=1 (futility is one-sided)")
-    if beta is not None and not 0 < beta < 1 - alpha:
-        problems.append(f"beta={beta!r}: expected 0 < beta < 1 - alpha")
+    # (1 - 0.9999 is 9.99999999999889e-05 in floating point: a relative tolerance)
+    if beta is not None and not MIN_BETA * (1 - 1e-9) <= beta < 1 - alpha:
+        problems.append(f"beta={beta!r}: expected {MIN_BETA:g} <= beta < 1 - alpha")
     if drift is not None and drift <= 0:
         problems.append(f"drift={drift!r}: expected a positive expected final Z")
     check_problems(problems)
