@@ -24,6 +24,7 @@ from talentop.reports import (
     exact_ci,
     fmt_hr,
     fmt_num,
+    fmt_range,
     json_number,
     p_equals,
 )
@@ -485,7 +486,7 @@ def published_rows(figures: dict[str, Any]) -> list[dict[str, str]]:
         ("Met criteria, received induction", str(p["induction"]), "-", str(f["induction"]), "eligibility engine"),
         ("PR/SD and resectable, randomised", str(p["randomised"]), "-", str(f["randomised"]), "RECIST engine + MDT"),
         ("Arm A / arm B", f"{p['arm_a']} / {p['arm_b']}", "-", f"{f['arm_a']} / {f['arm_b']}", "stratified permuted blocks"),
-        ("Arm A operated", f"{p['operated']} (82.2%)", "82.2%", f"{f['operated']} ({100 * f['operated'] / max(f['arm_a'], 1):.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f})", "record_surgery; failures before the planned date are not operated"),
+        ("Arm A operated", f"{p['operated']} (82.2%)", "82.2%", f"{f['operated']} ({100 * f['operated'] / max(f['arm_a'], 1):.1f}%, 95% CI {fmt_range(100 * lo, 100 * hi)})", "record_surgery; failures before the planned date are not operated"),
         ("Median TTF A vs B, months", f"{p['ttf_median_a']} vs {p['ttf_median_b']}", ex_med, f"{num(f['ttf_median_a'])} vs {num(f['ttf_median_b'])}", "Kaplan-Meier; the protocol file's TTF definition (as talentop export adtte)"),
         ("TTF hazard ratio (A vs B), P", f"{fmt_num(p['ttf_hr'], 2)}, {p_equals(p['ttf_p'])}", f"{fmt_num(e['ttf_hr'], 2)}{ex_p}" if e else "-", f"{fmt_hr(f['ttf_hr'], *f['ttf_hr_ci'], reason=f['ttf_hr_reason'])}, log-rank {p_equals(f['ttf_p'])}", "stratified Cox; stratified log-rank P"),
         ("OS hazard ratio (95% CI)", fmt_hr(p["os_hr"], *p["os_ci"]), fmt_num(e["os_hr"], 2) if e else "-", fmt_hr(f["os_hr"], *f["os_ci"], reason=f["os_hr_reason"]), f"{f['os_events']} deaths: immature"),
