@@ -91,7 +91,7 @@ def test_cli_json_summary(tmp_path):
     assert data["published"]["ttf_hr"] == 0.60
     assert data["expected"]["os_hr"] == pytest.approx(0.67, abs=1e-6)  # calibrated target
     os_row = next(r for r in data["comparison"] if r["Figure"].startswith("OS hazard ratio"))
-    assert os_row["Published (interim)"] == "0.67 (0.35-1.29)"
+    assert os_row["Published (interim)"] == "0.67 (0.35\u20131.29)"  # en dash (issue 18)
     assert os_row["Calibrated model (expected)"] == "0.67"
     ttf_row = next(r for r in data["comparison"] if r["Figure"].startswith("TTF hazard ratio"))
     assert ttf_row["Calibrated model (expected)"].startswith("0.60, z = 2.43")
