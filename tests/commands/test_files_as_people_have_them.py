@@ -213,3 +213,18 @@ def test_row_numbers_are_counted_the_same_way_by_every_command(tmp_path):
         result = runner.invoke(app, args)
         assert result.exit_code == 2
         assert "--time 'ecog': not a number at row 2='two'" in _clean(result), args
+
+
+def test_a_shifted_row_is_bad_but_empty_trailing_cells_are_not(tmp_path):
+    rows = _rows(3)
+    text = _csv_text(rows).splitlines()
+    text[1] += ",,"  # trailing empty cells (a spreadsheet's padding)
+    text[2] += ",Zhongshan, Shanghai"  # an unquoted comma: two cells too many
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join(text) + "\n")
+    report = _screen_json(path)
+    assert [b["row"] for b in report["bad_rows"]] == [2]
+    assert report["bad_rows"][0]["problems"] == [
+        "2 more cell(s) than header columns; expected one per column"
+    ]
+    assert report["counts"]["screened"] == 2

@@ -103,6 +103,7 @@ def register(app: typer.Typer) -> None:
             print_json(
                 {
                     "report": str(result.report),
+                    "closed_dmc_report": str(result.report.with_name("closed-dmc.html")),
                     "database_url": result.database_url,
                     "seconds": round(result.seconds, 1),
                     "published": PUBLISHED,
@@ -132,3 +133,6 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"Report: [bold]{result.report}[/]  (database {result.database_url}, {result.seconds:.1f} s)"
         )
+        closed = result.report.with_name("closed-dmc.html")
+        if closed.exists():
+            console.print(f"Closed report for the Data Monitoring Committee: {closed}")

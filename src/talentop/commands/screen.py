@@ -121,8 +121,11 @@ def read_patients(path: Path) -> PatientFile:
                 if name is None:
                     continue
                 record[name] = _files.decimal_point(value, delimiter)
-            if len(cells) > len(header):
-                record["__extra__"] = len(cells) - len(header)
+            # cells beyond the header (a comma inside an unquoted value shifts the row);
+            # empty trailing cells, as some spreadsheets write, are harmless
+            extra = sum(1 for cell in cells[len(header) :] if cell.strip())
+            if extra:
+                record["__extra__"] = extra
             yield number, record
 
     return PatientFile(rows(), unknown, _files.encoding_note(path, encoding))
