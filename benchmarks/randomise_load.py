@@ -3,7 +3,8 @@
 Each allocation is the real service call (`talentop.services.randomise`: lock the stratum
 counter, take the slot, insert the allocation, audit, change state) in one transaction.
 Runs N patients with 1 thread (serial baseline) and with T threads (concurrent sites), and
-prints the ratio. PostgreSQL runs when TALENTOP_TEST_POSTGRES_URL is set (own schema,
+prints the ratio, then signs an audit checkpoint (sequencing every entry) and verifies the
+log against it. PostgreSQL runs when TALENTOP_TEST_POSTGRES_URL is set (own schema,
 dropped afterwards).
 
     .venv/bin/python benchmarks/randomise_load.py [--patients 800] [--threads 32] [--runs 3]
@@ -32,7 +33,7 @@ from _repeat import check_runs, load
 
 from talentop import services as sv
 from talentop.protocol import load_protocol
-from talentop.store import Store, init_database, writes
+from talentop.store import KeyRing, Store, init_database, writes
 from talentop.store import models as m
 
 PROTOCOL = load_protocol("talentop")
@@ -141,7 +142,12 @@ def bench(label: str, store: Store, patients: int, threads: int) -> dict[str, di
     ctx = sv.Context(store, PROTOCOL, "bench")
     serial = run(ctx, seed(store, patients, 0), 1)
     parallel = run(ctx, seed(store, patients, patients), threads)
-    assert sv.verify(store).ok
+    started = time.perf_counter()
+    head = sv.checkpoint(store).head  # sequence what is pending + sign (issue 16's log)
+    signed = time.perf_counter() - started
+    verified = sv.verify(store)
+    assert verified.ok and verified.uncovered == 0, verified.problems[:3]
+    print(f"{label:10s} sequencing + signed checkpoint of {head.size} entries: {signed:.2f} s")
     report(label, threads, serial, parallel)
     return {"serial": serial, "parallel": parallel}
 
@@ -179,7 +185,8 @@ def main() -> None:
     for run in range(1, args.runs + 1):
         print(f"run {run} ({load()})")
         with tempfile.TemporaryDirectory() as tmp:
-            store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}")
+            keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
+            store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}", keys=keys)
             runs.append(bench("SQLite", store, args.patients, args.threads))
             store.dispose()
     medians("SQLite", args.threads, runs)
@@ -195,9 +202,11 @@ def main() -> None:
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         try:
-            store = Store(url, pg_schema=schema)
-            runs.append(bench("PostgreSQL", store, args.patients, args.threads))
-            store.dispose()
+            with tempfile.TemporaryDirectory() as tmp:
+                keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
+                store = Store(url, pg_schema=schema, keys=keys)
+                runs.append(bench("PostgreSQL", store, args.patients, args.threads))
+                store.dispose()
         finally:
             with admin.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

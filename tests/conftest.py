@@ -9,7 +9,22 @@ import uuid
 import pytest
 
 POSTGRES_URL = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
+# argon2id with the library's cheapest parameters: the suite creates hundreds of accounts.
+# tests/services/test_identity_accounts.py checks the production profile separately.
+os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(autouse=True)
+def key_folders(tmp_path_factory, monkeypatch):
+    """Every test gets its own key and checkpoint folders (what TALENTOP_KEY_DIR and
+    TALENTOP_CHECKPOINT_DIR name), outside its tmp_path, so no test writes keys into the
+    working directory or sees another test's keys."""
+    base = tmp_path_factory.mktemp("trial-files")
+    monkeypatch.setenv("TALENTOP_KEY_DIR", str(base / "keys"))
+    monkeypatch.setenv("TALENTOP_CHECKPOINT_DIR", str(base / "checkpoints"))
+    monkeypatch.delenv("TALENTOP_RANDOMISATION_KEY", raising=False)
+    return base
 
 
 def make_store(backend: str, tmp_path):

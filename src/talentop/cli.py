@@ -54,15 +54,19 @@ def _root(
 def _register() -> None:
     # Each topic module exposes `register(app)`; add one import + one call per topic.
     from talentop.commands import audit as audit_cmd
+    from talentop.commands import datamgmt as datamgmt_cmd
     from talentop.commands import db as db_cmd
     from talentop.commands import demo as demo_cmd
     from talentop.commands import design as design_cmd
     from talentop.commands import export as export_cmd
     from talentop.commands import fields as fields_cmd
+    from talentop.commands import ipd as ipd_cmd
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
     from talentop.commands import screen as screen_cmd
+    from talentop.commands import serve as serve_cmd
     from talentop.commands import stats as stats_cmd
+    from talentop.commands import user as user_cmd
 
     screen_cmd.register(app)
     fields_cmd.register(app)
@@ -74,6 +78,10 @@ def _register() -> None:
     audit_cmd.register(app)
     export_cmd.register(app)
     stats_cmd.register(app)
+    user_cmd.register(app)
+    serve_cmd.register(app)
+    datamgmt_cmd.register(app)
+    ipd_cmd.register(app)
     pass
 
 

@@ -11,6 +11,8 @@
     ├── AllocationError           randomisation could not allocate (list exhausted, lock lost)
     ├── IntegrityError            the audit trail or stored data failed verification
     ├── PermissionDenied          the acting user's role or site does not allow the action
+    ├── NotAuthenticated          no valid credentials: wrong login, expired or revoked
+    │                             session or token (the reason is never told to the caller)
     ├── DatabaseUnavailable       the database cannot be used: URL unparseable, driver missing,
     │                             server unreachable, SQLite folder missing, schema not
     │                             initialised (``.url`` password masked, ``.cause``, ``.hint``)
@@ -22,7 +24,15 @@ Each message says what is wrong and, where possible, how to fix it. Callers at t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Any
+
+# "field=value: expected what" (``InvalidInput.field``), else "field: message".
+_FIELD_VALUE = re.compile(
+    r"^(?P<field>[\w.\[\]-]+)=(?P<value>.*?): expected (?P<expected>.*)$", re.S
+)
+_FIELD_ONLY = re.compile(r"^(?P<field>[\w.\[\]-]+): (?P<expected>.*)$", re.S)
 
 
 class TalentopError(Exception):
@@ -48,6 +58,23 @@ class InvalidInput(TalentopError, ValueError):
                 f"  - {p}" for p in self.problems
             )
         super().__init__(message)
+
+    @property
+    def details(self) -> list[dict[str, Any]]:
+        """The problems as ``{"field", "value", "expected"}`` (``field``/``value`` None where a
+        problem names no field): what the REST API returns, one entry per problem."""
+        out = []
+        for problem in self.problems:
+            match = _FIELD_VALUE.match(problem)
+            if match:
+                out.append(match.groupdict())
+                continue
+            match = _FIELD_ONLY.match(problem)
+            if match:
+                out.append({"field": match["field"], "value": None, "expected": match["expected"]})
+            else:
+                out.append({"field": None, "value": None, "expected": problem})
+        return out
 
     @classmethod
     def field(cls, field: str, value: object, expected: str) -> InvalidInput:
@@ -82,6 +109,16 @@ class IntegrityError(TalentopError):
 
 class PermissionDenied(TalentopError):
     """Raised when the acting user's role (or site) does not allow a service call."""
+
+
+class NotAuthenticated(TalentopError):
+    """Raised when a login or a credential (session, API token) is not valid. The message is
+    the same whatever the reason (unknown user, wrong password, locked, disabled, expired,
+    revoked), so a caller learns nothing about the account; the reason is in the audit."""
+
+    def __init__(self, message: str = "not authenticated", *, reason: str = ""):
+        self.reason = reason
+        super().__init__(message)
 
 
 class DatabaseUnavailable(TalentopError):

@@ -10,9 +10,9 @@ import json
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from flow_helpers import context, day, to_randomised
 from typer.testing import CliRunner
 
+from flow_helpers import context, day, randomisation_secret, statistician, to_randomised
 from talentop import services as sv
 from talentop.cli import app
 from talentop.store import Store, head_revision
@@ -34,8 +34,7 @@ def url(empty_database_url, monkeypatch):
 
 def secret_forms(url) -> list[str]:
     store = Store(url)
-    with store.engine.connect() as conn:
-        secret = conn.execute(sa.text("SELECT secret FROM randomisation_secret")).scalar_one()
+    secret = randomisation_secret(store)
     store.dispose()
     return [secret.hex(), base64.b64encode(secret).decode(), repr(secret)[2:-1]]
 
@@ -98,7 +97,9 @@ def test_audit_verify_exit_codes_and_tamper_report(url):
     assert bad.exit_code == 1
     problems = json.loads(bad.output)["problems"]
     chain = {(p["seq"], p["kind"]) for p in problems if p["entity"] is None}
-    assert chain == {(edited, "edited"), (deleted + 1, "gap"), (deleted + 1, "broken_link")}
+    # (no checkpoint covers these entries yet: the careless edit and deletion are seen
+    # without one; the rehashing insider of test_services_log_tamper needs one)
+    assert chain == {(edited, "edited"), (deleted + 1, "gap")}
     # the arm flip is seen by reconciling the table with its audited after image
     flips = [p for p in problems if p["entity"] == "randomisations"]
     assert [p["kind"] for p in flips] == ["row_differs"]
@@ -106,7 +107,7 @@ def test_audit_verify_exit_codes_and_tamper_report(url):
     assert f'arm is "{flipped}" in the table but "{arm}" in the trail' in flips[0]["detail"]
     human = invoke("audit", "verify")
     assert human.exit_code == 1
-    assert all(word in human.output for word in ("problem(s)", "edited", "gap", "broken_link"))
+    assert all(word in human.output for word in ("problem(s)", "edited", "gap"))
 
 
 def test_export_adtte_writes_readable_files(url, tmp_path):
@@ -115,7 +116,7 @@ def test_export_adtte_writes_readable_files(url, tmp_path):
     ctx = context(store)
     pid, arm = to_randomised(ctx)
     sv.record_death(ctx, pid, day(200))
-    randomised_on = sv.patient_timelines(ctx)[0].randomisation_date
+    randomised_on = sv.patient_timelines(statistician(ctx))[0].randomisation_date
     store.dispose()
     out = tmp_path / "adtte"
     result = invoke(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from flow_helpers import PROTOCOL, assess, context, day, to_randomised
 
+from flow_helpers import PROTOCOL, assess, context, day, statistician, to_randomised
 from talentop import services as sv
 
 pytestmark = pytest.mark.db
@@ -54,14 +54,16 @@ def cohort(store):
 
 def test_censoring_rules_case_by_case(cohort):
     # The expected AVALs below count from the stored randomisation dates: check them first.
-    assert {t.randomisation_date for t in sv.patient_timelines(cohort)} == {day(RANDOMISED_DAY)}
-    frame = sv.derive_endpoints(cohort, day(300))
+    assert {t.randomisation_date for t in sv.patient_timelines(statistician(cohort))} == {
+        day(RANDOMISED_DAY)
+    }
+    frame = sv.derive_endpoints(statistician(cohort), day(300))
     assert set(frame.PARAMCD) == {"TTF", "OS", "PFS", "PFSMR"}
     assert len(frame) == 16
 
     # Death after > 1 missed visit (cut-off day 500): PFS censored at the last adequate
     # assessment (code 8); OS and TTF count the death.
-    frame_late = sv.derive_endpoints(cohort, day(500))
+    frame_late = sv.derive_endpoints(statistician(cohort), day(500))
     pfs = row(frame_late, "DEATHGAP", "PFS")
     assert (pfs.CNSR, pfs.EVNTDESC) == (8, "EVENT AFTER MISSED VISITS")
     assert pfs.AVAL == pytest.approx(months(RANDOMISED_DAY, 115), abs=1e-9)
@@ -104,7 +106,7 @@ def test_censoring_rules_case_by_case(cohort):
 
 
 def test_timelines_come_from_stored_rows(cohort):
-    timelines = {t.usubjid: t for t in sv.patient_timelines(cohort)}
+    timelines = {t.usubjid: t for t in sv.patient_timelines(statistician(cohort))}
     newtx = timelines["TALENTOP-SH01-NEWTX"]
     assert newtx.randomisation_date == day(RANDOMISED_DAY)
     assert newtx.progression_date_recist == day(200)
@@ -116,9 +118,11 @@ def test_timelines_come_from_stored_rows(cohort):
 
 
 def test_export_csv_and_xpt_read_back(cohort, tmp_path):
-    result = sv.export_adtte(cohort, tmp_path, formats=("csv", "xpt"), cutoff_date=day(300))
+    result = sv.export_adtte(
+        statistician(cohort), tmp_path, formats=("csv", "xpt"), cutoff_date=day(300)
+    )
     assert result["rows"] == 16 and result["patients"] == 4
-    expected = sv.derive_endpoints(cohort, day(300))
+    expected = sv.derive_endpoints(statistician(cohort), day(300))
     csv = pd.read_csv(tmp_path / "adtte.csv")
     xpt = pd.read_sas(tmp_path / "adtte.xpt", format="xport", encoding="utf-8")
     for back in (csv, xpt):
@@ -128,7 +132,7 @@ def test_export_csv_and_xpt_read_back(cohort, tmp_path):
         assert back.CNSR.astype(int).tolist() == expected.CNSR.astype(int).tolist()
         assert back.AVAL.to_numpy() == pytest.approx(expected.AVAL.to_numpy(), abs=1e-9)
     with pytest.raises(Exception, match="formats"):
-        sv.export_adtte(cohort, tmp_path, formats=("sas7bdat",))
+        sv.export_adtte(statistician(cohort), tmp_path, formats=("sas7bdat",))
 
 
 def test_missed_visit_rule_boundary_follows_the_protocol_interval(store):
@@ -152,7 +156,7 @@ def test_missed_visit_rule_boundary_follows_the_protocol_interval(store):
     two_missed, _ = to_randomised(ctx, "TWOMISS", shrink=0.9)
     assess(ctx, two_missed, last, shrink=0.9)
     sv.record_death(ctx, two_missed, day(last + 2 * interval + window + 1))
-    frame = sv.derive_endpoints(ctx, day(last + 3 * interval))
+    frame = sv.derive_endpoints(statistician(ctx), day(last + 3 * interval))
     event = row(frame, "ONEMISS", "PFS")
     assert (event.CNSR, event.EVNTDESC) == (0, "DEATH")
     assert event.AVAL == pytest.approx(

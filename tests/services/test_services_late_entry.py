@@ -11,8 +11,16 @@ follows FDA 2007 Appendix 3 Table A with the late scan included.
 from __future__ import annotations
 
 import pytest
-from flow_helpers import assess, context, day, randomised_in_arm, surgeon, to_randomised
 
+from flow_helpers import (
+    assess,
+    context,
+    day,
+    randomised_in_arm,
+    statistician,
+    surgeon,
+    to_randomised,
+)
 from talentop import services as sv
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.services.states import RETROSPECTIVE_RECORDS
@@ -23,7 +31,7 @@ DAYS_PER_MONTH = 365.25 / 12
 
 
 def pfs(ctx, pseudo_id, cutoff=400):
-    frame = sv.derive_endpoints(ctx, day(cutoff))
+    frame = sv.derive_endpoints(statistician(ctx), day(cutoff))
     hit = frame[(frame.USUBJID == f"TALENTOP-SH01-{pseudo_id}") & (frame.PARAMCD == "PFS")]
     return hit.iloc[0]
 

@@ -4,15 +4,17 @@ not grant its action, and to a user of another site; "system" and admin may do a
 from __future__ import annotations
 
 import pytest
-from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, surgeon, to_assessed
 
+from flow_helpers import PROTOCOL, VOTES_YES, context, day, mdt, surgeon, to_assessed
 from talentop import services as sv
 from talentop.errors import InvalidInput, NotFound, PermissionDenied
 from talentop.services.permissions import (
     ACTIONS,
     ROLE_ACTIONS,
     ROLES,
+    SCOPED_BY_READ,
     SERVICE_ACTIONS,
+    WRITE_ACTIONS,
     allowed,
 )
 from talentop.services.states import ARROWS
@@ -30,13 +32,18 @@ def test_table_covers_every_write_call_and_every_arrow():
     assert ROLE_ACTIONS["admin"] == frozenset(ACTIONS)
     # The brief's table: coordinators register/screen/record; investigators also randomise
     # and discontinue; MDT members vote; surgeons operate.
-    assert {a for a in ACTIONS if allowed("coordinator", a)} == {
+    assert {a for a in WRITE_ACTIONS if allowed("coordinator", a)} == {
         "register",
         "screen",
         "record_data",
     }
     assert {"randomise", "discontinue"} <= ROLE_ACTIONS["investigator"]
-    assert ROLE_ACTIONS["mdt_member"] == {"vote"} and "surgery" in ROLE_ACTIONS["surgeon"]
+    assert ROLE_ACTIONS["mdt_member"] & set(WRITE_ACTIONS) == {"vote", "sign"}
+    assert "surgery" in ROLE_ACTIONS["surgeon"]
+    # Monitors and statisticians never write clinical data (issue: who is acting); their
+    # writes are data management (queries, SDV, signatures).
+    for reader in ("monitor", "statistician"):
+        assert not ROLE_ACTIONS[reader] & (set(WRITE_ACTIONS) - SCOPED_BY_READ)
     assert not allowed("no_such_role", "record_data")
 
 

@@ -10,17 +10,18 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from flow_helpers import (
     PROTOCOL,
     VOTES_YES,
     context,
     day,
     mdt,
+    randomisation_secret,
     seed_ready_patients,
     to_assessed,
     to_randomised,
 )
-
 from talentop import services as sv
 from talentop.errors import AllocationError, InvalidInput, ProtocolViolation
 from talentop.protocol import protocol_from_mapping
@@ -50,8 +51,7 @@ def test_stratum_from_depth_of_response_and_ecog(store):
     pid, arm = to_randomised(ctx, shrink=0.6)
     ((patient, key, slot, stored_arm),) = allocations(store)
     assert (patient, key, slot, stored_arm) == (pid, "depth_of_response=deep|ecog=ecog0", 0, arm)
-    with store.unit_of_work() as session:
-        secret = queries.randomisation_secret(session)
+    secret = randomisation_secret(store)
     # The arm is the concealed list's entry for this stratum and slot (re-derivable for audit).
     assert arm == PermutedBlockScheme(
         PROTOCOL.randomisation.ratio, PROTOCOL.randomisation.block_sizes, secret
@@ -97,14 +97,25 @@ def test_crash_after_counter_update_leaves_nothing(store, monkeypatch):
     assert allocations(store) == [(pid, out["stratum"], 0, out["arm"])]
 
 
-def test_missing_secret_refuses_allocation(store):
+def test_missing_key_refuses_allocation(store):
+    """No key registered (rows deleted) or its file gone: refused, nothing allocated."""
     ctx = context(store)
     pid = to_assessed(ctx)
     sv.record_mdt_review(mdt(ctx), pid, day(72), VOTES_YES)
     with store.unit_of_work() as session:
-        session.query(m.RandomisationSecret).delete()
-    with pytest.raises(AllocationError, match="no randomisation secret: run `talentop db init`"):
+        (key,) = queries.randomisation_keys(session)
+    path = store.keys.randomisation_key_path(key.key_id)
+    saved = path.read_text()
+    path.unlink()
+    with pytest.raises(AllocationError, match=f"randomisation key {key.key_id} is missing"):
         sv.randomise(ctx, pid, day(73))
+    with store.unit_of_work() as session:
+        session.query(m.RandomisationKey).delete()
+    with pytest.raises(AllocationError, match="no randomisation key: run `talentop db init`"):
+        sv.randomise(ctx, pid, day(73))
+    with store.unit_of_work() as session:
+        assert queries.randomisations(session) == []
+    assert saved
 
 
 def test_missing_stratum_value_is_named(store):
@@ -123,8 +134,7 @@ def test_nothing_reveals_the_secret_or_a_future_arm(store):
 
     ctx = context(store)
     pid = to_assessed(ctx)
-    with store.unit_of_work() as session:
-        secret = queries.randomisation_secret(session)
+    secret = randomisation_secret(store)
     forms = [secret.hex(), base64.b64encode(secret).decode(), repr(secret)[2:-1]]
 
     def everything_readable() -> str:
@@ -193,8 +203,8 @@ def test_concurrent_randomisation_32_threads_x_50(store):
     for _, key, slot, arm in rows:
         by_stratum[key].append((slot, arm))
     assert len(by_stratum) == 6  # 3 depth levels x 2 ECOG levels
+    secret = randomisation_secret(store)
     with store.unit_of_work() as session:
-        secret = queries.randomisation_secret(session)
         counters = {c.stratum_key: c.next_slot for c in session.query(m.StratumCounter)}
     rules = PROTOCOL.randomisation
     scheme = PermutedBlockScheme(rules.ratio, rules.block_sizes, secret)
@@ -223,8 +233,8 @@ def test_minimisation_scheme_replays_from_the_record(store):
     ctx = sv.Context(store, protocol, base.actor)
     ids = seed_ready_patients(store, 40, seed=3)
     arms = [sv.randomise(ctx, pid, day(73))["arm"] for pid in ids]
+    secret = randomisation_secret(store)
     with store.unit_of_work() as session:
-        secret = queries.randomisation_secret(session)
         rows = queries.randomisations(session)
     import json
 

@@ -9,8 +9,8 @@ stored patient under a protocol that censors at completion is censored on that d
 from __future__ import annotations
 
 import pytest
-from flow_helpers import PROTOCOL, assess, context, day, to_randomised
 
+from flow_helpers import PROTOCOL, assess, context, day, statistician, to_randomised
 from talentop import services as sv
 from talentop.protocol import protocol_from_mapping
 
@@ -52,10 +52,10 @@ def test_protocol_continue_reason_lets_a_later_progression_fail_ttf(completed_th
     """Protocol file as shipped: completion (day 469) skipped, PD on day 651 is the event:
     AVAL (651 - 73) / 30.4375 = 18.990 months, CNSR 0."""
     assert "maintenance_completed" in PROTOCOL.ttf.continue_reasons
-    timeline = sv.patient_timelines(completed_then_progressed)[0]
+    timeline = sv.patient_timelines(statistician(completed_then_progressed))[0]
     assert timeline.discontinuations == ((day(COMPLETED), "maintenance_completed"),)
     assert timeline.progression_date_recist == day(PROGRESSED)
-    row = _ttf(sv.derive_endpoints(completed_then_progressed, day(900)))
+    row = _ttf(sv.derive_endpoints(statistician(completed_then_progressed), day(900)))
     assert (row.CNSR, row.EVNTDESC, row.ADT) == (0, "PROGRESSION", day(PROGRESSED))
     assert row.AVAL == pytest.approx((PROGRESSED - RANDOMISED_DAY) / DAYS_PER_MONTH, abs=1e-9)
     assert row.AVAL == pytest.approx(18.990, abs=5e-4)
@@ -69,7 +69,7 @@ def test_the_same_patient_is_censored_at_completion_when_it_censors(completed_th
         censoring_at_completion(PROTOCOL),
         completed_then_progressed.actor,
     )
-    row = _ttf(sv.derive_endpoints(ctx, day(900)))
+    row = _ttf(sv.derive_endpoints(statistician(ctx), day(900)))
     assert (row.CNSR, row.EVNTDESC, row.ADT) == (
         9,
         "DISCONTINUATION NOT A FAILURE",
@@ -82,7 +82,9 @@ def test_export_applies_the_protocol_lists(completed_then_progressed, tmp_path):
     """``export_adtte`` (``talentop export adtte``) writes the same TTF row as derive_endpoints."""
     import pandas as pd
 
-    sv.export_adtte(completed_then_progressed, tmp_path, formats=("csv",), cutoff_date=day(900))
+    sv.export_adtte(
+        statistician(completed_then_progressed), tmp_path, formats=("csv",), cutoff_date=day(900)
+    )
     back = pd.read_csv(tmp_path / "adtte.csv")
     ttf = back[back.PARAMCD == "TTF"].iloc[0]
     assert (ttf.CNSR, ttf.EVNTDESC) == (0, "PROGRESSION")

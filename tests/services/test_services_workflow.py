@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flow_helpers import (
     LESIONS,
     PROTOCOL,
@@ -18,7 +19,6 @@ from flow_helpers import (
     to_induction,
     to_randomised,
 )
-
 from talentop import services as sv
 from talentop.errors import InvalidInput, NotFound, ProtocolViolation
 from talentop.store import models as m
@@ -290,7 +290,7 @@ def test_bad_values_name_field_and_leave_database_unchanged(store):
     ctx = context(store)
     pid = to_induction(ctx)
     before = table_counts(store)
-    with pytest.raises(InvalidInput, match=r"dose_given_mg=-5: expected a dose in mg"):
+    with pytest.raises(InvalidInput, match=r"dose_given_mg=-5(\.0)?: expected a dose in mg"):
         sv.record_dose(ctx, pid, cycle=1, drug="atezolizumab", dose_given_mg=-5, given_on=day(0))
     with pytest.raises(InvalidInput, match=r"target\['T1'\]='big'"):
         sv.record_assessment(ctx, pid, day(42), target={"T1": "big"})

@@ -30,8 +30,10 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(
             None,
             "--db",
-            help="Database URL (must be empty). Default: `OUT/talentop-demo.db` (OUT is "
-            "`--out`), deleted and recreated on every run.",
+            help="Database URL (must be empty: checked before anything is written). Default: "
+            "`OUT/talentop-demo.db` (OUT is `--out`), deleted and recreated on every run. Its "
+            "keys (derived from the seed) and audit checkpoints go to "
+            "`OUT/talentop-demo-keys` and `OUT/talentop-demo-checkpoints`.",
         ),
         out: Path = typer.Option(
             Path("report"),
@@ -62,6 +64,7 @@ def register(app: typer.Typer) -> None:
         log-rank and Cox, subgroups, group-sequential bound) is written to OUT/index.html.
         """
         from talentop.demo.pipeline import run_demo
+        from talentop.store.urls import mask_url
 
         _limits.demo_patients(patients)
         output_dir(out)
@@ -104,7 +107,7 @@ def register(app: typer.Typer) -> None:
                 {
                     "report": str(result.report),
                     "closed_dmc_report": str(result.report.with_name("closed-dmc.html")),
-                    "database_url": result.database_url,
+                    "database_url": mask_url(result.database_url),
                     "seconds": round(result.seconds, 1),
                     "published": PUBLISHED,
                     "expected": result.figures.get("expected", {}),
@@ -131,7 +134,9 @@ def register(app: typer.Typer) -> None:
                 f"{c['unresectable']} found unresectable at the first reassessment"
             )
         console.print(
-            f"Report: [bold]{result.report}[/]  (database {result.database_url}, {result.seconds:.1f} s)"
+            f"Report: [bold]{result.report}[/]  (database {mask_url(result.database_url)}, "
+            f"{result.seconds:.1f} s)",
+            highlight=False,
         )
         closed = result.report.with_name("closed-dmc.html")
         if closed.exists():

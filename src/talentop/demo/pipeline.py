@@ -43,65 +43,97 @@ class DemoResult:
     dynamic_interim: Interim | None = None
 
 
+#: Seconds between the demo's audit checkpoints (a server's default is 300 s).
+DEMO_CHECKPOINT_INTERVAL_S = 10.0
+
+
+def demo_keyring(out_dir: Path, name: str) -> Any:
+    """The demo database's own key and checkpoint folders: ``OUT/<name>-keys`` and
+    ``OUT/<name>-checkpoints`` (never the trial's ``TALENTOP_KEY_DIR``)."""
+    from talentop.store import KeyRing
+
+    return KeyRing(out_dir / f"{name}-keys", out_dir / f"{name}-checkpoints")
+
+
 def fresh_sqlite(path: Path) -> str:
-    """Remove a previous demo database (and its WAL files) so every run starts clean."""
+    """Remove a previous demo database (its WAL files, keys and checkpoints) so every run
+    starts clean."""
+    import shutil
+
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for folder in ("keys", "checkpoints"):
+        shutil.rmtree(path.parent / f"{path.stem}-{folder}", ignore_errors=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
 
 
 def seed_randomisation_secret(store: Any, seed: int) -> None:
-    """Demo only: derive the allocation secret from the seed so ``--seed`` reproduces the arms.
+    """Demo only: initialise ``store`` with a randomisation key derived from the seed (in
+    the store's key folder) so ``--seed`` reproduces the arms.
 
-    A real trial keeps the random secret ``talentop db init`` draws; here reproducibility
-    of the whole in-silico run matters more than concealment. Recorded in the audit trail.
+    A real trial keeps the random key ``talentop db init`` draws; here reproducibility
+    of the whole in-silico run matters more than concealment. The key's registration (id
+    and fingerprint, never the key) is in the audit log.
     """
     import hashlib
 
-    from talentop.store import append_audit, upgrade
-    from talentop.store.models import RandomisationSecret
+    from talentop.store import init_database
 
-    upgrade(store)
-    with store.unit_of_work() as session:
-        row = RandomisationSecret(secret=hashlib.sha256(f"talentop-demo-{seed}".encode()).digest())
-        session.add(row)
-        session.flush()
-        append_audit(
-            session,
-            actor="system",
-            entity="randomisation_secret",
-            entity_id=row.id,
-            action="create",
-            before=None,
-            after={"id": row.id, "derived_from": "demo seed"},
+    derived = hashlib.sha256(f"talentop-demo-{seed}".encode()).digest()
+    init_database(store, randomisation_secret=derived)
+
+
+def require_empty(url: str) -> None:
+    """``InvalidInput`` (before anything is written) unless the database has no table."""
+    from talentop.errors import InvalidInput
+    from talentop.store import Store, database_is_empty
+
+    store = Store(url)
+    try:
+        empty = database_is_empty(store)
+    finally:
+        store.dispose()
+    if not empty:
+        raise InvalidInput.field(
+            "--db",
+            store.display_url,
+            "an empty database (it already has tables; nothing was written)",
         )
 
 
 def simulate(
-    url: str, *, n_patients: int, seed: int, dynamic: bool, progress: Progress | None = None
+    url: str,
+    *,
+    n_patients: int,
+    seed: int,
+    dynamic: bool,
+    progress: Progress | None = None,
+    keys: Any = None,
 ) -> tuple[TrialRun, pd.DataFrame, Interim]:
-    """Create the database at ``url``, run the cohort through it, derive and analyse."""
+    """Create the database at ``url`` (keys and checkpoints in ``keys``), run the cohort
+    through it while checkpointing the audit log, derive and analyse."""
     from talentop.demo.outcomes import outcome_model
     from talentop.demo.safety import read_stored_facts
     from talentop.protocol import load_protocol
-    from talentop.store import Store, init_database
+    from talentop.services.audit import Checkpointer
+    from talentop.store import Store
 
     protocol = load_protocol("talentop")
-    store = Store(url)
+    store = Store(url, keys=keys)
     seed_randomisation_secret(store, seed)
-    init_database(store)
     model = outcome_model()
     cohort = generate_cohort(n_patients, seed=seed, first_screening=FIRST_SCREENING, model=model)
-    run = run_cohort(
-        cohort,
-        store,
-        protocol,
-        cutoff_date=data_cut(model),
-        model=model,
-        dynamic=dynamic,
-        progress=progress,
-    )
+    with Checkpointer(store, DEMO_CHECKPOINT_INTERVAL_S):
+        run = run_cohort(
+            cohort,
+            store,
+            protocol,
+            cutoff_date=data_cut(model),
+            model=model,
+            dynamic=dynamic,
+            progress=progress,
+        )
     data = adtte(run, store, protocol)
     stored = read_stored_facts(store, protocol)
     return run, data["primary"], interim_analysis(run, data, stored)
@@ -197,16 +229,30 @@ def run_demo(
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    if db_url:
+        require_empty(db_url)
     url = db_url or fresh_sqlite(out_dir / "talentop-demo.db")
+    keys = demo_keyring(out_dir, "talentop-demo")
+    if db_url:
+        # A database of the caller's: keys from an earlier demo in OUT would not match it.
+        import shutil
+
+        for folder in (keys.key_dir, keys.checkpoint_dir):
+            shutil.rmtree(folder, ignore_errors=True)
     run, data, interim = simulate(
-        url, n_patients=n_patients, seed=seed, dynamic=False, progress=progress
+        url, n_patients=n_patients, seed=seed, dynamic=False, progress=progress, keys=keys
     )
     figures = key_figures(interim)
     dynamic_frame = dynamic = dyn_url = dyn_interim = None
     if dynamic_reassessment:
         dyn_url = fresh_sqlite(out_dir / "talentop-demo-dynamic.db")
         _, _, dyn_interim = simulate(
-            dyn_url, n_patients=n_patients, seed=seed, dynamic=True, progress=progress
+            dyn_url,
+            n_patients=n_patients,
+            seed=seed,
+            dynamic=True,
+            progress=progress,
+            keys=demo_keyring(out_dir, "talentop-demo-dynamic"),
         )
         dynamic = key_figures(dyn_interim)
         dynamic_frame = dynamic_table(interim, dyn_interim)

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from talentop.clinical.fields import FIELDS
 from talentop.clinical.rules import DERIVED, check_rule, rule_fields
 from talentop.errors import InvalidInput
+from talentop.protocol.edit_checks import EditCheck
 
 __all__ = [
     "Arm",
@@ -346,6 +347,8 @@ class Protocol(_Model):
     ttf: Ttf
     discontinuation_reasons: list[str] = Field(min_length=1)
     follow_up: FollowUp = FollowUp()
+    #: Data-management edit checks (``talentop.protocol.edit_checks``).
+    edit_checks: list[EditCheck] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Protocol:

@@ -1,7 +1,14 @@
 """The trial workflow: one call per arrow of the patient's path, one transaction each.
 
-Every call takes a ``Context(store, protocol, actor)`` first (``actor`` = a username
-created with ``create_user``; "system" is allowed for bootstrap). Every write is audited
+Every call takes a ``Context(store, protocol, actor)`` first: network faces build it with
+``Context.authenticated`` from a ``Principal`` (``talentop.services.identity``: login,
+session, API token); in-process code may name a username created with ``create_user``
+("system", a reserved name, is allowed for bootstrap). Every call, read or write, is checked
+against the permission table (``talentop.services.permissions``), reads are scoped to the
+patients the user may see (``talentop.services.access``), and every argument is validated
+(``"70"`` is a valid weight, ``"seventy"`` an ``InvalidInput`` naming the field). Several
+calls can share one transaction: ``with store.transaction(): ...`` (each call is then a
+savepoint; everything commits together). Every write is audited
 in the same transaction; a forbidden arrow raises ``ProtocolViolation`` (``.state`` and
 ``.rule`` set, both named in the message); bad values raise ``InvalidInput`` naming field
 and value; unknown ids raise ``NotFound``; a database that cannot be opened or was never
@@ -10,15 +17,15 @@ Dates are ``datetime.date`` or ISO strings; an event date after today is ``Inval
 unless ``Context(..., allow_future_dates=True)`` (simulations; ``today=`` is injectable).
 Patients are referred to by integer id.
 
-Permissions (``talentop.services.permissions``): each write call needs an action that the
-acting user's role grants (coordinator: register/screen/record data; investigator: also
-treat, randomise, discontinue; mdt_member: MDT reviews; surgeon: surgery; admin and
-"system": everything), and a user tied to a site acts only on that site's patients;
-otherwise ``PermissionDenied``.
+Permissions (``talentop.services.permissions``): each call needs an action that the acting
+user's role grants (coordinator: register/screen/record data; investigator: also treat,
+randomise, discontinue; mdt_member: MDT votes; surgeon: surgery; monitor and statistician:
+reads only; admin and "system": everything), and a user tied to a site acts only on that
+site's patients; otherwise ``PermissionDenied``.
 
 Setup (``talentop.store``)
     Store(url=None)                 SQLite ``talentop.db`` or ``TALENTOP_DATABASE_URL``
-    init_database(store)            migrate to head + create the randomisation secret
+    init_database(store)            migrate to head + create the keys (outside the database)
 
 Registry
     create_site(ctx, code, name, *, country=None) -> site id
@@ -77,25 +84,71 @@ Safety and follow-up
     record_new_therapy(ctx, patient_id, start_date, *, description)
     record_deviation(ctx, patient_id, deviation_date, *, category, description)
 
+Reads (scoped, paged: ``Page(items, total, limit, offset)``)
+    list_patients(ctx, *, site, state, arm, q, sort, descending, limit, offset) -> Page
+    patient_timeline(ctx, patient_id) -> {"records": [{kind, id, date, entered_by, ...}]}
+    screening_log(ctx, *, site, verdict, limit, offset) -> Page
+    consort_funnel(ctx), recruitment(ctx), mdt_queue(ctx), overdue(ctx, on=None)
+    list_sites(ctx), list_users(ctx) -> Page
+    cast_mdt_vote(ctx, patient_id, vote_date, *, resectable, reason) -> {"decided", ...}
+
+Data management (``talentop.services.data``)
+    correct_record(ctx, entity, entity_id, changes, *, reason, category) -> what changed
+    raise_query / answer_query(..., correction=) / close_query / reopen_query / list_queries
+    run_checks(ctx, *, site, patient_id); verify_form(ctx, entity, entity_id)
+    lock_records(ctx, scope, *, reason, ...) / unlock_records(ctx, lock_id, *, reason)
+    sign(ctx, target, *, meaning, password, ...); list_signatures; stratification_errors
+    patient_data_status(ctx, patient_id); export_audit(ctx, patient_id) -> CSV
+
 Endpoints and audit
     patient_timelines(ctx) -> [PatientTimeline]
     derive_endpoints(ctx, cutoff_date=None) -> ADTTE DataFrame
     export_adtte(ctx, out_dir, *, formats=("csv", "xpt"), cutoff_date=None) -> {"paths", ...}
     verify(store) -> AuditReport (.ok, .problems[i].seq/.kind/.detail/.entity/.entity_id):
-        hash chain + reconciliation of every table row with its latest audit entry
+        leaf hashes, the Merkle tree against every signed checkpoint, keys, and every
+        table row against its latest audit entry; .covered/.uncovered by checkpoints
+    checkpoint(store) -> CheckpointResult; Checkpointer(store, interval_s) (server/demo)
+    prove_inclusion(store, *, seq=None, entity=None, entity_id=None) -> dict
     audit_entries(store, *, entity=None, limit=100) -> [dict]
 
 States: ``talentop.services.states`` (``STATES``, ``ARROWS``: allowed states + rule).
 """
 
-from talentop.services._context import Context
+from talentop.services._context import Context, Principal
 from talentop.services.assessment import (
     complete_assessment,
     decline_randomisation,
     record_assessment,
     record_lesions_baseline,
 )
-from talentop.services.audit import audit_entries, verify
+from talentop.services.audit import Checkpointer, checkpoint, prove_inclusion, verify
+from talentop.services.audit_reads import audit_entries, audit_history
+from talentop.services.dashboard import (
+    consort_funnel,
+    mdt_queue,
+    open_resectability_flags,
+    overdue,
+    recruitment,
+)
+from talentop.services.data import (
+    answer_query,
+    close_query,
+    correct_record,
+    export_audit,
+    list_locks,
+    list_queries,
+    list_signatures,
+    lock_records,
+    patient_data_status,
+    query_counts,
+    raise_query,
+    reopen_query,
+    run_checks,
+    sign,
+    stratification_errors,
+    unlock_records,
+    verify_form,
+)
 from talentop.services.endpoints import derive_endpoints, export_adtte, patient_timelines
 from talentop.services.follow_up import (
     record_adverse_event,
@@ -106,9 +159,18 @@ from talentop.services.follow_up import (
     record_new_therapy,
 )
 from talentop.services.induction import record_dose, start_induction
-from talentop.services.mdt import consensus, record_mdt_review
+from talentop.services.mdt import cast_mdt_vote, consensus, record_mdt_review
 from talentop.services.randomise import randomise
-from talentop.services.reassessment import flag_for_resectability_review, open_resectability_flags
+from talentop.services.reads import (
+    Page,
+    allocation_record,
+    list_patients,
+    list_sites,
+    list_users,
+    patient_timeline,
+    screening_log,
+)
+from talentop.services.reassessment import flag_for_resectability_review
 from talentop.services.registry import create_site, create_user, patient_summary, register_patient
 from talentop.services.screening import record_imaging, record_lab, screen_patient
 from talentop.services.states import ARROWS, STATES
@@ -122,11 +184,44 @@ from talentop.services.surgery import (
 from talentop.store import Store, init_database
 
 __all__ = [
+    "answer_query",
+    "close_query",
+    "correct_record",
+    "export_audit",
+    "list_locks",
+    "list_queries",
+    "list_signatures",
+    "lock_records",
+    "patient_data_status",
+    "query_counts",
+    "raise_query",
+    "reopen_query",
+    "run_checks",
+    "sign",
+    "stratification_errors",
+    "unlock_records",
+    "verify_form",
     "ARROWS",
     "STATES",
+    "Checkpointer",
     "Context",
+    "Page",
+    "Principal",
     "Store",
+    "allocation_record",
     "audit_entries",
+    "audit_history",
+    "cast_mdt_vote",
+    "consort_funnel",
+    "list_patients",
+    "list_sites",
+    "list_users",
+    "mdt_queue",
+    "overdue",
+    "patient_timeline",
+    "recruitment",
+    "screening_log",
+    "checkpoint",
     "complete_assessment",
     "consensus",
     "create_site",
@@ -139,6 +234,7 @@ __all__ = [
     "open_resectability_flags",
     "patient_summary",
     "patient_timelines",
+    "prove_inclusion",
     "randomise",
     "record_adverse_event",
     "record_assessment",

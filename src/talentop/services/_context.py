@@ -11,18 +11,37 @@ from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import Protocol
 from talentop.services.permissions import authorise
 from talentop.services.states import DIED, RETROSPECTIVE_RECORDS, require
-from talentop.store import Store, queries, writes
+from talentop.store import Store, dm_queries, queries, writes
 from talentop.store import models as m
-from talentop.store.audit import lock_chain_head
+from talentop.store.models import utcnow
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user, as a login, a session or an API token established it
+    (``talentop.services.identity``). ``via`` says how: "session" | "token" | "password"."""
+
+    user_id: int
+    username: str
+    role: str
+    site_id: int | None
+    via: str
+    credential_id: int | None = None
 
 
 @dataclass(frozen=True)
 class Context:
     """A service caller: ``store`` (database), ``protocol`` (rules), ``actor`` (username).
 
+    Network faces (REST API, web pages) build it only with ``Context.authenticated`` from a
+    ``Principal`` that a password, session or token check produced, so no request can act as
+    someone else or as ``system`` (a reserved name no account can take). In-process code
+    (the CLI's bootstrap, the demo, imports, tests) may name an ``actor`` directly; the
+    services still check that user's role, site and active flag on every call.
+
     Event dates after ``today()`` are refused (a registration dated 2099 is a typo) unless
     ``allow_future_dates`` (simulations whose calendar runs past the real date). ``today``
-    is injectable for tests.
+    and ``now`` (UTC, for session time-outs) are injectable for tests.
     """
 
     store: Store
@@ -30,6 +49,20 @@ class Context:
     actor: str
     allow_future_dates: bool = False
     today: Callable[[], dt.date] = dt.date.today
+    principal: Principal | None = None
+    now: Callable[[], dt.datetime] = utcnow
+    #: What a save does with new edit-check findings (``talentop.services.data.checks``):
+    #: "query" (open queries, or acknowledge with ``check_comment``), "warn" (refuse the
+    #: save unless ``check_comment`` is given), "off".
+    edit_checks: str = "query"
+    check_comment: str | None = None
+
+    @classmethod
+    def authenticated(
+        cls, store: Store, protocol: Protocol, principal: Principal, **options: Any
+    ) -> Context:
+        """The context of an authenticated request: the actor is the principal's username."""
+        return cls(store, protocol, principal.username, principal=principal, **options)
 
 
 def as_date(field: str, value: Any) -> dt.date:
@@ -81,15 +114,40 @@ def enter(
     checked against the state on that date (``state_on``); a later date is refused
     (``died_check``). Every other arrow is refused in ``died``.
     """
-    lock_chain_head(session)
     patient = queries.lock_patient(session, patient_id)
     check_actor(session, ctx, arrow, site_id=patient.site_id)
+    ensure_unlocked(session, patient.id)
     state = patient.state
     if state == DIED and arrow in RETROSPECTIVE_RECORDS and on is not None:
         died_check(session, patient, on, field)
         state = state_on(session, patient, on)
     require(arrow, state, patient=patient_id)
     return patient
+
+
+def describe_lock(lock: m.RecordLock) -> str:
+    """A lock in words: what it covers, who set it and why."""
+    where = {
+        "database": "the whole database",
+        "patient": f"patient {lock.patient_id}",
+        "record": f"{lock.entity} {lock.entity_id}",
+    }[lock.scope]
+    return f"lock {lock.id} on {where} by {lock.locked_by} ({lock.reason})"
+
+
+def ensure_unlocked(
+    session: Any, patient_id: int | None, entity: str | None = None, entity_id: str | None = None
+) -> None:
+    """``ProtocolViolation`` naming the lock if the database, the patient or the record is
+    locked (``talentop.services.data.locks``): locked data refuse every change."""
+    found = dm_queries.active_locks(session, patient_id, entity, entity_id)
+    if found:
+        described = describe_lock(found[0])
+        raise ProtocolViolation(
+            f"refused: {described}; a data manager must unlock it with a reason first",
+            state="locked",
+            rule=described,
+        )
 
 
 def died_check(session: Any, patient: m.Patient, on: dt.date, field: str) -> None:
@@ -181,9 +239,9 @@ def enter_any(
     the acting user must be allowed to call ``service`` for the patient's site. In
     ``died``, a ``RETROSPECTIVE_RECORDS`` service dated ``on`` on or before the death is
     allowed (late data entry), a later date is ``InvalidInput``."""
-    lock_chain_head(session)
     patient = queries.lock_patient(session, patient_id)
     check_actor(session, ctx, service, site_id=patient.site_id)
+    ensure_unlocked(session, patient.id)
     if patient.state == DIED:
         if service in RETROSPECTIVE_RECORDS and on is not None:
             died_check(session, patient, on, field)

@@ -13,6 +13,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter, event_date, not_before, transition, violation
+from talentop.services._validate import RecordId, service
 from talentop.services.induction import induction_complete
 from talentop.services.states import ASSESSED, NOT_RANDOMISED, RANDOMISED
 from talentop.store import models as m
@@ -23,8 +24,9 @@ NON_TARGET_STATUSES = ("absent", "present", "progression", "not_evaluated")
 NEW_LESION_STATUSES = ("none", "equivocal", "unequivocal")
 
 
+@service
 def record_lesions_baseline(
-    ctx: Context, patient_id: int, baseline_date: dt.date | str, lesions: list[dict[str, Any]]
+    ctx: Context, patient_id: RecordId, baseline_date: dt.date | str, lesions: list[dict[str, Any]]
 ) -> list[int]:
     """Store baseline lesions: ``{"id", "kind": target|non_target, "organ", "nodal",
     "diameter_mm", "viable_diameter_mm"}`` (viable = arterially enhancing, for mRECIST)."""
@@ -158,9 +160,10 @@ def _split_value(field: str, value: Any, problems: list[str]) -> tuple[float | N
     return float(value), None
 
 
+@service
 def record_assessment(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     visit_date: dt.date | str,
     *,
     target: dict[str, Any],
@@ -287,7 +290,10 @@ def _evaluate_and_store(session, ctx, patient, visit, lesions, history) -> dict[
     return out
 
 
-def complete_assessment(ctx: Context, patient_id: int, on_date: dt.date | str) -> dict[str, Any]:
+@service
+def complete_assessment(
+    ctx: Context, patient_id: RecordId, on_date: dt.date | str
+) -> dict[str, Any]:
     """Close induction: ``induction`` -> ``assessed`` (PR/SD...) or ``not_randomised`` (PD...).
 
     The best overall response by the protocol's criteria decides: a response not in
@@ -340,8 +346,9 @@ def complete_assessment(ctx: Context, patient_id: int, on_date: dt.date | str) -
         }
 
 
+@service
 def decline_randomisation(
-    ctx: Context, patient_id: int, on_date: dt.date | str, reason: str
+    ctx: Context, patient_id: RecordId, on_date: dt.date | str, reason: str
 ) -> None:
     """An assessed patient leaves before randomisation (withdrew...): -> ``not_randomised``."""
     on = event_date(ctx, "on_date", on_date)

@@ -14,6 +14,8 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, as_date
+from talentop.services._validate import service
+from talentop.services.access import read_scope
 from talentop.store import models as m
 from talentop.store import queries, require_schema
 
@@ -65,10 +67,12 @@ def _timeline(
     )
 
 
+@service
 def patient_timelines(ctx: Context) -> list[Any]:
     """One ``PatientTimeline`` per randomised patient, from the stored records."""
     require_schema(ctx.store)
-    with ctx.store.unit_of_work() as session:
+    with ctx.store.read_only() as session:
+        read_scope(session, ctx, "patient_timelines")
         out = []
         for allocation in queries.randomisations(session):
             patient = queries.get(session, m.Patient, allocation.patient_id)
@@ -101,6 +105,7 @@ def adtte_for_protocol(timelines: list[Any], protocol: Any, cutoff_date: dt.date
     )
 
 
+@service
 def derive_endpoints(ctx: Context, cutoff_date: dt.date | str | None = None) -> Any:
     """The ADTTE DataFrame (TTF, OS, PFS, PFSMR per randomised patient) at ``cutoff_date``.
 
@@ -113,6 +118,7 @@ def derive_endpoints(ctx: Context, cutoff_date: dt.date | str | None = None) -> 
     return adtte_for_protocol(patient_timelines(ctx), ctx.protocol, cutoff)
 
 
+@service
 def export_adtte(
     ctx: Context,
     out_dir: str | Path,

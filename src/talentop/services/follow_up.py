@@ -12,24 +12,26 @@ from talentop.services._context import (
     Context,
     check_actor,
     died_check,
+    ensure_unlocked,
     enter,
     enter_any,
     event_date,
     not_before,
     transition,
 )
+from talentop.services._validate import RecordId, service
 from talentop.services.states import DIED, OFF_STUDY, TREATMENT_FAILED
 from talentop.store import models as m
 from talentop.store import queries, writes
-from talentop.store.audit import lock_chain_head
 
 ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
 CONTACT_STATUSES = ("alive", "lost_to_follow_up")
 
 
+@service
 def record_adverse_event(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     onset_date: dt.date | str,
     *,
     term: str,
@@ -64,8 +66,14 @@ def record_adverse_event(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def record_discontinuation(
-    ctx: Context, patient_id: int, stop_date: dt.date | str, reason: str, *, note: str | None = None
+    ctx: Context,
+    patient_id: RecordId,
+    stop_date: dt.date | str,
+    reason: str,
+    *,
+    note: str | None = None,
 ) -> str:
     """Stop randomised treatment: -> ``treatment_failed`` (TTF failure reason) or ``off_study``."""
     on = event_date(ctx, "stop_date", stop_date)
@@ -95,8 +103,9 @@ def record_discontinuation(
         return to_state
 
 
+@service
 def record_death(
-    ctx: Context, patient_id: int, death_date: dt.date | str, *, cause: str | None = None
+    ctx: Context, patient_id: RecordId, death_date: dt.date | str, *, cause: str | None = None
 ) -> None:
     """A death: any state -> ``died`` (a patient dies once)."""
     on = event_date(ctx, "death_date", death_date)
@@ -127,9 +136,10 @@ def record_death(
         transition(session, ctx, patient, DIED, on_date=on, reason=cause)
 
 
+@service
 def record_follow_up(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     contact_date: dt.date | str,
     *,
     status: str = "alive",
@@ -148,8 +158,9 @@ def record_follow_up(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def record_new_therapy(
-    ctx: Context, patient_id: int, start_date: dt.date | str, *, description: str
+    ctx: Context, patient_id: RecordId, start_date: dt.date | str, *, description: str
 ) -> int:
     """Start of a new anticancer therapy (censors PFS; counted by the TTF definition)."""
     on = event_date(ctx, "start_date", start_date)
@@ -164,17 +175,23 @@ def record_new_therapy(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def record_deviation(
-    ctx: Context, patient_id: int, deviation_date: dt.date | str, *, category: str, description: str
+    ctx: Context,
+    patient_id: RecordId,
+    deviation_date: dt.date | str,
+    *,
+    category: str,
+    description: str,
 ) -> int:
     """A protocol deviation noted by the site or monitor."""
     on = event_date(ctx, "deviation_date", deviation_date)
     if not description or not category:
         raise InvalidInput.field("description", description, "a category and a description")
     with ctx.store.unit_of_work() as session:
-        lock_chain_head(session)
         patient = queries.get(session, m.Patient, patient_id, what="patient")
         check_actor(session, ctx, "record_deviation", site_id=patient.site_id)
+        ensure_unlocked(session, patient.id)
         if patient.state == DIED:
             died_check(session, patient, on, "deviation_date")
         row = m.ProtocolDeviation(

@@ -16,6 +16,7 @@ from talentop.services._context import (
     transition,
     violation,
 )
+from talentop.services._validate import RecordId, service
 from talentop.services.dose_dates import check_dose_dates
 from talentop.services.states import INDUCTION, MAINTENANCE
 from talentop.store import models as m
@@ -28,7 +29,8 @@ DOSE_TOLERANCE = 0.10
 PHASES = ("induction", "continued", "maintenance")
 
 
-def start_induction(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
+@service
+def start_induction(ctx: Context, patient_id: RecordId, start_date: dt.date | str) -> None:
     """An eligible patient starts induction: ``screened`` -> ``induction``."""
     on = event_date(ctx, "start_date", start_date)
     with ctx.store.unit_of_work() as session:
@@ -75,9 +77,10 @@ def protocol_dose_mg(
     return float(dose.dose) * weight_kg
 
 
+@service
 def record_dose(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     *,
     cycle: int,
     drug: str,

@@ -1,29 +1,43 @@
-"""Who may do what: the role -> action table the services enforce, and the site rule.
+"""Who may do what: the one role -> action table for every read and write, and the site rule.
 
-A user has one role (``ROLES``) and optionally a site. Every write service call names an
-action (``SERVICE_ACTIONS``); the acting user's role must grant it (``ROLE_ACTIONS``),
-else ``PermissionDenied``. A user tied to a site acts only on that site's patients (ICH
-E6(R2) 4.1.5 / 8.3.24: trial duties are delegated per site and per person, on a signed
-delegation log). Users without a site (MDT members, admins) act on every site.
+A user has one role (``ROLES``) and optionally a home site (monitors also have assigned sites,
+``user_sites``). Every service call, read or write, names an action (``SERVICE_ACTIONS``); the
+acting user's role must grant it (``ROLE_ACTIONS``), else ``PermissionDenied``. Which patients
+a role sees is its read scope (``READ_SCOPE``): ICH E6(R2) 4.1.5 / 8.3.24 delegate trial
+duties per site and per person, so site staff see and change only their site's patients.
 
-=============  ===========================================================================
-role           actions
-=============  ===========================================================================
-coordinator    register, screen, record_data
-data_manager   record_data
-investigator   register, screen, record_data, treat, randomise, discontinue
-mdt_member     vote
-surgeon        surgery, record_data
-admin          every action
-``system``     every action, without a user row (bootstrap, imports, the demo, exports)
-=============  ===========================================================================
+================  =========================================================================
+role              actions
+================  =========================================================================
+coordinator       register, screen, record_data; read (own site)
+data_manager      record_data, manage_queries, lock; read, read_audit, verify_audit (own site;
+                  all if none)
+investigator      register, screen, record_data, treat, randomise, discontinue, sign; read
+                  (own site)
+mdt_member        vote, sign; read of the patients awaiting an MDT review (any site), queue
+surgeon           surgery, record_data; read (own site; all if none), MDT queue
+monitor           manage_queries, verify_source; read, read_audit, verify_audit of the
+                  assigned sites; never writes clinical data
+statistician      sign; read (all sites, pseudonymised: no free text), analysis, verify_audit
+admin             every action, every site
+``system``        every action, without a user row (in-process bootstrap, migrations, the
+                  demo); no request, token or form can ever produce it (``RESERVED_NAMES``)
+================  =========================================================================
 
-Actions: ``manage_trial`` (sites, users), ``register``, ``screen``, ``record_data`` (labs,
-imaging, lesions, assessments, doses, adverse events, contacts, deaths, new therapies,
-deviations, specimens), ``treat`` (start induction, close the assessment, decline
-randomisation, flag/switch to surgery, start maintenance), ``randomise``, ``discontinue``,
-``vote`` (record an MDT review), ``surgery`` (surgery and its complications). Reads
-(summaries, endpoints, audit read-outs) are not restricted here.
+Data management (not clinical data; site rule = read scope): ``manage_queries`` (raise,
+close, reopen queries, run edit checks: monitors, data managers), ``verify_source`` (SDV:
+monitors), ``lock`` (record, patient, database: data managers), ``sign`` (one's own
+signature: investigators, MDT members, statisticians).
+
+Write actions: ``manage_trial`` (sites, users, tokens of others), ``register``, ``screen``,
+``record_data`` (labs, imaging, lesions, assessments, doses, adverse events, contacts,
+deaths, new therapies, deviations, specimens), ``treat`` (start induction, close the
+assessment, decline randomisation, flag/switch to surgery, start maintenance),
+``randomise``, ``discontinue``, ``vote`` (an MDT review or one's own ballot), ``surgery``.
+Read actions: ``read`` (patients, timelines, screening log, funnel, recruitment, overdue
+visits, flags), ``read_mdt_queue``, ``read_audit`` (audit entries), ``verify_audit``,
+``analysis`` (ADTTE, endpoints), ``read_sites``, ``read_users``. No action ever returns
+the randomisation secret, the allocation stream or a future allocation.
 """
 
 from __future__ import annotations
@@ -34,10 +48,12 @@ from talentop.errors import NotFound, PermissionDenied
 from talentop.store import models as m
 from talentop.store import queries
 
-#: The bootstrap actor: allowed everything, needs no user row.
+#: The bootstrap actor: allowed everything, needs no user row; never a login.
 SYSTEM = "system"
+#: Usernames no account may take (case-insensitive): the bootstrap actor and look-alikes.
+RESERVED_NAMES = frozenset({SYSTEM, "root", "anonymous"})
 
-ACTIONS = (
+WRITE_ACTIONS = (
     "manage_trial",
     "register",
     "screen",
@@ -47,23 +63,71 @@ ACTIONS = (
     "discontinue",
     "vote",
     "surgery",
+    "manage_queries",
+    "verify_source",
+    "lock",
+    "sign",
 )
+#: Writes that are not clinical data (data management): their site rule is the user's read
+#: scope (a monitor works on the assigned sites, a central data manager on every site).
+SCOPED_BY_READ = frozenset({"manage_queries", "verify_source", "lock", "sign"})
+READ_ACTIONS = (
+    "read",
+    "read_mdt_queue",
+    "read_audit",
+    "verify_audit",
+    "analysis",
+    "read_sites",
+    "read_users",
+)
+ACTIONS = WRITE_ACTIONS + READ_ACTIONS
+
+_EVERYONE = frozenset({"read_sites"})
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "coordinator": frozenset({"register", "screen", "record_data"}),
-    "data_manager": frozenset({"record_data"}),
-    "investigator": frozenset(
-        {"register", "screen", "record_data", "treat", "randomise", "discontinue"}
-    ),
-    "mdt_member": frozenset({"vote"}),
-    "surgeon": frozenset({"surgery", "record_data"}),
+    "coordinator": _EVERYONE | {"register", "screen", "record_data", "read", "read_mdt_queue"},
+    "data_manager": _EVERYONE
+    | {"record_data", "read", "read_audit", "verify_audit", "manage_queries", "lock"},
+    "investigator": _EVERYONE
+    | {
+        "register",
+        "screen",
+        "record_data",
+        "treat",
+        "randomise",
+        "discontinue",
+        "read",
+        "read_mdt_queue",
+        "sign",
+    },
+    "mdt_member": _EVERYONE | {"vote", "read", "read_mdt_queue", "sign"},
+    "surgeon": _EVERYONE | {"surgery", "record_data", "read", "read_mdt_queue"},
+    "monitor": _EVERYONE
+    | {"read", "read_audit", "verify_audit", "manage_queries", "verify_source"},
+    "statistician": _EVERYONE | {"read", "analysis", "verify_audit", "sign"},
     "admin": frozenset(ACTIONS),
 }
 
 #: Roles a user can hold (MDT members are users too: their votes name them).
 ROLES = tuple(ROLE_ACTIONS)
 
-#: Each write service call and the action it needs.
+#: Which patients a role reads: "site" (home site; every site for a user without one),
+#: "assigned" (the user's assigned sites and home site), "mdt" (patients awaiting an MDT
+#: review, any site, plus those of the home site), "all".
+READ_SCOPE: dict[str, str] = {
+    "coordinator": "site",
+    "data_manager": "site",
+    "investigator": "site",
+    "mdt_member": "mdt",
+    "surgeon": "site",
+    "monitor": "assigned",
+    "statistician": "all",
+    "admin": "all",
+}
+#: Roles that read pseudonymised data only (pseudo ids, no free-text notes).
+PSEUDONYMISED_ROLES = frozenset({"statistician"})
+
+#: Each service call (reads included) and the action it needs.
 SERVICE_ACTIONS: dict[str, str] = {
     "create_site": "manage_trial",
     "create_user": "manage_trial",
@@ -89,8 +153,46 @@ SERVICE_ACTIONS: dict[str, str] = {
     "randomise": "randomise",
     "record_discontinuation": "discontinue",
     "record_mdt_review": "vote",
+    "cast_mdt_vote": "vote",
     "record_surgery": "surgery",
     "record_complication": "surgery",
+    # data management (corrections need the permission of the service that enters the
+    # record, checked per record: ``talentop.services.data.records.FORMS``)
+    "correct_record": "record_data",
+    "raise_query": "manage_queries",
+    "close_query": "manage_queries",
+    "reopen_query": "manage_queries",
+    "answer_query": "record_data",
+    "run_checks": "manage_queries",
+    "verify_form": "verify_source",
+    "lock_records": "lock",
+    "unlock_records": "lock",
+    "sign": "sign",
+    # reads
+    "list_queries": "read",
+    "query_counts": "read",
+    "patient_data_status": "read",
+    "list_signatures": "read",
+    "list_locks": "read",
+    "stratification_errors": "analysis",
+    "export_audit": "read_audit",
+    "patient_summary": "read",
+    "list_patients": "read",
+    "patient_timeline": "read",
+    "allocation_record": "read",
+    "screening_log": "read",
+    "consort_funnel": "read",
+    "recruitment": "read",
+    "overdue": "read",
+    "open_resectability_flags": "read",
+    "mdt_queue": "read_mdt_queue",
+    "audit_entries": "read_audit",
+    "verify": "verify_audit",
+    "derive_endpoints": "analysis",
+    "export_adtte": "analysis",
+    "patient_timelines": "analysis",
+    "list_sites": "read_sites",
+    "list_users": "read_users",
 }
 
 
@@ -99,31 +201,57 @@ def allowed(role: str, action: str) -> bool:
     return action in ROLE_ACTIONS.get(role, frozenset())
 
 
+def roles_for(action: str) -> list[str]:
+    """The roles that grant ``action``, sorted (for messages and generated tests)."""
+    return sorted(role for role, actions in ROLE_ACTIONS.items() if action in actions)
+
+
+def check_role(actor: str, role: str, service: str) -> None:
+    """``PermissionDenied`` unless ``role`` grants the action ``service`` needs."""
+    action = SERVICE_ACTIONS[service]
+    if not allowed(role, action):
+        raise PermissionDenied(
+            f"{service} refused: user {actor!r} has role {role!r}, which does not grant "
+            f"{action!r}; expected one of the roles {roles_for(action)}"
+        )
+
+
+def acting_user(session: Any, actor: str) -> m.User | None:
+    """The user row of ``actor`` (None for ``system``); ``NotFound`` for an unknown name and
+    ``PermissionDenied`` for a disabled account."""
+    if actor == SYSTEM:
+        return None
+    user = queries.user_by_name(session, actor)
+    if user is None:
+        raise NotFound(f"actor: no user named {actor!r}; create it with create_user first")
+    if not user.active:
+        raise PermissionDenied(f"user {actor!r} is disabled; an admin can enable the account")
+    return user
+
+
 def authorise(
     session: Any, actor: str, service: str, *, site_id: int | None = None
 ) -> m.User | None:
     """The acting user, checked for the service's action and, if given, the patient's site.
 
     Raises ``NotFound`` for an unknown actor and ``PermissionDenied`` naming the actor,
-    role, service and the roles that may call it.
+    role, service and the roles that may call it (or the sites involved).
     """
     action = SERVICE_ACTIONS[service]
-    if actor == SYSTEM:
-        return None
-    user = queries.user_by_name(session, actor)
+    user = acting_user(session, actor)
     if user is None:
-        raise NotFound(f"actor: no user named {actor!r}; create it with create_user first")
-    if not allowed(user.role, action):
-        may = sorted(role for role, actions in ROLE_ACTIONS.items() if action in actions)
-        raise PermissionDenied(
-            f"{service} refused: user {actor!r} has role {user.role!r}, which does not grant "
-            f"{action!r}; expected one of the roles {may}"
-        )
-    if site_id is not None and user.site_id is not None and user.site_id != site_id:
-        mine = queries.get(session, m.Site, user.site_id).code
-        theirs = queries.get(session, m.Site, site_id).code
-        raise PermissionDenied(
-            f"{service} refused: user {actor!r} belongs to site {mine!r}, the patient to site "
-            f"{theirs!r}; expected a user of site {theirs!r} or one without a site"
-        )
+        return None
+    check_role(actor, user.role, service)
+    if site_id is not None and action in WRITE_ACTIONS and action not in SCOPED_BY_READ:
+        if user.site_id is not None and user.site_id != site_id:
+            raise PermissionDenied(_site_message(session, service, user, site_id))
     return user
+
+
+def _site_message(session: Any, service: str, user: m.User, site_id: int) -> str:
+    mine = queries.get(session, m.Site, user.site_id).code
+    theirs = queries.get(session, m.Site, site_id).code
+    return (
+        f"{service} refused: user {user.username!r} belongs to site {mine!r}, the patient to "
+        f"site {theirs!r}; expected a user of site {theirs!r} or one without a site"
+    )

@@ -2,7 +2,15 @@
 
 Strata come from the protocol (depth of response via ``Stratum.level_for``, ECOG...; site
 when ``stratify_by_site``). The scheme (permuted blocks with random sizes, or Pocock-Simon
-minimisation) is ``talentop.randomization``, seeded by the secret generated at ``db init``.
+minimisation) is ``talentop.randomization``, seeded by the randomisation key generated at
+``db init``. The key lives outside the database (``talentop.store.keys``: a 0600 key file or
+``TALENTOP_RANDOMISATION_KEY``); the database holds its identifier and a keyed fingerprint,
+checked before every allocation, so a missing or replaced key is refused, never used. Each
+allocation row names its key (``key_id``), so its audit entry binds it.
+
+Key rotation (``talentop db rotate-key``): a stratum finishes the permuted block it is in
+with the key that started it, then starts its next block on the new key, so every block
+stays complete and balanced. Minimisation uses the current key from the next allocation.
 
 Concurrency (style.md, the edc-randomization warning): the stratum counter row is locked
 for the whole transaction (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``
@@ -20,7 +28,7 @@ from fractions import Fraction
 from typing import Any
 
 from talentop.clinical.rules import patient_value
-from talentop.errors import AllocationError, InvalidInput
+from talentop.errors import AllocationError, IntegrityError, InvalidInput
 from talentop.services._context import (
     Context,
     enter,
@@ -29,6 +37,7 @@ from talentop.services._context import (
     transition,
     violation,
 )
+from talentop.services._validate import RecordId, service
 from talentop.services.mdt import latest_review
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
@@ -47,6 +56,12 @@ def _block_scheme(secret: bytes, ratio: tuple[tuple[str, int], ...], block_sizes
     from talentop.randomization import PermutedBlockScheme
 
     return PermutedBlockScheme(dict(ratio), list(block_sizes), secret)
+
+
+def _key_secret(ctx: Context, key: m.RandomisationKey) -> bytes:
+    """The secret of a registered key, from outside the database, checked against its
+    keyed fingerprint: a missing or replaced key refuses the allocation."""
+    return ctx.store.keys.checked_randomisation_key(key.key_id, key.fingerprint)
 
 
 def _stratum_value(
@@ -111,9 +126,10 @@ def _check_ready(session: Any, ctx: Context, patient: m.Patient) -> m.MdtReview:
     return review
 
 
+@service
 def randomise(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     randomised_on: dt.date | str,
     *,
     stratum_values: dict[str, Any] | None = None,
@@ -142,27 +158,49 @@ def randomise(
             )
         levels = stratum_levels(session, ctx, patient, stratum_values)
         key = stratum_key(levels)
-        secret = queries.randomisation_secret(session)
-        if secret is None:
-            raise AllocationError("no randomisation secret: run `talentop db init` first")
+        registered = queries.randomisation_keys(session)
+        if not registered:
+            raise AllocationError("no randomisation key: run `talentop db init` first")
+        current = registered[-1]
+        current_secret = _key_secret(ctx, current)
         if rules.scheme == "permuted_block":
-            counter, created = queries.lock_stratum_counter(session, key)
+            counter, created = queries.lock_stratum_counter(session, key, current.key_id)
             slot = counter.next_slot
-            scheme = _block_scheme(secret, tuple(rules.ratio.items()), tuple(rules.block_sizes))
-            arm = scheme.arm_for(key, slot)
+            ratio, sizes = tuple(rules.ratio.items()), tuple(rules.block_sizes)
+            key_id, start = counter.key_id or current.key_id, counter.key_start_slot or 0
+            if key_id == current.key_id:
+                scheme = _block_scheme(current_secret, ratio, sizes)
+            else:
+                by_id = {k.key_id: k for k in registered}
+                if key_id not in by_id:
+                    raise IntegrityError(
+                        f"stratum {key} is on randomisation key {key_id}, which the database "
+                        "does not know: run talentop audit verify"
+                    )
+                scheme = _block_scheme(_key_secret(ctx, by_id[key_id]), ratio, sizes)
+                if scheme.block_for(key, slot - start)[1] == 0:
+                    # The old key's block is complete: the stratum moves to the current key.
+                    key_id, start = current.key_id, slot
+                    scheme = _block_scheme(current_secret, ratio, sizes)
+            arm = scheme.arm_for(key, slot - start)
         else:
-            counter, created = queries.lock_stratum_counter(session, MINIMISATION_COUNTER)
+            counter, created = queries.lock_stratum_counter(
+                session, MINIMISATION_COUNTER, current.key_id
+            )
             slot = counter.next_slot
+            key_id, start = current.key_id, counter.key_start_slot or 0
             existing = [
                 {**json.loads(r.levels_json), "arm": r.arm} for r in queries.randomisations(session)
             ]
             scheme = MinimisationScheme(
-                dict(rules.ratio), sorted(levels), rules.minimisation_p, secret
+                dict(rules.ratio), sorted(levels), rules.minimisation_p, current_secret
             )
             arm = scheme.assign(existing, levels, slot)
         if created:
             writes.insert_audit_only(session, ctx.actor, counter)
-        writes.update(session, ctx.actor, counter, next_slot=slot + 1)
+        writes.update(
+            session, ctx.actor, counter, next_slot=slot + 1, key_id=key_id, key_start_slot=start
+        )
         if _after_counter_update is not None:
             _after_counter_update()
         allocation = writes.insert(
@@ -178,6 +216,7 @@ def randomise(
                 arm=arm,
                 randomised_on=on,
                 randomised_by=ctx.actor,
+                key_id=key_id,
             ),
         )
         transition(session, ctx, patient, RANDOMISED, on_date=on, reason=f"arm {arm}", arm=arm)

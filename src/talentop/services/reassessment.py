@@ -13,6 +13,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter_any, event_date, violation
+from talentop.services._validate import RecordId, service
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -66,8 +67,9 @@ def reassess_after_assessment(
     return writes.insert(session, ctx.actor, flag).id
 
 
+@service
 def flag_for_resectability_review(
-    ctx: Context, patient_id: int, flagged_on: dt.date | str, reason: str
+    ctx: Context, patient_id: RecordId, flagged_on: dt.date | str, reason: str
 ) -> int:
     """Flag an arm-B patient for an MDT resectability review by hand (investigator's call)."""
     on = event_date(ctx, "flagged_on", flagged_on)
@@ -85,21 +87,3 @@ def flag_for_resectability_review(
             patient_id=patient.id, flagged_on=on, reason=reason, resolved=False
         )
         return writes.insert(session, ctx.actor, flag).id
-
-
-def open_resectability_flags(ctx: Context) -> list[dict[str, Any]]:
-    """Patients flagged for an MDT review and not yet switched."""
-    with ctx.store.unit_of_work() as session:
-        out = []
-        for patient in queries.all_patients(session):
-            for flag in queries.rows_for(session, m.ResectabilityFlag, patient.id):
-                if not flag.resolved:
-                    out.append(
-                        {
-                            "patient_id": patient.id,
-                            "flag_id": flag.id,
-                            "flagged_on": flag.flagged_on.isoformat(),
-                            "reason": flag.reason,
-                        }
-                    )
-        return out

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from talentop.errors import InvalidInput, NotFound
-from talentop.services._context import Context, check_actor, event_date
-from talentop.services.permissions import ROLES
+from talentop.services._context import Context, check_actor, ensure_unlocked, event_date
+from talentop.services._validate import RecordId, service
+from talentop.services.access import require_patient
+from talentop.services.permissions import RESERVED_NAMES, ROLES
 from talentop.services.states import REGISTERED
 from talentop.store import models as m
 from talentop.store import queries, writes
 
+#: Usernames: what a login form and an audit row can carry unambiguously.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
+
+@service
 def create_site(ctx: Context, code: str, name: str, *, country: str | None = None) -> int:
     """Create a recruiting site; ``code`` is unique (e.g. "SH01")."""
     if not isinstance(code, str) or not code.strip() or len(code) > 32:
@@ -25,6 +32,7 @@ def create_site(ctx: Context, code: str, name: str, *, country: str | None = Non
         return site.id
 
 
+@service
 def create_user(
     ctx: Context,
     username: str,
@@ -36,8 +44,12 @@ def create_user(
 ) -> int:
     """Create a user with a role (one of ``ROLES``), optionally tied to a site."""
     problems = []
-    if not isinstance(username, str) or not username.strip() or len(username) > 64:
-        problems.append(f"username={username!r}: expected 1-64 characters")
+    if not isinstance(username, str) or not USERNAME.fullmatch(username):
+        problems.append(
+            f"username={username!r}: expected 1-64 characters: letters, digits, '.', '_', '-'"
+        )
+    elif username.lower() in RESERVED_NAMES:
+        problems.append(f"username={username!r}: expected a name that is not reserved")
     if role not in ROLES:
         problems.append(f"role={role!r}: expected one of {list(ROLES)}")
     if problems:
@@ -58,6 +70,7 @@ def create_user(
         return writes.insert(session, ctx.actor, user).id
 
 
+@service
 def register_patient(
     ctx: Context,
     site_code: str,
@@ -80,6 +93,7 @@ def register_patient(
         if site is None:
             raise NotFound(f"site_code: no site {site_code!r}")
         check_actor(session, ctx, "register_patient", site_id=site.id)
+        ensure_unlocked(session, None)  # a database freeze refuses new patients too
         if queries.patient_by_pseudo_id(session, site.id, pseudo_id) is not None:
             raise InvalidInput.field(
                 "pseudo_id", pseudo_id, f"an id not yet used at site {site_code}"
@@ -110,10 +124,11 @@ def register_patient(
         return patient.id
 
 
-def patient_summary(ctx: Context, patient_id: int) -> dict[str, Any]:
+@service
+def patient_summary(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
     """State, arm, site and the state history of one patient (never an upcoming allocation)."""
-    with ctx.store.unit_of_work() as session:
-        patient = queries.get(session, m.Patient, patient_id, what="patient")
+    with ctx.store.read_only() as session:
+        patient, scope = require_patient(session, ctx, "patient_summary", patient_id)
         site = queries.get(session, m.Site, patient.site_id)
         history = queries.rows_for(session, m.StateChange, patient_id)
         return {
@@ -127,7 +142,7 @@ def patient_summary(ctx: Context, patient_id: int) -> dict[str, Any]:
                     "from": h.from_state,
                     "to": h.to_state,
                     "date": h.on_date.isoformat() if h.on_date else None,
-                    "reason": h.reason,
+                    **({} if scope.pseudonymised else {"reason": h.reason}),
                     "by": h.actor,
                 }
                 for h in history

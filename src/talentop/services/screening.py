@@ -8,6 +8,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter, enter_any, event_date, not_before, transition
+from talentop.services._validate import RecordId, service
 from talentop.services.states import SCREEN_FAILED, SCREENED
 from talentop.store import models as m
 from talentop.store import writes
@@ -21,8 +22,9 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+@service
 def screen_patient(
-    ctx: Context, patient_id: int, record: dict[str, Any], screened_on: dt.date | str
+    ctx: Context, patient_id: RecordId, record: dict[str, Any], screened_on: dt.date | str
 ) -> dict[str, Any]:
     """Run the protocol's eligibility criteria on ``record``; store every criterion's verdict.
 
@@ -94,9 +96,10 @@ def screen_patient(
         }
 
 
+@service
 def record_lab(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     *,
     sampled_on: dt.date | str,
     test: str,
@@ -128,9 +131,10 @@ def record_lab(
         return writes.insert(session, ctx.actor, lab).id
 
 
+@service
 def record_imaging(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     *,
     study_date: dt.date | str,
     modality: str,

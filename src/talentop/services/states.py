@@ -70,6 +70,10 @@ ARROWS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({ASSESSED, RANDOMISED}),
         "resectability is decided by the MDT after induction (or, in arm B, on reassessment)",
     ),
+    "cast_mdt_vote": (
+        frozenset({ASSESSED, RANDOMISED}),
+        "MDT members vote on resectability after induction (or, in arm B, on reassessment)",
+    ),
     "decline_randomisation": (
         frozenset({ASSESSED}),
         "only an assessed patient can leave before randomisation",

@@ -13,6 +13,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter, event_date, not_before, transition, violation
+from talentop.services._validate import RecordId, service
 from talentop.services.states import MAINTENANCE, OPERATED
 from talentop.store import models as m
 from talentop.store import queries, writes
@@ -24,8 +25,13 @@ CLAVIEN_DINDO = ("I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 WASHOUT_DRUG = "bevacizumab"
 
 
+@service
 def switch_to_surgery(
-    ctx: Context, patient_id: int, switch_date: dt.date | str, mdt_review_id: int, reason: str
+    ctx: Context,
+    patient_id: RecordId,
+    switch_date: dt.date | str,
+    mdt_review_id: RecordId,
+    reason: str,
 ) -> int:
     """Arm-B switch to surgery after a resectable MDT reassessment; its own recorded event.
 
@@ -68,9 +74,10 @@ def switch_to_surgery(
         return switch.id
 
 
+@service
 def record_surgery(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     surgery_date: dt.date | str,
     *,
     procedure: str,
@@ -152,9 +159,10 @@ def record_surgery(
         }
 
 
+@service
 def record_complication(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     onset_date: dt.date | str,
     *,
     description: str,
@@ -181,9 +189,10 @@ def record_complication(
         return writes.insert(session, ctx.actor, row).id
 
 
+@service
 def record_biospecimen(
     ctx: Context,
-    patient_id: int,
+    patient_id: RecordId,
     collected_on: dt.date | str,
     *,
     specimen_type: str,
@@ -222,7 +231,8 @@ def record_biospecimen(
         return writes.insert(session, ctx.actor, row).id
 
 
-def start_maintenance(ctx: Context, patient_id: int, start_date: dt.date | str) -> None:
+@service
+def start_maintenance(ctx: Context, patient_id: RecordId, start_date: dt.date | str) -> None:
     """After surgery, atezo/bev maintenance starts: ``operated`` -> ``maintenance``."""
     on = event_date(ctx, "start_date", start_date)
     with ctx.store.unit_of_work() as session:

@@ -1,49 +1,59 @@
-"""Append to and verify the hash-chained audit trail.
+"""Append to and verify the audit log (a verifiable log: ``talentop.store.log``).
 
-Each write appends one row in the same transaction as the change. Rows carry a gap-free
-sequence number and the SHA-256 of (their content + the previous row's hash), so an edited
-row no longer matches its hash, a deleted row leaves a sequence gap and a broken link, and
-swapped rows break the links. Appends are serialised so concurrent writers never fork the
-chain: PostgreSQL takes a transaction-scoped advisory lock before reading the chain head;
-SQLite transactions already hold the write lock (``BEGIN IMMEDIATE``).
+Each write appends one entry in the same transaction as the change: an INSERT, nothing
+more (no lock, no read of a chain head). The sequencer later gives entries their position
+and leaf hash; checkpoints signed with a key outside the database fix the Merkle tree over
+them. ``verify_audit`` checks every entry against its leaf hash, the positions for gaps, the
+tree against every checkpoint (consistency proofs between successive tree heads), the
+randomisation keys against their fingerprints, and the tables against their latest entries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from talentop.store.hashing import GENESIS_HASH, canonical_json, row_hash
+from talentop.store.hashing import canonical_json
+from talentop.store.keys import KeyRing
+from talentop.store.merkle import EMPTY_ROOT
 from talentop.store.models import AuditEntry, utcnow
 
-#: Key of the PostgreSQL advisory lock that guards the chain head ("TALA" in ASCII).
-AUDIT_LOCK_KEY = 0x54414C41
+
+def fingerprint(value: str | None) -> str | None:
+    """What the trail keeps of a credential column: a short SHA-256 of the stored (already
+    hashed or encrypted) value, so a change is seen and nothing usable is copied."""
+    if value is None:
+        return None
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
-    """A model row as a JSON-safe dict of its columns (bytes are redacted, never logged)."""
+    """A model row as a JSON-safe dict of its columns (bytes are redacted, never logged).
+
+    A model's ``__redacted__`` columns appear as ``fingerprint``s; its ``__volatile__``
+    columns (last use of a session or token) are left out, so using a credential is not
+    an audited change of it."""
     mapper = inspect(obj).mapper
+    redacted = getattr(mapper.class_, "__redacted__", frozenset())
+    volatile = getattr(mapper.class_, "__volatile__", frozenset())
     out: dict[str, Any] = {}
     for column in mapper.column_attrs:
+        if column.key in volatile:
+            continue
         value = getattr(obj, column.key)
-        if isinstance(value, bytes):
+        if column.key in redacted:
+            value = fingerprint(value)
+        elif isinstance(value, bytes):
             value = "<redacted>"
         elif isinstance(value, dt.datetime | dt.date):
             value = value.isoformat()
         out[column.key] = value
     return out
-
-
-def lock_chain_head(session: Session) -> None:
-    """Serialise audit appends (PostgreSQL advisory lock until commit; no-op on SQLite,
-    whose ``BEGIN IMMEDIATE`` already holds the write lock). Writers that call this first
-    queue in arrival order instead of convoying on row locks taken before it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 
 def append_audit(
@@ -56,28 +66,17 @@ def append_audit(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> AuditEntry:
-    """Append one audit row (in the caller's transaction) chained to the current head."""
-    lock_chain_head(session)
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq = 1 if head is None else head.seq + 1
-    prev_hash = GENESIS_HASH if head is None else head.hash
-    at = utcnow()
-    before_json = None if before is None else canonical_json(before)
-    after_json = None if after is None else canonical_json(after)
-    fields = {
-        "seq": seq,
-        "at": at,
-        "actor": actor,
-        "entity": entity,
-        "entity_id": str(entity_id),
-        "action": action,
-        "before_json": before_json,
-        "after_json": after_json,
-        "prev_hash": prev_hash,
-    }
-    entry = AuditEntry(**fields, hash=row_hash(**fields))
+    """Append one entry in the caller's transaction. Its ``id`` comes from the database's
+    sequence; its position (``seq``) and leaf hash come later from the sequencer."""
+    entry = AuditEntry(
+        at=utcnow(),
+        actor=actor,
+        entity=entity,
+        entity_id=str(entity_id),
+        action=action,
+        before_json=None if before is None else canonical_json(before),
+        after_json=None if after is None else canonical_json(after),
+    )
     session.add(entry)
     session.flush()
     return entry
@@ -85,10 +84,15 @@ def append_audit(
 
 @dataclass(frozen=True)
 class AuditProblem:
-    """One failed check: the audit row's sequence number (0 for a table row that has no
-    audit entry), the kind of problem and a sentence naming what differs.
+    """One failed check: the audit entry's position (0 when no entry can be named, e.g. a
+    table row that has no audit entry), the kind of problem and a sentence naming it.
 
-    Chain kinds: "edited" | "gap" | "broken_link" | "bad_start". Reconciliation kinds
+    Entry kinds: "edited" (content no longer matches its leaf hash) | "gap" | "bad_start".
+    Checkpoint kinds: "rewritten" (the tree no longer matches a signed checkpoint: ``seq``
+    is the first entry that differs when it can be named) | "truncated" (fewer entries than
+    a checkpoint signed) | "bad_checkpoint" (signature or format) | "rollback" (a checkpoint
+    older or smaller than one before it: a replay) | "inconsistent" (two checkpoints that
+    are not one append-only log). Key kind: "key_mismatch". Reconciliation kinds
     (``entity``/``entity_id`` name the table row): "unaudited_row" | "row_differs" |
     "row_missing".
     """
@@ -111,18 +115,31 @@ class AuditProblem:
 
 @dataclass
 class AuditReport:
-    """Result of ``verify_audit``: audit rows and table rows checked, head hash, every
-    problem found."""
+    """Result of ``verify_audit``: entries and table rows checked, the tree head, the
+    checkpoints checked and how much of the log they cover, every problem found."""
 
     rows: int = 0
     head_seq: int = 0
-    head_hash: str = GENESIS_HASH
+    #: Root hash (hex) of the Merkle tree over every sequenced entry.
+    head_hash: str = EMPTY_ROOT.hex()
     problems: list[AuditProblem] = field(default_factory=list)
     table_rows: int = 0
+    #: Entries written but not sequenced (only when verifying without sequencing first).
+    pending: int = 0
+    #: Checkpoints whose signature verified.
+    checkpoints: int = 0
+    #: Entries covered by the newest checkpoint that the log still matches.
+    covered: int = 0
+    latest_checkpoint: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def uncovered(self) -> int:
+        """Entries that no checkpoint covers yet: a rewrite of these goes unseen."""
+        return max(self.rows - self.covered, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,75 +148,29 @@ class AuditReport:
             "head_seq": self.head_seq,
             "head_hash": self.head_hash,
             "table_rows": self.table_rows,
+            "pending": self.pending,
+            "checkpoints": self.checkpoints,
+            "covered": self.covered,
+            "uncovered": self.uncovered,
+            "latest_checkpoint": self.latest_checkpoint,
             "problems": [p.to_dict() for p in self.problems],
         }
 
 
-def verify_audit(session: Session, *, reconcile_tables: bool = True) -> AuditReport:
-    """Recompute every hash and link in sequence order; name each row that fails. Then
-    (``reconcile_tables``) check every table row against its latest audit entry
-    (``talentop.store.reconcile``: tail truncation, direct table edits, deleted rows)."""
-    # Imported here: reconcile builds on this module's AuditProblem and snapshot.
-    from talentop.store.reconcile import LatestEntry, reconcile
+def verify_audit(
+    session: Session,
+    *,
+    reconcile_tables: bool = True,
+    keys: KeyRing | None = None,
+    sequence_first: bool = True,
+) -> AuditReport:
+    """Verify the whole log (``talentop.store.verify``): entries against their leaf hashes,
+    positions, the tree against every checkpoint in ``keys.checkpoint_dir``, randomisation
+    keys against their fingerprints, then (``reconcile_tables``) every table row against its
+    latest entry. Without ``keys`` only what the database alone can show is checked."""
+    # Imported here: verify builds on this module's AuditProblem, AuditReport and snapshot.
+    from talentop.store.verify import verify_log
 
-    report = AuditReport()
-    expected_seq = 1
-    prev_hash = GENESIS_HASH
-    latest: dict[tuple[str, str], LatestEntry] = {}
-    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
-    for row in rows:
-        report.rows += 1
-        latest[(row.entity, row.entity_id)] = LatestEntry(row.seq, row.action, row.after_json)
-        if row.seq != expected_seq:
-            if row.seq > expected_seq:
-                missing = (
-                    f"{expected_seq}"
-                    if row.seq == expected_seq + 1
-                    else f"{expected_seq}..{row.seq - 1}"
-                )
-                report.problems.append(
-                    AuditProblem(row.seq, "gap", f"row(s) {missing} missing before row {row.seq}")
-                )
-            else:
-                report.problems.append(
-                    AuditProblem(row.seq, "bad_start", f"sequence restarts at {row.seq}")
-                )
-        recomputed = row_hash(
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            entity=row.entity,
-            entity_id=row.entity_id,
-            action=row.action,
-            before_json=row.before_json,
-            after_json=row.after_json,
-            prev_hash=row.prev_hash,
-        )
-        if recomputed != row.hash:
-            report.problems.append(
-                AuditProblem(
-                    row.seq,
-                    "edited",
-                    f"row {row.seq} ({row.entity} {row.entity_id} {row.action}) does not match "
-                    f"its hash: its content was changed after it was written",
-                )
-            )
-        if row.prev_hash != prev_hash:
-            report.problems.append(
-                AuditProblem(
-                    row.seq,
-                    "broken_link",
-                    f"row {row.seq} points to previous hash {row.prev_hash[:12]}..., but the "
-                    f"row before it has {prev_hash[:12]}... (a row was deleted, inserted or "
-                    f"moved)",
-                )
-            )
-        prev_hash = row.hash
-        expected_seq = row.seq + 1
-        report.head_seq = row.seq
-        report.head_hash = row.hash
-    if reconcile_tables:
-        session.expunge_all()
-        report.table_rows, found = reconcile(session, latest)
-        report.problems.extend(found)
-    return report
+    return verify_log(
+        session, reconcile_tables=reconcile_tables, keys=keys, sequence_first=sequence_first
+    )

@@ -4,12 +4,13 @@ Every write runs in ``Store.unit_of_work()``: one transaction, committed on succ
 rolled back on any exception. On SQLite the transaction starts with ``BEGIN IMMEDIATE``
 (the write lock is taken at once, so two writers never interleave; SQLAlchemy's documented
 pysqlite recipe, "Serializable isolation / Savepoints / Transactional DDL"). On PostgreSQL
-writers serialise on row locks (``SELECT ... FOR UPDATE``) and an advisory lock for the
-audit chain head.
+writers serialise only on the rows they lock (``SELECT ... FOR UPDATE``): appending to the
+audit log takes no lock (``talentop.store.log``). A new SQLite file is created 0600.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from talentop.errors import DatabaseUnavailable
+from talentop.store.keys import KeyRing, create_private_file
 from talentop.store.urls import SUPPORTED, connect_failure, mask_url, parse_url, sqlite_path
 
 DEFAULT_URL = "sqlite:///talentop.db"
@@ -32,7 +34,14 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("TALENTOP_DATABASE_URL") or DEFAULT_URL
 
 
-def _sqlite_hooks(engine: Engine) -> None:
+def _sqlite_hooks(engine: Engine, path: Any) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _private_file(*_args: Any) -> None:
+        # SQLite would create the file with the umask (often world-readable); create it
+        # 0600 first. Its -wal and -shm files copy the database file's permissions.
+        if path is not None:
+            create_private_file(path)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Stop pysqlite from issuing its own BEGIN; we emit BEGIN IMMEDIATE in "begin".
@@ -46,7 +55,11 @@ def _sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (``Store.read_only``) take no write lock: WAL readers run side by side.
+        if conn.get_execution_options().get("talentop_read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _FifoLock:
@@ -90,13 +103,23 @@ def _translate_connect_errors(engine: Engine, url: str) -> None:
 class Store:
     """One database: an engine, a session factory and the transaction boundary.
 
+    ``keys`` (default ``KeyRing.from_environment()``) names the key and checkpoint folders.
     The URL is checked before anything connects (``DatabaseUnavailable`` for an unparseable
     URL, an unsupported dialect or driver, a SQLite file in a missing folder); a failed
     connection later raises ``DatabaseUnavailable`` too, with the password masked.
     """
 
-    def __init__(self, url: str | None = None, *, pg_schema: str | None = None, echo: bool = False):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        pg_schema: str | None = None,
+        echo: bool = False,
+        keys: KeyRing | None = None,
+    ):
         self.url = database_url(url)
+        #: Where this trial's keys and checkpoints live, outside the database.
+        self.keys = keys or KeyRing.from_environment()
         parsed = parse_url(self.url)
         #: The SQLite file (None for PostgreSQL or an in-memory database).
         self.sqlite_file = sqlite_path(parsed)
@@ -120,12 +143,19 @@ class Store:
             ) from None
         _translate_connect_errors(self.engine, self.url)
         if self.is_sqlite:
-            _sqlite_hooks(self.engine)
+            _sqlite_hooks(self.engine, self.sqlite_file)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(talentop_read_only=True), expire_on_commit=False
+        )
         # SQLite has one writer at a time; threads of this process queue on a lock instead
         # of polling the busy handler (which sleeps with back-off and makes p99 latency
         # jump to seconds). BEGIN IMMEDIATE still guards against other processes.
         self._local_writer = _FifoLock() if self.is_sqlite else None
+        # The caller-owned transaction open in this context (``transaction``), if any.
+        self._current: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+            f"talentop_transaction_{id(self)}", default=None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -137,7 +167,72 @@ class Store:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction: commit if the block ends normally, roll back on any exception."""
+        """One transaction: commit if the block ends normally, roll back on any exception.
+
+        Inside a caller-owned ``transaction()`` it is a savepoint of that transaction instead:
+        a failing call is undone alone and its error reaches the caller, who decides.
+        """
+        outer = self._current.get()
+        if outer is not None:
+            with outer.begin_nested():
+                yield outer
+            return
+        with self._transaction() as session:
+            yield session
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A transaction for reading: on SQLite a deferred ``BEGIN`` that takes no write lock
+        and does not queue behind writers (WAL), on PostgreSQL an ordinary transaction.
+        Inside a caller-owned ``transaction()`` it reads in that transaction. Nothing
+        written in it is kept (it always rolls back)."""
+        outer = self._current.get()
+        if outer is not None:
+            yield outer
+            return
+        session = self._read_sessions()
+        try:
+            session.begin()
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A transaction the caller owns (e.g. one per HTTP request or patient visit): every
+        service call made inside it joins it, and all commit together or none does."""
+        if self._current.get() is not None:
+            raise RuntimeError("a transaction is already open in this context")
+        with self._transaction() as session:
+            token = self._current.set(session)
+            try:
+                yield session
+            finally:
+                self._current.reset(token)
+
+    @contextmanager
+    def atomic(self) -> Iterator[Session]:
+        """A transaction that several service calls join: a new caller-owned ``transaction``,
+        or a savepoint of the one already open in this context."""
+        if self._current.get() is None:
+            with self.transaction() as session:
+                yield session
+        else:
+            with self.unit_of_work() as session:
+                yield session
+
+    def current_session(self) -> Session | None:
+        """The session of the caller-owned transaction open in this context, if any."""
+        return self._current.get()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a caller-owned transaction is open in this context."""
+        return self._current.get() is not None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
         if self._local_writer is not None:
             self._local_writer.acquire()
         try:

@@ -114,15 +114,18 @@ def last_drug_date(session: Session, patient_id: int, drug: str) -> dt.date | No
     ).scalar_one_or_none()
 
 
-def randomisation_secret(session: Session) -> bytes | None:
-    """The allocation secret; only the randomisation service may call this."""
-    return session.execute(
-        select(m.RandomisationSecret.secret).order_by(m.RandomisationSecret.id).limit(1)
-    ).scalar_one_or_none()
+def randomisation_keys(session: Session) -> list[m.RandomisationKey]:
+    """The registered randomisation keys (id + fingerprint), oldest first; the last is
+    the current one. The keys themselves live outside the database."""
+    stmt = select(m.RandomisationKey).order_by(m.RandomisationKey.id)
+    return list(session.execute(stmt).scalars())
 
 
-def lock_stratum_counter(session: Session, stratum_key: str) -> tuple[m.StratumCounter, bool]:
-    """The stratum's counter row, created if missing and locked for this transaction.
+def lock_stratum_counter(
+    session: Session, stratum_key: str, key_id: str | None = None
+) -> tuple[m.StratumCounter, bool]:
+    """The stratum's counter row, created if missing (on randomisation key ``key_id``) and
+    locked for this transaction.
 
     PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT ... FOR UPDATE``, so two
     first allocations in a new stratum cannot both start at slot 0. SQLite: the transaction
@@ -136,7 +139,7 @@ def lock_stratum_counter(session: Session, stratum_key: str) -> tuple[m.StratumC
         # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
         inserted = session.execute(
             pg_insert(m.StratumCounter)
-            .values(stratum_key=stratum_key, next_slot=0)
+            .values(stratum_key=stratum_key, next_slot=0, key_id=key_id, key_start_slot=0)
             .on_conflict_do_nothing(index_elements=["stratum_key"])
             .returning(m.StratumCounter.stratum_key)
         ).first()
@@ -147,7 +150,9 @@ def lock_stratum_counter(session: Session, stratum_key: str) -> tuple[m.StratumC
             try:
                 with session.begin_nested():
                     session.execute(
-                        insert(m.StratumCounter).values(stratum_key=stratum_key, next_slot=0)
+                        insert(m.StratumCounter).values(
+                            stratum_key=stratum_key, next_slot=0, key_id=key_id, key_start_slot=0
+                        )
                     )
                 created = True
             except SaIntegrityError:

@@ -8,9 +8,9 @@ every audited row must still exist (no service deletes). This catches tail trunc
 (rows with no entry, or an entry older than the row), direct edits of a table (e.g.
 ``randomisations.arm`` flipped by SQL) and rows deleted behind the services' back.
 
-It cannot catch a consistent forgery: the same SQL that edits a table row *and* appends a
-correctly hashed audit row, or the newest audit rows deleted together with the table rows
-they created. Keep the head hash outside the database to see those.
+On its own it cannot catch a consistent forgery (the same SQL that edits a table row *and*
+its audit entry, or the newest entries deleted together with the table rows they created):
+the signed checkpoints outside the database catch those (``talentop.store.verify``).
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from talentop.store.audit import AuditProblem, snapshot
 from talentop.store.hashing import canonical_json
-from talentop.store.models import AuditEntry, Base
+from talentop.store.models import AuditEntry, Base, LoginThrottle
 
-#: Tables that are not audited entity tables.
-UNAUDITED_TABLES = frozenset({AuditEntry.__tablename__})
+#: Tables that are not audited entity tables (the login throttle is telemetry; each failed
+#: login it counts is an audited ``auth_events`` row).
+UNAUDITED_TABLES = frozenset({AuditEntry.__tablename__, LoginThrottle.__tablename__})
 #: Most differing columns named per row (the rest are counted).
 MAX_COLUMNS_NAMED = 4
 

@@ -11,6 +11,39 @@ from talentop.store.audit import append_audit, snapshot
 
 T = TypeVar("T")
 
+#: ``session.info`` key: ids of the patients whose clinical records this transaction wrote
+#: (the API runs the protocol's edit checks on them before committing).
+WRITTEN_PATIENTS = "talentop_written_patients"
+#: Tables that are about the data (data management, identity), not clinical records.
+NOT_CLINICAL = frozenset(
+    {
+        "corrections",
+        "data_queries",
+        "query_events",
+        "check_findings",
+        "verifications",
+        "record_locks",
+        "signatures",
+        "stratification_errors",
+        "idempotency_keys",
+        "auth_events",
+        "auth_sessions",
+        "api_tokens",
+        "mdt_ballots",
+        "user_sites",
+        "role_policies",
+    }
+)
+
+
+def _note_patient(session: Session, obj: Any) -> None:
+    table = getattr(obj, "__tablename__", "")
+    if table in NOT_CLINICAL:
+        return
+    patient_id = obj.id if table == "patients" else getattr(obj, "patient_id", None)
+    if patient_id is not None:
+        session.info.setdefault(WRITTEN_PATIENTS, set()).add(patient_id)
+
 
 def _entity_id(obj: Any) -> str:
     identity = inspect(obj).identity
@@ -30,6 +63,7 @@ def insert(session: Session, actor: str, obj: T) -> T:
         before=None,
         after=snapshot(obj),
     )
+    _note_patient(session, obj)
     return obj
 
 
@@ -52,6 +86,7 @@ def update(session: Session, actor: str, obj: T, **changes: Any) -> T:
             before=before,
             after=after,
         )
+        _note_patient(session, obj)
     return obj
 
 
@@ -65,4 +100,22 @@ def insert_audit_only(session: Session, actor: str, obj: Any) -> None:
         action="create",
         before=None,
         after=snapshot(obj),
+    )
+
+
+def delete(session: Session, actor: str, obj: Any) -> None:
+    """Delete a row and audit it (before image kept, after None). Only for rows that are
+    assignments, not trial records (e.g. a monitor's site assignment)."""
+    before = snapshot(obj)
+    entity_id = _entity_id(obj)
+    session.delete(obj)
+    session.flush()
+    append_audit(
+        session,
+        actor=actor,
+        entity=obj.__tablename__,
+        entity_id=entity_id,
+        action="delete",
+        before=before,
+        after=None,
     )

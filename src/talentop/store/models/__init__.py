@@ -13,6 +13,26 @@ from talentop.store.models.clinical import (
     Screening,
     ScreeningCriterion,
 )
+from talentop.store.models.data_management import (
+    CheckFinding,
+    Correction,
+    DataQuery,
+    QueryEvent,
+    RecordLock,
+    Signature,
+    StratificationError,
+    Verification,
+)
+from talentop.store.models.identity import (
+    ApiToken,
+    AuthEvent,
+    AuthSession,
+    IdempotencyRecord,
+    LoginThrottle,
+    MdtBallot,
+    RolePolicy,
+    UserSite,
+)
 from talentop.store.models.people import Patient, Site, StateChange, User
 from talentop.store.models.trial import (
     AdverseEvent,
@@ -26,7 +46,7 @@ from talentop.store.models.trial import (
     NewTherapy,
     ProtocolDeviation,
     Randomisation,
-    RandomisationSecret,
+    RandomisationKey,
     ResectabilityFlag,
     StratumCounter,
     Surgery,
@@ -34,7 +54,23 @@ from talentop.store.models.trial import (
 )
 
 __all__ = [
+    "CheckFinding",
+    "Correction",
+    "DataQuery",
+    "QueryEvent",
+    "RecordLock",
+    "Signature",
+    "StratificationError",
+    "Verification",
     "AdverseEvent",
+    "ApiToken",
+    "AuthEvent",
+    "AuthSession",
+    "IdempotencyRecord",
+    "LoginThrottle",
+    "MdtBallot",
+    "RolePolicy",
+    "UserSite",
     "AssessmentVisit",
     "AuditEntry",
     "Base",
@@ -54,7 +90,7 @@ __all__ = [
     "Patient",
     "ProtocolDeviation",
     "Randomisation",
-    "RandomisationSecret",
+    "RandomisationKey",
     "ResectabilityFlag",
     "ResponseAssessment",
     "Screening",

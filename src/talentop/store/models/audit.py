@@ -1,4 +1,4 @@
-"""The append-only audit trail: one row per write, chained by SHA-256."""
+"""The audit log: one row per write, integrated in order into a Merkle tree (RFC 6962)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,16 @@ from talentop.store.models.base import Base
 
 
 class AuditEntry(Base):
-    """Who changed what, when, before and after; ``hash`` covers the row and ``prev_hash``."""
+    """Who changed what, when, before and after.
+
+    A writer inserts the row with ``id`` from the database's sequence and nothing else to
+    compute; the sequencer (``talentop.store.log.integrate``) later gives it ``seq``, its
+    1-based position in the log, and ``leaf_hash``, the RFC 6962 hash of its content.
+    """
 
     __tablename__ = "audit_trail"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
@@ -22,5 +28,4 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(16))
     before_json: Mapped[str | None] = mapped_column(Text)
     after_json: Mapped[str | None] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    leaf_hash: Mapped[str | None] = mapped_column(String(64))

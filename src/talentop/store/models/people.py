@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from talentop.store.models.base import Base, utcnow
@@ -22,9 +31,16 @@ class Site(Base):
 
 
 class User(Base):
-    """A person who writes to the trial database; every audit row names one."""
+    """A person who uses the trial database; every audit row names one.
+
+    ``password_hash`` is argon2id (None: cannot log in, e.g. MDT members recorded by a
+    panel); ``totp_secret_enc`` is the TOTP seed encrypted with the server key. Both reach
+    the audit trail only as fingerprints; ``totp_last_step`` (replay guard) is not audited.
+    """
 
     __tablename__ = "users"
+    __redacted__ = frozenset({"password_hash", "totp_secret_enc"})
+    __volatile__ = frozenset({"totp_last_step"})
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str | None] = mapped_column(String(200))
@@ -32,6 +48,12 @@ class User(Base):
     specialty: Mapped[str | None] = mapped_column(String(64))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class Patient(Base):

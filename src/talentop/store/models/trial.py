@@ -11,7 +11,6 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -65,22 +64,34 @@ class Randomisation(Base):
     randomised_on: Mapped[dt.date] = mapped_column(Date)
     randomised_by: Mapped[str] = mapped_column(String(64))
     randomised_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: The randomisation key whose list gave the arm (bound into the allocation's audit entry).
+    key_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class StratumCounter(Base):
-    """Next free slot of a stratum; the row locked while allocating."""
+    """Next free slot of a stratum; the row locked while allocating.
+
+    ``key_id`` is the randomisation key whose list the stratum is in, from slot
+    ``key_start_slot`` on (that list's slot 0): after a key rotation a stratum finishes its
+    current block with the old key and starts its next block on the new one.
+    """
 
     __tablename__ = "stratum_counters"
     stratum_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     next_slot: Mapped[int] = mapped_column(Integer, default=0)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    key_start_slot: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class RandomisationSecret(Base):
-    """The allocation seed, generated at ``db init``; no API, CLI or log reads it out."""
+class RandomisationKey(Base):
+    """A randomisation key the trial knows: its identifier and a keyed fingerprint
+    (HMAC-SHA256 under the key). The key itself is outside the database
+    (``talentop.store.keys``); the newest row is the key new blocks use."""
 
-    __tablename__ = "randomisation_secret"
+    __tablename__ = "randomisation_keys"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -57,6 +57,7 @@ VOTES_YES = [
 #: The trial team every test context has (services.permissions: one role each).
 MDT_ACTOR = "mdt1"
 SURGEON_ACTOR = "surgeon1"
+STATISTICIAN_ACTOR = "stat1"
 
 
 def context(store, actor: str = "inv1") -> sv.Context:
@@ -66,12 +67,24 @@ def context(store, actor: str = "inv1") -> sv.Context:
     sv.create_user(system, actor, "investigator", site_code="SH01")
     sv.create_user(system, MDT_ACTOR, "mdt_member", specialty="hepatobiliary_surgeon")
     sv.create_user(system, SURGEON_ACTOR, "surgeon", site_code="SH01")
+    sv.create_user(system, STATISTICIAN_ACTOR, "statistician")
     return sv.Context(store, PROTOCOL, actor)
 
 
 def mdt(ctx: sv.Context) -> sv.Context:
     """The same trial as ``ctx``, acting as the MDT member (records MDT reviews)."""
     return sv.Context(ctx.store, ctx.protocol, MDT_ACTOR)
+
+
+def statistician(ctx: sv.Context) -> sv.Context:
+    """The same trial as ``ctx``, acting as the trial statistician (endpoints, ADTTE)."""
+    return sv.Context(
+        ctx.store,
+        ctx.protocol,
+        STATISTICIAN_ACTOR,
+        allow_future_dates=ctx.allow_future_dates,
+        today=ctx.today,
+    )
 
 
 def surgeon(ctx: sv.Context) -> sv.Context:
@@ -83,8 +96,8 @@ def day(n: int) -> dt.date:
     return D0 + dt.timedelta(days=n)
 
 
-def to_induction(ctx, pseudo_id: str = "P001", **record) -> int:
-    pid = sv.register_patient(ctx, "SH01", pseudo_id, registered_on=day(-14))
+def to_induction(ctx, pseudo_id: str = "P001", site_code: str = "SH01", **record) -> int:
+    pid = sv.register_patient(ctx, site_code, pseudo_id, registered_on=day(-14))
     sv.screen_patient(ctx, pid, {**ELIGIBLE, **record}, day(-7))
     sv.record_lesions_baseline(ctx, pid, day(-7), LESIONS)
     sv.start_induction(ctx, pid, day(0))
@@ -118,8 +131,8 @@ def assess(ctx, pid: int, visit_day: int, shrink: float = 0.6, **kwargs):
     )
 
 
-def to_assessed(ctx, pseudo_id: str = "P001", shrink: float = 0.6) -> int:
-    pid = to_induction(ctx, pseudo_id)
+def to_assessed(ctx, pseudo_id: str = "P001", shrink: float = 0.6, site_code: str = "SH01") -> int:
+    pid = to_induction(ctx, pseudo_id, site_code)
     give_induction(ctx, pid)
     assess(ctx, pid, 70, shrink)
     sv.complete_assessment(ctx, pid, day(71))
@@ -208,3 +221,13 @@ def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0
             )
             ids.append(patient.id)
     return ids
+
+
+def randomisation_secret(store) -> bytes:
+    """The trial's current randomisation key, read from outside the database as the
+    service reads it (tests re-derive allocations with it; nothing else may)."""
+    from talentop.store import queries
+
+    with store.unit_of_work() as session:
+        key_id = queries.randomisation_keys(session)[-1].key_id
+    return store.keys.load_randomisation_key(key_id)

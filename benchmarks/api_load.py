@@ -1,0 +1,267 @@
+"""The REST API under load: concurrent HTTP clients on loopback register patients, record
+tumour assessments and randomise, against a real `talentop serve` (uvicorn) on SQLite and,
+when TALENTOP_TEST_POSTGRES_URL is set, PostgreSQL.
+
+Prints throughput and p50/p99 latency per call, and compares the randomisation rate over
+HTTP with the same number of in-process service calls (the peer: the plain service loop of
+benchmarks/randomise_load.py) in the same run. Afterwards it checks that no patient was
+randomised twice, no allocation number is duplicated or skipped (ids, and slots per
+stratum), and that `audit verify` passes.
+
+    .venv/bin/python benchmarks/api_load.py [--clients 32] [--patients 400] [--workers 2]
+
+Goal (issue "who is acting"): >= 150 randomisations/s over HTTP at 32 clients on
+PostgreSQL, p99 < 250 ms (2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from randomise_load import DAY, PROTOCOL, seed
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from patient_records import ELIGIBLE  # noqa: E402  (the suite's eligible patient)
+from talentop import services as sv
+from talentop.services import identity
+from talentop.store import Store, init_database
+from talentop.store import models as m
+
+PASSWORD = "benchmark password 1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def set_up(store: Store, patients: int) -> tuple[list[int], list[int]]:
+    """Site, users, patients in induction with baseline lesions (assessment load) and
+    patients ready to randomise (randomisation load)."""
+    init_database(store)
+    system = sv.Context(store, PROTOCOL, "system")
+    sv.create_site(system, "SH01", "Bench site")
+    identity.create_account(system, "bench_inv", "investigator", PASSWORD, site_code="SH01")
+    in_induction = []
+    lesions = [
+        {"id": "T1", "kind": "target", "organ": "liver", "diameter_mm": 60.0},
+        {"id": "N1", "kind": "non_target", "organ": "portal_vein"},
+    ]
+    with store.transaction():
+        for i in range(patients):
+            pid = sv.register_patient(system, "SH01", f"I{i:05d}", registered_on=DAY)
+            sv.screen_patient(system, pid, ELIGIBLE, DAY)
+            sv.record_lesions_baseline(system, pid, DAY, lesions)
+            sv.start_induction(system, pid, DAY)
+            in_induction.append(pid)
+    return in_induction, seed(store, patients, 100_000)
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "TALENTOP_DATABASE_URL": url}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "talentop.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1)
+            return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("server did not start")
+
+
+async def load(base: str, clients: int, calls: list[tuple[str, str, dict]]) -> dict[str, float]:
+    """Run ``calls`` (method, path, json) over ``clients`` concurrent connections, each with
+    its own session."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for call in calls:
+        queue.put_nowait(call)
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            r = await http.post(
+                "/api/v1/auth/login", json={"username": "bench_inv", "password": PASSWORD}
+            )
+            http.headers["Authorization"] = f"Bearer {r.json()['token']}"
+            while not queue.empty():
+                method, path, body = queue.get_nowait()
+                start = time.perf_counter()
+                r = await http.request(method, path, json=body)
+                latencies.append(time.perf_counter() - start)
+                if r.status_code >= 300:
+                    failures.append(f"{path}: {r.status_code} {r.text[:120]}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    wall = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "calls": len(latencies),
+        "per_s": len(latencies) / wall,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "failures": len(failures),
+        "first_failure": failures[0] if failures else "",
+    }
+
+
+def integrity(store: Store, expected: int) -> str:
+    with store.unit_of_work() as session:
+        rows = session.execute(
+            sa.select(
+                m.Randomisation.id,
+                m.Randomisation.patient_id,
+                m.Randomisation.stratum_key,
+                m.Randomisation.slot,
+            )
+        ).all()
+    patients = [r.patient_id for r in rows]
+    ids = sorted(r.id for r in rows)
+    slots: dict[str, list[int]] = {}
+    for r in rows:
+        slots.setdefault(r.stratum_key, []).append(r.slot)
+    problems = []
+    if len(rows) != expected:
+        problems.append(f"{len(rows)} allocations, expected {expected}")
+    if len(set(patients)) != len(patients):
+        problems.append("a patient randomised twice")
+    if ids != list(range(ids[0], ids[0] + len(ids))):
+        problems.append("allocation numbers skipped or duplicated")
+    for key, s in slots.items():
+        if sorted(s) != list(range(len(s))):
+            problems.append(f"slots of {key} not 0..n-1")
+    report = sv.verify(store)
+    if not report.ok:
+        problems.append(f"audit verify: {report.problems[:2]}")
+    return "ok" if not problems else "; ".join(problems)
+
+
+def in_process_rate(store: Store, ids: list[int]) -> float:
+    ctx = sv.Context(store, PROTOCOL, "bench_inv")
+    start = time.perf_counter()
+    for pid in ids:
+        sv.randomise(ctx, pid, DAY)
+    return len(ids) / (time.perf_counter() - start)
+
+
+def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
+    induction, ready = set_up(store, args.patients)
+    baseline = seed(store, min(args.patients, 200), 200_000)
+    serial = in_process_rate(store, baseline)
+    port = free_port()
+    server = start_server(url, port, args.workers)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        steps = {
+            "register": [
+                (
+                    "POST",
+                    "/api/v1/patients",
+                    {
+                        "site_code": "SH01",
+                        "pseudo_id": f"R{i:05d}",
+                        "registered_on": DAY.isoformat(),
+                    },
+                )
+                for i in range(args.patients)
+            ],
+            "assess": [
+                (
+                    "POST",
+                    f"/api/v1/patients/{pid}/assessments",
+                    {
+                        "visit_date": (DAY + dt.timedelta(days=42)).isoformat(),
+                        "target": {"T1": 40.0},
+                        "non_target": {"N1": "present"},
+                    },
+                )
+                for pid in induction
+            ],
+            "randomise": [
+                (
+                    "POST",
+                    f"/api/v1/patients/{pid}/randomisation",
+                    {"randomised_on": DAY.isoformat()},
+                )
+                for pid in ready
+            ],
+        }
+        results = {
+            name: asyncio.run(load(base, args.clients, calls)) for name, calls in steps.items()
+        }
+    finally:
+        server.terminate()
+        server.wait(10)
+    for name, r in results.items():
+        print(
+            f"{label:10s} {name:9s} {args.clients:3d} clients {r['calls']:5d} calls {r['per_s']:7.1f}/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  failures {r['failures']} {r['first_failure']}"
+        )
+    rand = results["randomise"]["per_s"]
+    print(
+        f"{label:10s} randomise over HTTP / in-process service loop (1 thread, {serial:.0f}/s) = {rand / serial:.2f}"
+    )
+    print(f"{label:10s} integrity: {integrity(store, len(ready) + len(baseline))}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--patients", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")  # logins are not measured
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        store = Store(url)
+        bench("SQLite", url, store, args)
+        store.dispose()
+    pg = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
+    if not pg:
+        print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
+        return
+    schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(pg)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+        store = Store(url)
+        bench("PostgreSQL", url, store, args)
+        store.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+if __name__ == "__main__":
+    main()

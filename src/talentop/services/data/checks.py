@@ -1,0 +1,335 @@
+"""The edit-check engine: the protocol's ``edit_checks`` run over a patient's stored records.
+
+A finding names the check, the record (table, id), the field and a message. Findings
+already acknowledged (saved with a comment) or already under a query are not repeated.
+``check_patient`` runs at save time (the API runs it for every patient a request wrote):
+with a comment the new findings are acknowledged, without one each opens a query; in
+"warn" mode without a comment they are returned as ``EditCheckWarnings`` and the caller's
+transaction is rolled back, so the user can look and save again with a comment.
+``run_checks`` runs in batch over every patient the caller may see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from talentop.errors import ProtocolViolation
+from talentop.protocol.edit_checks import EditCheck
+from talentop.services._context import Context
+from talentop.services._validate import RecordId, service
+from talentop.services.access import read_scope, require_patient
+from talentop.services.data.clarification import open_query
+from talentop.store import dm_queries, queries, read_queries, writes
+from talentop.store import models as m
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    entity: str
+    entity_id: str
+    field: str
+    message: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.check_id, self.entity, self.entity_id, self.field)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check_id,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+class EditCheckWarnings(ProtocolViolation):
+    """Edit checks fired on a save made in "warn" mode without a comment: nothing was saved.
+    ``findings`` lists them; save again with a comment to keep the values."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        described = "; ".join(f"{f.field}: {f.message}" for f in findings[:5])
+        super().__init__(
+            f"{len(findings)} edit-check warning(s): {described}. Nothing was saved: save "
+            "again with a comment to keep the values, or correct them",
+            state="edit_check",
+            rule="edit checks warn before a value is saved (protocol edit_checks)",
+        )
+
+
+def _matches(row: Any, when: dict[str, Any]) -> bool:
+    return all(getattr(row, key, None) == value for key, value in when.items())
+
+
+def _entered(steps: list[m.StateChange], state: str) -> dt.date | None:
+    dates = [s.on_date for s in steps if s.to_state == state and s.on_date is not None]
+    return min(dates) if dates else None
+
+
+class _Patient:
+    """One patient's records, grouped by table, for the checks."""
+
+    def __init__(self, session: Any, patient: m.Patient):
+        self.patient = patient
+        self.rows: dict[str, list[Any]] = {}
+        for table, row in [
+            ("patients", patient),
+            *read_queries.patient_records(session, patient.id),
+        ]:
+            self.rows.setdefault(table, []).append(row)
+        self.steps = sorted(self.rows.get("patient_state_history", []), key=lambda s: s.id)
+
+    def entered(self, state: str) -> dt.date | None:
+        return self.patient.registered_on if state == "registered" else _entered(self.steps, state)
+
+
+def _finding(check: EditCheck, row: Any, field: str, detail: str) -> Finding:
+    message = f"{check.message} ({detail})" if check.message else detail
+    return Finding(check.id, row.__tablename__, str(row.id), field, message)
+
+
+def _range(check: EditCheck, data: _Patient) -> list[Finding]:
+    out = []
+    for row in data.rows.get(check.form, []):
+        if not _matches(row, check.when):
+            continue
+        value = getattr(row, check.field, None)
+        unit = getattr(row, "unit", None)
+        if value is None or (check.unit and unit is not None and unit != check.unit):
+            continue
+        if (check.min is not None and value < check.min) or (
+            check.max is not None and value > check.max
+        ):
+            out.append(
+                _finding(
+                    check, row, check.field, f"{check.field}={value} {check.unit or ''}".strip()
+                )
+            )
+    return out
+
+
+def _required(check: EditCheck, data: _Patient) -> list[Finding]:
+    return [
+        _finding(check, row, name, f"{name} not recorded")
+        for row in data.rows.get(check.form, [])
+        if _matches(row, check.when)
+        for name in check.fields
+        if getattr(row, name, None) in (None, "")
+    ]
+
+
+def _date_order(check: EditCheck, data: _Patient) -> list[Finding]:
+    after = data.entered(check.after)
+    before = data.entered(check.before) if check.before else None
+    out = []
+    for row in data.rows.get(check.form, []):
+        on = getattr(row, check.field, None)
+        if on is None:
+            continue
+        if after is not None and on < after:
+            out.append(
+                _finding(
+                    check, row, check.field, f"{check.field}={on} before {check.after} ({after})"
+                )
+            )
+        elif before is not None and on > before:
+            out.append(
+                _finding(
+                    check, row, check.field, f"{check.field}={on} after {check.before} ({before})"
+                )
+            )
+    return out
+
+
+def _visit_window(check: EditCheck, data: _Patient, ctx: Context) -> list[Finding]:
+    start = data.entered("randomised")
+    if start is None:
+        return []
+    interval = ctx.protocol.assessment.interval_weeks * 7
+    window = ctx.protocol.assessment.window_days
+    out = []
+    for row in data.rows.get(check.form, []):
+        days = (row.visit_date - start).days
+        if days <= 0:
+            continue
+        nearest = max(1, round(days / interval)) * interval
+        if abs(days - nearest) > window:
+            out.append(
+                _finding(
+                    check,
+                    row,
+                    "visit_date",
+                    f"day {days} after randomisation; planned day {nearest} +/- {window}",
+                )
+            )
+    return out
+
+
+def _dose_vs_weight(check: EditCheck, data: _Patient) -> list[Finding]:
+    out = []
+    for row in data.rows.get(check.form, []):
+        if row.dose_computed_mg in (None, 0):
+            continue
+        off = abs(row.dose_given_mg - row.dose_computed_mg) / row.dose_computed_mg * 100
+        if off > check.tolerance_pct:
+            out.append(
+                _finding(
+                    check,
+                    row,
+                    "dose_given_mg",
+                    f"{row.dose_given_mg:g} mg given, {row.dose_computed_mg:g} mg computed ({off:.0f}% off)",
+                )
+            )
+    return out
+
+
+def _lab_window(check: EditCheck, data: _Patient) -> list[Finding]:
+    start = data.entered("induction")
+    if start is None:
+        return []
+    out = []
+    for test in check.tests:
+        before = [
+            lab for lab in data.rows.get("labs", []) if lab.test == test and lab.sampled_on <= start
+        ]
+        if not before:
+            continue
+        latest = max(before, key=lambda lab: (lab.sampled_on, lab.id))
+        age = (start - latest.sampled_on).days
+        if age > check.days_before_induction:
+            out.append(
+                _finding(check, latest, "sampled_on", f"{test} taken {age} days before induction")
+            )
+    return out
+
+
+def evaluate(ctx: Context, session: Any, patient: m.Patient) -> list[Finding]:
+    """Every finding of the protocol's edit checks on the patient's records now."""
+    data = _Patient(session, patient)
+    out: list[Finding] = []
+    for check in ctx.protocol.edit_checks:
+        if check.kind == "range":
+            out += _range(check, data)
+        elif check.kind == "required":
+            out += _required(check, data)
+        elif check.kind == "date_order":
+            out += _date_order(check, data)
+        elif check.kind == "visit_window":
+            out += _visit_window(check, data, ctx)
+        elif check.kind == "dose_vs_weight":
+            out += _dose_vs_weight(check, data)
+        else:
+            out += _lab_window(check, data)
+    return out
+
+
+def new_findings(ctx: Context, session: Any, patient: m.Patient) -> list[Finding]:
+    """Findings not yet acknowledged nor under a query."""
+    known = {
+        (f.check_id, f.entity, f.entity_id, f.field)
+        for f in dm_queries.findings_of(session, patient.id)
+    }
+    return [f for f in evaluate(ctx, session, patient) if f.key not in known]
+
+
+def _store(
+    session: Any, ctx: Context, patient: m.Patient, findings: list[Finding], comment: str | None
+) -> int:
+    """Acknowledge with ``comment``, or open a query per finding; the number of queries."""
+    opened = 0
+    for finding in findings:
+        query_id = None
+        if comment is None:
+            query = open_query(
+                session,
+                ctx,
+                patient,
+                finding.entity,
+                finding.entity_id,
+                finding.field,
+                finding.message,
+                source="edit_check",
+                check_id=finding.check_id,
+            )
+            query_id, opened = query.id, opened + 1
+        writes.insert(
+            session,
+            ctx.actor,
+            m.CheckFinding(
+                patient_id=patient.id,
+                check_id=finding.check_id,
+                entity=finding.entity,
+                entity_id=finding.entity_id,
+                field=finding.field,
+                message=finding.message,
+                comment=comment,
+                query_id=query_id,
+                found_by=ctx.actor,
+                found_at=ctx.now(),
+            ),
+        )
+    return opened
+
+
+def check_patient(
+    ctx: Context, patient_id: int, *, comment: str | None = None, mode: str = "query"
+) -> list[dict[str, Any]]:
+    """Run the checks on one patient in the caller's transaction (a form was just saved).
+
+    ``mode``: "query" (new findings open queries, or are acknowledged with ``comment``),
+    "warn" (without ``comment``: ``EditCheckWarnings`` and nothing is kept), "off"."""
+    if mode == "off" or not ctx.protocol.edit_checks:
+        return []
+    with ctx.store.unit_of_work() as session:
+        patient = queries.get(session, m.Patient, patient_id, what="patient")
+        found = new_findings(ctx, session, patient)
+        if found and mode == "warn" and not comment:
+            raise EditCheckWarnings(found)
+        _store(session, ctx, patient, found, comment.strip() if comment else None)
+        return [f.to_dict() for f in found]
+
+
+@service
+def run_checks(
+    ctx: Context, *, site: str | None = None, patient_id: RecordId | None = None
+) -> dict[str, Any]:
+    """Batch: the edit checks over every patient the caller may see (or one site or one
+    patient); each new finding opens a query. Returns the counts and the findings."""
+    with ctx.store.unit_of_work() as session:
+        if patient_id is not None:
+            patient, _ = require_patient(session, ctx, "run_checks", patient_id)
+            patients = [patient]
+        else:
+            scope = read_scope(session, ctx, "run_checks")
+            site_id = None
+            if site is not None:
+                found_site = queries.site_by_code(session, site)
+                if found_site is None:
+                    from talentop.errors import NotFound
+
+                    raise NotFound(f"site: no site {site!r}")
+                site_id = found_site.id
+            rows, _ = read_queries.list_patients(
+                session, scope.sql_filter(), site_id=site_id, limit=10**9
+            )
+            patients = [queries.get(session, m.Patient, r["patient_id"]) for r in rows]
+        findings: list[dict[str, Any]] = []
+        opened = 0
+        for patient in patients:
+            found = new_findings(ctx, session, patient)
+            opened += _store(session, ctx, patient, found, None)
+            findings += [{**f.to_dict(), "patient_id": patient.id} for f in found]
+        return {
+            "patients_checked": len(patients),
+            "new_findings": len(findings),
+            "queries_opened": opened,
+            "findings": findings,
+        }
+
+
+__all__ = ["EditCheckWarnings", "Finding", "check_patient", "evaluate", "run_checks"]

@@ -1,0 +1,84 @@
+"""Queries of the identity tables (users' credentials, sessions, tokens, the login throttle,
+idempotency keys). Callers pass only hashes of credentials, never the credentials."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as SaIntegrityError
+from sqlalchemy.orm import Session
+
+from talentop.store import models as m
+
+
+def session_by_hash(session: Session, token_hash: str) -> m.AuthSession | None:
+    return session.execute(
+        select(m.AuthSession).where(m.AuthSession.token_hash == token_hash)
+    ).scalar_one_or_none()
+
+
+def token_by_hash(session: Session, token_hash: str) -> m.ApiToken | None:
+    return session.execute(
+        select(m.ApiToken).where(m.ApiToken.token_hash == token_hash)
+    ).scalar_one_or_none()
+
+
+def live_sessions(session: Session, user_id: int) -> list[m.AuthSession]:
+    stmt = select(m.AuthSession).where(
+        m.AuthSession.user_id == user_id, m.AuthSession.revoked_at.is_(None)
+    )
+    return list(session.execute(stmt.order_by(m.AuthSession.id)).scalars())
+
+
+def tokens_of(session: Session, user_id: int | None) -> list[tuple[m.ApiToken, str]]:
+    """API tokens (of one user, or all) with their owner's username, newest first."""
+    stmt = select(m.ApiToken, m.User.username).join(m.User, m.User.id == m.ApiToken.user_id)
+    if user_id is not None:
+        stmt = stmt.where(m.ApiToken.user_id == user_id)
+    return list(session.execute(stmt.order_by(m.ApiToken.id.desc())).all())
+
+
+def throttle(session: Session, username: str) -> m.LoginThrottle:
+    """The throttle row of a typed username (created at zero; not audited)."""
+    row = session.get(m.LoginThrottle, username)
+    if row is None:
+        row = m.LoginThrottle(username=username, failures=0, locked_until=None)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def role_policy(session: Session, role: str) -> m.RolePolicy | None:
+    return session.get(m.RolePolicy, role)
+
+
+def idempotent_result(session: Session, key: str) -> m.IdempotencyRecord | None:
+    """The stored first result of ``key`` (already prefixed by who sent it)."""
+    stmt = select(m.IdempotencyRecord).where(m.IdempotencyRecord.key == key)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def user_sites(session: Session, user_id: int) -> list[m.UserSite]:
+    stmt = select(m.UserSite).where(m.UserSite.user_id == user_id).order_by(m.UserSite.id)
+    return list(session.execute(stmt).scalars())
+
+
+def claim_idempotency(
+    session: Session, user_id: int | None, key: str, operation: str, request_hash: str
+) -> m.IdempotencyRecord | None:
+    """Insert the key's row in a savepoint; None if another request holds the key (on
+    PostgreSQL this waits for that request's transaction to end). Audit with
+    ``writes.insert_audit_only``."""
+    row = m.IdempotencyRecord(
+        user_id=user_id,
+        key=key,
+        operation=operation,
+        request_hash=request_hash,
+        response_json="null",
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except SaIntegrityError:
+        return None
+    return row
