@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         from talentop.store.urls import mask_url
 
         _limits.demo_patients(patients)
-        output_dir(out)
+        output_dir(out, create=False)  # checked only: nothing is written before the run
 
         with Progress(
             TextColumn("{task.description}"),
