@@ -7,7 +7,10 @@ prints the ratio, then signs an audit checkpoint (sequencing every entry) and ve
 log against it. PostgreSQL runs when TALENTOP_TEST_POSTGRES_URL is set (own schema,
 dropped afterwards).
 
-    .venv/bin/python benchmarks/randomise_load.py [--patients 800] [--threads 32]
+    .venv/bin/python benchmarks/randomise_load.py [--patients 800] [--threads 32] [--runs 3]
+
+Each database is benchmarked ``--runs`` times (>= 3; a fresh database each run) and the
+median of each figure is printed after the runs.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import sqlalchemy as sa
+from _repeat import check_runs, load
 
 from talentop import services as sv
 from talentop.protocol import load_protocol
@@ -130,7 +134,7 @@ def run(ctx: sv.Context, ids: list[int], threads: int) -> dict[str, float]:
     }
 
 
-def bench(label: str, store: Store, patients: int, threads: int) -> None:
+def bench(label: str, store: Store, patients: int, threads: int) -> dict[str, dict]:
     init_database(store)
     system = sv.Context(store, PROTOCOL, "system")
     sv.create_site(system, "SH01", "Bench site")
@@ -141,9 +145,14 @@ def bench(label: str, store: Store, patients: int, threads: int) -> None:
     started = time.perf_counter()
     head = sv.checkpoint(store).head  # sequence what is pending + sign (issue 16's log)
     signed = time.perf_counter() - started
-    report = sv.verify(store)
-    assert report.ok and report.uncovered == 0, report.problems[:3]
+    verified = sv.verify(store)
+    assert verified.ok and verified.uncovered == 0, verified.problems[:3]
     print(f"{label:10s} sequencing + signed checkpoint of {head.size} entries: {signed:.2f} s")
+    report(label, threads, serial, parallel)
+    return {"serial": serial, "parallel": parallel}
+
+
+def report(label: str, threads: int, serial: dict, parallel: dict) -> None:
     for name, r in (("1 thread", serial), (f"{threads} threads", parallel)):
         print(
             f"{label:10s} {name:11s} {r['allocations']:5.0f} allocations  {r['per_s']:8.1f} /s  "
@@ -155,33 +164,53 @@ def bench(label: str, store: Store, patients: int, threads: int) -> None:
     )
 
 
+def medians(label: str, threads: int, runs: list[dict[str, dict]]) -> None:
+    """The median of every figure over the runs."""
+    pick = {
+        part: {key: statistics.median(r[part][key] for r in runs) for key in runs[0][part]}
+        for part in ("serial", "parallel")
+    }
+    print(f"--- median of {len(runs)} runs ---")
+    report(label, threads, pick["serial"], pick["parallel"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=800)
     parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=3, help="repeats; the median is quoted")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
-        store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}", keys=keys)
-        bench("SQLite", store, args.patients, args.threads)
-        store.dispose()
+    check_runs(args.runs)
+    runs = []
+    for run in range(1, args.runs + 1):
+        print(f"run {run} ({load()})")
+        with tempfile.TemporaryDirectory() as tmp:
+            keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
+            store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}", keys=keys)
+            runs.append(bench("SQLite", store, args.patients, args.threads))
+            store.dispose()
+    medians("SQLite", args.threads, runs)
     url = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
     if not url:
         print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
         return
-    schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
-            store = Store(url, pg_schema=schema, keys=keys)
-            bench("PostgreSQL", store, args.patients, args.threads)
-            store.dispose()
-    finally:
+    runs = []
+    for run in range(1, args.runs + 1):
+        print(f"run {run} ({load()})")
+        schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
         with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
+                store = Store(url, pg_schema=schema, keys=keys)
+                runs.append(bench("PostgreSQL", store, args.patients, args.threads))
+                store.dispose()
+        finally:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    medians("PostgreSQL", args.threads, runs)
 
 
 if __name__ == "__main__":

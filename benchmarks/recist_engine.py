@@ -5,11 +5,15 @@ target sums only, with binary floats and "once PR, stays PR" (our option ``ongoi
 no CR. Both run in this process on the same seeded patients; the script prints the ratio and how
 often the two agree, and lists the disagreements' kinds (float boundaries, CR, NE handling).
 
+Both are warmed up on the first 10 patients; each is timed ``--runs`` times (>= 3) and the
+median ratio is quoted.
+
 Run: ``.venv/bin/pip install pyrecist==0.1.0 && .venv/bin/python benchmarks/recist_engine.py``
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import random
 import sys
@@ -19,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+from _repeat import check_runs, load, median
 
 from talentop.recist import evaluate
 
@@ -94,20 +99,36 @@ def main() -> int:
     except ImportError:
         print("pyrecist is not installed: .venv/bin/pip install pyrecist==0.1.0")
         return 1
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="repeats; the median is quoted")
+    args = parser.parse_args()
+    check_runs(args.runs)
     patients = make_patients()
 
-    started = time.perf_counter()
-    ours = {p["id"]: evaluate(p["case"]) for p in patients}
-    ours_s = time.perf_counter() - started
-
-    with tempfile.TemporaryDirectory() as tmp:
-        csv_path = Path(tmp) / "measurements.csv"
-        to_pyrecist_csv(patients, csv_path)
+    def pyrecist(cases: list[dict], folder: Path) -> pd.DataFrame:
+        csv_path = folder / "measurements.csv"
+        to_pyrecist_csv(cases, csv_path)
         started = time.perf_counter()
         reader = Reader()
         reader.read_measurements(str(csv_path))
-        theirs = Evaluator(reader).evaluate_recist()
-        theirs_s = time.perf_counter() - started
+        result = Evaluator(reader).evaluate_recist()
+        return result, time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in patients[:10]:  # the same warm-up for both
+            evaluate(p["case"])
+        pyrecist(patients[:10], Path(tmp))
+        ours_times, theirs_times = [], []
+        for run in range(1, args.runs + 1):
+            started = time.perf_counter()
+            ours = {p["id"]: evaluate(p["case"]) for p in patients}
+            ours_times.append(time.perf_counter() - started)
+            theirs, theirs_s = pyrecist(patients, Path(tmp))
+            theirs_times.append(theirs_s)
+            print(f"run {run}: talentop {ours_times[-1]:.3f} s, pyrecist {theirs_s:.3f} s "
+                  f"({load()})")  # fmt: skip
+    ours_s, theirs_s = median(ours_times), median(theirs_times)
+    ratio = median([o / t for o, t in zip(ours_times, theirs_times, strict=True)])
 
     agree, kinds = 0, Counter()
     compared = 0
@@ -124,10 +145,10 @@ def main() -> int:
             kinds[f"ours {point['target_response']} vs pyrecist {row['classification']}"] += 1
 
     per_case_ms = 1000 * ours_s / PATIENTS
-    print(f"patients={PATIENTS} visits={VISITS}")
+    print(f"patients={PATIENTS} visits={VISITS}; median of {args.runs} runs:")
     print(f"talentop.recist: {ours_s:.3f} s ({per_case_ms:.2f} ms/case)")
     print(f"pyrecist 0.1.0:  {theirs_s:.3f} s")
-    print(f"ratio talentop/pyrecist = {ours_s / theirs_s:.2f}")
+    print(f"ratio talentop/pyrecist = {ratio:.2f} (time ratio, lower is faster)")
     print(f"agreement on target response: {agree}/{compared} time points")
     for kind, count in kinds.most_common():
         if count:

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import typer
+import typer.core
 
 from talentop import __version__
+
+
+def _no_flag_type(display_type_rich):
+    """Typer 0.29 shows a flag (--json, --help) with a type column "<bool>", as if it took
+    a value; a flag takes none, so show nothing there."""
+
+    def display(self, ctx):
+        if getattr(self, "is_flag", False):
+            return None
+        return display_type_rich(self, ctx)
+
+    return display
+
+
+typer.core.TyperOption.display_type_rich = _no_flag_type(typer.core.TyperOption.display_type_rich)
 
 app = typer.Typer(
     name="talentop",
@@ -43,6 +59,7 @@ def _register() -> None:
     from talentop.commands import demo as demo_cmd
     from talentop.commands import design as design_cmd
     from talentop.commands import export as export_cmd
+    from talentop.commands import fields as fields_cmd
     from talentop.commands import ipd as ipd_cmd
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
@@ -52,6 +69,7 @@ def _register() -> None:
     from talentop.commands import user as user_cmd
 
     screen_cmd.register(app)
+    fields_cmd.register(app)
     protocol_cmd.register(app)
     recist_cmd.register(app)
     demo_cmd.register(app)

@@ -92,7 +92,7 @@ def test_cli_json_summary(tmp_path):
     assert data["expected"]["os_hr"] == pytest.approx(0.67, abs=1e-6)  # calibrated target
     # every cell says where it comes from (issue 15: input / calibrated / output)
     os_row = next(r for r in data["comparison"] if r["Figure"].startswith("OS hazard ratio"))
-    assert os_row["Published (interim)"] == "0.67 (0.35-1.29) [input]"
+    assert os_row["Published (interim)"] == "0.67 (0.35\u20131.29) [input]"  # en dash (issue 18)
     assert os_row["Calibrated model (expected)"].startswith("0.67, SE 0.333")
     assert os_row["Calibrated model (expected)"].endswith("[calibrated]")
     ttf_row = next(r for r in data["comparison"] if r["Figure"].startswith("TTF hazard ratio"))

@@ -162,7 +162,7 @@ def test_hr_scale_uses_schoenfeld_variance():
 
 def test_invalid_inputs_are_all_reported():
     with pytest.raises(
-        InvalidInput, match=r"alpha=0.7: expected 0 < alpha < 0.5\n.*spending='wang'"
+        InvalidInput, match=r"alpha=0.7: expected 1e-12 <= alpha < 0.5\n.*spending='wang'"
     ) as info:
         gs_boundaries(information=[0.5, 1], spending="wang", alpha=0.7)
     assert len(info.value.problems) == 2

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from talentop.reports import fmt_ci, fmt_hr, fmt_num, fmt_p, json_number, p_equals
+from talentop.reports import fmt_ci, fmt_hr, fmt_num, fmt_p, fmt_range, json_number, p_equals
 
 
 @pytest.mark.parametrize("missing", [None, math.nan, math.inf, -math.inf, "x"])
@@ -19,9 +19,20 @@ def test_missing_estimate_reads_not_estimable_with_its_reason(missing):
 
 
 def test_ci_bound_not_reached_is_nr_and_values_fixed_decimals():
-    assert fmt_ci(13.66, 10.4, math.inf, 1) == "13.7 (10.4-NR)"
-    assert fmt_ci(0.6, 0.4, 0.9) == "0.60 (0.40-0.90)"
-    assert fmt_hr(0.6, 0.4, 0.9, 0.0149) == "0.60 (0.40-0.90), P = 0.015"
+    """Ranges with an en dash (issue 18: journal typography; was a hyphen)."""
+    assert fmt_ci(13.66, 10.4, math.inf, 1) == "13.7 (10.4\u2013NR)"
+    assert fmt_ci(0.6, 0.4, 0.9) == "0.60 (0.40\u20130.90)"
+    assert fmt_hr(0.6, 0.4, 0.9, 0.0149) == "0.60 (0.40\u20130.90), P = 0.015"
+
+
+def test_negative_numbers_have_a_true_minus_and_ranges_use_to():
+    """AMA Manual of Style: U+2212 for minus; a range with a negative end reads 'to'."""
+    assert fmt_num(-0.354, 2) == "\u22120.35"
+    assert fmt_num(-0.001, 2) == "0.00"  # rounds to zero: no sign
+    assert fmt_range(-1.2, 3.4) == "\u22121.2 to 3.4"
+    assert fmt_range(1.2, 3.4) == "1.2\u20133.4"
+    assert fmt_ci(-0.5, -1.25, 0.25, 2) == "\u22120.50 (\u22121.25 to 0.25)"
+    assert "-" not in fmt_ci(-0.5, -1.25, -0.25, 2)
     assert fmt_num(None) == "NR" and fmt_num(math.nan, 1, "not reached") == "not reached"
 
 

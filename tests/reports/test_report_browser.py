@@ -41,6 +41,16 @@ def browser():
         instance.close()
 
 
+def test_closed_dmc_report_renders_with_its_banner(browser, report):
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(report.with_name("closed-dmc.html").as_uri())
+    page.wait_for_load_state("load")
+    assert "CLOSED REPORT" in page.inner_text(".banner")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "report-closed-dmc-390.png"), full_page=True)
+    page.close()
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     from talentop.demo.pipeline import run_demo
@@ -60,6 +70,8 @@ def test_report_renders_offline_in_chromium(browser, report):
         "img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)"
     )
     assert len(widths) >= 4 and all(w > 0 for w in widths)
+    sources = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.src.slice(0, 26))")
+    assert all(src == "data:image/svg+xml;base64," for src in sources)  # SVG, sharp
     body = page.inner_text("body")
     for text in (
         "Published vs this run",
@@ -77,15 +89,18 @@ def test_report_renders_offline_in_chromium(browser, report):
     page.screenshot(path=str(ARTIFACTS / "report-top.png"))
     for anchor in (
         "published", "consort", "ttf", "os", "dynamic", "subgroups", "safety", "protocol",
+        "methods",
     ):  # fmt: skip
         page.locator(f"#{anchor}").scroll_into_view_if_needed()
         page.locator(f"#{anchor}").screenshot(path=str(ARTIFACTS / f"report-{anchor}.png"))
     page.close()
 
 
-@pytest.mark.parametrize("width", [1280, 1024])
+@pytest.mark.parametrize("width", [1280, 1024, 390])
 def test_report_has_no_horizontal_overflow(browser, report, width):
-    """Every cell wraps: neither the page nor any table is wider than its window / card."""
+    """Neither the page nor any paragraph or figure is wider than its window / card; a
+    table wider than its card scrolls inside its own container (issue 18: tables scroll
+    rather than break words; was: cells broke words anywhere)."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(report.as_uri())
     page.wait_for_load_state("load")
@@ -94,14 +109,30 @@ def test_report_has_no_horizontal_overflow(browser, report, width):
     )
     too_wide = page.eval_on_selector_all(
         "section",
-        """sections => sections.flatMap(s => [...s.querySelectorAll('table, img, p')]
+        """sections => sections.flatMap(s => [...s.querySelectorAll('.table-scroll, img, p')]
             .filter(e => e.getBoundingClientRect().right > s.getBoundingClientRect().right + 1)
             .map(e => s.id + ': ' + e.tagName + ' ' + e.textContent.slice(0, 60)))""",
     )
     assert too_wide == []
+    # every table scrolls in its own container, and no cell breaks a word
+    loose = page.eval_on_selector_all(
+        "table", "ts => ts.filter(t => !t.parentElement.classList.contains('table-scroll')).length"
+    )
+    assert loose == 0
+    breaking = page.eval_on_selector_all(
+        "table.data td",
+        """cells => cells.filter(c => {const s = getComputedStyle(c);
+            return s.overflowWrap !== 'normal' || s.wordBreak !== 'normal'}).length""",
+    )
+    assert breaking == 0
     # the eligibility criteria are one per line (a line box per criterion)
     criteria = page.locator("#protocol td", has_text="1. inclusion").inner_text()
     assert len(criteria.splitlines()) >= 8
+    if width == 390:  # a phone: figures shrink to the card, headline cards stack
+        images = page.eval_on_selector_all(
+            "figure img", "imgs => imgs.map(i => i.getBoundingClientRect().width)"
+        )
+        assert images and max(images) <= 390
     body = page.inner_text("body")
     assert "nan" not in body.split() and " nan" not in body and "HR 0.00" not in body
     page.screenshot(path=str(ARTIFACTS / f"report-full-{width}.png"), full_page=True)

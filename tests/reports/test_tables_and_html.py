@@ -38,7 +38,7 @@ def test_response_table_counts_and_orr():
     row = response_table(frame, group="g", response="bor").frame.iloc[0]
     assert row["PR"] == "3 (30.0%)" and row["PD"] == "2 (20.0%)"
     lo, hi = proportion_confint(3, 10, method="beta")
-    assert row["ORR (95% CI)"] == f"30.0% ({100 * lo:.1f}-{100 * hi:.1f})"
+    assert row["ORR (95% CI)"] == f"30.0% ({100 * lo:.1f}\u2013{100 * hi:.1f})"  # en dash
     assert row["DCR (95% CI)"].startswith("80.0%")
 
 
@@ -89,7 +89,7 @@ def test_baseline_table_median_iqr_and_percentages():
         frame, arm="arm", continuous={"age": "Age"}, categorical={"ecog": "ECOG"}
     ).frame
     assert list(table.columns) == ["Characteristic", "Arm A (n = 3)", "Arm B (n = 1)"]
-    assert table.iloc[0, 1] == "60.0 (55.0-65.0)"
+    assert table.iloc[0, 1] == "60.0 (55.0\u201365.0)"  # en dash (journal typography)
     assert table.set_index("Characteristic").loc["    1", "Arm A (n = 3)"] == "2 (66.7%)"
 
 
@@ -130,7 +130,10 @@ def test_write_report_is_self_contained(tmp_path, two_arms):
     assert (tmp_path / "report/figures/km_ttf.png").stat().st_size > 1000
     assert "<svg" in (tmp_path / "report/figures/km_ttf.svg").read_text()
     assert (tmp_path / "report/tables").is_dir()
-    assert "data:image/png;base64," in html
+    # figures embedded as SVG (sharp at any width), the PNG and SVG files linked
+    assert "data:image/svg+xml;base64," in html
+    assert 'href="figures/km_ttf.svg"' in html and 'href="figures/km_ttf.png"' in html
+    assert '<div class="table-scroll"' in html
     # no network resource at all, and user text is escaped
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", html)
     assert "&lt;b&gt;markup&lt;/b&gt;" in html and "Demo &amp; test" in html

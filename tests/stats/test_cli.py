@@ -82,10 +82,11 @@ def test_non_numeric_time_cell_and_directory_are_named(tmp_path):
     path.write_text("time,status\n1,1\nabc,0\n3,1\n")
     result = runner.invoke(app, ["km", str(path), "--time", "time", "--event", "status"])
     assert result.exit_code == 2
-    assert "time: 1 non-numeric value(s) at [1]='abc'" in " ".join(result.output.split())
+    # rows are counted as in every command (row 1 = first data row), no longer 0-based
+    assert "--time 'time': not a number at row 2='abc'" in " ".join(result.output.split())
     result = runner.invoke(app, ["km", str(tmp_path), "--time", "time", "--event", "status"])
     assert result.exit_code == 2
-    assert "is a directory; expected a CSV file" in " ".join(result.output.split())
+    assert "is a directory; expected an existing CSV file" in " ".join(result.output.split())
 
 
 def test_json_rows_name_their_group_and_covariate():

@@ -48,7 +48,8 @@ Plausible ranges are deliberately wide (they catch typos and unit mix-ups, not d
 a bilirubin above 20 mg/dL is far more often a umol/L value typed into the mg/dL column
 than a real value in a patient screened for these trials, so it is refused with a hint;
 likewise an albumin of 3.5 "g/L" is a g/dL value, a haemoglobin of 12 "g/L" a g/dL value
-and a tumour of 45 "cm" a millimetre value.
+and a tumour of 45 "cm" a millimetre value; platelets of 150000 "x10^9/L" (and neutrophils or
+lymphocytes above 100) are counts per microlitre.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ VP_GRADES = ("Vp0", "Vp1", "Vp2", "Vp3", "Vp4")
 VV_GRADES = ("Vv0", "Vv1", "Vv2", "Vv3")
 
 _MG_DL_BILI = "it looks like a mg/dL value: use bilirubin_mg_dl"
+#: A blood count typed per microlitre (150,000/uL) into a 10^9/L field (150).
+_PER_UL = "it looks like a count per microlitre (/uL, /mm3): divide by 1000 for 10^9/L"
 _UMOL_BILI = "it looks like a umol/L value: use bilirubin_umol_l"
 
 FIELDS: dict[str, FieldSpec] = {
@@ -142,9 +145,9 @@ FIELDS: dict[str, FieldSpec] = {
         ),
         _f("ecog", "int", "ECOG performance status", 0, 5),
         _f("life_expectancy_weeks", "float", "life expectancy, weeks", 0, 1000),
-        _f("anc_10e9_l", "float", "absolute neutrophil count, 10^9/L", 0, 100),
-        _f("lymphocytes_10e9_l", "float", "lymphocytes, 10^9/L", 0, 100),
-        _f("platelets_10e9_l", "float", "platelets, 10^9/L", 1, 2000),
+        _f("anc_10e9_l", "float", "absolute neutrophil count, 10^9/L", 0, 100, hint_high=_PER_UL),
+        _f("lymphocytes_10e9_l", "float", "lymphocytes, 10^9/L", 0, 100, hint_high=_PER_UL),
+        _f("platelets_10e9_l", "float", "platelets, 10^9/L", 1, 2000, hint_high=_PER_UL),
         _f(
             "haemoglobin_g_l",
             "float",

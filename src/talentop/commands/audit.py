@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from talentop.commands._edge import EXIT_ERROR, console, edge, print_json
+from talentop.commands._edge import EXIT_ERROR, console, edge, print_json, print_table
 from talentop.commands.db import CHECKPOINTS_HELP, KEYS_HELP, URL_HELP, open_store
 
 audit_app = typer.Typer(help="Verify, checkpoint and prove the audit log.", no_args_is_help=True)
@@ -62,7 +62,7 @@ def verify_cmd(
         for problem in report.problems:
             # seq 0: nothing to name (a table row with no entry, a checkpoint, a key)
             table.add_row(str(problem.seq) if problem.seq else "-", problem.kind, problem.detail)
-        console.print(table)
+        print_table(table)
     if not json_out:
         latest = report.latest_checkpoint
         if latest is None:

@@ -9,7 +9,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from talentop.commands._edge import console, edge, print_json
+from talentop.commands import _limits
+from talentop.commands._edge import console, edge, print_json, print_table
+from talentop.commands._files import output_dir
 
 
 def _hr(figures: dict, endpoint: str) -> str:
@@ -101,7 +103,8 @@ def register(app: typer.Typer) -> None:
             "--patients",
             min=10,
             help="Screened patients to simulate. Default: the protocol's published screened "
-            "count (TALENTOP 627), else its published randomised count / 0.85 (TALENTACE 402).",
+            "count (TALENTOP 627), else its published randomised count / 0.85 (TALENTACE "
+            f"402). At most {_limits.MAX_DEMO_PATIENTS:,} (about 20 minutes).",
         ),
         protocol_name: str = typer.Option(
             "talentop",
@@ -135,6 +138,8 @@ def register(app: typer.Typer) -> None:
             patients = int(
                 published.get("screened") or round(published.get("randomised", 340) / 0.85)
             )
+        _limits.demo_patients(patients)
+        output_dir(out, create=False)  # checked only: nothing is written before the run
         if protocol.randomisation.timing == "at_entry":
             _entry_demo(protocol, out, db, seed, patients, as_json)
             return
@@ -170,6 +175,7 @@ def register(app: typer.Typer) -> None:
             print_json(
                 {
                     "report": str(result.report),
+                    "closed_dmc_report": str(result.report.with_name("closed-dmc.html")),
                     "database_url": mask_url(result.database_url),
                     "seconds": round(result.seconds, 1),
                     "published": published_values(protocol),
@@ -185,7 +191,7 @@ def register(app: typer.Typer) -> None:
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(escape(row[k]) for k in columns))  # "[input]" is text, not markup
-        console.print(table)
+        print_table(table)
         if result.dynamic:
             c = result.dynamic["conversion"]
             d, f = result.dynamic, result.figures
@@ -201,3 +207,6 @@ def register(app: typer.Typer) -> None:
             f"{result.seconds:.1f} s)",
             highlight=False,
         )
+        closed = result.report.with_name("closed-dmc.html")
+        if closed.exists():
+            console.print(f"Closed report for the Data Monitoring Committee: {closed}")

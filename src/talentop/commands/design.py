@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from talentop.commands import _limits
 from talentop.commands._edge import (
     console,
     edge,
@@ -38,6 +39,8 @@ def _check_design(
         problems.append(
             f"hazard_ratio={hazard_ratio!r}: expected a finite positive ratio other than 1"
         )
+    elif problem := _limits.hazard_ratio("--hazard-ratio", hazard_ratio):
+        problems.append(problem)
     if not 0 < alpha < 0.5:
         problems.append(f"alpha={alpha!r}: expected a {kind} 0 < alpha < 0.5")
     if not 0 < power < 1:
@@ -168,6 +171,9 @@ def design(
 ) -> None:
     """Group-sequential design: events (Schoenfeld x inflation) and bounds per look.
 
+    Limits (docs/limits.md): hazard ratio 0.01 to 100, alpha per side >= 1e-12, power <=
+    0.9999, at most 100 looks; outside them the numbers would not be right.
+
     Bounds are Lan-DeMets spending bounds computed by recursive numerical integration (as R
     gsDesign); the table shows them on the z, hazard-ratio and nominal p scales with the
     cumulative alpha spent (both two-sided with --sided 2; the JSON also gives each look's
@@ -177,6 +183,7 @@ def design(
     if alpha is None:
         alpha = 0.05 if sided == 2 else 0.025
     parsed = parse_looks(looks)
+    check_problems(_limits.design_options(alpha / max(sided, 1), power, len(parsed.fractions)))
     result = design_table(
         hazard_ratio=hazard_ratio,
         power=power,
@@ -313,7 +320,11 @@ def simulate(
     """Simulate a grid of designs, or the protocol's ready-made scenarios (--scenario).
 
     Each grid cell is a 1:1 exponential trial; its final event count is Schoenfeld's times
-    the group-sequential inflation unless the grid gives events. Several keys may share one
+    the group-sequential inflation unless the grid gives events. Before anything runs, the
+    memory (about 40 kB per patient per block of 250 trials, 2 blocks at once unless
+    --local serial; half the available memory at most) and the work (at most 2e10
+    patient-trials) are estimated and a request beyond them is refused, naming the option
+    (docs/limits.md); hazard ratios must lie between 0.01 and 100. Several keys may share one
     --grid value ("hr=0.6,0.7 n=200,300"). A scenario (protocol file, section scenarios) is
     the SAP with some assumptions changed: it reports the events and patients the SAP's power
     needs and, by simulation, the power of the trial as the scenario runs it. Results depend
@@ -343,7 +354,21 @@ def simulate(
     ]
     check_problems(problems)
     items = [part for item in grid for part in item.split()]
-    cells = grid_cells(parse_grid(items))
+    parsed_grid = parse_grid(items)
+    problems = [
+        p for hr in parsed_grid.get("hr", []) if (p := _limits.hazard_ratio("--grid hr", hr))
+    ]
+    looks = max((len(v) for v in parsed_grid.get("looks", [(1.0,)])), default=1)
+    problems += _limits.design_options(alpha, power, looks)
+    check_problems(problems)
+    cells = grid_cells(parsed_grid)
+    # memory and work from the grid's own n (before sizing, which may raise them)
+    given_n = [int(n) for n in parsed_grid.get("n", [])]
+    if given_n:
+        check_problems(_limits.simulation(
+            patients=[max(given_n)] * len(cells), replicates=replicates,
+            parallel=1 if (local == "serial" and not scheduler) else _limits.PARALLEL_BLOCKS,
+        ))  # fmt: skip
     designs = [
         cell_design(
             c,
@@ -356,6 +381,13 @@ def simulate(
         )
         for c in cells
     ]
+    check_problems(
+        _limits.simulation(
+            patients=[int(d.n_patients) for d in designs],
+            replicates=replicates,
+            parallel=1 if (local == "serial" and not scheduler) else _limits.PARALLEL_BLOCKS,
+        )
+    )
     mode = "dask" if scheduler else local
     with Progress(
         TextColumn("simulating"),
@@ -522,7 +554,7 @@ def calibrate(
     for endpoint, pieces in (("TTF", result.ttf_hazards), ("OS", result.os_hazards)):
         for arm, arm_pieces in pieces.items():
             hazards.add_row(endpoint, arm, ", ".join(f"{s:.4g}: {h:.5f}" for s, h in arm_pieces))
-    console.print(hazards)
+    print_table(hazards)
     fitted = ", ".join(result.fitted) or "nothing (all given)"
     console.print(
         f"data cut month {result.data_cut_months:.2f} after the first randomisation "
@@ -542,7 +574,7 @@ def calibrate(
             _cell(row.mc_se, 2) if count else _cell(row.mc_se),
             row.flag,
         )
-    console.print(fit)
+    print_table(fit)
     flagged = [row.quantity for row in result.fit.itertuples(index=False) if row.flag]
     if flagged:
         console.print(

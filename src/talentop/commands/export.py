@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from talentop.commands._edge import console, edge, print_json
+from talentop.commands._files import output_dir
 from talentop.commands.db import URL_HELP
 from talentop.errors import InvalidInput
 
@@ -26,7 +29,13 @@ class Format(StrEnum):
 @export_app.command("adtte")
 @edge
 def adtte(
-    out: Path = typer.Option(..., "--out", help="Directory to write adtte.csv / adtte.xpt into."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Folder to write adtte.csv / adtte.xpt into (created if missing; existing "
+        "adtte files in it are replaced). A file, or a place that cannot be written, is an "
+        "error naming the path; so is a full disk, and nothing half-written is left.",
+    ),
     fmt: Format = typer.Option(
         Format.both, "--format", help="csv, xpt (SAS transport v5) or both."
     ),
@@ -55,14 +64,29 @@ def adtte(
         except ValueError:
             raise InvalidInput.field("--cutoff", cutoff, "a date YYYY-MM-DD") from None
     formats = ("csv", "xpt") if fmt is Format.both else (fmt.value,)
+    output_dir(
+        out, create=False
+    )  # an existing file or a place that cannot be written: named, before work
     store = Store(url)
-    result = export_adtte(
-        Context(store, load_protocol(protocol), "system"),
-        out,
-        formats=formats,
-        cutoff_date=cutoff_date,
-    )
-    store.dispose()
+    # written into a private folder first, then moved into place: a full disk leaves no
+    # half-written adtte.csv behind (and the export only reads the database)
+    staging = out / f".adtte-{os.getpid()}.partial"
+    try:
+        result = export_adtte(
+            Context(store, load_protocol(protocol), "system"),
+            staging,
+            formats=formats,
+            cutoff_date=cutoff_date,
+        )
+        paths = []
+        for written in result["paths"]:
+            target = out / Path(written).name
+            os.replace(written, target)
+            paths.append(str(target))
+        result["paths"] = paths
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        store.dispose()
     if json_out:
         print_json(result)
         return

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from talentop.commands._edge import console, edge, print_json
+from talentop.commands._edge import console, edge, print_json, print_table
 from talentop.protocol import Protocol, available_protocols, load_protocol
 
 protocol_app = typer.Typer(
@@ -42,7 +42,7 @@ def _render(p: Protocol) -> None:
     crit.add_column("criterion / needs (patient fields)", overflow="fold")
     for c in p.eligibility:
         crit.add_row(c.id, Text(c.text) + Text("\nneeds: " + ", ".join(c.needs), style="cyan"))
-    console.print(crit)
+    print_table(crit)
     ind = p.induction
     cycles = Table(
         title=f"Induction: q{ind.cycle_length_days}d, window +/-{ind.visit_window_days}d"
@@ -51,7 +51,7 @@ def _render(p: Protocol) -> None:
     cycles.add_column("drugs")
     for cycle in ind.cycles:
         cycles.add_row(str(cycle.number), "; ".join(_dose(d) for d in cycle.drugs))
-    console.print(cycles)
+    print_table(cycles)
     console.print(
         f"Surgery >= {p.surgery.min_days_after_bevacizumab} d after bevacizumab; restart >= "
         f"{p.surgery.bevacizumab_restart_min_days} d after. Assessment {p.assessment.criteria} every "

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from talentop.commands import _files, _limits
 from talentop.commands._edge import console, edge, print_json
 from talentop.errors import InvalidInput
 from talentop.recist import evaluate, evaluate_both
@@ -22,12 +22,7 @@ def read_case(path: Path) -> dict[str, Any]:
     """One case from a JSON file (the input object of examples/recist/README.md)."""
     if path.is_dir():
         raise InvalidInput(f"{path}: is a directory; expected a JSON file (try {path}/*.json)")
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such file; expected an existing JSON file")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path}: not valid JSON ({exc})") from None
+    data = _files.read_json(path, "FILE", "an existing JSON file (one RECIST case)")
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: expected one case as a JSON object, got {type(data).__name__}")
     return data
@@ -35,11 +30,16 @@ def read_case(path: Path) -> dict[str, Any]:
 
 def evaluate_files(paths: list[Path], *, both: bool) -> list[tuple[Path, dict[str, Any]]]:
     """Evaluate every file; problems of all files are raised together, prefixed by file."""
+    _limits.recist_files(len(paths))
     results: list[tuple[Path, dict[str, Any]]] = []
     problems: list[str] = []
     for path in paths:
         try:
             case = read_case(path)
+            too_big = _limits.recist_case(case, str(path))
+            if too_big:
+                problems += too_big
+                continue
             results.append((path, evaluate_both(case) if both else evaluate(case)))
         except InvalidInput as exc:
             problems.extend(p if p.startswith(str(path)) else f"{path}: {p}" for p in exc.problems)

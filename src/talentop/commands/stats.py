@@ -9,32 +9,41 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from talentop.commands._edge import console, edge, number_table, print_json, print_table
+from talentop.commands._edge import (
+    console,
+    edge,
+    err_console,
+    number_table,
+    print_json,
+    print_table,
+)
+from talentop.commands._survival_csv import SurvivalTable, read_survival
 from talentop.errors import InvalidInput
 from talentop.stats import cox, kaplan_meier_by, logrank
 from talentop.stats.results import json_safe
 
-FILE = typer.Argument(..., help="CSV file with one row per patient.")
-TIME = typer.Option(..., "--time", help="Column of follow-up times (e.g. ttf_months).")
-EVENT = typer.Option(..., "--event", help="Column of event indicators: 1 = event, 0 = censored.")
+FILE = typer.Argument(
+    ...,
+    help="CSV with one row per patient, or an ADTTE (one row per patient and PARAMCD; pick "
+    "one with --param). UTF-8, UTF-16 or Excel (Windows-1252); comma, semicolon or tab.",
+)
+TIME = typer.Option(..., "--time", help="Column of follow-up times (e.g. AVAL, ttf_months).")
+EVENT = typer.Option(None, "--event", help="Column of event indicators: 1 = event, 0 = censored.")
+CENSOR = typer.Option(
+    None,
+    "--censor",
+    help="Column of censoring codes instead of --event, CDISC ADTTE style: CNSR 0 = event, "
+    "a positive code = censored (e.g. --censor CNSR).",
+)
+PARAM = typer.Option(
+    None, "--param", help="Keep the rows of this PARAMCD of an ADTTE (e.g. OS, TTF, PFS)."
+)
 JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of tables.")
-
-
-def _read(path: Path, columns: list[str]) -> pd.DataFrame:
-    if path.is_dir():
-        raise InvalidInput(f"FILE={str(path)!r}: is a directory; expected a CSV file")
-    if not path.is_file():
-        raise InvalidInput(f"FILE={str(path)!r}: no such file; expected an existing CSV file")
-    try:
-        data = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InvalidInput(f"{path}: not a readable CSV file ({exc})") from None
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise InvalidInput(
-            [f"{path}: column {c!r} not found; columns are {list(data.columns)}" for c in missing]
-        )
-    return data
+MISSING_RULE = (
+    "Rows with a missing value in a column the command uses are left out and listed "
+    "(R's na.omit); row 1 is the first data row after the header. Column names match "
+    "ignoring case and spaces."
+)
 
 
 def _times(text: str | None) -> list[float]:
@@ -66,77 +75,140 @@ def _table(frame: pd.DataFrame, title: str) -> Table:
     return number_table(title, [str(c) for c in frame.columns], rows)
 
 
+def _say_input(table: SurvivalTable) -> None:
+    """Notes about the input for people (stderr, so stdout stays the result)."""
+    for note in table.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    if table.dropped:
+        rows = list(table.dropped.items())
+        shown = "; ".join(f"row {r} ({', '.join(c)})" for r, c in rows[:10])
+        more = f"; +{len(rows) - 10} more" if len(rows) > 10 else ""
+        err_console.print(
+            f"note: {len(rows)} row(s) left out for a missing value: {shown}{more}",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _reference(values: list[str]) -> dict[str, str]:
+    """--reference COL=LEVEL (repeatable) -> {COL: LEVEL}."""
+    out = {}
+    for item in values:
+        column, sep, level = item.partition("=")
+        if not sep or not column.strip() or not level.strip():
+            raise InvalidInput.field("--reference", item, "COLUMN=LEVEL, e.g. sex=female")
+        out[column.strip()] = level.strip()
+    return out
+
+
 def register(app: typer.Typer) -> None:
     """Add the survival-statistics commands to the root app."""
 
-    @app.command("km")
+    @app.command("km", help=f"Kaplan-Meier medians with 95% CI (R's rule; NR = not reached) "
+                 f"and numbers at risk. {MISSING_RULE}")  # fmt: skip
     @edge
     def km_command(
         file: Path = FILE,
         time: str = TIME,
-        event: str = EVENT,
+        event: str | None = EVENT,
+        censor: str | None = CENSOR,
+        param: str | None = PARAM,
         group: str | None = typer.Option(None, "--group", help="Column that splits the curves."),
         conf_type: str = typer.Option("log", help='Band: "log" (R), "log-log" (SAS), "plain".'),
         at: str | None = typer.Option(None, help="Comma-separated times for numbers at risk."),
         as_json: bool = JSON,
     ) -> None:
-        """Kaplan-Meier medians with 95% CI (R's rule; NR = not reached) and numbers at risk."""
         times = _times(at)
-        data = _read(file, [time, event, *([group] if group else [])])
-        labels = data[group] if group else pd.Series("all", index=data.index)
-        fits = kaplan_meier_by(data[time], data[event], labels, conf_type=conf_type)
+        table = read_survival(
+            file, time=time, event=event, censor=censor, param=param, others={"--group": group}
+        )
+        data = table.data
+        labels = data[table.columns["--group"]] if group else pd.Series("all", index=data.index)
+        fits = kaplan_meier_by(data[table.time], data[table.event], labels, conf_type=conf_type)
         risk = pd.DataFrame({str(k): c.at_risk(times) for k, c in fits.curves.items()}).T
         risk.index.name = "group"
         if as_json:
             print_json({"summary": json_safe(fits.summary.reset_index()),
-                        "at_risk": json_safe(risk.reset_index())})  # fmt: skip
+                        "at_risk": json_safe(risk.reset_index()),
+                        "input": table.report()})  # fmt: skip
             return
+        _say_input(table)
         print_table(_table(fits.summary, f"Kaplan-Meier ({conf_type} band)"))
         if times:
             print_table(_table(risk, "Numbers at risk"))
 
-    @app.command("logrank")
+    @app.command("logrank", help="k-group log-rank test (R survdiff), optionally stratified "
+                 f"and weighted. {MISSING_RULE}")  # fmt: skip
     @edge
     def logrank_command(
         file: Path = FILE,
         time: str = TIME,
-        event: str = EVENT,
+        event: str | None = EVENT,
+        censor: str | None = CENSOR,
+        param: str | None = PARAM,
         group: str = typer.Option(..., "--group", help="Column with the groups to compare."),
         strata: str | None = typer.Option(None, help="Column to stratify by."),
         rho: float = typer.Option(0.0, help="Fleming-Harrington rho: weight S(t-)^rho."),
         gamma: float = typer.Option(0.0, help="Fleming-Harrington gamma: (1-S(t-))^gamma."),
         as_json: bool = JSON,
     ) -> None:
-        """k-group log-rank test (R survdiff), optionally stratified and weighted."""
-        data = _read(file, [time, event, group, *([strata] if strata else [])])
-        result = logrank(data[time], data[event], data[group],
-                         strata=data[strata] if strata else None, rho=rho, gamma=gamma)  # fmt: skip
+        table = read_survival(
+            file, time=time, event=event, censor=censor, param=param,
+            others={"--group": group, "--strata": strata},
+        )  # fmt: skip
+        data = table.data
+        result = logrank(data[table.time], data[table.event], data[table.columns["--group"]],
+                         strata=data[table.columns["--strata"]] if strata else None,
+                         rho=rho, gamma=gamma)  # fmt: skip
         if as_json:
-            print_json(result.to_dict())
+            print_json({**result.to_dict(), "input": table.report()})
             return
+        _say_input(table)
         print_table(_table(result.table, "Log-rank test"))
-        console.print(result._footer()[0])
+        for line in result._footer():
+            console.print(line, markup=False, highlight=False)
 
-    @app.command("cox")
+    @app.command("cox", help="Cox proportional hazards: HR with 95% CI, tests, and the "
+                 "Schoenfeld PH test. A text covariate (e.g. sex = female/male) is coded as "
+                 "0/1 dummies against a reference level, as R does: the first level in sorted "
+                 f"order unless --reference names another. {MISSING_RULE}")  # fmt: skip
     @edge
     def cox_command(
         file: Path = FILE,
         time: str = TIME,
-        event: str = EVENT,
+        event: str | None = EVENT,
+        censor: str | None = CENSOR,
+        param: str | None = PARAM,
         covariate: list[str] = typer.Option(..., "--covariate", "-x", help="Repeat per covariate."),
+        reference: list[str] = typer.Option(
+            [], "--reference", help="Reference level of a text covariate, COLUMN=LEVEL (repeat)."
+        ),
         strata: str | None = typer.Option(None, help="Column to stratify the baseline hazard."),
         ties: str = typer.Option("efron", help='"efron" (R default) or "breslow".'),
         robust: bool = typer.Option(False, help="Robust (sandwich) standard errors."),
         as_json: bool = JSON,
     ) -> None:
-        """Cox proportional hazards: HR with 95% CI, tests, and the Schoenfeld PH test."""
-        data = _read(file, [time, event, *covariate, *([strata] if strata else [])])
-        fit = cox(data, duration=time, event=event, covariates=covariate, strata=strata,
-                  ties=ties, robust=robust)  # fmt: skip
+        table = read_survival(
+            file, time=time, event=event, censor=censor, param=param,
+            others={"--covariate": covariate, "--strata": strata},
+        )  # fmt: skip
+        covariates = [table.columns[f"--covariate {name}"] for name in covariate]
+        references = {}
+        for name, level in _reference(reference).items():
+            matched = [c for c, given in zip(covariates, covariate, strict=True)
+                       if name in (c, given)]  # fmt: skip
+            if not matched:
+                raise InvalidInput.field("--reference", name, f"one of the covariates {covariate}")
+            references[matched[0]] = level
+        fit = cox(table.data, duration=table.time, event=table.event, covariates=covariates,
+                  strata=table.columns.get("--strata"), ties=ties, robust=robust,
+                  reference=references)  # fmt: skip
         ph = fit.ph_test()
         if as_json:
-            print_json({**fit.to_dict(), "ph_test": json_safe(ph.table.reset_index())})
+            print_json({**fit.to_dict(), "ph_test": json_safe(ph.table.reset_index()),
+                        "input": table.report()})  # fmt: skip
             return
+        _say_input(table)
         print_table(_table(fit.summary, "Cox proportional hazards"))
         for line in fit._footer():
             console.print(line, markup=False)

@@ -10,7 +10,8 @@ import pandas as pd
 
 from talentop.demo.entry_pipeline import RATE_MONTHS, EntryInterim
 from talentop.demo.provenance import CALIBRATED, INPUT, NOT_AVAILABLE, OUTPUT, mark
-from talentop.demo.report import _endpoint_table, _km
+from talentop.demo.report_endpoints import endpoint_table as _endpoint_table
+from talentop.demo.report_endpoints import km as _km
 from talentop.demo.report_experts import protocol_statements, sap_or_design
 from talentop.reports import Report, Section, Table, fmt_hr, fmt_num, key_value_table, p_equals
 from talentop.reports import write_report as write_files

@@ -1,4 +1,12 @@
-"""Build the trial report (``talentop.reports``) from an interim analysis."""
+"""Build the trial report (``talentop.reports``) from an interim analysis: the open report
+(``index.html``, for a journal's readers) and, beside it, the closed report for the Data
+Monitoring Committee (``closed-dmc.html``).
+
+The open report is a list of sections, each built by one function (report_trial,
+report_endpoints, report_methods); to add a section, write its function and add one line
+to ``sections`` in `build_report`. Reader text names no command, module or working note:
+those are in the methods appendix, the last section.
+"""
 
 from __future__ import annotations
 
@@ -7,155 +15,55 @@ from typing import Any
 
 import pandas as pd
 
-from talentop.demo.analysis import (
-    CD_GRADES,
-    Interim,
-    key_figures,
-    published_rows,
-    sensitivity_changes,
-)
+from talentop.demo.analysis import Interim, key_figures
+from talentop.demo.report_dmc import build_closed_report
+from talentop.demo.report_endpoints import km, os_section, pfs_sections, ttf_section
 from talentop.demo.report_experts import (
     dynamic_tables,
     expert_sections,
     protocol_statements,
     sap_or_design,
 )
-from talentop.reports import (
-    ArmCurve,
-    Report,
-    Section,
-    Table,
-    baseline_table,
-    consort_figure,
-    fmt_ci,
-    fmt_hr,
-    fmt_num,
-    fmt_p,
-    grade_table,
-    key_value_table,
-    km_figure,
-    p_equals,
-    response_table,
-    write_report,
+from talentop.demo.report_methods import methods_appendix
+from talentop.demo.report_text import readable
+from talentop.demo.report_trial import (
+    baseline_section,
+    consort_section,
+    dynamic_section,
+    protocol_section,
+    published_section,
+    response_section,
+    safety_section,
 )
-from talentop.reports.numbers import finite
-from talentop.reports.provenance import provenance_table
+from talentop.reports import Report, fmt_hr, fmt_num, write_report
 
 
-def _km(result: Any, name: str, title: str, y_label: str) -> Any:
-    arms = [
-        ArmCurve(arm, g["time"].to_numpy(), g["event"].to_numpy())
-        for arm, g in result.data.groupby("arm")
-    ]
-    note = (
-        f"Stratified Cox HR (A vs B) {fmt_hr(result.hr, *result.hr_ci, reason=result.hr_reason)}\n"
-        f"stratified log-rank {p_equals(result.logrank_p)}"
-    )
-    return km_figure(
-        arms, name=name, title=title, y_label=y_label, annotation=note, fitted=result.km
-    )
-
-
-def _endpoint_table(result: Any, label: str) -> Table:
-    rows = []
-    for arm, km in result.km.items():
-        lo, hi = km.median_ci
-        rows.append(
-            {
-                "Arm": arm,
-                "n": km.n,
-                "events": km.events,
-                "median, months (95% CI)": fmt_ci(km.median, lo, hi, 1)
-                if finite(km.median) is not None
-                else f"not reached (95% CI {fmt_num(lo)}-NR)",
-            }
-        )
-    hr = fmt_hr(result.hr, *result.hr_ci, reason=result.hr_reason)
-    wald = f" (Wald {p_equals(result.hr_p)})" if result.hr_reason is None else ""
-    note = f"Stratified Cox HR A vs B {hr}{wald}; stratified log-rank {p_equals(result.logrank_p)}."
-    rmst = result.rmst
-    if rmst is not None and finite(rmst.difference) is not None:
-        lo, hi = rmst.ci
-        note += (
-            f" RMST difference A minus B up to {fmt_num(rmst.tau)} months: "
-            f"{fmt_num(rmst.difference, 2)} months (95% CI {fmt_num(lo, 2)} to "
-            f"{fmt_num(hi, 2)}, {p_equals(rmst.p_value)})."
-        )
-    return Table(f"{label}: Kaplan-Meier medians by arm", pd.DataFrame(rows), note)
-
-
-def _sensitivity_table(interim: Interim) -> Table:
-    """TTF censored at maintenance completion (the protocol's continue reasons censor)."""
-    table = _endpoint_table(
-        interim.ttf_sensitivity, "Sensitivity, TTF censored at maintenance completion"
-    )
-    change = sensitivity_changes(interim.ttf, interim.ttf_sensitivity)
-    note = (
-        f" Censoring at maintenance completion changed {change['changed']} patients' TTF "
-        f"({change['events_censored']} failure(s) after completion became censored). The "
-        "stratified log-rank and Cox use only risk sets within a stratum: an earlier censoring "
-        "time changes them only if another patient of that stratum fails in between, so they "
-        "can equal the primary analysis while the KM curve and RMST (unstratified) move."
-    )
-    return Table(table.title, table.frame, table.note + note)
-
-
-def _ttf_lists(protocol: Any) -> str:
-    """The protocol's TTF reason lists, in words (what fails, censors, or neither)."""
-
-    def words(reasons: list[str]) -> str:
-        return ", ".join(r.replace("_", " ") for r in reasons) or "none"
-
-    ttf = protocol.ttf
+def _subtitle(protocol: Any, *, seed: int, n_patients: int) -> str:
     return (
-        f"Failure reasons: {words(ttf.failure_reasons)} (a death always fails). Censoring: "
-        f"{words(ttf.censor_reasons)}. Ending treatment without failing or censoring "
-        f"(follow-up for failure continues): {words(ttf.continue_reasons)}."
+        f"Simulated cohort of {n_patients} screened patients (random seed {seed}); "
+        f"{protocol.id.upper()} protocol ({protocol.registry_id}), version {protocol.version}"
     )
 
 
-def _ph_table(result: Any, label: str) -> Table:
-    """Schoenfeld-residual test (R ``cox.zph``, KM time transform): per covariate and global."""
-    if result.ph is None:
-        why = result.hr_reason or "too few events for the score test"
-        frame = pd.DataFrame(
-            [{"term": "-", "chi-square": f"not estimable ({why})", "df": "", "P": ""}]
-        )
-    else:
-        frame = pd.DataFrame(
-            {
-                "term": ["treatment (A vs B)" if t == "treat_a" else t for t in result.ph.index],
-                "chi-square": [fmt_num(v, 3, "not estimable") for v in result.ph["chisq"]],
-                "df": [fmt_num(v, 0, "-") for v in result.ph["df"]],
-                "P": [fmt_p(v) for v in result.ph["p"]],
-            }
-        )
-    return Table(
-        f"{label}: proportional-hazards test (Schoenfeld residuals, KM time transform)",
-        frame,
-        "A small P means the hazard ratio changes over time (expected here: early surgical "
-        "risk, later gain); the RMST difference does not assume proportional hazards.",
-    )
-
-
-def _pfs_sections(interim: Interim) -> list[Section]:
-    if interim.pfs is None:
-        return []
-    title = "Progression-free survival, RECIST 1.1 (investigator-assessed)"
-    figure = _km(interim.pfs, "km_pfs", title, "Free of progression or death")
+def _headline(figures: dict[str, Any]) -> list[tuple[str, str]]:
     return [
-        Section(
-            "pfs",
-            "Progression-free survival (RECIST 1.1, investigator-assessed; secondary)",
-            [
-                "Progression as the RECIST 1.1 engine documented it on the recorded scans "
-                "(every 6 weeks on treatment, every 12 weeks after; after resection, recurrence "
-                "is PD by a new lesion), or death; censored per FDA 2007 Table A. mRECIST PFS "
-                "(PFSMR) is in adtte.csv."
-            ],
-            figures=[figure.figure],
-            tables=[_endpoint_table(interim.pfs, "PFS")],
-        )
+        (
+            "Randomised (A / B)",
+            f"{figures['randomised']} ({figures['arm_a']} / {figures['arm_b']})",
+        ),
+        (
+            "Median TTF A vs B",
+            f"{fmt_num(figures['ttf_median_a'])} vs {fmt_num(figures['ttf_median_b'])} months",
+        ),
+        (
+            "TTF HR (95% CI)",
+            fmt_hr(figures["ttf_hr"], *figures["ttf_hr_ci"], reason=figures["ttf_hr_reason"]),
+        ),
+        (
+            "OS HR (95% CI)",
+            fmt_hr(figures["os_hr"], *figures["os_ci"], reason=figures["os_hr_reason"]),
+        ),
+        ("Arm A operated", str(figures["operated"])),
     ]
 
 
@@ -168,196 +76,61 @@ def build_report(
     dynamic: pd.DataFrame | None = None,
     dynamic_interim: Interim | None = None,
 ) -> Report:
-    """Sections: key figures, published vs run, CONSORT, TTF, OS, subgroups, response, safety."""
+    """The open report: one section per function, in reading order (the experts' sections:
+    subgroups for TTF and OS, depth landmark, conversion, the arm-B switch readings, surgical
+    safety, pathology; the SAP with the interim against it)."""
     figures = key_figures(interim)
-    ttf_fig = _km(interim.ttf, "km_ttf", "Time to treatment failure", "Free of treatment failure")
-    os_fig = _km(interim.os, "km_os", "Overall survival", "Alive")
-    rand = interim.randomised.assign(vp_group=interim.randomised.vp_grade)
-    safety_denominators = {arm: int((rand.arm == arm).sum()) for arm in ("A", "B")}
+    dynamic_sections = (
+        [dynamic_section(dynamic, dynamic_tables(dynamic_interim))] if dynamic is not None else []
+    )
     sections = [
-        Section(
-            "published",
-            "Published vs this run",
-            [
-                "Every figure of the published interim (protocol.md) next to the same figure "
-                "computed from this simulated trial's database."
-            ],
-            tables=[provenance_table(published_rows(figures, protocol), _sources(protocol))],
-        ),
-        Section("consort", "Patient flow (CONSORT)", figures=[consort_figure(interim.flow)]),
-        Section(
-            "ttf",
-            "Primary endpoint: time to treatment failure",
-            [
-                "TTF definition (the protocol file's ttf.definition, applied as "
-                f"'talentop export adtte' applies it): {protocol.ttf.definition.strip()}",
-                _ttf_lists(protocol),
-                *(
-                    [
-                        "Sensitivity analysis (below): the same data with the continue "
-                        "reasons censoring TTF on their date. It censors every operated patient "
-                        "still free of failure at the end of maintenance (about 13-14 months), "
-                        "so beyond that the arm-A curve rests on the few patients still at risk "
-                        "(mostly not operated) and the late gain of surgery drops out of the HR."
-                    ]
-                    if interim.ttf_sensitivity is not None
-                    else []
-                ),
-            ],
-            figures=[ttf_fig.figure],
-            tables=[
-                _endpoint_table(interim.ttf, "TTF"),
-                _ph_table(interim.ttf, "TTF"),
-                *([_sensitivity_table(interim)] if interim.ttf_sensitivity is not None else []),
-            ],
-        ),
-        Section(
-            "os",
-            "Overall survival (immature)",
-            figures=[os_fig.figure],
-            tables=[_endpoint_table(interim.os, "OS"), _ph_table(interim.os, "OS")],
-        ),
-        *_pfs_sections(interim),
+        published_section(figures, protocol),
+        consort_section(interim),
+        ttf_section(interim, protocol),
+        os_section(interim),
+        *pfs_sections(interim),
+        *dynamic_sections,
         *expert_sections(interim, protocol),
-        Section(
-            "baseline",
-            "Baseline characteristics",
-            tables=[
-                baseline_table(
-                    rand,
-                    arm="arm",
-                    arm_order=["A", "B"],
-                    continuous={
-                        "age_years": "Age, years",
-                        "largest_tumour_diameter_cm": "Largest tumour, cm",
-                        "depth_of_response_pct": "Depth of response, %",
-                    },
-                    categorical={
-                        "sex": "Sex",
-                        "ecog": "ECOG PS",
-                        "vp_grade": "Portal vein thrombus",
-                        "bor": "Best response",
-                    },
-                )
-            ],
-        ),
-        Section(
-            "response",
-            "Response to induction",
-            tables=[response_table(interim.responses, group="group", response="bor")],
-        ),
-        Section(
-            "safety",
-            "Safety",
-            tables=[
-                grade_table(
-                    interim.complications.assign(grade=interim.complications.grade.astype(str)),
-                    arm="arm",
-                    term="term",
-                    grade="grade",
-                    denominators={"A": max(interim.operated, 1)},
-                    grade_order=CD_GRADES,
-                    high_grades=CD_GRADES[2:],
-                    high_label="grade >= IIIa",
-                    title="Surgical complications, Clavien-Dindo (operated arm-A patients)",
-                ),
-                grade_table(
-                    interim.adverse_events,
-                    arm="arm",
-                    term="term",
-                    grade="grade",
-                    denominators=safety_denominators,
-                    grade_order=[1, 2, 3, 4, 5],
-                    high_grades=[3, 4, 5],
-                    high_label="grade >= 3",
-                    title="Adverse events, CTCAE v5 (randomised patients)",
-                ),
-            ],
-        ),
+        baseline_section(interim),
+        response_section(interim),
+        safety_section(interim),
         sap_or_design(interim.plan, interim.gs, protocol, figures),
-        Section(
-            "protocol",
-            "Protocol summary",
-            tables=[
-                key_value_table(
-                    protocol.title,
-                    [
-                        ("registry", protocol.registry_id),
-                        (
-                            "eligibility criteria",
-                            "\n".join(
-                                f"{i}. {c.kind}: {c.text}"
-                                for i, c in enumerate(protocol.eligibility, start=1)
-                            ),
-                        ),
-                        (
-                            "induction",
-                            f"{len(protocol.induction.cycles)} cycles q{protocol.induction.cycle_length_days}d",
-                        ),
-                        ("strata", ", ".join(s.label for s in protocol.strata)),
-                        ("arms", "; ".join(f"{a.id}: {a.name}" for a in protocol.arms)),
-                        ("MDT", f"{protocol.mdt.min_members}+ members, rule {protocol.mdt.rule}"),
-                        ("TTF failure reasons", ", ".join(protocol.ttf.failure_reasons)),
-                        ("TTF censor reasons", ", ".join(protocol.ttf.censor_reasons) or "-"),
-                        (
-                            "TTF continue reasons (neither fail nor censor)",
-                            ", ".join(protocol.ttf.continue_reasons) or "-",
-                        ),
-                        *protocol_statements(protocol),
-                    ],
-                )
-            ],
-        ),
+        protocol_section(protocol, protocol_statements(protocol)),
     ]
-    if dynamic is not None:
-        sections.insert(
-            5,
-            Section(
-                "dynamic",
-                "Dynamic reassessment (arm B may switch to surgery)",
-                [
-                    "The same cohort and seed, run again with arm-B patients operated "
-                    "when an MDT reassessment finds them resectable."
-                ],
-                tables=[
-                    Table("Standard vs dynamic reassessment", dynamic),
-                    *dynamic_tables(dynamic_interim),
-                ],
-            ),
+    # Reader text everywhere but the methods appendix (which keeps codes and working notes).
+    sections = [readable(section) for section in sections]
+    sections.append(
+        methods_appendix(
+            figures, protocol, seed=seed, n_patients=n_patients, dynamic=dynamic is not None
         )
-    headline = [
-        (
-            "Randomised (A / B)",
-            f"{figures['randomised']} ({figures['arm_a']} / {figures['arm_b']})",
-        ),
-        (
-            "Median TTF A vs B",
-            f"{fmt_num(figures['ttf_median_a'])} vs {fmt_num(figures['ttf_median_b'])} mo",
-        ),
-        (
-            "TTF HR (95% CI)",
-            fmt_hr(figures["ttf_hr"], *figures["ttf_hr_ci"], reason=figures["ttf_hr_reason"]),
-        ),
-        (
-            "OS HR (95% CI)",
-            fmt_hr(figures["os_hr"], *figures["os_ci"], reason=figures["os_hr_reason"]),
-        ),
-        ("Arm A operated", str(figures["operated"])),
-    ]
+    )
     return Report(
         title="TALENTOP in silico: interim report",
-        subtitle=f"Simulated cohort of {n_patients} screened patients, seed {seed}; "
-        f"protocol {protocol.id} v{protocol.version}",
-        headline=headline,
+        subtitle=_subtitle(protocol, seed=seed, n_patients=n_patients),
+        headline=_headline(figures),
         sections=sections,
     )
 
 
-def _sources(protocol: Any) -> str:
-    sources = sorted({figure.source for figure in protocol.published.values()})
-    return "; ".join(sources) or "none in the protocol file"
+def build_closed(interim: Interim, protocol: Any, *, seed: int, n_patients: int) -> Report:
+    """The closed DMC report, with the same KM figures as the open one."""
+    figures = key_figures(interim)
+    km_figures = [
+        km(interim.ttf, "km_ttf", "Time to treatment failure", "Free of treatment failure").figure,
+        km(interim.os, "km_os", "Overall survival", "Alive").figure,
+    ]
+    return build_closed_report(
+        interim,
+        figures,
+        subtitle=_subtitle(protocol, seed=seed, n_patients=n_patients),
+        km_figures=km_figures,
+    )
 
 
 def write(interim: Interim, protocol: Any, out_dir: Path, **kwargs: Any) -> Path:
-    """Build and write the report; return index.html."""
-    return write_report(build_report(interim, protocol, **kwargs), out_dir)
+    """Write the open report (index.html) and the closed DMC report beside it; return
+    index.html."""
+    index = write_report(build_report(interim, protocol, **kwargs), out_dir)
+    closed_kwargs = {k: v for k, v in kwargs.items() if k in ("seed", "n_patients")}
+    write_report(build_closed(interim, protocol, **closed_kwargs), out_dir)
+    return index

@@ -38,6 +38,7 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
             usubjid = f"{protocol.id.upper()}-{site.code}-{patient.pseudo_id}"
             surgeries = queries.rows_for(session, m.Surgery, patient.id)
             stops = queries.rows_for(session, m.Discontinuation, patient.id)
+            contacts = queries.rows_for(session, m.FollowUpContact, patient.id)
             reviews = [
                 r
                 for r in queries.rows_for(session, m.MdtReview, patient.id, m.MdtReview.review_date)
@@ -63,6 +64,13 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
                         s.reason == "maintenance_completed" for s in stops
                     ),
                     "failure_reason": next((s.reason for s in stops if s.is_failure), None),
+                    # CONSORT follow-up stage: the first end of protocol treatment, any reason
+                    "discontinuation_reason": min(stops, key=lambda s: s.stop_date).reason
+                    if stops
+                    else None,
+                    "lost_to_follow_up": any(c.status == "lost_to_follow_up" for c in contacts)
+                    or any(s.reason == "lost_to_follow_up" for s in stops),
+                    "died": queries.rows_for(session, m.Death, patient.id) != [],
                     "days_after_bevacizumab": surgeries[0].days_after_bevacizumab
                     if surgeries
                     else None,

@@ -26,6 +26,13 @@ from talentop.errors import InvalidInput, check_problems
 
 #: grid density of Jennison & Turnbull (gsDesign uses r = 18); 6r - 1 base points per look
 GRID_R = 18
+#: Numerical limits of the bounds (the recursive integration is checked to be right inside
+#: them: inflation >= 1 and alpha spent to 1e-9 up to 200 looks, alpha down to 1e-50 and
+#: power up to 0.99999; at 300 looks the inflation came out 0.84, at power 0.999999 0.996,
+#: at alpha 1e-300 the root finding failed). Stated in docs/limits.md.
+MAX_LOOKS = 100
+MIN_ALPHA = 1e-12
+MIN_BETA = 1e-4  # power at most 0.9999
 _Z_HIGH = 40.0  # a bound beyond this has no probability worth spending
 
 
@@ -228,6 +235,7 @@ class GSDesign:
     cumulative_beta: list[float] | None = None
     fixed_drift: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # e.g. fractions rescaled by the last look
 
     @property
     def inflation(self) -> float | None:
@@ -307,17 +315,39 @@ class GSDesign:
             "beta": self.beta,
             "drift": self.drift,
             "inflation": self.inflation,
+            "notes": list(self.notes),
         }
 
 
-def _fractions(information: list[float]) -> tuple[np.ndarray, list[str]]:
-    problems = []
+def _fractions(information: list[float]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Looks as fractions of the last one; (fractions, problems, notes).
+
+    Values all in (0, 1] are information fractions; values from 1 up are event counts or
+    information units ([1, 2, 3, 4]). Values below 1 together with values above 1
+    (0.5, 1.2) mean an information fraction beyond 1: refused rather than rescaled
+    silently (the bounds would be those of a different design). Fractions whose last value
+    is below 1 are rescaled so the last look is the final analysis, and a note says so.
+    """
+    problems: list[str] = []
+    notes: list[str] = []
     t = np.asarray(information, dtype=float)
     if t.ndim != 1 or len(t) == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0):
-        return t, [f"information={information!r}: expected positive fractions or event counts"]
+        return t, [f"information={information!r}: expected positive fractions or event counts"], []
     if np.any(np.diff(t) <= 0):
         problems.append(f"information={information!r}: expected strictly increasing looks")
-    return t / t[-1], problems
+    if np.any(t < 1) and np.any(t > 1):
+        beyond = [float(v) for v in t[t > 1]]
+        problems.append(
+            f"information={[float(v) for v in t]!r}: information fraction(s) {beyond} beyond 1; "
+            "expected fractions in (0, 1] or event counts all >= 1 (for an analysis past the "
+            "planned maximum, give the event counts, e.g. [observed_interim, observed_final])"
+        )
+    elif t[-1] < 1:
+        notes.append(
+            f"information fractions {[float(v) for v in t]} rescaled by the last look "
+            f"({t[-1]:g}) so that it is the final analysis"
+        )
+    return t / t[-1], problems, notes
 
 
 def gs_boundaries(
@@ -349,9 +379,11 @@ def gs_boundaries(
     drift = |ln HR| sqrt(p (1 - p) D)). ``gamma`` / ``futility_gamma`` parameterise "hsd".
     Source: gsDesign (Anderson), ``gsDesign(test.type = 1 / 2 / 4)``.
     """
-    t, problems = _fractions(information)
-    if not 0 < alpha < 0.5:
-        problems.append(f"alpha={alpha!r}: expected 0 < alpha < 0.5")
+    t, problems, notes = _fractions(information)
+    if len(t) > MAX_LOOKS:
+        problems.append(f"information: {len(t)} looks; expected at most {MAX_LOOKS}")
+    if not MIN_ALPHA <= alpha < 0.5:
+        problems.append(f"alpha={alpha!r}: expected {MIN_ALPHA:g} <= alpha < 0.5")
     if spending not in SPENDING_NAMES and spending not in CLASSICAL:
         names = ", ".join((*SPENDING_NAMES, *CLASSICAL))
         problems.append(f"spending={spending!r}: expected one of {names}")
@@ -364,8 +396,9 @@ def gs_boundaries(
             problems.append("beta=None: expected the type II error (e.g. 0.1) when futility is set")
         if sided == 2:
             problems.append("futility with sided=2: expected sided=1 (futility is one-sided)")
-    if beta is not None and not 0 < beta < 1 - alpha:
-        problems.append(f"beta={beta!r}: expected 0 < beta < 1 - alpha")
+    # (1 - 0.9999 is 9.99999999999889e-05 in floating point: a relative tolerance)
+    if beta is not None and not MIN_BETA * (1 - 1e-9) <= beta < 1 - alpha:
+        problems.append(f"beta={beta!r}: expected {MIN_BETA:g} <= beta < 1 - alpha")
     if drift is not None and drift <= 0:
         problems.append(f"drift={drift!r}: expected a positive expected final Z")
     check_problems(problems)
@@ -396,6 +429,7 @@ def gs_boundaries(
         gamma=gamma,
         beta=beta,
         drift=drift,
+        notes=notes,
     )
     if beta is not None:
         design.fixed_drift = float(norm.isf(alpha_side) + norm.isf(beta))

@@ -88,5 +88,8 @@ def operating_characteristics(
         stop_futility=stop_fut,
         mean_hr=float(math.exp(log_hr.mean())),
         log_hr_bias=bias,
-        log_hr_bias_se=float(log_hr.std(ddof=1) / math.sqrt(len(log_hr))),
+        # fewer than 2 estimable HRs (every trial degenerate): no spread to report
+        log_hr_bias_se=float(log_hr.std(ddof=1) / math.sqrt(len(log_hr)))
+        if len(log_hr) > 1
+        else float("nan"),
     )

@@ -53,7 +53,8 @@ class PlannedAnalysis:
         The later planned looks stay as planned; an interim at or past the maximum is the
         final analysis (fraction 1).
         """
-        fraction = min(observed_events / self.max_events, 1.0)
+        observed_fraction = observed_events / self.max_events
+        fraction = min(observed_fraction, 1.0)
         later = [f for f in self.looks if f > fraction]
         design = gs_boundaries(
             information=[fraction, *later] if later else [1.0],
@@ -71,6 +72,14 @@ class PlannedAnalysis:
             "cumulative_alpha": float(design.cumulative_alpha[0]),
             "observed_z": observed_z,
             "crossed": None if observed_z is None else bool(observed_z >= bound),
+            # Never rescaled silently: past the planned events, this is the final analysis.
+            "note": None
+            if observed_fraction <= 1
+            else (
+                f"{observed_events} events observed, {self.max_events} planned (information "
+                f"fraction {observed_fraction:.2f}): analysed as the final look, with all of "
+                "alpha"
+            ),
         }
 
 

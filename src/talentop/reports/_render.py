@@ -63,6 +63,11 @@ class RenderedFigure:
     def png_base64(self) -> str:
         return base64.b64encode(self.png).decode("ascii")
 
+    @property
+    def svg_base64(self) -> str:
+        """The SVG as a data URI payload: sharp at any width, text kept as text."""
+        return base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
+
     def write(self, directory: Path) -> list[Path]:
         """Write ``<name>.png`` and ``<name>.svg`` into ``directory``; return both paths."""
         directory.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
-"""CONSORT flow diagram: enrolment, induction, allocation, treatment received, analysis.
+"""CONSORT flow diagram: enrolment, induction, allocation, follow-up, analysis.
 
-Source: CONSORT 2010 flow diagram (Schulz, Altman, Moher; BMJ 2010;340:c332), with the
-extra "induction" stage a conversion-therapy trial has between screening and allocation.
+Source: CONSORT 2010 flow diagram (Schulz, Altman, Moher; BMJ 2010;340:c332): the four
+stages Enrolment, Allocation, Follow-up (lost to follow-up, discontinued intervention, with
+reasons) and Analysis (analysed, excluded from analysis, with reasons), with the extra
+"induction" stage a conversion-therapy trial has between screening and allocation.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ class ConsortArm:
     received: int
     not_received: Mapping[str, int] = field(default_factory=dict)
     analysed: int = 0
+    lost_to_follow_up: int = 0
+    #: discontinued the allocated intervention, by reason
+    discontinued: Mapping[str, int] = field(default_factory=dict)
+    #: randomised but left out of the analysis, by reason (empty in an ITT analysis)
+    excluded_from_analysis: Mapping[str, int] = field(default_factory=dict)
+    #: completed the allocated treatment as planned (e.g. the maintenance period)
+    completed: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,15 @@ class ConsortFlow:
                 found.append(
                     f"arm {arm.label}: received + not received != allocated={arm.allocated}"
                 )
+            if arm.excluded_from_analysis and (
+                arm.analysed + sum(arm.excluded_from_analysis.values()) != arm.allocated
+            ):
+                found.append(
+                    f"arm {arm.label}: analysed + excluded from analysis != "
+                    f"allocated={arm.allocated}"
+                )
+            if arm.lost_to_follow_up > arm.allocated:
+                found.append(f"arm {arm.label}: lost to follow-up > allocated={arm.allocated}")
         return found
 
 
@@ -105,6 +123,25 @@ def _box(ax, x: float, y_top: float, width: float, lines: list[str], *, bold_fir
     return y_top - height
 
 
+def _banner(ax, y_top: float, label: str) -> float:
+    """A CONSORT 2010 stage label (Enrolment, Allocation, Follow-up, Analysis) across the
+    diagram; returns the y of its bottom edge."""
+    height = 3.2
+    ax.add_patch(
+        FancyBboxPatch(
+            (1.0, y_top - height),
+            98.0,
+            height,
+            boxstyle="round,pad=0.1,rounding_size=0.6",
+            fc="#d9e6f2",
+            ec="none",
+        )
+    )
+    ax.text(50.0, y_top - height / 2, label, ha="center", va="center", fontsize=8.5,
+            fontweight="bold", color="#1f4e79")  # fmt: skip
+    return y_top - height
+
+
 def _arrow(ax, start: tuple[float, float], end: tuple[float, float]) -> None:
     ax.annotate(
         "", xy=end, xytext=start, arrowprops={"arrowstyle": "-|>", "color": "#2c5d87", "lw": 1.0}
@@ -119,8 +156,16 @@ def consort_figure(flow: ConsortFlow, *, name: str = "consort") -> RenderedFigur
         raise InvalidInput(problems)
     # height from the wrapped line counts (the drawing is cropped to its content below)
     side_lines = len(_lines("", 0, flow.excluded)) + len(_lines("", 0, flow.not_randomised))
-    n_arm_lines = max((len(_lines("", 0, arm.not_received)) for arm in flow.arms), default=0)
-    height_units = 60 + 2.6 * side_lines + 2.6 * n_arm_lines
+    n_arm_lines = max(
+        (
+            len(_lines("", 0, arm.not_received))
+            + len(_lines("", 0, arm.discontinued))
+            + len(_lines("", 0, arm.excluded_from_analysis))
+            for arm in flow.arms
+        ),
+        default=0,
+    )
+    height_units = 110 + 2.6 * side_lines + 2.6 * n_arm_lines
     fig = new_figure(8.8, height_units / 9.0)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 100)
@@ -128,7 +173,7 @@ def consort_figure(flow: ConsortFlow, *, name: str = "consort") -> RenderedFigur
     ax.axis("off")
 
     main_x, main_w, side_x, side_w = 22.0, 32.0, 58.0, 40.0
-    y = height_units - 2
+    y = _banner(ax, height_units - 1, "Enrolment") - 2
     bottom = _box(ax, main_x, y, main_w, [f"Assessed for eligibility (n = {flow.assessed})"])
     side_top = bottom - 2
     side_bottom = _box(
@@ -164,7 +209,7 @@ def consort_figure(flow: ConsortFlow, *, name: str = "consort") -> RenderedFigur
 
     n_arms = max(len(flow.arms), 1)
     col_w = 96.0 / n_arms
-    arm_top = bottom - 6
+    arm_top = _banner(ax, bottom - 3, "Allocation") - 3
     arm_bottoms = []
     for i, arm in enumerate(flow.arms):
         x = 2 + i * col_w
@@ -176,19 +221,37 @@ def consort_figure(flow: ConsortFlow, *, name: str = "consort") -> RenderedFigur
         ]
         if arm.not_received:
             lines += _lines(
-                "  Did not receive it", sum(arm.not_received.values()), arm.not_received
+                "  Did not receive allocated intervention",
+                sum(arm.not_received.values()),
+                arm.not_received,
             )
         arm_bottoms.append(_box(ax, x, arm_top, box_w, lines))
-    # One row of "analysed" boxes, aligned under the lowest allocation box.
-    analysed_top = min(arm_bottoms) - 4
-    lowest = analysed_top
+    follow_top = _banner(ax, min(arm_bottoms) - 2, "Follow-up") - 3
+    follow_bottoms = []
     for i, (arm, arm_bottom) in enumerate(zip(flow.arms, arm_bottoms, strict=True)):
         x = 2 + i * col_w
         box_w = col_w - 4
-        _arrow(ax, (x + box_w / 2, arm_bottom), (x + box_w / 2, analysed_top))
-        lowest = _box(
-            ax, x, analysed_top, box_w, [f"Analysed, intention to treat (n = {arm.analysed})"]
+        _arrow(ax, (x + box_w / 2, arm_bottom), (x + box_w / 2, follow_top))
+        lines = [f"Lost to follow-up (n = {arm.lost_to_follow_up})"]
+        if arm.completed:
+            lines.append(f"Completed allocated treatment (n = {arm.completed})")
+        lines += _lines(
+            "Discontinued intervention", sum(arm.discontinued.values()), arm.discontinued
         )
+        follow_bottoms.append(_box(ax, x, follow_top, box_w, lines, bold_first=False))
+    analysed_top = _banner(ax, min(follow_bottoms) - 2, "Analysis") - 3
+    lowest = analysed_top
+    for i, (arm, follow_bottom) in enumerate(zip(flow.arms, follow_bottoms, strict=True)):
+        x = 2 + i * col_w
+        box_w = col_w - 4
+        _arrow(ax, (x + box_w / 2, follow_bottom), (x + box_w / 2, analysed_top))
+        lines = [f"Analysed, intention to treat (n = {arm.analysed})"]
+        lines += _lines(
+            "Excluded from analysis",
+            sum(arm.excluded_from_analysis.values()),
+            arm.excluded_from_analysis,
+        )
+        lowest = min(lowest, _box(ax, x, analysed_top, box_w, lines))
     # Crop to the drawing: same scale (units per inch), less empty paper.
     ax.set_ylim(lowest - 2, height_units)
     fig.set_size_inches(8.8, (height_units - lowest + 2) / 9.0)

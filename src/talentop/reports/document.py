@@ -30,7 +30,11 @@ class Section:
 
 @dataclass(frozen=True)
 class Report:
-    """A whole report: title, a line of provenance, headline figures and the sections."""
+    """A whole report: title, a line of provenance, headline figures and the sections.
+
+    ``banner`` is shown above everything in a warning colour (e.g. "CLOSED REPORT: for the
+    Data Monitoring Committee only"); ``footer`` is the last line (e.g. "simulated data").
+    """
 
     title: str
     subtitle: str
@@ -39,6 +43,9 @@ class Report:
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
+    banner: str = ""
+    footer: str = "Simulated data, not trial data"
+    file_name: str = "index.html"
 
 
 _ENV = Environment(
@@ -53,7 +60,10 @@ _EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNOREC
 
 
 def render_html(report: Report) -> str:
-    """The self-contained HTML page (figures as base64 PNG, CSS inline, no external URL)."""
+    """The self-contained HTML page (figures as inline SVG data URIs, sharp at any width,
+    with links to the SVG and PNG files; CSS inline; no external URL). Tables sit in
+    horizontally scrolling containers, so on a 390-px phone they scroll instead of
+    breaking words."""
     anchors = [s.anchor for s in report.sections]
     if len(set(anchors)) != len(anchors):
         raise InvalidInput.field("sections.anchor", anchors, "unique anchors")
@@ -70,7 +80,8 @@ def render_html(report: Report) -> str:
 
 
 def write_report(report: Report, out_dir: str | Path) -> Path:
-    """Write ``index.html``, ``figures/<name>.{png,svg}`` and ``tables/*.csv``; return the HTML."""
+    """Write ``report.file_name`` (default index.html), ``figures/<name>.{png,svg}`` and
+    ``tables/*.csv``; return the HTML's path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figures_dir = out / "figures"
@@ -83,6 +94,6 @@ def write_report(report: Report, out_dir: str | Path) -> Path:
             tables_dir.mkdir(exist_ok=True)
             stem = re.sub(r"[^a-z0-9]+", "-", table.title.lower()).strip("-")[:60]
             table.frame.to_csv(tables_dir / f"{stem}.csv", index=False)
-    index = out / "index.html"
+    index = out / report.file_name
     index.write_text(render_html(report), encoding="utf-8")
     return index

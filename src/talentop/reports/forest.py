@@ -2,7 +2,12 @@
 
 Layout as in the CONSORT 2010 / ICH E9 advice on subgroups: every level shown with its
 confidence interval, the overall estimate on top, and the treatment-by-subgroup interaction
-test (not the per-level p values) reported for each factor.
+test (not the per-level p values) reported for each factor. Each square's area is
+proportional to the estimate's weight, 1 / var(log HR) with the variance from the CI
+((ln upper - ln lower) / (2 z))^2 (the meta-analysis convention, e.g. Cochrane Handbook
+10.3 and the forest plots of NEJM/Lancet subgroup figures), so a level with few events
+does not look as important as the overall estimate. A level whose HR is not estimable
+says why (the ``hr_reason`` column, when the frame has one).
 """
 
 from __future__ import annotations
@@ -12,9 +17,15 @@ import math
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter, NullLocator
+from scipy.stats import norm
 
 from talentop.errors import InvalidInput
 from talentop.reports._render import PALETTE, RenderedFigure, new_figure, render, styled
+from talentop.reports.numbers import fmt_ci, not_estimable
+
+#: Marker sizes (points, the side of the square): the heaviest estimate gets the largest.
+MARKER_MAX = 11.0
+MARKER_MIN = 3.0
 
 #: Columns the forest plot reads; one row per subgroup level (``subgroup`` "Overall" first).
 FOREST_COLUMNS = (
@@ -38,11 +49,35 @@ def _fmt_p(p: float | None) -> str:
 
 
 def forest_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Check the columns and return the rows in plotting order (top to bottom)."""
+    """Check the columns and return the rows in plotting order (top to bottom), with the
+    optional ``hr_reason`` (why an HR is missing) and the inverse-variance ``weight``."""
     missing = [c for c in FOREST_COLUMNS if c not in frame.columns]
     if missing:
         raise InvalidInput.field("forest columns", list(frame.columns), f"also {missing}")
-    return frame.loc[:, list(FOREST_COLUMNS)].reset_index(drop=True)
+    rows = frame.loc[:, list(FOREST_COLUMNS)].reset_index(drop=True)
+    reasons = frame["hr_reason"] if "hr_reason" in frame.columns else pd.Series(None, frame.index)
+    rows["hr_reason"] = reasons.reset_index(drop=True).where(lambda r: r.notna(), None)
+    rows["weight"] = [weight(lo, hi) for lo, hi in zip(rows.ci_lower, rows.ci_upper, strict=True)]
+    return rows
+
+
+def weight(lower: float, upper: float, level: float = 0.95) -> float:
+    """Inverse variance of log HR from its CI; NaN when the CI is not finite."""
+    try:
+        lo, hi = float(lower), float(upper)
+    except (TypeError, ValueError):
+        return float("nan")
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
+        return float("nan")
+    se = (math.log(hi) - math.log(lo)) / (2 * norm.ppf(0.5 + level / 2))
+    return 1.0 / se**2
+
+
+def marker_size(row_weight: float, heaviest: float) -> float:
+    """Side of the square in points: area proportional to the weight."""
+    if not (np.isfinite(row_weight) and heaviest > 0):
+        return MARKER_MIN
+    return max(MARKER_MIN, MARKER_MAX * math.sqrt(row_weight / heaviest))
 
 
 @styled
@@ -90,6 +125,7 @@ def forest_figure(
     ax_num.text(0.34, n_lines, f"{b}\nevents/n", fontweight="bold", va="center")
     ax_num.text(0.64, n_lines, "HR (95% CI)", fontweight="bold", va="center")
     lows, highs = [], []
+    heaviest = float(np.nanmax(rows["weight"])) if rows["weight"].notna().any() else 0.0
     for i, (label, row) in enumerate(lines):
         y = n_lines - 1 - i
         bold = isinstance(row, str) or label == "Overall"
@@ -101,13 +137,17 @@ def forest_figure(
         ax_num.text(0.34, y, f"{int(row.events_b)}/{int(row.n_b)}", va="center")
         hr, lo, hi = float(row.hr), float(row.ci_lower), float(row.ci_upper)
         if not all(np.isfinite([hr, lo, hi])) or hr <= 0:
-            ax_num.text(0.64, y, "not estimable", va="center", color="grey")
+            reason = row.hr_reason if isinstance(row.hr_reason, str) else None
+            ax_num.text(0.64, y, not_estimable(reason), va="center", color="#555555", fontsize=7.5)
             continue
-        ax_num.text(0.64, y, f"{hr:.2f} ({lo:.2f}-{hi:.2f})", va="center")
+        ax_num.text(0.64, y, fmt_ci(hr, lo, hi), va="center")
         colour = "black" if label == "Overall" else PALETTE[0]
         marker = "D" if label == "Overall" else "s"
         ax_plot.plot([lo, hi], [y, y], color=colour, lw=1.3)
-        ax_plot.plot([hr], [y], marker=marker, color=colour, ms=6)
+        ax_plot.plot(
+            [hr], [y], marker=marker, color=colour, ls="none",
+            ms=marker_size(float(row.weight), heaviest),
+        )  # fmt: skip
         lows.append(lo)
         highs.append(hi)
     low = min([0.25, *lows]) if lows else 0.25
@@ -121,7 +161,7 @@ def forest_figure(
     ax_plot.set_xticks(ticks)
     ax_plot.set_xticklabels([f"{t:g}" for t in ticks])
     ax_plot.axvline(1.0, color="grey", lw=0.8, ls="--")
-    ax_plot.set_xlabel(f"Hazard ratio\n<- favours {a}    favours {b} ->", fontsize=8.5)
+    ax_plot.set_xlabel(f"Hazard ratio\n\u2190 favours {a}    favours {b} \u2192", fontsize=8.5)
     if math.isfinite(height):
         fig.suptitle(title, x=0.02, ha="left", fontsize=11, fontweight="bold")
     return render(fig, name, title)

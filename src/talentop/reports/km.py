@@ -1,7 +1,10 @@
 """Kaplan-Meier figure with the numbers-at-risk table under the time axis.
 
 Layout follows the reporting advice of Pocock, Clayton & Altman (Lancet 2002;359:1686-9):
-numbers at risk under the axis, censoring marks, follow-up axis not extended past the data.
+numbers at risk under the axis, censoring marks, and a time axis that covers the whole
+follow-up (to the first tick at or after the longest follow-up, never cut before it).
+Landmark survival (default 12 and 24 months) with its 95% CI is computed per arm
+(``KMFigure.landmarks``) and marked on the curves; ``ci_band`` shades the pointwise band.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class KMFigure:
     medians: dict[str, float | None]
     #: Figure-pixel boxes (x0, y0, x1, y1) of the "axes" (plotting area) and the "legend".
     layout: dict[str, tuple[float, float, float, float]] | None = None
+    #: One row per arm and landmark: arm, time, n_risk, survival, lower, upper (NaN when
+    #: the landmark lies beyond the arm's follow-up).
+    landmarks: pd.DataFrame | None = None
+    x_max: float = 0.0  # right end of the time axis
 
 
 def _survival_steps(km: Any, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +72,8 @@ def km_figure(
     annotation: str | None = None,
     conf_type: str = "log",
     fitted: Mapping[str, Any] | None = None,
+    landmarks: Sequence[float] = (12.0, 24.0),
+    ci_band: bool = False,
 ) -> KMFigure:
     """Draw per-arm KM curves with censor ticks, median lines and a numbers-at-risk table.
 
@@ -84,12 +93,18 @@ def km_figure(
             np.asarray(arm.time, float), np.asarray(arm.event, int), conf_type=conf_type
         )
     t_max = max(float(np.max(arm.time)) for arm in arms)
-    ticks = np.arange(0.0, t_max + 1e-9, tick_step_months)
+    # the axis ends at the first tick at or after the longest follow-up: nothing is cut off
+    x_max = tick_step_months * max(1, int(np.ceil(t_max / tick_step_months - 1e-9)))
+    ticks = np.arange(0.0, x_max + 1e-9, tick_step_months)
     at_risk = pd.DataFrame(
         {label: np.asarray(fit.at_risk(ticks), int) for label, fit in fits.items()},
         index=[float(t) for t in ticks],
     ).T
     medians = {label: _finite(fit.median) for label, fit in fits.items()}
+    marks = pd.concat(
+        [fit.summary_at(list(landmarks)).assign(arm=label) for label, fit in fits.items()],
+        ignore_index=True,
+    )[["arm", "time", "n_risk", "survival", "lower", "upper"]]
 
     fig = new_figure(7.2, 5.0)
     grid = fig.add_gridspec(2, 1, height_ratios=[4.2, 0.35 + 0.28 * len(arms)], hspace=0.32)
@@ -103,6 +118,19 @@ def km_figure(
         ax.step(
             xs, ys, where="post", color=colour, lw=1.8, label=f"{arm.label} (median {median_text})"
         )
+        if ci_band:
+            band = fit.table
+            ax.fill_between(
+                np.concatenate([[0.0], band["time"].to_numpy()]),
+                np.concatenate([[1.0], band["lower"].fillna(0).to_numpy()]),
+                np.concatenate([[1.0], band["upper"].fillna(0).to_numpy()]),
+                step="post",
+                color=colour,
+                alpha=0.15,
+                lw=0,
+            )
+        own = marks[(marks.arm == arm.label) & marks.survival.notna()]
+        ax.plot(own["time"], own["survival"], ls="none", marker="o", ms=3.5, color=colour)
         censored = np.asarray(arm.time, float)[np.asarray(arm.event, int) == 0]
         if censored.size:
             ax.plot(
@@ -118,7 +146,10 @@ def km_figure(
             # Dotted guide from the 50% line down to the median, the classic reading aid.
             ax.plot([0, median], [0.5, 0.5], ls=":", lw=0.9, color="grey")
             ax.plot([median, median], [0, 0.5], ls=":", lw=0.9, color=colour)
-    ax.set_xlim(0, ticks[-1] if len(ticks) > 1 else t_max)
+    for landmark in landmarks:
+        if landmark <= x_max:
+            ax.axvline(landmark, color="#999999", lw=0.6, ls=(0, (2, 3)), zorder=0)
+    ax.set_xlim(0, x_max)
     ax.set_ylim(0, 1.02)
     ax.set_xticks(ticks)
     ax.set_ylabel(y_label)
@@ -173,4 +204,4 @@ def km_figure(
         key: tuple(float(v) for v in artist.get_window_extent(renderer).extents)
         for key, artist in (("axes", ax), ("legend", legend))
     }
-    return KMFigure(render(fig, name, title), at_risk, medians, layout)
+    return KMFigure(render(fig, name, title), at_risk, medians, layout, marks, x_max)

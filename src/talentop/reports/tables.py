@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.stats import beta
 
 from talentop.errors import InvalidInput
+from talentop.reports.numbers import fmt_num, fmt_range
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,10 @@ def baseline_table(
         for a, g in groups.items():
             values = g[column].dropna().astype(float)
             row[header[a]] = (
-                f"{values.median():.1f} ({values.quantile(0.25):.1f}-{values.quantile(0.75):.1f})"
+                f"{fmt_num(values.median())} "
+                f"({fmt_range(values.quantile(0.25), values.quantile(0.75))})"
                 if len(values)
-                else "-"
+                else "–"
             )
         rows.append(row)
     for column, label in categorical.items():
@@ -114,7 +116,7 @@ def response_table(
         for label, members in (("ORR", ("CR", "PR")), ("DCR", ("CR", "PR", "SD"))):
             k = int(sum(counts.get(c, 0) for c in members))
             lo, hi = exact_ci(k, n)
-            row[f"{label} (95% CI)"] = f"{100 * k / n:.1f}% ({100 * lo:.1f}-{100 * hi:.1f})"
+            row[f"{label} (95% CI)"] = f"{100 * k / n:.1f}% ({fmt_range(100 * lo, 100 * hi)})"
         rows.append(row)
     return Table(title, pd.DataFrame(rows), "Exact Clopper-Pearson 95% confidence intervals.")
 
@@ -171,10 +173,11 @@ def published_table(rows: Sequence[Mapping[str, object]]) -> Table:
     return Table(
         "Published interim results vs the calibrated model vs this simulated run",
         frame,
-        "Published figures: ESMO 2025 TALENTOP interim (seed article) and NCT04649489. "
-        "Expected: the calibrated model's large-sample values (talentop.design "
-        "calibrate_talentop) at its data cut. One simulated trial of this size scatters "
-        "around them (log-HR SE about 2/sqrt(events): 0.33 with 37 deaths).",
+        "Published figures: ESMO 2025 TALENTOP interim analysis and the trial registration "
+        "(NCT04649489). Expected: the large-sample values of the simulation model calibrated "
+        "to the publication, at its data cut-off. One simulated trial of this size scatters "
+        "around them (the standard error of a log hazard ratio is about 2/\u221aevents: 0.33 "
+        "with 37 deaths).",
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -134,11 +136,22 @@ def codes(labels: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     return remap[raw_codes], [levels[i] for i in order]
 
 
-def conf_level(value: float) -> float:
-    """A confidence level strictly between 0 and 1."""
-    if not (isinstance(value, int | float) and 0 < float(value) < 1):
-        raise InvalidInput.field("conf_level", value, "a number strictly between 0 and 1")
-    return float(value)
+def real(value: Any) -> float | None:
+    """``value`` as a float if it is a real number of any type (int, float, numpy int64 or
+    float32, Fraction, Decimal...), else None. Booleans are not numbers here."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, numbers.Real | Decimal):  # Decimal is not a numbers.Real
+        return float(value)
+    return None
+
+
+def conf_level(value: Any) -> float:
+    """A confidence level strictly between 0 and 1 (any real number type)."""
+    number = real(value)
+    if number is None or not 0 < number < 1:
+        raise InvalidInput.field("conf_level", _plain(value), "a number strictly between 0 and 1")
+    return number
 
 
 class NoEvents(InvalidInput, ConvergenceError):

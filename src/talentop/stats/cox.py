@@ -17,7 +17,7 @@ from scipy import linalg
 from scipy import stats as sps
 
 from talentop.errors import ConvergenceError, InvalidInput
-from talentop.stats import _cox_math, _validate
+from talentop.stats import _categorical, _cox_math, _validate
 from talentop.stats.results import Result
 
 TIES = ("efron", "breslow")
@@ -47,6 +47,7 @@ class CoxFit(Result):
     conf_level: float
     _design: Any = field(default=None, repr=False)
     weights: str | None = None  # the case-weight column, if any
+    references: dict[str, Any] = field(default_factory=dict)  # text covariate -> reference
     title: str = "Cox proportional hazards model"
 
     @property
@@ -72,6 +73,8 @@ class CoxFit(Result):
             + ("; robust SE" if self.robust else "")
             + (f"; case weights {self.weights!r}" if self.weights else "")
         ]
+        for column, level in self.references.items():
+            lines.append(f"{column}: reference level {level!r} (HRs of the other levels vs it)")
         for name, row in self.tests.iterrows():
             lines.append(
                 f"{name}: {row['statistic']:.4g} on {int(row['df'])} df, p={row['p_value']:.4g}"
@@ -89,6 +92,31 @@ class CoxFit(Result):
 
         return json_safe(out)
 
+    def baseline_hazard(self, *, method: str = "breslow", centered: bool = True) -> pd.DataFrame:
+        """Baseline hazard per stratum and time: n_risk, n_event, hazard, cumulative_hazard,
+        survival (Breslow, or Efron as R ``survfit.coxph``); see cox_baseline.py."""
+        from talentop.stats.cox_baseline import baseline_hazard
+
+        return baseline_hazard(self, method=method, centered=centered)
+
+    def baseline_survival(self, *, method: str = "breslow", centered: bool = True) -> pd.DataFrame:
+        """Baseline survival exp(-H0(t)) per stratum and time (columns of `baseline_hazard`)."""
+        table = self.baseline_hazard(method=method, centered=centered)
+        return table.drop(columns=["hazard", "cumulative_hazard"])
+
+    def predict_survival(self, X: pd.DataFrame, times: Any = None) -> pd.DataFrame:
+        """Survival curves S(t | x), one column per row of ``X`` (covariates, and strata
+        columns for a stratified fit), indexed by time; NaN beyond the stratum's follow-up."""
+        from talentop.stats.cox_baseline import predict_survival
+
+        return predict_survival(self, X, times)
+
+    def predict_cumulative_hazard(self, X: pd.DataFrame, times: Any = None) -> pd.DataFrame:
+        """Cumulative hazard H(t | x), shaped as `predict_survival`."""
+        from talentop.stats.cox_baseline import predict_cumulative_hazard
+
+        return predict_cumulative_hazard(self, X, times)
+
     def ph_test(self, transform: str = "km", *, method: str = "score") -> Any:
         """Test proportional hazards from Schoenfeld residuals (R `cox.zph`); see zph.py."""
         from talentop.stats.zph import ph_test
@@ -105,6 +133,12 @@ class _Design:
     variance: np.ndarray  # model-based (inverse information)
     names: list[str]
     weighted: bool = False  # case weights other than 1
+    strata_columns: list[str] = field(default_factory=list)
+    strata_codes: np.ndarray | None = None  # (n,) code of each fitted row (frame order)
+    strata_keys: list[str] = field(default_factory=lambda: [""])  # joined values per code
+    strata_names: list[Any] = field(default_factory=lambda: ["all"])  # display label per code
+    codings: dict[str, Any] = field(default_factory=dict)  # text column -> _categorical.Coding
+    inputs: list[str] = field(default_factory=list)  # covariate columns as given (before coding)
 
 
 def _columns(data: Any, names: list[str], role: str) -> list[str]:
@@ -139,6 +173,33 @@ def _complete_rows(data: pd.DataFrame, used: list[str]) -> np.ndarray:
     return complete
 
 
+def _rows(labels: np.ndarray, values: np.ndarray, bad: np.ndarray) -> str:
+    """'row 3=inf, row 7=-inf (+2 more)': rows named by the frame's index labels."""
+    shown = ", ".join(
+        f"row {_validate._plain(labels[i])!r}={_validate._plain(values[i])!r}" for i in bad[:5]
+    )
+    return shown + (f" (+{bad.size - 5} more)" if bad.size > 5 else "")
+
+
+def _infinite(data: pd.DataFrame, names: list[str]) -> list[str]:
+    """One problem per numeric column holding +-inf. Missing values (NaN) are dropped as R's
+    na.omit does; an infinite value is not missing but a broken number, so it is named."""
+    problems = []
+    for name in names:
+        column = data[name]
+        if not pd.api.types.is_float_dtype(column):
+            continue
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.flatnonzero(np.isinf(values))
+        if bad.size:
+            problems.append(
+                f"{name}: {bad.size} infinite value(s) at {_rows(data.index.to_numpy(), values, bad)}"
+                "; expected finite numbers (rows with a missing value are dropped, an infinite "
+                "one is not missing: correct or remove it)"
+            )
+    return problems
+
+
 def _case_weights(data: pd.DataFrame, name: str) -> np.ndarray:
     """The weight column as float64: finite and >= 0, else InvalidInput naming the rows."""
     column = data[name]
@@ -153,14 +214,9 @@ def _case_weights(data: pd.DataFrame, name: str) -> np.ndarray:
     ):
         bad = np.flatnonzero(mask)
         if bad.size:
-            shown = ", ".join(
-                f"row {_validate._plain(labels[i])!r}={_validate._plain(values[i])!r}"
-                for i in bad[:5]
-            )
-            more = f" (+{bad.size - 5} more)" if bad.size > 5 else ""
             problems.append(
-                f"weights={name!r}: {bad.size} {what} value(s) at {shown}{more}; expected "
-                "finite case weights >= 0"
+                f"weights={name!r}: {bad.size} {what} value(s) at {_rows(labels, values, bad)}; "
+                "expected finite case weights >= 0"
             )
     _validate.check(problems)
     return values
@@ -176,18 +232,19 @@ def _check_collinear(centred: np.ndarray, means: np.ndarray, names: list[str]) -
     """Name a covariate that is constant or a linear combination of earlier ones.
 
     `centred` is the (p, n) centred design (rows = covariates). Returns the standard
-    deviation of each covariate.
+    deviation of each covariate. A column is constant when all its values are equal (so
+    its centred values are too, whatever the mean: 1e12 + N(0, 1) is not constant).
     """
     n = centred.shape[1]
-    gram = centred @ centred.T
-    scale = np.sqrt(np.maximum(np.diag(gram), 0.0))
     for j, name in enumerate(names):
-        # exactly constant columns centre to ~1e-16 * |mean|, not to 0
-        if scale[j] <= 1e-12 * max(1.0, abs(means[j])) * np.sqrt(n):
+        row = centred[j]
+        if row.max() == row.min():
             raise ConvergenceError(
                 f"covariate {name!r} is constant ({means[j]:.6g} for every row): it has no "
                 "effect to estimate; remove it"
             )
+    gram = centred @ centred.T
+    scale = np.sqrt(np.maximum(np.diag(gram), 0.0))
     corr = gram / np.outer(scale, scale)
     for j in range(1, len(names)):
         # residual variance of column j given the earlier ones (a Cholesky pivot)
@@ -202,23 +259,64 @@ def _check_collinear(centred: np.ndarray, means: np.ndarray, names: list[str]) -
     return scale / np.sqrt(n)
 
 
-def _newton(data: _cox_math.CoxData, p: int, *, max_iter: int = 50):
+#: Convergence: the Newton step, in standard deviations of each covariate (so in units of
+#: the linear predictor), below this relative to max(1, |beta_j sd_j|); or the log partial
+#: likelihood changing by less than LOGLIK_TOLERANCE relative. Both are free of the
+#: covariates' units: a count per litre (about 1e9) converges as the same count per
+#: nanolitre does (R coxph: relative change of the log-likelihood, eps = 1e-9).
+STEP_TOLERANCE = 1e-9
+LOGLIK_TOLERANCE = 1e-12
+
+
+def _solve(matrix: np.ndarray, vector: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """matrix^-1 vector for a positive definite matrix whose (j, k) entry scales like
+    scale_j scale_k: solved as D^-1 (D^-1 M D^-1)^-1 D^-1 v, so covariates in units a
+    billion times apart do not make the system ill-conditioned."""
+    scaled = matrix / np.outer(scale, scale)
+    return linalg.solve(scaled, vector / scale, assume_a="pos") / scale
+
+
+def _inverse(matrix: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """matrix^-1, computed on the scaled matrix as `_solve` does."""
+    outer = np.outer(scale, scale)
+    return linalg.inv(matrix / outer) / outer
+
+
+def _newton_step(ev: _cox_math.Evaluation, x_scale: np.ndarray) -> np.ndarray | None:
+    """The Newton step I^-1 U, or None when the information cannot be solved (non-finite
+    after an overflow, or numerically singular and the least-squares fallback fails)."""
+    if not (np.all(np.isfinite(ev.information)) and np.all(np.isfinite(ev.score))):
+        return None
+    try:
+        step = _solve(ev.information, ev.score, x_scale)
+    except (linalg.LinAlgError, ValueError):
+        outer = np.outer(x_scale, x_scale)
+        try:
+            step = np.linalg.lstsq(ev.information / outer, ev.score / x_scale, rcond=None)[0]
+        except np.linalg.LinAlgError:
+            return None
+        step = step / x_scale
+    return step if np.all(np.isfinite(step)) else None
+
+
+def _newton(data: _cox_math.CoxData, p: int, x_scale: np.ndarray, *, max_iter: int = 50):
     """Newton-Raphson from beta = 0 with step halving when the log-likelihood drops.
 
-    Stops when the next Newton step is below 1e-9 (relative to |beta|): the current
-    evaluation is then already the one at the solution, which saves one pass.
-    Stops too when the log-likelihood no longer moves (monotone likelihood; the caller
-    then checks for diverging coefficients).
+    Stops when the next Newton step, scaled by each covariate's SD, is below
+    STEP_TOLERANCE (relative to |beta_j sd_j|): the current evaluation is then already the
+    one at the solution, which saves one pass. Stops too when the log-likelihood no longer
+    moves (monotone likelihood; the caller then checks for diverging coefficients), and
+    when the information can no longer be solved (returned as not converged).
     """
     beta = np.zeros(p)
     current = _cox_math.evaluate(data, beta)
     null = current
     for iteration in range(1, max_iter + 1):
-        try:
-            step = linalg.solve(current.information, current.score, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
-            step = np.linalg.lstsq(current.information, current.score, rcond=None)[0]
-        if np.max(np.abs(step)) <= 1e-9 * max(1.0, np.max(np.abs(beta))):
+        step = _newton_step(current, x_scale)
+        if step is None:
+            return beta, current, null, iteration, False
+        scaled = np.abs(step) * x_scale
+        if np.all(scaled <= STEP_TOLERANCE * np.maximum(1.0, np.abs(beta) * x_scale)):
             return beta, current, null, iteration, True
         trial = _cox_math.evaluate(data, beta + step)
         halvings = 0
@@ -226,10 +324,12 @@ def _newton(data: _cox_math.CoxData, p: int, *, max_iter: int = 50):
             step = step / 2
             trial = _cox_math.evaluate(data, beta + step)
             halvings += 1
+        if not np.isfinite(trial.loglik):
+            return beta, current, null, iteration, False
         beta = beta + step
         change = abs(trial.loglik - current.loglik)
         current = trial
-        if change <= 1e-12 * max(1.0, abs(current.loglik)):
+        if change <= LOGLIK_TOLERANCE * max(1.0, abs(current.loglik)):
             return beta, current, null, iteration, True
     return beta, current, null, max_iter, False
 
@@ -239,14 +339,51 @@ def _diverging(beta: np.ndarray, ev: _cox_math.Evaluation, x_scale: np.ndarray) 
 
     R coxph's check: the next Newton step is still large relative to the coefficient
     after the log-likelihood has converged; plus an implausible hazard ratio per SD.
+    Steps are measured in SDs of the covariate, so the check does not depend on units.
     """
-    try:
-        next_step = np.abs(linalg.solve(ev.information, ev.score, assume_a="pos"))
-    except (linalg.LinAlgError, ValueError):
-        return np.ones(len(beta), bool)
+    step = _newton_step(ev, x_scale)
+    if step is None:
+        return _involved(ev, x_scale)
+    next_step = np.abs(step)
     eps = 1e-9
-    r_rule = (next_step > eps) & (next_step > np.sqrt(eps) * np.abs(beta))
+    r_rule = (next_step * x_scale > eps) & (next_step > np.sqrt(eps) * np.abs(beta))
     return r_rule | (np.abs(beta) * x_scale > 15)
+
+
+def _involved(ev: _cox_math.Evaluation, x_scale: np.ndarray) -> np.ndarray:
+    """The covariates of the least-informed direction: where the information matrix (in SD
+    units) is singular, which combination of covariates separates the events."""
+    info = ev.information * np.outer(x_scale, x_scale)
+    if not np.all(np.isfinite(info)):
+        return np.ones(len(x_scale), bool)
+    _, vectors = np.linalg.eigh((info + info.T) / 2)
+    weakest = np.abs(vectors[:, 0])
+    return weakest >= 0.2 * weakest.max()
+
+
+def _not_fitted(
+    covariates: list[str], diverging: np.ndarray, iterations: int, converged: bool
+) -> ConvergenceError:
+    """The ConvergenceError of a fit that failed, naming the covariates involved."""
+    names = [covariates[j] for j in np.flatnonzero(diverging)] or covariates
+    joined = ", ".join(repr(name) for name in names)
+    if len(names) > 1 and diverging.any():
+        return ConvergenceError(
+            f"covariates {joined} together separate the events (monotone likelihood, or a "
+            "singular information matrix): their coefficients diverge or are not "
+            "identifiable; remove one, merge sparse categories or use a penalised (Firth) fit"
+        )
+    if diverging.any():
+        return ConvergenceError(
+            f"covariate {joined} perfectly separates events (monotone likelihood): its "
+            "coefficient diverges towards infinity; remove it, merge sparse categories or "
+            "use a penalised (Firth) fit"
+        )
+    return ConvergenceError(
+        f"Newton-Raphson did not converge in {iterations} iterations"
+        + ("" if converged else " (the information matrix could not be solved)")
+        + f"; check {joined} for extreme values or rescale them"
+    )
 
 
 def cox(
@@ -261,11 +398,15 @@ def cox(
     cluster: str | None = None,
     conf_level: float = 0.95,
     weights: str | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> CoxFit:
     """Fit a Cox PH model like R `coxph(Surv(duration, event) ~ covariates + strata(s))`.
 
     Rows with a missing value in any used column are dropped (R's na.omit) and counted in
-    `n_missing`. Covariates must be numeric (code categories as 0/1 dummies).
+    `n_missing`; an infinite value is InvalidInput naming its rows. A text covariate is
+    expanded into 0/1 dummies named ``column=level`` against a reference level (R's
+    treatment contrasts: levels sorted, the first the reference unless `reference` maps
+    the column to another level); `references` on the fit says which.
     `robust=True` (or a `cluster` column) gives the Lin-Wei sandwich variance, used for
     `se`, `p`, the CI and the Wald test, as R does.
 
@@ -294,11 +435,14 @@ def cox(
     problems = []
     for name in covariates:
         column = data[name]
-        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+        if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(
+            column
+        ):
             problems.append(
-                f"covariates: column {name!r} has dtype {column.dtype}; expected numbers "
-                "(code categories as 0/1 dummy columns)"
+                f"covariates: column {name!r} has dtype {column.dtype}; expected numbers or "
+                "text levels (convert dates to a duration first)"
             )
+    problems += _infinite(data, list(dict.fromkeys([duration, *covariates])))
     _validate.check(problems)
     complete = _complete_rows(data, list(dict.fromkeys(used[: len(used) - len(weight_cols)])))
     n_missing = int((~complete).sum())
@@ -308,6 +452,8 @@ def cox(
         complete &= w > 0  # weight 0: not in the data (not counted as missing)
         w = w[complete]
     frame = data if complete.all() else data.loc[complete]
+    inputs = covariates
+    frame, covariates, codings = _categorical.code(frame, covariates, reference)
     if robust is None:  # R survival 3.x: robust when a case weight is not a whole number
         robust = w is not None and bool(np.any(w != np.floor(w)))
     time, status, _ = _validate.survival_data(frame[duration].to_numpy(), frame[event].to_numpy())
@@ -317,9 +463,18 @@ def cox(
             "at least one event"
         )
     columns = [frame[c].to_numpy(dtype=np.float64) for c in covariates]
+    strata_keys, strata_names = [""], ["all"]
     if strata_cols:
-        strata_codes = frame[strata_cols].astype(str).agg("\x1f".join, axis=1)
-        strata_codes = pd.factorize(strata_codes)[0]
+        joined = frame[strata_cols].astype(str).agg("\x1f".join, axis=1)
+        strata_codes, uniques = pd.factorize(joined)
+        strata_keys = [str(key) for key in uniques]
+        first = [int(np.argmax(strata_codes == code)) for code in range(len(uniques))]
+        values = frame[strata_cols].to_numpy()
+        strata_names = [
+            _validate._plain(values[i, 0]) if len(strata_cols) == 1
+            else tuple(_validate._plain(v) for v in values[i])
+            for i in first
+        ]  # fmt: skip
     else:
         strata_codes = np.zeros(len(frame), np.int64)
     weighted = w is not None and bool(np.any(w != 1.0))
@@ -328,23 +483,17 @@ def cox(
     )
     x_scale = _check_collinear(design.z[1:], design.means, covariates)
     p = len(covariates)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # near-singular information is what a diverging fit looks like; reported below
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        beta, final, null, iterations, converged = _newton(design, p)
+        beta, final, null, iterations, converged = _newton(design, p, x_scale)
         diverging = _diverging(beta, final, x_scale)
-    if diverging.any() or not converged or not np.all(np.isfinite(beta)):
-        names = [covariates[j] for j in np.flatnonzero(diverging)] or covariates
-        joined = ", ".join(repr(name) for name in names)
-        raise ConvergenceError(
-            f"covariate {joined} perfectly separates events (monotone likelihood): its "
-            "coefficient diverges towards infinity; remove it, merge sparse categories or "
-            "use a penalised (Firth) fit"
-            if diverging.any()
-            else f"Newton-Raphson did not converge in {iterations} iterations; check {joined} "
-            "for extreme values or rescale them"
-        )
-    variance = linalg.inv(final.information)
+        if diverging.any() or not converged or not np.all(np.isfinite(beta)):
+            raise _not_fitted(covariates, diverging, iterations, converged)
+        try:
+            variance = _inverse(final.information, x_scale)
+        except (linalg.LinAlgError, ValueError):
+            raise _not_fitted(covariates, _involved(final, x_scale), iterations, True) from None
     variance = (variance + variance.T) / 2
     model_variance = variance
     if robust or cluster_cols:
@@ -364,8 +513,10 @@ def cox(
     index = pd.Index(covariates, name="covariate")
     z = beta / se
     lr = 2 * (final.loglik - null.loglik)
-    wald = float(beta @ linalg.solve(variance, beta, assume_a="pos"))
-    score = float(null.score @ linalg.solve(null.information, null.score, assume_a="pos"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # reported through the SEs
+        wald = float(beta @ _solve(variance, beta, 1 / x_scale))
+        score = float(null.score @ _solve(null.information, null.score, x_scale))
     tests = pd.DataFrame(
         {
             "statistic": [lr, wald, score],
@@ -374,12 +525,14 @@ def cox(
         },
         index=pd.Index(["likelihood_ratio", "wald", "score"], name="test"),
     )
+    with np.errstate(over="ignore"):  # a coefficient per nano-unit: HR per unit is inf
+        hr, lower, upper = np.exp(beta), np.exp(beta - z_crit * se), np.exp(beta + z_crit * se)
     return CoxFit(
         coef=pd.Series(beta, index=index, name="coef"),
         se=pd.Series(se, index=index, name="se"),
-        hr=pd.Series(np.exp(beta), index=index, name="hr"),
-        ci_lower=pd.Series(np.exp(beta - z_crit * se), index=index, name="ci_lower"),
-        ci_upper=pd.Series(np.exp(beta + z_crit * se), index=index, name="ci_upper"),
+        hr=pd.Series(hr, index=index, name="hr"),
+        ci_lower=pd.Series(lower, index=index, name="ci_lower"),
+        ci_upper=pd.Series(upper, index=index, name="ci_upper"),
         z=pd.Series(z, index=index, name="z"),
         p=pd.Series(2 * sps.norm.sf(np.abs(z)), index=index, name="p"),
         loglik=float(final.loglik),
@@ -393,6 +546,19 @@ def cox(
         robust=bool(robust or cluster_cols),
         iterations=iterations,
         conf_level=level,
-        _design=_Design(design, beta, model_variance, covariates, weighted),
+        _design=_Design(
+            design,
+            beta,
+            model_variance,
+            covariates,
+            weighted,
+            strata_cols,
+            np.asarray(strata_codes),
+            strata_keys,
+            strata_names,
+            codings,
+            inputs,
+        ),
+        references={c: coding.reference for c, coding in codings.items()},
         weights=weights,
     )

@@ -156,8 +156,10 @@ class KaplanMeier(Result):
         R `quantile.survfit`: the point estimate is where the curve crosses 1 - p; the
         limits are where the lower and upper bands cross it (Brookmeyer-Crowley).
         """
-        if not (isinstance(p, int | float) and 0 <= p <= 1):
-            raise InvalidInput.field("p", p, "a probability between 0 and 1")
+        number = _validate.real(p)
+        if number is None or not 0 <= number <= 1:
+            raise InvalidInput.field("p", _validate._plain(p), "a probability between 0 and 1")
+        p = number
         x = np.concatenate([[0.0], self.table["time"].to_numpy()])
         last = float(x[-1])
 
@@ -182,6 +184,31 @@ class KaplanMeier(Result):
         index = np.searchsorted(times, query, side="right")
         out = np.where(query > times[-1], np.nan, surv[index])
         return float(out) if out.ndim == 0 else out
+
+    def summary_at(self, times: Any) -> pd.DataFrame:
+        """S(t) with its standard error and band at given times, as R
+        ``summary(survfit(...), times = ...)``: one row per time (n_risk = at risk at t,
+        follow-up time >= t). Beyond the last follow-up time every value is NaN (R refuses
+        such times unless ``extend = TRUE``; the curve is not known there)."""
+        query = np.atleast_1d(np.asarray(times, dtype=float))
+        table = self.table
+        index = np.searchsorted(table["time"].to_numpy(), query, side="right") - 1
+        beyond = query > table["time"].iloc[-1]
+
+        def pick(column: str, before: float) -> np.ndarray:
+            values = np.concatenate([[before], table[column].to_numpy(dtype=float)])
+            return np.where(beyond, np.nan, values[index + 1])
+
+        return pd.DataFrame(
+            {
+                "time": query,
+                "n_risk": np.where(beyond, 0, self.at_risk(query).to_numpy()),
+                "survival": pick("survival", 1.0),
+                "std_err": pick("std_err", 0.0),
+                "lower": pick("lower", 1.0),
+                "upper": pick("upper", 1.0),
+            }
+        )
 
     def at_risk(self, times: Any) -> pd.Series:
         """Numbers at risk (follow-up time >= t) at the given times, for a KM figure."""

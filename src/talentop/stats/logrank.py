@@ -31,6 +31,7 @@ class TestResult(Result):
     table: pd.DataFrame
     rho: float = 0.0
     gamma: float = 0.0
+    note: str | None = None  # why the df is lower than k - 1, or why there is no P
     title: str = "Log-rank test"
 
     @property
@@ -51,10 +52,52 @@ class TestResult(Result):
             if self.rho == 0 and self.gamma == 0
             else f", G(rho={self.rho:g}, gamma={self.gamma:g})"
         )
-        return [
+        lines = [
             f"Chisq = {self.statistic:.4g} on {self.df} degrees of freedom, "
             f"p = {self.p_value:.4g}{weights}"
         ]
+        return lines + ([f"note: {self.note}"] if self.note else [])
+
+
+#: Relative eigenvalue below which the variance of O - E counts as singular in that direction
+#: (R's toler.chol, .Machine$double.eps^0.75, used by coxph.wtest for the same purpose).
+RANK_TOLERANCE = float(np.finfo(float).eps ** 0.75)
+
+
+def _chi_square(o_minus_e: np.ndarray, covariance: np.ndarray) -> tuple[float, int, str | None]:
+    """(O-E)' V^- (O-E) and its degrees of freedom = the numerical rank of V.
+
+    V has rank at most k - 1 (its rows sum to 0). When it has that rank, one group is
+    dropped and the k - 1 system solved (R survdiff). A lower numerical rank (groups
+    nested in strata, so some contrasts have no information) would make that solve
+    succeed on rounding noise with a condition number near 1e-16: the generalised inverse
+    over the eigenvalues above RANK_TOLERANCE x the largest is used instead, df = that
+    rank, as R's coxph.wtest does, and the result says so.
+    """
+    k = len(o_minus_e)
+    eigenvalues, vectors = linalg.eigh(covariance)
+    largest = float(eigenvalues.max()) if eigenvalues.size else 0.0
+    if not largest > 0:
+        return (
+            0.0,
+            0,
+            "the variance of observed minus expected is zero (no event time has subjects "
+            "of two groups at risk in the same stratum): no test is possible, P is missing",
+        )
+    kept = eigenvalues > RANK_TOLERANCE * largest
+    rank = int(kept.sum())
+    if rank == k - 1:
+        sub = covariance[:-1, :-1]
+        return float(o_minus_e[:-1] @ linalg.solve(sub, o_minus_e[:-1], assume_a="sym")), rank, None
+    projected = vectors[:, kept].T @ o_minus_e
+    statistic = float(np.sum(projected**2 / eigenvalues[kept]))
+    return (
+        statistic,
+        rank,
+        f"the variance matrix of observed minus expected has numerical rank {rank}, not "
+        f"{k - 1} (groups nested within strata, or groups never at risk together): "
+        f"df = {rank}, generalised inverse (as R)",
+    )
 
 
 #: Up to this many groups the per-time counts use one sort per group, else bincount.
@@ -115,16 +158,22 @@ def logrank(
     Weights are S(t-)^rho * (1 - S(t-))^gamma with S(t-) the left-continuous Kaplan-Meier
     curve of the pooled sample within each stratum (rho=gamma=0: log-rank; rho=1,
     gamma=0: Peto-Peto-Prentice as R `survdiff(rho=1)`). The statistic is
-    (O-E)' V^- (O-E) summed over strata, df = rank(V) = k - 1.
+    (O-E)' V^- (O-E) summed over strata, df = the numerical rank of V (k - 1 unless groups
+    are nested in strata; then `note` says so). With zero variance P is NaN and `note` says
+    why.
     `observed`/`expected` in the table are the unweighted event counts; `o_minus_e`
     and `variance` are weighted.
     """
     problems = []
+    weights = {}
     for name, value in (("rho", rho), ("gamma", gamma)):
-        if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
-            problems.append(f"{name}={value!r}: expected a finite number >= 0")
+        number = _validate.real(value)
+        if number is None or not np.isfinite(number) or number < 0:
+            problems.append(f"{name}={_validate._plain(value)!r}: expected a finite number >= 0")
+        weights[name] = number
     if problems:
         raise InvalidInput(problems)
+    rho, gamma = weights["rho"], weights["gamma"]
     t, e, checked = _validate.survival_data(time, event, group=group, strata=strata)
     labels = checked["group"]
     codes, levels = _validate.codes(labels)
@@ -156,14 +205,7 @@ def logrank(
         expected += ex
         o_minus_e += ome
         covariance += cov
-    # drop one group (the variance matrix has rank k - 1); pseudo-inverse if more is singular
-    sub = covariance[:-1, :-1]
-    try:
-        statistic = float(o_minus_e[:-1] @ linalg.solve(sub, o_minus_e[:-1], assume_a="sym"))
-        df = k - 1
-    except (linalg.LinAlgError, ValueError):
-        statistic = float(o_minus_e @ linalg.pinvh(covariance) @ o_minus_e)
-        df = int(np.linalg.matrix_rank(covariance))
+    statistic, df, note = _chi_square(o_minus_e, covariance)
     p_value = float(sps.chi2.sf(statistic, df)) if df > 0 else float("nan")
     counts = np.bincount(codes, minlength=k)
     table = pd.DataFrame(
@@ -177,5 +219,11 @@ def logrank(
         index=pd.Index(levels, name="group"),
     )
     return TestResult(
-        statistic=statistic, df=df, p_value=p_value, table=table, rho=float(rho), gamma=float(gamma)
+        statistic=statistic,
+        df=df,
+        p_value=p_value,
+        table=table,
+        rho=float(rho),
+        gamma=float(gamma),
+        note=note,
     )

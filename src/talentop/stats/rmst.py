@@ -58,6 +58,7 @@ class RMST(Result):
     ratio_ci: tuple[float, float] | None = None
     ratio_p_value: float | None = None
     reference: Any = None
+    note: str | None = None  # why a test is missing (zero variance)
     title: str = "Restricted mean survival time"
 
     @property
@@ -81,6 +82,8 @@ class RMST(Result):
                 f"p = {self.p_value:.4g}; ratio {self.ratio:.4g} "
                 f"(CI {self.ratio_ci[0]:.4g} to {self.ratio_ci[1]:.4g})"
             )
+        if self.note:
+            lines.append(f"note: {self.note}")
         return lines
 
 
@@ -101,9 +104,10 @@ def rmst(
     """
     level = _validate.conf_level(conf_level)
     t, e, checked = _validate.survival_data(time, event, group=group)
-    if not (isinstance(tau, int | float) and np.isfinite(tau) and tau > 0):
-        raise InvalidInput.field("tau", tau, "a finite time > 0")
-    tau = float(tau)
+    number = _validate.real(tau)
+    if number is None or not np.isfinite(number) or number <= 0:
+        raise InvalidInput.field("tau", _validate._plain(tau), "a finite time > 0")
+    tau = number
     z = sps.norm.ppf(0.5 + level / 2)
     labels = checked.get("group")
     if labels is None:
@@ -146,9 +150,23 @@ def rmst(
     (r0, se0), (r1, se1) = arms.loc[reference, ["rmst", "se"]], arms.loc[other, ["rmst", "se"]]
     difference = float(r1 - r0)
     se = float(np.hypot(se0, se1))
-    p_value = float(2 * sps.norm.sf(abs(difference) / se))
-    log_ratio = float(np.log(r1 / r0))
-    se_log_ratio = float(np.sqrt((se1 / r1) ** 2 + (se0 / r0) ** 2))
+    note = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # SE 0: no event before tau in either arm, each RMST is exact and equals tau; the
+        # difference is known without error and there is nothing to test
+        p_value = float(2 * sps.norm.sf(abs(difference) / se)) if se > 0 else float("nan")
+        log_ratio = float(np.log(r1 / r0))
+        se_log_ratio = float(np.sqrt((se1 / r1) ** 2 + (se0 / r0) ** 2))
+        ratio_p = (
+            float(2 * sps.norm.sf(abs(log_ratio) / se_log_ratio))
+            if se_log_ratio > 0
+            else float("nan")
+        )
+    if se == 0:
+        note = (
+            f"no event before tau={tau:g} in either group: both RMSTs are exact (SE 0), the "
+            "difference has no sampling error and no test (P missing)"
+        )
     return RMST(
         tau=tau,
         conf_level=level,
@@ -162,6 +180,7 @@ def rmst(
             float(np.exp(log_ratio - z * se_log_ratio)),
             float(np.exp(log_ratio + z * se_log_ratio)),
         ),
-        ratio_p_value=float(2 * sps.norm.sf(abs(log_ratio) / se_log_ratio)),
+        ratio_p_value=ratio_p,
         reference=_validate._plain(reference),
+        note=note,
     )
