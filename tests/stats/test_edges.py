@@ -169,11 +169,15 @@ def test_information_fraction_beyond_one_is_refused_not_rescaled():
 
 
 def test_interim_beyond_planned_events_is_the_final_analysis_and_says_so():
-    from talentop.demo.analysis import gs_at_observed
+    """The SAP's plan (talentop.design.plan) judges an interim with more events than planned
+    as the final analysis, with all of alpha, and says so instead of rescaling silently."""
+    from talentop.design.plan import plan_from_sap
+    from talentop.protocol import load_protocol
 
-    planned = gs_at_observed(10)["planned_events"]
-    beyond = gs_at_observed(planned + 20)
-    assert beyond["information_fraction"] == pytest.approx((planned + 20) / planned)
-    assert beyond["efficacy_z"] == pytest.approx(1.959964, abs=1e-6)  # all of alpha 0.025
-    assert "final analysis" in beyond["note"]
-    assert gs_at_observed(planned // 2)["note"] is None
+    plan = plan_from_sap(load_protocol("talentop").sap)
+    beyond = plan.at_interim(plan.max_events + 20, 2.5)
+    assert beyond["information_fraction"] == 1.0
+    # Two-sided 5% SAP: the single final look spends all of alpha (z 1.959964).
+    assert beyond["efficacy_z"] == pytest.approx(1.959964, abs=1e-6)
+    assert "final look" in beyond["note"] and f"{plan.max_events + 20} events" in beyond["note"]
+    assert plan.at_interim(plan.max_events // 2, 1.0)["note"] is None
