@@ -18,6 +18,14 @@ from sqlalchemy.orm import Session
 from talentop.errors import NotFound
 from talentop.store import models as m
 
+
+def _rows(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
+    """Run a statement that returns plain columns on the session's connection (Core: none
+    of the ORM's per-execution work), after flushing ORM changes not yet written."""
+    if session.autoflush and (session.new or session.dirty):
+        session.flush()
+    return session.connection().execute(stmt, params)
+
 _LOCKED = (
     select(m.RecordLock.id)
     .where(
@@ -55,7 +63,7 @@ _STEPS = (
 
 def state_steps(session: Session, patient_id: int) -> list[tuple[str, dt.date | None]]:
     """The patient's path as (state entered, date) pairs in the order they were taken."""
-    return [(r[0], r[1]) for r in session.execute(_STEPS, {"patient_id": patient_id})]
+    return [(r[0], r[1]) for r in _rows(session, _STEPS, {"patient_id": patient_id})]
 
 
 _DOSES_OF_CYCLES = (
@@ -75,7 +83,7 @@ def doses_of_cycles(
     """(cycle, drug, given on) of the patient's doses of ``phase`` in ``cycle`` and the
     cycle before it: all a new dose is checked against (duplicate, cycle clock)."""
     params = {"patient_id": patient_id, "phase": phase, "cycle": cycle, "previous_cycle": cycle - 1}
-    return [(r[0], r[1], r[2]) for r in session.execute(_DOSES_OF_CYCLES, params)]
+    return [(r[0], r[1], r[2]) for r in _rows(session, _DOSES_OF_CYCLES, params)]
 
 
 _LATEST_SURGERY_DATE = select(func.max(m.Surgery.surgery_date)).where(
@@ -84,7 +92,7 @@ _LATEST_SURGERY_DATE = select(func.max(m.Surgery.surgery_date)).where(
 
 
 def latest_surgery_date(session: Session, patient_id: int) -> dt.date | None:
-    return session.execute(_LATEST_SURGERY_DATE, {"patient_id": patient_id}).scalar()
+    return _rows(session, _LATEST_SURGERY_DATE, {"patient_id": patient_id}).scalar()
 
 
 _VISITS = (
@@ -123,13 +131,6 @@ def lesions(session: Session, patient_id: int) -> list[m.Lesion]:
     return list(session.execute(_LESIONS, {"patient_id": patient_id}).scalars())
 
 
-_USER = select(m.User).where(m.User.username == bindparam("username"))
-
-
-def user_by_name(session: Session, username: str) -> m.User | None:
-    return session.execute(_USER, {"username": username}).scalar_one_or_none()
-
-
 _LAST_STEP = (
     select(m.StateChange.to_state, m.StateChange.on_date)
     .where(m.StateChange.patient_id == bindparam("patient_id"))
@@ -140,5 +141,5 @@ _LAST_STEP = (
 
 def last_step(session: Session, patient_id: int) -> tuple[str, dt.date | None] | None:
     """The patient's latest step (state entered, date), or None."""
-    row = session.execute(_LAST_STEP, {"patient_id": patient_id}).first()
+    row = _rows(session, _LAST_STEP, {"patient_id": patient_id}).first()
     return None if row is None else (row[0], row[1])

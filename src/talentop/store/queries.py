@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,22 +21,26 @@ def get(session: Session, model: type, key: Any, *, what: str | None = None) -> 
     return row
 
 
+# Statements of every service call, built once (bound parameters).
+_LOCK_PATIENT = select(m.Patient).where(m.Patient.id == bindparam("id")).with_for_update()
+_SITE_BY_CODE = select(m.Site).where(m.Site.code == bindparam("code"))
+_USER_BY_NAME = select(m.User).where(m.User.username == bindparam("username"))
+
+
 def lock_patient(session: Session, patient_id: int) -> m.Patient:
     """The patient row, locked for this transaction (PostgreSQL ``FOR UPDATE``)."""
-    row = session.execute(
-        select(m.Patient).where(m.Patient.id == patient_id).with_for_update()
-    ).scalar_one_or_none()
+    row = session.execute(_LOCK_PATIENT, {"id": patient_id}).scalar_one_or_none()
     if row is None:
         raise NotFound(f"patient: no patient with id {patient_id!r}")
     return row
 
 
 def site_by_code(session: Session, code: str) -> m.Site | None:
-    return session.execute(select(m.Site).where(m.Site.code == code)).scalar_one_or_none()
+    return session.execute(_SITE_BY_CODE, {"code": code}).scalar_one_or_none()
 
 
 def user_by_name(session: Session, username: str) -> m.User | None:
-    return session.execute(select(m.User).where(m.User.username == username)).scalar_one_or_none()
+    return session.execute(_USER_BY_NAME, {"username": username}).scalar_one_or_none()
 
 
 def patient_by_pseudo_id(session: Session, site_id: int, pseudo_id: str) -> m.Patient | None:
