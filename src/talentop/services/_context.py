@@ -9,7 +9,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import Protocol
-from talentop.services.permissions import authorise
+from talentop.services.permissions import UNREAD, authorise
 from talentop.services.states import DIED, RETROSPECTIVE_RECORDS, require
 from talentop.store import Store, dm_queries, path_queries, queries, writes
 from talentop.store import models as m
@@ -91,11 +91,12 @@ def event_date(ctx: Context, field: str, value: Any) -> dt.date:
 
 
 def check_actor(
-    session: Any, ctx: Context, service: str, *, site_id: int | None = None
+    session: Any, ctx: Context, service: str, *, site_id: int | None = None, known: Any = UNREAD
 ) -> m.User | None:
     """The acting user, allowed to call ``service`` (``permissions``: role and site);
-    ``system`` is allowed everything without a user row (bootstrap, imports)."""
-    return authorise(session, ctx.actor, service, site_id=site_id)
+    ``system`` is allowed everything without a user row (bootstrap, imports). ``known``:
+    the user row if already read in this transaction."""
+    return authorise(session, ctx.actor, service, site_id=site_id, known=known)
 
 
 def enter(
@@ -116,8 +117,8 @@ def enter(
     checked against the state on that date (``state_on``); a later date is refused
     (``died_check``). Every other arrow is refused in ``died``.
     """
-    patient, locked = path_queries.patient_for_write(session, patient_id)
-    check_actor(session, ctx, arrow, site_id=patient.site_id)
+    patient, locked, user = path_queries.patient_for_write(session, patient_id, ctx.actor)
+    check_actor(session, ctx, arrow, site_id=patient.site_id, known=user)
     if locked:
         ensure_unlocked(session, patient.id)
     state = patient.state
@@ -188,14 +189,17 @@ def transition(
     *,
     on_date: dt.date | None,
     reason: str | None = None,
+    previous: Any = UNREAD,
     **changes: Any,
 ) -> None:
     """Move the patient to ``to_state`` (audited) and append to the state history.
 
     The path runs forward in time: a step dated before the patient's previous step is
     refused (``InvalidInput``), so the history can never say e.g. randomised before assessed.
+    ``previous``: the latest step (state, date) or None, if the caller read it already.
     """
-    previous = path_queries.last_step(session, patient.id)
+    if previous is UNREAD:
+        previous = path_queries.last_step(session, patient.id)
     if on_date is not None and previous is not None and previous[1] is not None:
         not_before(
             f"{to_state} date",
@@ -242,8 +246,8 @@ def enter_any(
     the acting user must be allowed to call ``service`` for the patient's site. In
     ``died``, a ``RETROSPECTIVE_RECORDS`` service dated ``on`` on or before the death is
     allowed (late data entry), a later date is ``InvalidInput``."""
-    patient, locked = path_queries.patient_for_write(session, patient_id)
-    check_actor(session, ctx, service, site_id=patient.site_id)
+    patient, locked, user = path_queries.patient_for_write(session, patient_id, ctx.actor)
+    check_actor(session, ctx, service, site_id=patient.site_id, known=user)
     if locked:
         ensure_unlocked(session, patient.id)
     if patient.state == DIED:

@@ -125,16 +125,28 @@ def randomisation_keys(session: Session) -> list[m.RandomisationKey]:
     return list(session.execute(stmt).scalars())
 
 
+_LOCK_COUNTER = (
+    select(m.StratumCounter)
+    .where(m.StratumCounter.stratum_key == bindparam("stratum_key"))
+    .with_for_update()
+)
+
+
 def lock_stratum_counter(
     session: Session, stratum_key: str, key_id: str | None = None
 ) -> tuple[m.StratumCounter, bool]:
     """The stratum's counter row, created if missing (on randomisation key ``key_id``) and
     locked for this transaction.
 
-    PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT ... FOR UPDATE``, so two
-    first allocations in a new stratum cannot both start at slot 0. SQLite: the transaction
-    already holds the database write lock (``BEGIN IMMEDIATE``).
+    One ``SELECT ... FOR UPDATE`` when the row exists (every allocation but a stratum's
+    first). Otherwise PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` then the locking
+    select again, so two first allocations in a new stratum cannot both start at slot 0;
+    SQLite: the transaction already holds the database write lock (``BEGIN IMMEDIATE``).
     """
+    params = {"stratum_key": stratum_key}
+    counter = session.execute(_LOCK_COUNTER, params).scalar_one_or_none()
+    if counter is not None:
+        return counter, False
     dialect = session.get_bind().dialect.name
     created = False
     if dialect == "postgresql":
@@ -149,23 +161,17 @@ def lock_stratum_counter(
         ).first()
         created = inserted is not None
     else:
-        existing = session.get(m.StratumCounter, stratum_key)
-        if existing is None:
-            try:
-                with session.begin_nested():
-                    session.execute(
-                        insert(m.StratumCounter).values(
-                            stratum_key=stratum_key, next_slot=0, key_id=key_id, key_start_slot=0
-                        )
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(m.StratumCounter).values(
+                        stratum_key=stratum_key, next_slot=0, key_id=key_id, key_start_slot=0
                     )
-                created = True
-            except SaIntegrityError:
-                pass
-    counter = session.execute(
-        select(m.StratumCounter)
-        .where(m.StratumCounter.stratum_key == stratum_key)
-        .with_for_update()
-    ).scalar_one()
+                )
+            created = True
+        except SaIntegrityError:
+            pass
+    counter = session.execute(_LOCK_COUNTER, params).scalar_one()
     return counter, created
 
 
