@@ -190,14 +190,17 @@ def _install_events() -> None:
             marks = session.info.setdefault(MARKS, {})
             marks[transaction] = [len(session.info.get(PENDING) or ()), []]
 
-    @event.listens_for(Session, "after_soft_rollback")
-    def _rolled_back(session: Session, previous: Any) -> None:
+    @event.listens_for(Session, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        # Fired right after the database rolled back the innermost savepoint (the session's
+        # nested transaction is still that savepoint) or the whole transaction (none).
         pending = session.info.get(PENDING)
-        if not previous.nested:
+        savepoint = session.get_nested_transaction()
+        if savepoint is None:
             if pending:
                 pending.clear()
             return
-        mark = (session.info.get(MARKS) or {}).get(previous)
+        mark = (session.info.get(MARKS) or {}).get(savepoint)
         if mark is not None and (pending or mark[1]):
             session.info[PENDING] = [*mark[1], *(pending or [])[: mark[0]]]
 
