@@ -241,6 +241,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")  # logins are not measured
     with tempfile.TemporaryDirectory() as tmp:
+        _own_key_folders(Path(tmp))
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         store = Store(url)
         bench("SQLite", url, store, args)
@@ -254,13 +255,22 @@ def main() -> None:
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
-        store = Store(url)
-        bench("PostgreSQL", url, store, args)
-        store.dispose()
+        with tempfile.TemporaryDirectory() as tmp:
+            _own_key_folders(Path(tmp))
+            url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+            store = Store(url)
+            bench("PostgreSQL", url, store, args)
+            store.dispose()
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def _own_key_folders(folder: Path) -> None:
+    """Each database its own key and checkpoint folders (this process and the server read
+    them from the environment): a checkpoint of the first run must not meet the second."""
+    os.environ["TALENTOP_KEY_DIR"] = str(folder / "keys")
+    os.environ["TALENTOP_CHECKPOINT_DIR"] = str(folder / "checkpoints")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,23 @@
-"""Randomisation under load: allocations/s and p99 latency, SQLite file and PostgreSQL.
+"""Randomisation under load: a clients sweep (threads and processes), SQLite file and PostgreSQL.
 
-Each allocation is the real service call (`talentop.services.randomise`: lock the stratum
-counter, take the slot, insert the allocation, audit, change state) in one transaction.
-Runs N patients with 1 thread (serial baseline) and with T threads (concurrent sites), and
-prints the ratio, then signs an audit checkpoint (sequencing every entry) and verifies the
-log against it. PostgreSQL runs when TALENTOP_TEST_POSTGRES_URL is set (own schema,
-dropped afterwards).
+Each allocation is the real service call (`talentop.services.randomise`: lock the patient,
+check readiness, lock the stratum counter, take the slot, insert the allocation, audit,
+change state) in one transaction. For each database, each mode (threads of one process,
+or separate processes) and each number of clients (1, 2, 4, 8, 16, 32 by default), fresh
+patients are randomised by that many concurrent clients, each calling the service back to
+back (closed loop); the step prints allocations/s, p50 and p99 latency and the throughput
+relative to one client. Afterwards the integrity checks run over every allocation made:
+no patient randomised twice, every stratum's slots 0..n-1 with no duplicate and no gap,
+the allocation count equal to the calls made, and `audit verify` (after a signed
+checkpoint) passing with every entry covered. PostgreSQL runs when
+TALENTOP_TEST_POSTGRES_URL is set (own schema, dropped afterwards).
 
-    .venv/bin/python benchmarks/randomise_load.py [--patients 800] [--threads 32] [--runs 3]
+    .venv/bin/python benchmarks/randomise_load.py [--per-step 300] [--clients 1,2,4,8,16,32]
+        [--modes threads,processes] [--databases sqlite,postgresql] [--runs 3]
 
-Each database is benchmarked ``--runs`` times (>= 3; a fresh database each run) and the
-median of each figure is printed after the runs.
+Each step is repeated ``--runs`` times (>= 3) and the median is the figure quoted.
+
+The machine is shared: the load average is printed with every step.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -25,11 +33,12 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import sqlalchemy as sa
-from _repeat import check_runs, load
+from _repeat import check_runs
 
 from talentop import services as sv
 from talentop.protocol import load_protocol
@@ -107,110 +116,199 @@ def seed(store: Store, n: int, offset: int) -> list[int]:
     return ids
 
 
-def run(ctx: sv.Context, ids: list[int], threads: int) -> dict[str, float]:
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def worker(chunk: list[int]) -> None:
-        own = []
-        for pid in chunk:
-            start = time.perf_counter()
-            sv.randomise(ctx, pid, DAY)
-            own.append(time.perf_counter() - start)
-        with lock:
-            latencies.extend(own)
-
-    chunks = [ids[i::threads] for i in range(threads)]
-    start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(worker, chunks))
-    wall = time.perf_counter() - start
-    latencies.sort()
-    return {
-        "allocations": len(latencies),
-        "per_s": len(latencies) / wall,
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-    }
+def _allocate(ctx: sv.Context, chunk: list[int]) -> tuple[list[float], float, float]:
+    """Randomise every patient of ``chunk`` back to back: (latencies, first start, last end)."""
+    latencies = []
+    began = time.time()
+    for pid in chunk:
+        start = time.perf_counter()
+        sv.randomise(ctx, pid, DAY)
+        latencies.append(time.perf_counter() - start)
+    return latencies, began, time.time()
 
 
-def bench(label: str, store: Store, patients: int, threads: int) -> dict[str, dict]:
+def run_threads(ctx: sv.Context, ids: list[int], clients: int) -> tuple[list[float], float]:
+    chunks = [ids[i::clients] for i in range(clients)]
+    barrier = threading.Barrier(clients)
+
+    def worker(chunk: list[int]) -> tuple[list[float], float, float]:
+        barrier.wait()
+        return _allocate(ctx, chunk)
+
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(worker, chunks))
+    return _combine(results)
+
+
+#: Allocations each client process makes before the start line (not timed): a server's
+#: worker has compiled its statements long before; a fresh process compiles them once.
+WARM_UP = 2
+
+
+def _process_client(spec: dict, warm_up: list[int], chunk: list[int], barrier, out) -> None:
+    # A separate process: its own engine and connection pool (nothing inherited is reused).
+    keys = KeyRing(Path(spec["key_dir"]), Path(spec["checkpoint_dir"]))
+    store = Store(spec["url"], pg_schema=spec["schema"], keys=keys)
+    ctx = sv.Context(store, PROTOCOL, "bench")
+    _allocate(ctx, warm_up)
+    barrier.wait()
+    out.put(_allocate(ctx, chunk))
+    store.dispose()
+
+
+def run_processes(
+    store: Store, spec: dict, ids: list[int], clients: int
+) -> tuple[list[float], float]:
+    """``ids`` starts with ``WARM_UP`` patients per client."""
+    store.dispose()  # no pooled connection crosses the fork
+    mp = multiprocessing.get_context("fork")
+    barrier, out = mp.Barrier(clients), mp.Queue()
+    warm, ids = ids[: WARM_UP * clients], ids[WARM_UP * clients :]
+    chunks = [ids[i::clients] for i in range(clients)]
+    procs = [
+        mp.Process(target=_process_client, args=(spec, warm[i::clients], c, barrier, out))
+        for i, c in enumerate(chunks)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+        if p.exitcode != 0:
+            raise RuntimeError(f"client process exited with {p.exitcode}")
+    return _combine(results)
+
+
+def _combine(results: list[tuple[list[float], float, float]]) -> tuple[list[float], float]:
+    latencies = sorted(x for r in results for x in r[0])
+    wall = max(r[2] for r in results) - min(r[1] for r in results)
+    return latencies, wall
+
+
+def p(latencies: list[float], q: float) -> float:
+    return 1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+
+def integrity(store: Store, expected: int) -> list[str]:
+    """Problems found in the allocations (empty: none)."""
+    problems = []
+    with store.read_only() as session:
+        rows = session.execute(
+            sa.select(m.Randomisation.patient_id, m.Randomisation.stratum_key, m.Randomisation.slot)
+        ).all()
+    if len(rows) != expected:
+        problems.append(f"{len(rows)} allocations stored, {expected} calls made")
+    if len({r.patient_id for r in rows}) != len(rows):
+        problems.append("a patient was randomised twice")
+    slots: dict[str, list[int]] = defaultdict(list)
+    for r in rows:
+        slots[r.stratum_key].append(r.slot)
+    for stratum, taken in slots.items():
+        if sorted(taken) != list(range(len(taken))):
+            problems.append(f"stratum {stratum}: slots duplicated or skipped")
+    return problems
+
+
+def bench(label: str, store: Store, spec: dict, args: argparse.Namespace) -> None:
     init_database(store)
     system = sv.Context(store, PROTOCOL, "system")
     sv.create_site(system, "SH01", "Bench site")
     sv.create_user(system, "bench", "investigator", site_code="SH01")
     ctx = sv.Context(store, PROTOCOL, "bench")
-    serial = run(ctx, seed(store, patients, 0), 1)
-    parallel = run(ctx, seed(store, patients, patients), threads)
+    made, offset = 0, 0
+    for mode in args.modes:
+        base = None
+        for clients in args.clients:
+            rates, p50s, p99s = [], [], []
+            for run in range(1, args.runs + 1):
+                warm = WARM_UP * clients if mode == "processes" else 0
+                ids = seed(store, args.per_step + warm, offset)
+                offset += args.per_step + warm
+                load = os.getloadavg()[0]
+                if mode == "threads":
+                    latencies, wall = run_threads(ctx, ids, clients)
+                else:
+                    latencies, wall = run_processes(store, spec, ids, clients)
+                made += len(latencies) + warm
+                rates.append(len(latencies) / wall)
+                p50s.append(p(latencies, 0.5))
+                p99s.append(p(latencies, 0.99))
+                print(
+                    f"{label:10s} {mode:9s} {clients:3d} clients run {run}  "
+                    f"{len(latencies):5d} allocations  {rates[-1]:7.1f} /s  p50 {p50s[-1]:7.1f} ms  "
+                    f"p99 {p99s[-1]:7.1f} ms  load {load:.1f}",
+                    flush=True,
+                )
+            rate = statistics.median(rates)
+            base = base or rate
+            print(
+                f"{label:10s} {mode:9s} {clients:3d} clients median of {args.runs}: "
+                f"{rate:7.1f} /s ({rate / base:4.2f}x)  p50 {statistics.median(p50s):7.1f} ms  "
+                f"p99 {statistics.median(p99s):7.1f} ms",
+                flush=True,
+            )
     started = time.perf_counter()
-    head = sv.checkpoint(store).head  # sequence what is pending + sign (issue 16's log)
+    head = sv.checkpoint(store).head
     signed = time.perf_counter() - started
-    verified = sv.verify(store)
-    assert verified.ok and verified.uncovered == 0, verified.problems[:3]
-    print(f"{label:10s} sequencing + signed checkpoint of {head.size} entries: {signed:.2f} s")
-    report(label, threads, serial, parallel)
-    return {"serial": serial, "parallel": parallel}
-
-
-def report(label: str, threads: int, serial: dict, parallel: dict) -> None:
-    for name, r in (("1 thread", serial), (f"{threads} threads", parallel)):
-        print(
-            f"{label:10s} {name:11s} {r['allocations']:5.0f} allocations  {r['per_s']:8.1f} /s  "
-            f"p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms"
-        )
+    report = sv.verify(store)
+    problems = integrity(store, made)
     print(
-        f"{label:10s} throughput ratio {threads} threads / 1 thread = {parallel['per_s'] / serial['per_s']:.2f}; "
-        f"p99 ratio = {parallel['p99_ms'] / serial['p99_ms']:.1f}"
+        f"{label:10s} integrity: {made} allocations, "
+        f"{'no duplicate or skipped slot, no patient twice' if not problems else problems}; "
+        f"audit verify {'ok' if report.ok else report.problems[:3]}, "
+        f"{report.uncovered} entries uncovered; checkpoint of {head.size} entries {signed:.2f} s",
+        flush=True,
     )
-
-
-def medians(label: str, threads: int, runs: list[dict[str, dict]]) -> None:
-    """The median of every figure over the runs."""
-    pick = {
-        part: {key: statistics.median(r[part][key] for r in runs) for key in runs[0][part]}
-        for part in ("serial", "parallel")
-    }
-    print(f"--- median of {len(runs)} runs ---")
-    report(label, threads, pick["serial"], pick["parallel"])
+    if problems or not report.ok or report.uncovered:
+        raise SystemExit(f"{label}: integrity check failed")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=800)
-    parser.add_argument("--threads", type=int, default=32)
-    parser.add_argument("--runs", type=int, default=3, help="repeats; the median is quoted")
+    parser.add_argument("--per-step", type=int, default=300, help="allocations per step")
+    parser.add_argument("--clients", default="1,2,4,8,16,32")
+    parser.add_argument("--modes", default="threads,processes")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="repeats per step; the median is quoted"
+    )
     args = parser.parse_args()
     check_runs(args.runs)
-    runs = []
-    for run in range(1, args.runs + 1):
-        print(f"run {run} ({load()})")
+    args.clients = [int(c) for c in args.clients.split(",")]
+    args.modes = args.modes.split(",")
+    databases = args.databases.split(",")
+    print(f"{os.cpu_count()} cores; {args.per_step} allocations per step; 6 strata")
+    if "sqlite" in databases:
         with tempfile.TemporaryDirectory() as tmp:
             keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
-            store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}", keys=keys)
-            runs.append(bench("SQLite", store, args.patients, args.threads))
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            spec = {"url": url, "schema": None, "key_dir": str(keys.key_dir)}
+            spec["checkpoint_dir"] = str(keys.checkpoint_dir)
+            store = Store(url, keys=keys)
+            bench("SQLite", store, spec, args)
             store.dispose()
-    medians("SQLite", args.threads, runs)
     url = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
+    if "postgresql" not in databases:
+        return
     if not url:
         print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
         return
+    schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(url)
-    runs = []
-    for run in range(1, args.runs + 1):
-        print(f"run {run} ({load()})")
-        schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
+            spec = {"url": url, "schema": schema, "key_dir": str(keys.key_dir)}
+            spec["checkpoint_dir"] = str(keys.checkpoint_dir)
+            store = Store(url, pg_schema=schema, keys=keys)
+            bench("PostgreSQL", store, spec, args)
+            store.dispose()
+    finally:
         with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
-                store = Store(url, pg_schema=schema, keys=keys)
-                runs.append(bench("PostgreSQL", store, args.patients, args.threads))
-                store.dispose()
-        finally:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    medians("PostgreSQL", args.threads, runs)
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -81,9 +81,7 @@ def main() -> None:
 
     peer_rates, ours_rates, ratios = [], [], []
     for run in range(1, args.runs + 1):
-        peer, peer_s = timed(
-            lambda: [_lifelines(time_[r], status[r], x) for r in range(args.peer)]
-        )
+        peer, peer_s = timed(lambda: [_lifelines(time_[r], status[r], x) for r in range(args.peer)])
         ours, ours_s = timed(lambda: simulate_trials(design, replicates=args.ours, seed=SEED))
         peer_rate, ours_rate = len(peer) / peer_s, len(ours) / ours_s
         peer_rates.append(peer_rate)

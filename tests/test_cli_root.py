@@ -19,3 +19,55 @@ def test_errors_carry_every_problem():
     assert exc.problems == ["a=1: expected b", "c=2: expected d"]
     assert "2 problems" in str(exc)
     assert isinstance(exc, ValueError)
+
+
+def test_root_listing_matches_what_the_topics_register():
+    """``talentop.cli.COMMANDS`` (what the root help lists without importing the topics)
+    names every top-level command of every topic, with its topic and its help line."""
+    import typer
+
+    from talentop.cli import COMMANDS, TOPICS, topic_app
+
+    real = {}
+    for module in TOPICS:
+        built = typer.main.get_command(topic_app((module,)))
+        commands = built.commands if hasattr(built, "commands") else {built.name: built}
+        for name, command in commands.items():
+            real[name] = (module, command.get_short_help_str(limit=150))
+    assert COMMANDS == real
+
+
+def test_version_and_help_import_no_topic():
+    """``talentop --version`` and ``talentop --help`` load no topic module, no SciPy, pandas
+    or SQLAlchemy (start-up speed: benchmarks/cli_startup.py); a command loads its topic."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        "from talentop import cli\n"
+        "sys.argv = ['talentop'] + sys.argv[1:]\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    cli.main()\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith('talentop.commands.')\n"
+        "    or m.split('.')[0] in ('scipy', 'pandas', 'sqlalchemy', 'numpy'))\n"
+        "print(','.join(heavy))\n"
+    )
+    for args in (["--version"], ["--help"], []):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert out == "", (args, out)
+    out = subprocess.run(
+        [sys.executable, "-c", probe, "protocol", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert "talentop.commands.protocol" in out.split(",")
+    assert "talentop.commands.design" not in out.split(",")
+
+
+def test_unknown_command_is_refused():
+    result = CliRunner().invoke(app, ["no-such-command"])
+    assert result.exit_code == 2 and "No such command" in result.output

@@ -279,7 +279,10 @@ def run_cohort(
     set_up_trial(ctx, tuple(sorted({p.site for p in cohort})))
     run = TrialRun(cutoff_date=cutoff_date, model=model)
     for done, patient in enumerate(cohort, start=1):
-        run_patient(ctx, patient, run, dynamic=dynamic)
+        # One transaction per patient's run: every service call joins it (without a
+        # savepoint: any error ends the demo), so the calls share one commit.
+        with store.transaction(savepoints=False):
+            run_patient(ctx, patient, run, dynamic=dynamic)
         if progress:
             progress("patients", done, len(cohort))
     return run

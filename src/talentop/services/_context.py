@@ -9,9 +9,9 @@ from typing import Any
 
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import Protocol
-from talentop.services.permissions import authorise
+from talentop.services.permissions import UNREAD, authorise
 from talentop.services.states import DIED, RETROSPECTIVE_RECORDS, require
-from talentop.store import Store, dm_queries, queries, writes
+from talentop.store import Store, dm_queries, path_queries, queries, writes
 from talentop.store import models as m
 from talentop.store.models import utcnow
 
@@ -91,11 +91,12 @@ def event_date(ctx: Context, field: str, value: Any) -> dt.date:
 
 
 def check_actor(
-    session: Any, ctx: Context, service: str, *, site_id: int | None = None
+    session: Any, ctx: Context, service: str, *, site_id: int | None = None, known: Any = UNREAD
 ) -> m.User | None:
     """The acting user, allowed to call ``service`` (``permissions``: role and site);
-    ``system`` is allowed everything without a user row (bootstrap, imports)."""
-    return authorise(session, ctx.actor, service, site_id=site_id)
+    ``system`` is allowed everything without a user row (bootstrap, imports). ``known``:
+    the user row if already read in this transaction."""
+    return authorise(session, ctx.actor, service, site_id=site_id, known=known)
 
 
 def enter(
@@ -107,16 +108,19 @@ def enter(
     on: dt.date | None = None,
     field: str = "date",
 ) -> m.Patient:
-    """Lock the patient, check the acting user (role, site) and that ``arrow`` is allowed
-    from the patient's state. ``arrow`` is the service call's name.
+    """Lock the patient, check the acting user (role, site), that no data lock covers the
+    patient and that ``arrow`` is allowed from the patient's state. ``arrow`` is the service
+    call's name. The patient row and the lock check are one statement
+    (``path_queries.patient_for_write``); the lock is described only when there is one.
 
     A died patient: a ``RETROSPECTIVE_RECORDS`` call dated ``on`` on or before the death is
     checked against the state on that date (``state_on``); a later date is refused
     (``died_check``). Every other arrow is refused in ``died``.
     """
-    patient = queries.lock_patient(session, patient_id)
-    check_actor(session, ctx, arrow, site_id=patient.site_id)
-    ensure_unlocked(session, patient.id)
+    patient, locked, user = path_queries.patient_for_write(session, patient_id, ctx.actor)
+    check_actor(session, ctx, arrow, site_id=patient.site_id, known=user)
+    if locked:
+        ensure_unlocked(session, patient.id)
     state = patient.state
     if state == DIED and arrow in RETROSPECTIVE_RECORDS and on is not None:
         died_check(session, patient, on, field)
@@ -167,13 +171,13 @@ def state_on(session: Any, patient: m.Patient, on: dt.date) -> str:
     dated on or before ``on`` is the state then."""
     if patient.state != DIED:
         return patient.state
-    steps = queries.rows_for(session, m.StateChange, patient.id, m.StateChange.id)
-    state = steps[0].to_state if steps else patient.state
-    for step in steps:
-        if step.to_state == DIED:
+    steps = path_queries.state_steps(session, patient.id)
+    state = steps[0][0] if steps else patient.state
+    for to_state, on_date in steps:
+        if to_state == DIED:
             break
-        if step.on_date is not None and step.on_date <= on:
-            state = step.to_state
+        if on_date is not None and on_date <= on:
+            state = to_state
     return state
 
 
@@ -185,20 +189,23 @@ def transition(
     *,
     on_date: dt.date | None,
     reason: str | None = None,
+    previous: Any = UNREAD,
     **changes: Any,
 ) -> None:
     """Move the patient to ``to_state`` (audited) and append to the state history.
 
     The path runs forward in time: a step dated before the patient's previous step is
     refused (``InvalidInput``), so the history can never say e.g. randomised before assessed.
+    ``previous``: the latest step (state, date) or None, if the caller read it already.
     """
-    previous = queries.latest(session, m.StateChange, patient.id, m.StateChange.id)
-    if on_date is not None and previous is not None and previous.on_date is not None:
+    if previous is UNREAD:
+        previous = path_queries.last_step(session, patient.id)
+    if on_date is not None and previous is not None and previous[1] is not None:
         not_before(
             f"{to_state} date",
             on_date,
-            previous.on_date,
-            f"the previous step '{previous.to_state}'",
+            previous[1],
+            f"the previous step '{previous[0]}'",
         )
     writes.insert(
         session,
@@ -239,9 +246,10 @@ def enter_any(
     the acting user must be allowed to call ``service`` for the patient's site. In
     ``died``, a ``RETROSPECTIVE_RECORDS`` service dated ``on`` on or before the death is
     allowed (late data entry), a later date is ``InvalidInput``."""
-    patient = queries.lock_patient(session, patient_id)
-    check_actor(session, ctx, service, site_id=patient.site_id)
-    ensure_unlocked(session, patient.id)
+    patient, locked, user = path_queries.patient_for_write(session, patient_id, ctx.actor)
+    check_actor(session, ctx, service, site_id=patient.site_id, known=user)
+    if locked:
+        ensure_unlocked(session, patient.id)
     if patient.state == DIED:
         if service in RETROSPECTIVE_RECORDS and on is not None:
             died_check(session, patient, on, field)

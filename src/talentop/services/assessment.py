@@ -17,7 +17,7 @@ from talentop.services._validate import RecordId, service
 from talentop.services.induction import induction_complete
 from talentop.services.states import ASSESSED, NOT_RANDOMISED, RANDOMISED
 from talentop.store import models as m
-from talentop.store import queries, writes
+from talentop.store import path_queries, queries, writes
 
 TARGET_TOKENS = ("too_small", "absent", "not_evaluated", "resected")
 NON_TARGET_STATUSES = ("absent", "present", "progression", "not_evaluated", "resected")
@@ -72,24 +72,28 @@ def record_lesions_baseline(
                 state=patient.state,
                 rule="RECIST baseline is fixed once follow-up has started",
             )
-        ids = []
-        for lesion in lesions:
-            row = m.Lesion(
-                patient_id=patient.id,
-                code=lesion["id"],
-                kind=lesion["kind"],
-                organ=lesion["organ"],
-                nodal=bool(lesion.get("nodal", False)),
-                baseline_date=on,
-                diameter_mm=lesion.get("diameter_mm"),
-                viable_diameter_mm=lesion.get("viable_diameter_mm"),
-            )
-            ids.append(writes.insert(session, ctx.actor, row).id)
+        rows = writes.insert_all(
+            session,
+            ctx.actor,
+            [
+                m.Lesion(
+                    patient_id=patient.id,
+                    code=lesion["id"],
+                    kind=lesion["kind"],
+                    organ=lesion["organ"],
+                    nodal=bool(lesion.get("nodal", False)),
+                    baseline_date=on,
+                    diameter_mm=lesion.get("diameter_mm"),
+                    viable_diameter_mm=lesion.get("viable_diameter_mm"),
+                )
+                for lesion in lesions
+            ],
+        )
         # Validate the baseline now with the engine, so a bad one is refused here.
         from talentop.recist import evaluate
 
-        evaluate(build_case(ctx, queries.rows_for(session, m.Lesion, patient.id), [], "recist1.1"))
-        return ids
+        evaluate(build_case(ctx, path_queries.lesions(session, patient.id), [], "recist1.1"))
+        return [row.id for row in rows]
 
 
 def _value(number: float | None, token: str | None) -> Any:
@@ -212,7 +216,7 @@ def record_assessment(
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "record_assessment", patient_id, on=on, field="visit_date")
-        lesions = queries.rows_for(session, m.Lesion, patient.id)
+        lesions = path_queries.lesions(session, patient.id)
         if not lesions:
             raise violation(
                 "no baseline lesions recorded",
@@ -224,9 +228,7 @@ def record_assessment(
         if unknown:
             raise InvalidInput.field("lesion", unknown, f"baseline lesion codes {sorted(codes)}")
         _check_resected(session, patient, on, {**target, **non_target, **viable})
-        previous = queries.rows_for(
-            session, m.AssessmentVisit, patient.id, m.AssessmentVisit.visit_date
-        )
+        previous = path_queries.visits(session, patient.id)
         earliest = (
             previous[-1].visit_date + dt.timedelta(days=1)
             if previous
@@ -245,6 +247,7 @@ def record_assessment(
                 new_lesions_mrecist=new_mr,
             ),
         )
+        rows = []
         for code, lesion in codes.items():
             if lesion.kind == "target":
                 number, token = split.get(code, (None, "not_evaluated"))
@@ -252,9 +255,7 @@ def record_assessment(
             else:
                 number, token = None, non_target.get(code, "not_evaluated")
                 v_number, v_token = None, None
-            writes.insert(
-                session,
-                ctx.actor,
+            rows.append(
                 m.LesionMeasurement(
                     visit_id=visit.id,
                     lesion_id=lesion.id,
@@ -262,9 +263,12 @@ def record_assessment(
                     status=token,
                     viable_diameter_mm=v_number,
                     viable_status=v_token,
-                ),
+                )
             )
-        history = [(v, queries.measurements_for_visit(session, v.id)) for v in [*previous, visit]]
+        writes.insert_all(session, ctx.actor, rows)
+        # Every earlier visit's measurements in one statement, this visit's as written.
+        measured = path_queries.measurements_by_visit(session, patient.id) if previous else {}
+        history = [(v, measured.get(v.id, [])) for v in previous] + [(visit, rows)]
         results = _evaluate_and_store(session, ctx, patient, visit, lesions, history)
         reassessment = None
         if patient.state == RANDOMISED and patient.arm is not None:
@@ -303,13 +307,12 @@ def _evaluate_and_store(session, ctx, patient, visit, lesions, history) -> dict[
     if ctx.protocol.assessment.criteria == "mrecist" or ctx.protocol.assessment.record_mrecist:
         criteria.append("mrecist")
     out: dict[str, Any] = {}
+    rows = []
     for name in criteria:
         result = evaluate(build_case(ctx, lesions, history, name))
         timepoint = result["timepoints"][-1] if result.get("timepoints") else {}
         progression = result.get("progression_date")
-        writes.insert(
-            session,
-            ctx.actor,
+        rows.append(
             m.ResponseAssessment(
                 patient_id=patient.id,
                 visit_id=visit.id,
@@ -320,9 +323,10 @@ def _evaluate_and_store(session, ctx, patient, visit, lesions, history) -> dict[
                 depth_of_response_pct=result.get("depth_of_response_pct"),
                 progression_date=dt.date.fromisoformat(progression) if progression else None,
                 result_json=json.dumps(result, sort_keys=True, default=str),
-            ),
+            )
         )
         out["recist" if name == "recist1.1" else name] = result
+    writes.insert_all(session, ctx.actor, rows)
     return out
 
 

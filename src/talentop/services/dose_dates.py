@@ -22,17 +22,24 @@ from talentop.errors import InvalidInput
 from talentop.services._context import Context, not_before, violation
 from talentop.services.states import INDUCTION, MAINTENANCE, RANDOMISED, SCREENED
 from talentop.store import models as m
-from talentop.store import queries
+from talentop.store import path_queries, queries
 
 #: The drug whose restart after surgery the protocol times (surgery.bevacizumab_restart_min_days).
 RESTART_DRUG = "bevacizumab"
 
+Steps = list[tuple[str, dt.date | None]]
 
-def step_date(session: Any, patient: m.Patient, to_state: str) -> dt.date | None:
-    """The date the patient first entered ``to_state`` (state history), or None."""
-    for step in queries.rows_for(session, m.StateChange, patient.id, m.StateChange.id):
-        if step.to_state == to_state:
-            return step.on_date
+
+def step_date(
+    session: Any, patient: m.Patient, to_state: str, steps: Steps | None = None
+) -> dt.date | None:
+    """The date the patient first entered ``to_state`` (state history), or None. ``steps``:
+    the history already read (``path_queries.state_steps``)."""
+    if steps is None:
+        steps = path_queries.state_steps(session, patient.id)
+    for state, on_date in steps:
+        if state == to_state:
+            return on_date
     return None
 
 
@@ -46,12 +53,16 @@ def check_dose_dates(
     *,
     state: str,
     override_reason: str | None = None,
+    steps: Steps | None = None,
 ) -> str | None:
     """Refuse a dose dated before its phase could start; returns a deviation note for an
-    overridden early bevacizumab restart after surgery (else None)."""
+    overridden early bevacizumab restart after surgery (else None). ``steps``: the state
+    history if the caller read it already."""
+    if steps is None:
+        steps = path_queries.state_steps(session, patient.id)
     if phase == "induction":
-        screened = step_date(session, patient, SCREENED)
-        started = step_date(session, patient, INDUCTION)
+        screened = step_date(session, patient, SCREENED, steps)
+        started = step_date(session, patient, INDUCTION, steps)
         floors = [d for d in (screened, started) if d is not None]
         if floors and on < max(floors):
             raise InvalidInput.field(
@@ -60,24 +71,27 @@ def check_dose_dates(
                 f"on or after the induction start ({started}) and the screening ({screened})",
             )
         return None
-    not_before("given_on", on, step_date(session, patient, RANDOMISED), "randomisation")
+    not_before("given_on", on, step_date(session, patient, RANDOMISED, steps), "randomisation")
     _check_arm_drug(session, ctx, patient, drug, on, state)
     if phase == "maintenance":
         not_before(
-            "given_on", on, step_date(session, patient, MAINTENANCE), "the maintenance start"
+            "given_on",
+            on,
+            step_date(session, patient, MAINTENANCE, steps),
+            "the maintenance start",
         )
     if drug != RESTART_DRUG:
         return None
-    surgery = queries.latest(session, m.Surgery, patient.id, m.Surgery.surgery_date)
-    if surgery is None or on < surgery.surgery_date:
+    surgery_date = path_queries.latest_surgery_date(session, patient.id)
+    if surgery_date is None or on < surgery_date:
         return None
     minimum = ctx.protocol.surgery.bevacizumab_restart_min_days
-    days = (on - surgery.surgery_date).days
+    days = (on - surgery_date).days
     if days >= minimum:
         return None
     if not override_reason:
         raise violation(
-            f"{RESTART_DRUG} on {on} is {days} days after surgery ({surgery.surgery_date}); "
+            f"{RESTART_DRUG} on {on} is {days} days after surgery ({surgery_date}); "
             "give override_reason to proceed",
             state=state,
             rule=f"{RESTART_DRUG} restarts >= {minimum} days after surgery "

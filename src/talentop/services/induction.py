@@ -20,7 +20,7 @@ from talentop.services._validate import RecordId, service
 from talentop.services.dose_dates import check_dose_dates
 from talentop.services.states import INDUCTION, MAINTENANCE
 from talentop.store import models as m
-from talentop.store import queries, writes
+from talentop.store import path_queries, queries, writes
 
 #: Relative difference between the dose given and the protocol dose recorded as a deviation.
 #: 10% is the usual tolerance for IV antibody dosing (weight measured on the day, rounding
@@ -139,20 +139,25 @@ def record_dose(
                 state=state,
                 rule="induction doses only during induction; continued/maintenance doses after it",
             )
+        steps = path_queries.state_steps(session, patient.id)
         if state == MAINTENANCE:
-            _check_maintenance_cap(session, ctx, patient, on)
+            _check_maintenance_cap(session, ctx, patient, on, steps)
         restart_note = check_dose_dates(
-            session, ctx, patient, phase, drug, on, state=state, override_reason=override_reason
+            session,
+            ctx,
+            patient,
+            phase,
+            drug,
+            on,
+            state=state,
+            override_reason=override_reason,
+            steps=steps,
         )
         computed = protocol_dose_mg(ctx.protocol, phase, cycle, drug, weight_kg)
-        earlier = [
-            d
-            for d in queries.rows_for(
-                session, m.DrugAdministration, patient.id, m.DrugAdministration.given_on
-            )
-            if d.phase == phase
-        ]
-        if any(d.cycle == cycle and d.drug == drug for d in earlier):
+        # Only this cycle and the one before matter (duplicate check, cycle clock): one
+        # query for those rows, not the patient's whole dosing history.
+        nearby = path_queries.doses_of_cycles(session, patient.id, phase, cycle)
+        if any(c == cycle and d == drug for c, d, _ in nearby):
             raise InvalidInput.field(
                 "cycle", cycle, f"a cycle in which {drug} was not yet recorded"
             )
@@ -166,14 +171,12 @@ def record_dose(
         # The cycle clock runs per drug: cycle k is due one cycle after the same drug's cycle
         # k-1 (atezolizumab and bevacizumab of one cycle may be given on different days); a
         # drug left out of cycle k-1 falls back to the latest dose of that cycle.
-        previous_cycle = [d for d in earlier if d.cycle == cycle - 1]
-        same_drug = [d for d in previous_cycle if d.drug == drug]
-        previous = same_drug or sorted(previous_cycle, key=lambda d: d.given_on)[-1:]
+        previous_cycle = [given for c, _, given in nearby if c == cycle - 1]
+        same_drug = [given for c, d, given in nearby if c == cycle - 1 and d == drug]
+        previous = same_drug or previous_cycle[-1:]
         if previous:
-            planned = previous[0].given_on + dt.timedelta(
-                days=ctx.protocol.induction.cycle_length_days
-            )
-            not_before("given_on", on, previous[0].given_on, f"cycle {cycle - 1}")
+            planned = previous[0] + dt.timedelta(days=ctx.protocol.induction.cycle_length_days)
+            not_before("given_on", on, previous[0], f"cycle {cycle - 1}")
             delay_days = max(0, (on - planned).days)
             if delay_days > ctx.protocol.induction.visit_window_days:
                 notes.append(
@@ -215,14 +218,14 @@ def record_dose(
         }
 
 
-def _check_maintenance_cap(session: Any, ctx: Context, patient: m.Patient, on: dt.date) -> None:
+def _check_maintenance_cap(
+    session: Any, ctx: Context, patient: m.Patient, on: dt.date, steps: list[Any] | None = None
+) -> None:
     """Refuse maintenance doses beyond the arm's cap (TALENTOP arm A: 12 months)."""
     cap_months = ctx.protocol.arm(patient.arm or "").maintenance_cap_months
-    starts = [
-        h.on_date
-        for h in queries.rows_for(session, m.StateChange, patient.id)
-        if h.to_state == MAINTENANCE
-    ]
+    if steps is None:
+        steps = path_queries.state_steps(session, patient.id)
+    starts = [on_date for state, on_date in steps if state == MAINTENANCE]
     if cap_months is None or not starts or starts[-1] is None:
         return
     # Calendar months as average month length (365.25 / 12 days), as for AVAL in ADTTE.

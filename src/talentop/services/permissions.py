@@ -220,12 +220,17 @@ def check_role(actor: str, role: str, service: str) -> None:
         )
 
 
-def acting_user(session: Any, actor: str) -> m.User | None:
+#: ``acting_user``'s ``known`` when the caller has not read the user row already.
+UNREAD: Any = object()
+
+
+def acting_user(session: Any, actor: str, known: Any = UNREAD) -> m.User | None:
     """The user row of ``actor`` (None for ``system``); ``NotFound`` for an unknown name and
-    ``PermissionDenied`` for a disabled account."""
+    ``PermissionDenied`` for a disabled account. ``known``: the row (or None) if the
+    caller read it already in this transaction (``path_queries.patient_for_write``)."""
     if actor == SYSTEM:
         return None
-    user = queries.user_by_name(session, actor)
+    user = queries.user_by_name(session, actor) if known is UNREAD else known
     if user is None:
         raise NotFound(f"actor: no user named {actor!r}; create it with create_user first")
     if not user.active:
@@ -234,15 +239,16 @@ def acting_user(session: Any, actor: str) -> m.User | None:
 
 
 def authorise(
-    session: Any, actor: str, service: str, *, site_id: int | None = None
+    session: Any, actor: str, service: str, *, site_id: int | None = None, known: Any = UNREAD
 ) -> m.User | None:
     """The acting user, checked for the service's action and, if given, the patient's site.
 
     Raises ``NotFound`` for an unknown actor and ``PermissionDenied`` naming the actor,
-    role, service and the roles that may call it (or the sites involved).
+    role, service and the roles that may call it (or the sites involved). ``known``: as
+    for ``acting_user``.
     """
     action = SERVICE_ACTIONS[service]
-    user = acting_user(session, actor)
+    user = acting_user(session, actor, known)
     if user is None:
         return None
     check_role(actor, user.role, service)

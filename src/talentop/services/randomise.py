@@ -40,7 +40,7 @@ from talentop.services._validate import RecordId, service
 from talentop.services.randomisation_gate import check_randomisable
 from talentop.services.states import RANDOMISED
 from talentop.store import models as m
-from talentop.store import queries, writes
+from talentop.store import path_queries, queries, writes
 
 #: Counter row serialising minimisation (every allocation depends on all earlier ones).
 MINIMISATION_COUNTER = "__minimisation__"
@@ -57,38 +57,57 @@ def _block_scheme(secret: bytes, ratio: tuple[tuple[str, int], ...], block_sizes
     return PermutedBlockScheme(dict(ratio), list(block_sizes), secret)
 
 
-def _key_secret(ctx: Context, key: m.RandomisationKey) -> bytes:
+def _key_secret(ctx: Context, key: Any) -> bytes:
     """The secret of a registered key, from outside the database, checked against its
     keyed fingerprint: a missing or replaced key refuses the allocation."""
     return ctx.store.keys.checked_randomisation_key(key.key_id, key.fingerprint)
 
 
 def _stratum_value(
-    session: Any, ctx: Context, patient: m.Patient, variable: str, overrides: dict[str, Any]
+    session: Any,
+    ctx: Context,
+    patient: m.Patient,
+    variable: str,
+    overrides: dict[str, Any],
+    facts: path_queries.RandomisationFacts | None = None,
 ) -> Any:
     if variable in overrides:
         return overrides[variable]
     if variable == "depth_of_response_pct":
-        response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
+        if facts is not None:
+            response = facts.response
+        else:
+            response = queries.latest_response(
+                session, patient.id, ctx.protocol.assessment.criteria
+            )
         if response is None:
             return None
         # The engine's exact fraction, not the rounded float: a stratum edge must not flip.
         exact = json.loads(response.result_json).get("depth_of_response_exact")
         return Fraction(exact) if exact is not None else response.depth_of_response_pct
-    screening = queries.latest(session, m.Screening, patient.id, m.Screening.screened_on)
-    record = json.loads(screening.record_json) if screening else {}
+    if facts is not None:
+        record_json = facts.screening_record
+    else:
+        screening = queries.latest(session, m.Screening, patient.id, m.Screening.screened_on)
+        record_json = screening.record_json if screening else None
+    record = json.loads(record_json) if record_json else {}
     return patient_value(record, variable)
 
 
 def stratum_levels(
-    session: Any, ctx: Context, patient: m.Patient, overrides: dict[str, Any] | None = None
+    session: Any,
+    ctx: Context,
+    patient: m.Patient,
+    overrides: dict[str, Any] | None = None,
+    facts: path_queries.RandomisationFacts | None = None,
 ) -> dict[str, str]:
-    """The patient's level of every protocol stratum (plus site when stratified by site)."""
+    """The patient's level of every protocol stratum (plus site when stratified by site).
+    ``facts``: the patient's latest response and screening already read by ``randomise``."""
     overrides = overrides or {}
     levels: dict[str, str] = {}
     problems = []
     for stratum in ctx.protocol.strata:
-        value = _stratum_value(session, ctx, patient, stratum.variable, overrides)
+        value = _stratum_value(session, ctx, patient, stratum.variable, overrides, facts)
         if value is None:
             problems.append(
                 f"{stratum.variable}=None: needed for stratum {stratum.id}; record it first"
@@ -125,21 +144,22 @@ def randomise(
     rules = ctx.protocol.randomisation
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "randomise", patient_id)
-        floor, what = check_randomisable(session, ctx, patient)
+        floor, what = check_randomisable(session, ctx, patient)  # the protocol's gate
         not_before("randomised_on", on, floor, what)
-        if (
-            queries.latest(session, m.Randomisation, patient.id, m.Randomisation.randomised_on)
-            is not None
-        ):
+        # The rest read in one statement; the stratum counter is locked last, so its lock is
+        # held only for the writes that follow.
+        facts = path_queries.randomisation_facts(
+            session, patient.id, ctx.protocol.assessment.criteria
+        )
+        if facts.randomised:
             raise AllocationError(
                 f"patient {patient_id} is already randomised; exactly one allocation per patient"
             )
-        levels = stratum_levels(session, ctx, patient, stratum_values)
+        levels = stratum_levels(session, ctx, patient, stratum_values, facts)
         key = stratum_key(levels)
-        registered = queries.randomisation_keys(session)
-        if not registered:
+        current = facts.current_key
+        if current is None:
             raise AllocationError("no randomisation key: run `talentop db init` first")
-        current = registered[-1]
         current_secret = _key_secret(ctx, current)
         if rules.scheme == "permuted_block":
             counter, created = queries.lock_stratum_counter(session, key, current.key_id)
@@ -149,7 +169,7 @@ def randomise(
             if key_id == current.key_id:
                 scheme = _block_scheme(current_secret, ratio, sizes)
             else:
-                by_id = {k.key_id: k for k in registered}
+                by_id = {k.key_id: k for k in queries.randomisation_keys(session)}
                 if key_id not in by_id:
                     raise IntegrityError(
                         f"stratum {key} is on randomisation key {key_id}, which the database "
@@ -197,5 +217,14 @@ def randomise(
                 key_id=key_id,
             ),
         )
-        transition(session, ctx, patient, RANDOMISED, on_date=on, reason=f"arm {arm}", arm=arm)
+        transition(
+            session,
+            ctx,
+            patient,
+            RANDOMISED,
+            on_date=on,
+            reason=f"arm {arm}",
+            previous=facts.last_step,
+            arm=arm,
+        )
         return {"randomisation_id": allocation.id, "arm": arm, "stratum": key}

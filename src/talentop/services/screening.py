@@ -62,22 +62,24 @@ def screen_patient(
                 verdict=result.status,
             ),
         )
-        criteria = []
-        for criterion in result.criteria:
-            writes.insert(
-                session,
-                ctx.actor,
+        writes.insert_all(
+            session,
+            ctx.actor,
+            [
                 m.ScreeningCriterion(
                     screening_id=screening.id,
                     criterion_id=criterion.id,
                     status=str(criterion.status),
                     value_json=json.dumps(_jsonable(dict(criterion.values))),
                     reason=criterion.reason,
-                ),
-            )
-            criteria.append(
-                {"id": criterion.id, "status": str(criterion.status), "reason": criterion.reason}
-            )
+                )
+                for criterion in result.criteria
+            ],
+        )
+        criteria = [
+            {"id": criterion.id, "status": str(criterion.status), "reason": criterion.reason}
+            for criterion in result.criteria
+        ]
         eligible = result.status == "eligible"
         failed = result.failed
         transition(

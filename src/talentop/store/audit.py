@@ -11,12 +11,16 @@ randomisation keys against their fingerprints, and the tables against their late
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.util import find_tables
 
 from talentop.store.hashing import canonical_json
 from talentop.store.keys import KeyRing
@@ -32,28 +36,59 @@ def fingerprint(value: str | None) -> str | None:
     return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
+@functools.cache
+def _snapshot_plan(cls: type) -> tuple[tuple[str, str], ...]:
+    """(attribute, how) per audited column of a model, computed once per class:
+    how is "redact" (fingerprint), "skip" (volatile) or "plain"."""
+    mapper = inspect(cls)
+    redacted = getattr(cls, "__redacted__", frozenset())
+    volatile = getattr(cls, "__volatile__", frozenset())
+    plan = []
+    for column in mapper.column_attrs:
+        if column.key in volatile:
+            continue
+        plan.append((column.key, "redact" if column.key in redacted else "plain"))
+    return tuple(plan)
+
+
 def snapshot(obj: Any) -> dict[str, Any]:
     """A model row as a JSON-safe dict of its columns (bytes are redacted, never logged).
 
     A model's ``__redacted__`` columns appear as ``fingerprint``s; its ``__volatile__``
     columns (last use of a session or token) are left out, so using a credential is not
     an audited change of it."""
-    mapper = inspect(obj).mapper
-    redacted = getattr(mapper.class_, "__redacted__", frozenset())
-    volatile = getattr(mapper.class_, "__volatile__", frozenset())
     out: dict[str, Any] = {}
-    for column in mapper.column_attrs:
-        if column.key in volatile:
-            continue
-        value = getattr(obj, column.key)
-        if column.key in redacted:
+    for key, how in _snapshot_plan(type(obj)):
+        value = getattr(obj, key)
+        if how == "redact":
             value = fingerprint(value)
         elif isinstance(value, bytes):
             value = "<redacted>"
         elif isinstance(value, dt.datetime | dt.date):
             value = value.isoformat()
-        out[column.key] = value
+        out[key] = value
     return out
+
+
+#: ``session.info`` key: audit rows appended in this transaction, not yet inserted.
+PENDING = "talentop_audit_pending"
+#: ``session.info`` key: open savepoint -> [rows pending when it began, rows to re-queue
+#: if it rolls back]; see ``flush_audit``.
+MARKS = "talentop_audit_marks"
+
+
+class PendingEntry(dict):
+    """An appended audit row (its columns), inserted with the transaction's others at
+    commit (or before anything in the transaction reads the log). Columns read as
+    attributes: ``entry.after_json``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def append_audit(
@@ -65,10 +100,15 @@ def append_audit(
     action: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction. Its ``id`` comes from the database's
-    sequence; its position (``seq``) and leaf hash come later from the sequencer."""
-    entry = AuditEntry(
+) -> PendingEntry:
+    """Append one entry to the caller's transaction.
+
+    The rows of one transaction are inserted together (one ``executemany``) just before
+    it commits, or earlier if a statement in the transaction reads the log; rows appended
+    in a savepoint that rolls back are dropped with it (``_install_events``). Its ``id``
+    comes from the database's sequence at that insert; its position (``seq``) and leaf hash
+    come later from the sequencer (``talentop.store.log``)."""
+    entry = PendingEntry(
         at=utcnow(),
         actor=actor,
         entity=entity,
@@ -77,9 +117,105 @@ def append_audit(
         before_json=None if before is None else canonical_json(before),
         after_json=None if after is None else canonical_json(after),
     )
-    session.add(entry)
-    session.flush()
+    pending = session.info.get(PENDING)
+    if pending is None:
+        pending = session.info[PENDING] = []
+    pending.append(entry)
     return entry
+
+
+_INSERT_ENTRIES = insert(AuditEntry.__table__)
+_AUDIT_TABLE = AuditEntry.__table__
+
+
+def flush_audit(session: Session) -> int:
+    """Insert the transaction's pending audit rows now (one ``executemany``); returns how
+    many. Called before the outermost commit and before any statement that reads the log.
+
+    A flush inside a savepoint also inserts the rows appended before it; a rollback of that
+    savepoint undoes them in the database, so each open savepoint keeps those rows and puts
+    them back in the queue if it rolls back (``_rolled_back``): nothing the enclosing
+    transaction wrote is lost, nothing the savepoint wrote survives."""
+    pending = session.info.get(PENDING)
+    if not pending:
+        return 0
+    rows = list(pending)
+    for mark in (session.info.get(MARKS) or {}).values():
+        mark[1].extend(rows[: mark[0]])
+        mark[0] = 0
+    pending.clear()
+    session.connection().execute(_INSERT_ENTRIES, rows)
+    return len(rows)
+
+
+_TOUCHES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _touches_log(statement: Any) -> bool:
+    """Whether a statement reads or writes the audit table (statements built once are
+    looked at once)."""
+    try:
+        return _TOUCHES[statement]
+    except (KeyError, TypeError):
+        pass
+    if isinstance(statement, TextClause):
+        touches = "audit_trail" in statement.text
+    else:
+        touches = _AUDIT_TABLE in find_tables(statement, include_joins=True, include_selects=True)
+    try:
+        _TOUCHES[statement] = touches
+    except TypeError:
+        pass
+    return touches
+
+
+def _install_events() -> None:
+    """Session hooks (on every Session, so no code path can leave rows unwritten): insert
+    the pending rows before the outermost commit and before a statement that touches the
+    log; drop the rows of a savepoint that rolls back, and all of them on a rollback."""
+
+    @event.listens_for(Session, "before_commit")
+    def _before_commit(session: Session) -> None:
+        if session.get_nested_transaction() is None:  # the outermost transaction commits
+            flush_audit(session)
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _before_execute(state: Any) -> None:
+        if state.session.info.get(PENDING) and _touches_log(state.statement):
+            flush_audit(state.session)
+
+    @event.listens_for(Session, "after_transaction_create")
+    def _savepoint_begins(session: Session, transaction: Any) -> None:
+        if transaction.nested:
+            marks = session.info.setdefault(MARKS, {})
+            marks[transaction] = [len(session.info.get(PENDING) or ()), []]
+
+    @event.listens_for(Session, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        # Fired right after the database rolled back the innermost savepoint (the session's
+        # nested transaction is still that savepoint) or the whole transaction (none).
+        pending = session.info.get(PENDING)
+        savepoint = session.get_nested_transaction()
+        if savepoint is None:
+            if pending:
+                pending.clear()
+            return
+        mark = (session.info.get(MARKS) or {}).get(savepoint)
+        if mark is not None and (pending or mark[1]):
+            session.info[PENDING] = [*mark[1], *(pending or [])[: mark[0]]]
+
+    @event.listens_for(Session, "after_transaction_end")
+    def _ended(session: Session, transaction: Any) -> None:
+        if transaction.nested:
+            marks = session.info.get(MARKS)
+            if marks:
+                marks.pop(transaction, None)
+        elif transaction.parent is None:
+            session.info.pop(PENDING, None)
+            session.info.pop(MARKS, None)
+
+
+_install_events()
 
 
 @dataclass(frozen=True)

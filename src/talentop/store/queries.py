@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,22 +21,26 @@ def get(session: Session, model: type, key: Any, *, what: str | None = None) -> 
     return row
 
 
+# Statements of every service call, built once (bound parameters).
+_LOCK_PATIENT = select(m.Patient).where(m.Patient.id == bindparam("id")).with_for_update()
+_SITE_BY_CODE = select(m.Site).where(m.Site.code == bindparam("code"))
+_USER_BY_NAME = select(m.User).where(m.User.username == bindparam("username"))
+
+
 def lock_patient(session: Session, patient_id: int) -> m.Patient:
     """The patient row, locked for this transaction (PostgreSQL ``FOR UPDATE``)."""
-    row = session.execute(
-        select(m.Patient).where(m.Patient.id == patient_id).with_for_update()
-    ).scalar_one_or_none()
+    row = session.execute(_LOCK_PATIENT, {"id": patient_id}).scalar_one_or_none()
     if row is None:
         raise NotFound(f"patient: no patient with id {patient_id!r}")
     return row
 
 
 def site_by_code(session: Session, code: str) -> m.Site | None:
-    return session.execute(select(m.Site).where(m.Site.code == code)).scalar_one_or_none()
+    return session.execute(_SITE_BY_CODE, {"code": code}).scalar_one_or_none()
 
 
 def user_by_name(session: Session, username: str) -> m.User | None:
-    return session.execute(select(m.User).where(m.User.username == username)).scalar_one_or_none()
+    return session.execute(_USER_BY_NAME, {"username": username}).scalar_one_or_none()
 
 
 def patient_by_pseudo_id(session: Session, site_id: int, pseudo_id: str) -> m.Patient | None:
@@ -121,16 +125,28 @@ def randomisation_keys(session: Session) -> list[m.RandomisationKey]:
     return list(session.execute(stmt).scalars())
 
 
+_LOCK_COUNTER = (
+    select(m.StratumCounter)
+    .where(m.StratumCounter.stratum_key == bindparam("stratum_key"))
+    .with_for_update()
+)
+
+
 def lock_stratum_counter(
     session: Session, stratum_key: str, key_id: str | None = None
 ) -> tuple[m.StratumCounter, bool]:
     """The stratum's counter row, created if missing (on randomisation key ``key_id``) and
     locked for this transaction.
 
-    PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT ... FOR UPDATE``, so two
-    first allocations in a new stratum cannot both start at slot 0. SQLite: the transaction
-    already holds the database write lock (``BEGIN IMMEDIATE``).
+    One ``SELECT ... FOR UPDATE`` when the row exists (every allocation but a stratum's
+    first). Otherwise PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` then the locking
+    select again, so two first allocations in a new stratum cannot both start at slot 0;
+    SQLite: the transaction already holds the database write lock (``BEGIN IMMEDIATE``).
     """
+    params = {"stratum_key": stratum_key}
+    counter = session.execute(_LOCK_COUNTER, params).scalar_one_or_none()
+    if counter is not None:
+        return counter, False
     dialect = session.get_bind().dialect.name
     created = False
     if dialect == "postgresql":
@@ -145,23 +161,17 @@ def lock_stratum_counter(
         ).first()
         created = inserted is not None
     else:
-        existing = session.get(m.StratumCounter, stratum_key)
-        if existing is None:
-            try:
-                with session.begin_nested():
-                    session.execute(
-                        insert(m.StratumCounter).values(
-                            stratum_key=stratum_key, next_slot=0, key_id=key_id, key_start_slot=0
-                        )
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(m.StratumCounter).values(
+                        stratum_key=stratum_key, next_slot=0, key_id=key_id, key_start_slot=0
                     )
-                created = True
-            except SaIntegrityError:
-                pass
-    counter = session.execute(
-        select(m.StratumCounter)
-        .where(m.StratumCounter.stratum_key == stratum_key)
-        .with_for_update()
-    ).scalar_one()
+                )
+            created = True
+        except SaIntegrityError:
+            pass
+    counter = session.execute(_LOCK_COUNTER, params).scalar_one()
     return counter, created
 
 

@@ -1,11 +1,25 @@
-"""Audited writes: every insert or update goes through here, with one audit row each."""
+"""Audited writes: every insert or update goes through here, with one audit row each.
+
+Rows are written with Core statements built once per table (``_Plan``), not by the ORM's
+flush: the flush machinery (dependency sort, per-object bookkeeping) cost several times
+the statement itself on every single-row write. The object is then attached to the
+session as if loaded (``make_transient_to_detached``), so callers keep using it as before
+(its ``id``, ``writes.update`` on it, the identity map). Audit rows are queued and written
+together at commit (``talentop.store.audit``).
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, inspect
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import update as sa_update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from talentop.store.audit import append_audit, snapshot
 
@@ -50,31 +64,163 @@ def _entity_id(obj: Any) -> str:
     return ",".join(str(part) for part in identity) if identity else "?"
 
 
-def insert(session: Session, actor: str, obj: T) -> T:
-    """Add ``obj``, flush it (so it has an id) and audit the creation."""
+@dataclass(frozen=True)
+class _Plan:
+    """How to write one model with Core: its columns (attribute, column key, Python
+    default), the generated primary key (if any) and the statements."""
+
+    table: Table
+    columns: tuple[tuple[str, str, Any], ...]
+    generated_key: str | None
+    primary_key: tuple[tuple[str, str], ...]
+    insert: Any
+
+
+@functools.cache
+def _plan(cls: type) -> _Plan:
+    mapper = inspect(cls)
+    table = mapper.local_table
+    columns = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        default = column.default
+        if default is not None and not default.is_scalar and not default.is_callable:
+            raise TypeError(f"{cls.__name__}.{prop.key}: unsupported column default")
+        columns.append((prop.key, column.key, default))
+    generated = table.autoincrement_column
+    generated_key = generated.key if generated is not None else None
+    stmt = sa_insert(table)
+    if generated_key is not None:
+        stmt = stmt.returning(table.c[generated_key])
+    primary_key = tuple(
+        (mapper.get_property_by_column(c).key, c.key) for c in table.primary_key.columns
+    )
+    return _Plan(table, tuple(columns), generated_key, primary_key, stmt)
+
+
+def _values(plan: _Plan, obj: Any) -> dict[str, Any]:
+    """The row to insert; every column gets a value on the object (set, default or None),
+    so nothing is left to load back after the insert."""
+    state = obj.__dict__
+    values = {}
+    for attr, key, default in plan.columns:
+        if attr in state:
+            value = state[attr]
+        elif key == plan.generated_key:
+            continue
+        elif default is None:
+            value = None
+        elif default.is_callable:
+            value = default.arg(None)
+        else:
+            value = default.arg
+        if attr not in state:
+            setattr(obj, attr, value)
+        values[key] = value
+    return values
+
+
+def _attach(session: Session, obj: Any) -> None:
+    make_transient_to_detached(obj)
     session.add(obj)
-    session.flush()
+
+
+def insert(session: Session, actor: str, obj: T) -> T:
+    """Insert ``obj`` (one Core INSERT ... RETURNING its id), attach it to the session as
+    a loaded row and audit the creation."""
+    plan = _plan(type(obj))
+    _write_row(session, plan, obj, _values(plan, obj))
+    _attach(session, obj)
+    _audit_created(session, actor, obj)
+    return obj
+
+
+def insert_all(session: Session, actor: str, objs: Iterable[T]) -> list[T]:
+    """Insert several rows (e.g. a screening's criteria, a visit's measurements): one
+    ``executemany`` per model (``INSERT ... RETURNING`` in parameter order for the ids),
+    each row attached and audited in the given order."""
+    objs = list(objs)
+    groups: dict[type, list[Any]] = {}
+    for obj in objs:
+        groups.setdefault(type(obj), []).append(obj)
+    for cls, group in groups.items():
+        plan = _plan(cls)
+        rows = [_values(plan, obj) for obj in group]
+        if (
+            len(group) == 1
+            or plan.generated_key is None
+            or any(row.get(plan.generated_key) is not None for row in rows)
+        ):
+            for obj, row in zip(group, rows, strict=True):
+                _write_row(session, plan, obj, row)
+            continue
+        for row in rows:
+            row.pop(plan.generated_key, None)
+        result = session.connection().execute(_insert_many(cls), rows)
+        for obj, new_id in zip(group, result.scalars().all(), strict=True):
+            setattr(obj, plan.generated_key, new_id)
+    for obj in objs:
+        _attach(session, obj)
+        _audit_created(session, actor, obj)
+    return objs
+
+
+@functools.cache
+def _insert_many(cls: type) -> Any:
+    plan = _plan(cls)
+    return sa_insert(plan.table).returning(
+        plan.table.c[plan.generated_key], sort_by_parameter_order=True
+    )
+
+
+def _write_row(session: Session, plan: _Plan, obj: Any, values: dict[str, Any]) -> None:
+    if plan.generated_key is not None and values.get(plan.generated_key) is None:
+        values.pop(plan.generated_key, None)
+        new_id = session.connection().execute(plan.insert, values).scalar_one()
+        setattr(obj, plan.generated_key, new_id)
+    else:
+        session.connection().execute(plan.table.insert(), values)
+
+
+def _audit_created(session: Session, actor: str, obj: Any) -> None:
     append_audit(
         session,
         actor=actor,
-        entity=obj.__tablename__,  # type: ignore[attr-defined]
+        entity=obj.__tablename__,
         entity_id=_entity_id(obj),
         action="create",
         before=None,
         after=snapshot(obj),
     )
     _note_patient(session, obj)
-    return obj
 
 
 def update(session: Session, actor: str, obj: T, **changes: Any) -> T:
-    """Set attributes on ``obj`` and audit before/after (no row if nothing changed)."""
+    """Set attributes on ``obj`` and audit before/after (no row if nothing changed).
+
+    One Core UPDATE of the changed columns by primary key; the object's attributes take
+    the new values as committed state (nothing left for a later flush)."""
+    plan = _plan(type(obj))
     before = snapshot(obj)
-    for name, value in changes.items():
-        if not hasattr(obj, name):
+    keys = {attr: key for attr, key, _ in plan.columns}
+    for name in changes:
+        if name not in keys:
             raise AttributeError(f"{type(obj).__name__} has no column {name!r}")
-        setattr(obj, name, value)
-    session.flush()
+    changed = {name: value for name, value in changes.items() if getattr(obj, name) != value}
+    if changed:
+        state = inspect(obj)
+        if state.pending or state.transient:
+            for name, value in changed.items():
+                setattr(obj, name, value)
+            session.flush()
+        else:
+            params = {f"pk_{key}": getattr(obj, attr) for attr, key in plan.primary_key}
+            params.update({keys[name]: value for name, value in changed.items()})
+            session.connection().execute(
+                _update_stmt(plan.table, tuple(keys[n] for n in changed)), params
+            )
+            for name, value in changed.items():
+                set_committed_value(obj, name, value)
     after = snapshot(obj)
     if after != before:
         append_audit(
@@ -88,6 +234,12 @@ def update(session: Session, actor: str, obj: T, **changes: Any) -> T:
         )
         _note_patient(session, obj)
     return obj
+
+
+@functools.lru_cache(maxsize=1024)
+def _update_stmt(table: Table, keys: tuple[str, ...]) -> Any:
+    where = [column == bindparam(f"pk_{column.key}") for column in table.primary_key.columns]
+    return sa_update(table).where(*where).values({key: bindparam(key) for key in keys})
 
 
 def insert_audit_only(session: Session, actor: str, obj: Any) -> None:
