@@ -55,19 +55,14 @@ TOPICS = (
 #: Top-level command -> (topic module, the line the root help shows).
 COMMANDS: dict[str, tuple[str, str]] = {
     "screen": ("screen", "Screen patients against a protocol's eligibility criteria."),
-    "fields": (
-        "fields",
-        "The data dictionary of a protocol's screening fields (unit, allowed values, source); "
-        "a blank CSV template for screen.",
-    ),
+    "fields": ("fields", "The data dictionary of the patient fields `talentop screen` reads."),
     "recist": (
         "recist",
         "Evaluate tumour response by RECIST 1.1 or mRECIST, one row per assessment.",
     ),
     "demo": (
         "demo",
-        "Simulate TALENTOP: screen, induce, assess (RECIST), MDT, randomise, follow up; "
-        "analyse; write the report.",
+        "Simulate a trial end to end (TALENTOP by default; --protocol talentace); write the report.",
     ),
     "design": (
         "design",
@@ -75,7 +70,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "simulate": (
         "design",
-        "Simulate a grid of designs (vectorised across trials) on Dask or local processes.",
+        "Simulate a grid of designs, or the protocol's ready-made scenarios (--scenario).",
     ),
     "calibrate": (
         "design",
@@ -90,11 +85,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "stats",
         "Cox proportional hazards: HR with 95% CI, tests, and the Schoenfeld PH test.",
     ),
-    "serve": ("serve", "Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json)."),
+    "serve": (
+        "serve",
+        "Serve the web pages (/) and the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json).",
+    ),
     "correct": (
         "datamgmt",
-        "Correct saved values with a reason; prints what changed and what was re-derived "
-        "(RECIST responses, eligibility, ALBI, ADTTE) and any stratification...",
+        "Correct saved values with a reason; prints what changed and what was re-derived (RECIST responses, eligibility, ALBI, ADTTE) and any stratification...",
     ),
     "sdv": ("datamgmt", "Mark a form as source-verified (monitors)."),
     "lock": ("datamgmt", "Lock a form, a patient or the whole database (data managers)."),
@@ -113,8 +110,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "reanalyse": (
         "ipd",
-        "Re-analyse two arms: KM medians and landmarks, log-rank, Cox HR, RMST, piecewise HR, "
-        "the Schoenfeld PH test, into an HTML report with the figures...",
+        "Re-analyse two arms: KM medians and landmarks, log-rank, Cox HR, RMST, piecewise HR, the Schoenfeld PH test, into an HTML report with the figures...",
     ),
     "protocol": ("protocol", "Show trial protocols (protocol-as-data files)."),
     "db": ("db", "Create and migrate the trial database (SQLite file or PostgreSQL)."),
@@ -122,8 +118,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "Export analysis datasets from the trial database."),
     "user": (
         "user",
-        "Manage the people who use the trial: accounts with argon2id passwords, roles and "
-        "sites, API tokens, TOTP.",
+        "Manage the people who use the trial: accounts with argon2id passwords, roles and sites, API tokens, TOTP.",
     ),
     "checks": ("datamgmt", "The protocol's edit checks."),
     "query": ("datamgmt", "Data queries: raise, answer, close, re-open, list."),

@@ -1,68 +1,10 @@
-"""A trial behind the REST API: two sites, one login per role, patients at both sites.
-
-Roles at site SH01 (coordinator, data_manager, investigator, surgeon), without a site
-(admin, mdt_member, statistician), and a monitor assigned to SH01; a coordinator and an
-investigator of BJ02. Every test gets its own database (SQLite, and PostgreSQL when
-``TALENTOP_TEST_POSTGRES_URL`` is set).
-"""
+"""Fixtures of the API tests: the trial of ``trial_builder`` on a fresh database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
-from fastapi.testclient import TestClient
 
-from flow_helpers import PROTOCOL, context
-from talentop import services as sv
-from talentop.api import create_app
-from talentop.services import identity
-from talentop.services.permissions import ROLES
-
-PASSWORD = "correct horse battery staple"
-NO_SITE = ("admin", "mdt_member", "statistician", "monitor")
-SPECIALTY = {"mdt_member": "hepatobiliary_surgeon"}
-
-
-@dataclass
-class ApiTrial:
-    store: object
-    app: object
-    users: dict[str, str] = field(default_factory=dict)  # role -> username at SH01 (or none)
-
-    def client(self) -> TestClient:
-        return TestClient(self.app, raise_server_exceptions=False)
-
-    def login(self, username: str, password: str = PASSWORD) -> dict[str, str]:
-        """Authorization header of a fresh session of ``username``."""
-        result = identity.login(self.store, username, password)
-        return {"Authorization": f"Bearer {result.session_token}"}
-
-    def as_role(self, role: str) -> dict[str, str]:
-        return self.login(self.users[role])
-
-
-def build_trial(store) -> ApiTrial:
-    ctx = context(store)  # SH01, inv1 (investigator), mdt1, surgeon1, stat1
-    system = sv.Context(store, PROTOCOL, "system")
-    sv.create_site(system, "BJ02", "Beijing")
-    trial = ApiTrial(store, create_app(store, PROTOCOL))
-    for role in ROLES:
-        name = f"{role}_a"
-        identity.create_account(
-            system,
-            name,
-            role,
-            PASSWORD,
-            site_code=None if role in NO_SITE else "SH01",
-            specialty=SPECIALTY.get(role),
-        )
-        trial.users[role] = name
-    identity.change_role(system, "monitor_a", assigned_sites=["SH01"])
-    identity.create_account(system, "coord_b", "coordinator", PASSWORD, site_code="BJ02")
-    identity.create_account(system, "inv_b", "investigator", PASSWORD, site_code="BJ02")
-    trial.users["_ctx"] = ctx.actor
-    return trial
+from trial_builder import ApiTrial, build_trial
 
 
 @pytest.fixture

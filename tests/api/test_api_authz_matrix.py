@@ -10,7 +10,6 @@ import datetime as dt
 
 import pytest
 
-from conftest import build_trial
 from flow_helpers import CRITERIA_YES, PROTOCOL, day, to_assessed
 from talentop import services as sv
 from talentop.services import identity
@@ -21,6 +20,7 @@ from talentop.services.permissions import (
     WRITE_ACTIONS,
     allowed,
 )
+from trial_builder import build_trial
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

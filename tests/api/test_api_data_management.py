@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORD
 from flow_helpers import PROTOCOL, day, to_assessed
 from talentop import services as sv
+from trial_builder import PASSWORD
 
 pytestmark = pytest.mark.db
 

@@ -16,11 +16,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import build_trial
 from flow_helpers import PROTOCOL, to_assessed
 from talentop import services as sv
 from talentop.services import identity
 from talentop.store import KeyRing, Store, init_database
+from trial_builder import build_trial
 
 pytestmark = [pytest.mark.slow]
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORD
 from flow_helpers import CRITERIA_YES, LESIONS, PROTOCOL, day
 from patient_records import ELIGIBLE
 from talentop import services as sv
 from talentop.services import identity
+from trial_builder import PASSWORD
 
 pytestmark = pytest.mark.db
 

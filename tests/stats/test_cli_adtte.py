@@ -119,4 +119,7 @@ def test_missing_values_are_left_out_the_same_way_by_every_command(tmp_path):
         assert [d["row"] for d in report["dropped_rows"]] == [3, 5, 8]
         assert report["dropped_rows"][0]["missing"] == ["time"]
         human, text = _run(args[0], path, "--time", "time", "--event", "event", *args[1:])
-        assert "3 row(s) left out for a missing value: row 3 (time); row 5 (event); row 8 (arm)" in text
+        assert (
+            "3 row(s) left out for a missing value: row 3 (time); row 5 (event); row 8 (arm)"
+            in text
+        )

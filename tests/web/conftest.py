@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from web_helpers import ApiTrial, Browser, build_trial
+from web_helpers import Browser
+
+from trial_builder import ApiTrial, build_trial
 
 
 @pytest.fixture

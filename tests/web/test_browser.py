@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 import pytest
-from web_helpers import PASSWORD, build_trial
 
 from flow_helpers import CRITERIA_FORM, PROTOCOL, day
 from patient_records import ELIGIBLE
 from talentop import services as sv
 from talentop.services import identity
+from trial_builder import PASSWORD, build_trial
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.db]
 

@@ -107,9 +107,8 @@ def test_every_text_field_of_every_form_comes_back_escaped(web_trial):
 
 
 def test_hostile_pseudo_ids_lesion_codes_and_votes_are_escaped(web_trial):
-    from web_helpers import PASSWORD
-
     from talentop.services import identity
+    from trial_builder import PASSWORD
 
     inv = Browser(web_trial)
     inv.login("investigator_a")

@@ -8,10 +8,11 @@ import datetime as dt
 
 import pyotp
 import pytest
-from web_helpers import PASSWORD, Browser
+from web_helpers import Browser
 
 from talentop.services import identity
 from talentop.store import models as m
+from trial_builder import PASSWORD
 
 pytestmark = pytest.mark.db
 

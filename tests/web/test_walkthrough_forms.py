@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import PASSWORD, Browser
+from web_helpers import Browser
 
 from flow_helpers import CRITERIA_FORM, PROTOCOL, day
 from patient_records import ELIGIBLE
 from talentop import services as sv
 from talentop.services import identity
+from trial_builder import PASSWORD
 
 pytestmark = pytest.mark.db
 

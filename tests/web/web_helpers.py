@@ -3,22 +3,11 @@ browser-like client that logs in through the login form and keeps its session co
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-_spec = importlib.util.spec_from_file_location(
-    "api_trial_conftest", Path(__file__).resolve().parents[1] / "api" / "conftest.py"
-)
-api_conftest = importlib.util.module_from_spec(_spec)
-sys.modules["api_trial_conftest"] = api_conftest
-_spec.loader.exec_module(api_conftest)
-PASSWORD = api_conftest.PASSWORD
-ApiTrial = api_conftest.ApiTrial
-build_trial = api_conftest.build_trial
+from trial_builder import PASSWORD, ApiTrial
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
