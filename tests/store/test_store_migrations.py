@@ -27,13 +27,14 @@ def test_migrated_schema_matches_the_models(store):
 
 def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
     """0001 people/sites/audit -> 0002 clinical records -> 0003 trial conduct -> 0004
-    identity (credentials, sessions, tokens, access events, MDT ballots); each step
-    creates only its own tables, ``base`` drops them all, and head is whole again."""
+    identity (credentials, sessions, tokens, access events, MDT ballots) -> 0007 consent
+    and safety (consents, SAE reports, medication, history); each step creates only its own
+    tables, ``base`` drops them all, and head is whole again."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config(store))
     chain = [rev.revision for rev in script.walk_revisions("base", "heads")][::-1]
-    assert chain == ["0001", "0002", "0003", "0004"] and script.get_heads() == [
+    assert chain == ["0001", "0002", "0003", "0004", "0007"] and script.get_heads() == [
         head_revision(store)
     ]
     every_table = set(m.Base.metadata.tables)
@@ -45,7 +46,7 @@ def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
     assert created == every_table
     assert downgrade(store, "base") is None
     assert set(sa.inspect(store.engine).get_table_names()) <= {"alembic_version"}
-    for rev, expected in zip(chain, ("0001", "0002", "0003", "0004"), strict=True):
+    for rev, expected in zip(chain, ("0001", "0002", "0003", "0004", "0007"), strict=True):
         assert upgrade(store, rev) == expected
     assert set(sa.inspect(store.engine).get_table_names()) == every_table | {"alembic_version"}
     assert schema_diff(store) == []
@@ -54,6 +55,7 @@ def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
         "0002_clinical_records.py",
         "0003_trial_conduct.py",
         "0004_identity.py",
+        "0007_consent_safety.py",
     ]
 
 

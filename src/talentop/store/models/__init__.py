@@ -13,6 +13,15 @@ from talentop.store.models.clinical import (
     Screening,
     ScreeningCriterion,
 )
+from talentop.store.models.conduct import (
+    ConcomitantMedication,
+    Consent,
+    ConsentWithdrawal,
+    MedicalHistory,
+    SaeCausality,
+    SaeFollowUp,
+    SaeReport,
+)
 from talentop.store.models.identity import (
     ApiToken,
     AuthEvent,
@@ -44,6 +53,13 @@ from talentop.store.models.trial import (
 )
 
 __all__ = [
+    "ConcomitantMedication",
+    "Consent",
+    "ConsentWithdrawal",
+    "MedicalHistory",
+    "SaeCausality",
+    "SaeFollowUp",
+    "SaeReport",
     "AdverseEvent",
     "ApiToken",
     "AuthEvent",
