@@ -7,8 +7,8 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from flow_helpers import context, day, to_induction
 
+from flow_helpers import context, day, to_induction
 from talentop import services as sv
 from talentop.errors import InvalidInput
 

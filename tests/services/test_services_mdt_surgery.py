@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flow_helpers import (
     PROTOCOL,
     VOTES_YES,
@@ -13,7 +14,6 @@ from flow_helpers import (
     surgeon,
     to_assessed,
 )
-
 from talentop import services as sv
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import protocol_from_mapping

@@ -10,6 +10,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from flow_helpers import (
     PROTOCOL,
     VOTES_YES,
@@ -20,7 +21,6 @@ from flow_helpers import (
     to_assessed,
     to_randomised,
 )
-
 from talentop import services as sv
 from talentop.errors import AllocationError, InvalidInput, ProtocolViolation
 from talentop.protocol import protocol_from_mapping

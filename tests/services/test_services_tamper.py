@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from flow_helpers import context, day, to_randomised
 
+from flow_helpers import context, day, to_randomised
 from talentop import services as sv
 
 pytestmark = pytest.mark.db

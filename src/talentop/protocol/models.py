@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from talentop.clinical.fields import FIELDS
 from talentop.clinical.rules import DERIVED, check_rule, rule_fields
 from talentop.errors import InvalidInput
+from talentop.protocol.conduct import Consent, Deviations, Medication, Safety
 
 __all__ = [
     "Arm",
@@ -346,6 +347,12 @@ class Protocol(_Model):
     ttf: Ttf
     discontinuation_reasons: list[str] = Field(min_length=1)
     follow_up: FollowUp = FollowUp()
+    # Trial conduct (talentop.protocol.conduct): consent forms, RSI and SAE clocks,
+    # medication rules, deviation vocabulary.
+    consent: Consent = Consent()
+    safety: Safety | None = None
+    medication: Medication = Medication()
+    deviations: Deviations = Deviations()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Protocol:
