@@ -11,7 +11,7 @@ from talentop import __version__
 from talentop.api import problems
 from talentop.api.deps import AppState
 from talentop.api.middleware import RequestContext
-from talentop.api.routes import admin, analysis, auth, overview, patients, steps
+from talentop.api.routes import admin, analysis, auth, conduct, overview, patients, steps
 from talentop.protocol import Protocol, load_protocol
 from talentop.store import Store, require_schema
 
@@ -50,7 +50,7 @@ def create_app(
     )
     app.state.talentop = AppState(store, protocol)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, admin, patients, steps, overview, analysis):
+    for module in (auth, admin, patients, steps, conduct, overview, analysis):
         api.include_router(module.router)
     app.include_router(api)
     problems.install(app)

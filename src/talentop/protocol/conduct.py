@@ -23,6 +23,15 @@ SCOPE_IMPLIES: dict[str, tuple[str, ...]] = {
     "biobank": (),
 }
 Scope = Literal["treatment", "follow_up", "data_use", "biobank"]
+#: Seriousness criteria of ICH E2A II.B (an SAE meets at least one).
+SAE_CRITERIA = (
+    "death",
+    "life_threatening",
+    "hospitalisation",
+    "disability",
+    "congenital_anomaly",
+    "important_medical_event",
+)
 
 
 class _Model(BaseModel):

@@ -122,8 +122,7 @@ def require_consent(
         raise _refuse(
             service,
             patient,
-            f"did not consent to {scope} (form {consent.form_version} of "
-            f"{consent.consented_on})",
+            f"did not consent to {scope} (form {consent.form_version} of {consent.consented_on})",
             CONSENT_FIRST,
         )
     withdrawal = withdrawals(session, patient.id).get(scope)

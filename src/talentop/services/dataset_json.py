@@ -35,7 +35,9 @@ def adae_frame(ctx: Context) -> Any:
             allocation = queries.latest(
                 session, m.Randomisation, patient.id, m.Randomisation.randomised_on
             )
-            reports = {r.adverse_event_id: r for r in queries.rows_for(session, m.SaeReport, patient.id)}
+            reports = {
+                r.adverse_event_id: r for r in queries.rows_for(session, m.SaeReport, patient.id)
+            }
             for ae in queries.rows_for(session, m.AdverseEvent, patient.id):
                 sae = reports.get(ae.id)
                 events.append(
@@ -86,15 +88,23 @@ def export_dataset_json(
     for name in dict.fromkeys(datasets or DATASETS):
         if name == "adtte":
             frame = derive_endpoints(ctx, cutoff_date)
-            labels, label, keys = adtte_export.LABELS, "Time-to-Event Analysis Dataset", (
-                "USUBJID",
-                "PARAMCD",
+            labels, label, keys = (
+                adtte_export.LABELS,
+                "Time-to-Event Analysis Dataset",
+                (
+                    "USUBJID",
+                    "PARAMCD",
+                ),
             )
         else:
             frame = adae_frame(ctx)
-            labels, label, keys = ADAE_LABELS, "Adverse Events Analysis Dataset", (
-                "USUBJID",
-                "AESEQ",
+            labels, label, keys = (
+                ADAE_LABELS,
+                "Adverse Events Analysis Dataset",
+                (
+                    "USUBJID",
+                    "AESEQ",
+                ),
             )
         document = dataset_json(
             frame,

@@ -143,7 +143,9 @@ def deviation_summary(ctx: Context) -> dict[str, Any]:
         rows = _rows(ctx, session, scope)
     arms = [a.id for a in ctx.protocol.arms] + ["-"]
     by = Counter((r["category"], r["arm"] or "-") for r in rows)
-    major = Counter((r["category"], r["arm"] or "-") for r in rows if r["classification"] == "major")
+    major = Counter(
+        (r["category"], r["arm"] or "-") for r in rows if r["classification"] == "major"
+    )
     categories = [c.id for c in ctx.protocol.deviations.categories]
     categories += sorted({r["category"] for r in rows} - set(categories))
     table = [
@@ -158,7 +160,13 @@ def deviation_summary(ctx: Context) -> dict[str, Any]:
         if any(by[(category, arm)] for arm in arms)
     ]
     patients_major = {
-        arm: len({r["patient_id"] for r in rows if r["classification"] == "major" and (r["arm"] or "-") == arm})
+        arm: len(
+            {
+                r["patient_id"]
+                for r in rows
+                if r["classification"] == "major" and (r["arm"] or "-") == arm
+            }
+        )
         for arm in arms
     }
     return {

@@ -137,9 +137,7 @@ def _active(med: m.ConcomitantMedication, on: dt.date) -> bool:
     return med.start_date <= on and (med.stop_date is None or med.stop_date >= on)
 
 
-def patient_findings(
-    session: Any, protocol: Any, patient_id: int, today: dt.date
-) -> list[Finding]:
+def patient_findings(session: Any, protocol: Any, patient_id: int, today: dt.date) -> list[Finding]:
     """Every medication rule of the protocol checked on one patient's records."""
     meds = queries.rows_for(session, m.ConcomitantMedication, patient_id)
     labs = queries.rows_for(session, m.LabResult, patient_id, m.LabResult.sampled_on)
@@ -195,7 +193,9 @@ def check_rules(
 
 def _required_when_lab(rule, meds, labs, doses, induction_start) -> list[Finding]:
     positive = [
-        lab for lab in labs if lab.test == rule.lab and lab.unit == rule.unit and lab.value > rule.above
+        lab
+        for lab in labs
+        if lab.test == rule.lab and lab.unit == rule.unit and lab.value > rule.above
     ]
     if not positive:
         return []

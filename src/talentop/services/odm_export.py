@@ -158,7 +158,16 @@ def value_text(value: Any, datatype: str) -> str | None:
     return str(value)
 
 
-def subject_data(odm: Any, session: Any, patient: Any, site: str, spec: list[Form], *, usubjid: str, pseudonymised: bool) -> Any:
+def subject_data(
+    odm: Any,
+    session: Any,
+    patient: Any,
+    site: str,
+    spec: list[Form],
+    *,
+    usubjid: str,
+    pseudonymised: bool,
+) -> Any:
     """One patient's ``SubjectData``: an event per event type with data, a form per form
     with rows, one ``ItemGroupData`` per row."""
     events: dict[str, list[Any]] = {}
@@ -283,9 +292,7 @@ def schema_problems(xml: str, *, limit: int = 20) -> list[str]:
 
 
 @service
-def export_odm(
-    ctx: Context, out_path: str | Path, *, validate: bool = False
-) -> dict[str, Any]:
+def export_odm(ctx: Context, out_path: str | Path, *, validate: bool = False) -> dict[str, Any]:
     """Write the ODM 1.3.2 document to ``out_path``; ``validate`` checks it against the
     ODM schema first (``InvalidInput`` listing the problems, nothing written)."""
     xml, counts = build_odm(ctx)

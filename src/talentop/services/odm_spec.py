@@ -159,7 +159,9 @@ def _complications(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
     out = []
     for surgery in _rows(m.Surgery)(session, patient):
         for c in session.query(m.Complication).filter_by(surgery_id=surgery.id):
-            out.append({"CMPLDT": c.onset_date, "CMPLTERM": c.description, "CLAVIEN": c.clavien_dindo})
+            out.append(
+                {"CMPLDT": c.onset_date, "CMPLTERM": c.description, "CLAVIEN": c.clavien_dindo}
+            )
     return out
 
 
@@ -231,7 +233,9 @@ def _causality(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
 def _sae_follow_ups(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
     out = []
     for sae in _rows(m.SaeReport)(session, patient):
-        rows = session.query(m.SaeFollowUp).filter_by(sae_id=sae.id).order_by(m.SaeFollowUp.sequence)
+        rows = (
+            session.query(m.SaeFollowUp).filter_by(sae_id=sae.id).order_by(m.SaeFollowUp.sequence)
+        )
         for f in rows:
             out.append(
                 {

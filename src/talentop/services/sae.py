@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from talentop.errors import InvalidInput
+from talentop.protocol.conduct import SAE_CRITERIA
 from talentop.services._context import Context, check_actor, event_date
 from talentop.services._validate import RecordId, service
 from talentop.services.consent_rules import require_consent
@@ -34,14 +35,7 @@ from talentop.store import models as m
 from talentop.store import queries, writes
 from talentop.store.audit import lock_chain_head
 
-CRITERIA = (
-    "death",
-    "life_threatening",
-    "hospitalisation",
-    "disability",
-    "congenital_anomaly",
-    "important_medical_event",
-)
+CRITERIA = SAE_CRITERIA
 Criterion = Literal[
     "death",
     "life_threatening",

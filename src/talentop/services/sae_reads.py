@@ -126,7 +126,9 @@ def overdue_saes(ctx: Context, *, now: dt.datetime | None = None) -> list[dict[s
         patients = read_queries.patients_in_states(session, scope.sql_filter(), STATES)
         for patient, site in patients:
             events = queries.rows_for(session, m.AdverseEvent, patient.id)
-            reported = {r.adverse_event_id: r for r in queries.rows_for(session, m.SaeReport, patient.id)}
+            reported = {
+                r.adverse_event_id: r for r in queries.rows_for(session, m.SaeReport, patient.id)
+            }
             unreported = [ae for ae in events if ae.serious and ae.id not in reported]
             entered = read_queries.creation_entries(
                 session, [("adverse_events", str(ae.id)) for ae in unreported]
@@ -161,8 +163,9 @@ def overdue_saes(ctx: Context, *, now: dt.datetime | None = None) -> list[dict[s
                                 "term": ae.term,
                                 "due": due_on.isoformat(),
                                 "overdue_by_hours": round(
-                                    (moment - dt.datetime.combine(due_on, dt.time.max))
-                                    .total_seconds()
+                                    (
+                                        moment - dt.datetime.combine(due_on, dt.time.max)
+                                    ).total_seconds()
                                     / 3600,
                                     1,
                                 ),

@@ -39,9 +39,7 @@ def deviation_columns() -> tuple[sa.Column, ...]:
         sa.Column("corrective_action", sa.Text(), nullable=True),
         sa.Column("preventive_action", sa.Text(), nullable=True),
         sa.Column("decided_by", sa.String(length=200), nullable=True),
-        sa.Column(
-            "source", sa.String(length=16), server_default="service", nullable=False
-        ),
+        sa.Column("source", sa.String(length=16), server_default="service", nullable=False),
     )
 
 
