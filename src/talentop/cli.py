@@ -44,6 +44,7 @@ def _register() -> None:
     from talentop.commands import export as export_cmd
     from talentop.commands import protocol as protocol_cmd
     from talentop.commands import recist as recist_cmd
+    from talentop.commands import safety as safety_cmd
     from talentop.commands import screen as screen_cmd
     from talentop.commands import serve as serve_cmd
     from talentop.commands import stats as stats_cmd
@@ -57,6 +58,7 @@ def _register() -> None:
     db_cmd.register(app)
     audit_cmd.register(app)
     export_cmd.register(app)
+    safety_cmd.register(app)
     stats_cmd.register(app)
     user_cmd.register(app)
     serve_cmd.register(app)
