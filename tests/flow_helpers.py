@@ -101,11 +101,12 @@ ALL_SCOPES = ["treatment", "follow_up", "data_use", "biobank"]
 
 
 def consent(ctx, pid: int, on=None, **options) -> dict:
-    """The patient signs the protocol's consent form (every scope unless ``scopes``)."""
+    """The patient signs the consent form in force (every scope unless ``scopes``)."""
+    on = on or day(-14)
     options.setdefault("scopes", ALL_SCOPES)
-    options.setdefault("form_version", PROTOCOL.consent.forms[0].version)
+    options.setdefault("form_version", ctx.protocol.consent.in_force(on).version)
     options.setdefault("obtained_by", "Dr Chen (investigator)")
-    return sv.record_consent(ctx, pid, on or day(-14), **options)
+    return sv.record_consent(ctx, pid, on, **options)
 
 
 def register(ctx, site_code: str, pseudo_id: str, registered_on=None, **kwargs) -> int:
