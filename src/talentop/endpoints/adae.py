@@ -105,4 +105,6 @@ def derive_adae(study_id: str, events: Iterable[Mapping[str, Any]]) -> pd.DataFr
         for column, criterion in SAE_FLAGS.items():
             row[column] = _yn(sae["criteria"][criterion]) if sae else None
         rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    # Whole numbers with gaps stay integers (a study day is never 12.0).
+    return frame.astype({"AESEQ": "Int64", "ATOXGRN": "Int64", "ASTDY": "Int64"})

@@ -82,6 +82,8 @@ def export_dataset_json(
     from talentop.endpoints.dataset_json import dataset_json, write_dataset_json
     from talentop.services.endpoints import derive_endpoints
 
+    with ctx.store.read_only() as session:
+        read_scope(session, ctx, "export_dataset_json")  # refuse before deriving anything
     out = Path(out_dir)
     created = ctx.now().replace(tzinfo=dt.UTC)
     written: dict[str, Any] = {}
