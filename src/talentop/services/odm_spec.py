@@ -11,13 +11,32 @@ deviations). Item names follow SDTM where one fits (AETERM, AETOXGR, CMTRT, DSDE
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from talentop.services.odm_rows import (
+    adverse_events_rows,
+    causality_rows,
+    complications_rows,
+    conmeds_rows,
+    consents_rows,
+    contacts_rows,
+    deaths_rows,
+    deviations_rows,
+    discontinuations_rows,
+    doses_rows,
+    eligibility_rows,
+    history_rows,
+    mdt_rows,
+    randomisation_rows,
+    response_rows,
+    sae_follow_ups_rows,
+    surgery_rows,
+    therapies_rows,
+    withdrawals_rows,
+)
 from talentop.store import models as m
-from talentop.store import queries
 
 
 @dataclass(frozen=True)
@@ -53,268 +72,6 @@ EVENTS = {
 }
 
 
-def _rows(model: Any) -> Callable[[Any, m.Patient], list[Any]]:
-    return lambda session, patient: queries.rows_for(session, model, patient.id)
-
-
-def _consents(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {
-            "CONSDT": c.consented_on,
-            "FORMVER": c.form_version,
-            "OBTBY": c.obtained_by,
-            "SCTRT": c.scope_treatment,
-            "SCFU": c.scope_follow_up,
-            "SCDATA": c.scope_data_use,
-            "SCBIO": c.scope_biobank,
-        }
-        for c in _rows(m.Consent)(session, patient)
-    ]
-
-
-def _withdrawals(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {"WDDT": w.withdrawn_on, "WDSCOPE": w.scope, "WDIMPL": w.implied_by, "WDREAS": w.reason}
-        for w in _rows(m.ConsentWithdrawal)(session, patient)
-    ]
-
-
-def _eligibility(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    out = []
-    for screening in _rows(m.Screening)(session, patient):
-        record = json.loads(screening.record_json)
-        for criterion in queries.screening_criteria(session, screening.id):
-            out.append(
-                {
-                    "SCRDT": screening.screened_on,
-                    "PROTVER": screening.protocol_version,
-                    "IECAT": criterion.criterion_id,
-                    "IEORRES": criterion.status,
-                    "VERDICT": screening.verdict,
-                    "AGE": record.get("age_years"),
-                }
-            )
-    return out
-
-
-def _history(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {"MHDTC": h.recorded_on, "MHTERM": h.condition, "MHSTYR": h.onset_year, "MHONGO": h.ongoing}
-        for h in _rows(m.MedicalHistory)(session, patient)
-    ]
-
-
-def _doses(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {
-            "EXSTDT": d.given_on,
-            "EXPHASE": d.phase,
-            "EXCYCLE": d.cycle,
-            "EXTRT": d.drug,
-            "EXDOSE": d.dose_given_mg,
-            "EXDOSEP": d.dose_computed_mg,
-            "WEIGHT": d.weight_kg,
-            "EXDELAY": d.delay_days,
-        }
-        for d in _rows(m.DrugAdministration)(session, patient)
-    ]
-
-
-def _mdt(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {
-            "MDTDT": r.review_date,
-            "MDTPURP": r.purpose,
-            "MDTRULE": r.rule,
-            "VOTESYES": r.votes_resectable,
-            "VOTESN": r.votes_total,
-            "RESECT": r.resectable,
-        }
-        for r in _rows(m.MdtReview)(session, patient)
-    ]
-
-
-def _randomisation(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {"RANDDT": r.randomised_on, "ARM": r.arm, "STRATUM": r.stratum_key, "SCHEME": r.scheme}
-        for r in _rows(m.Randomisation)(session, patient)
-    ]
-
-
-def _surgery(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {
-            "SURGDT": s.surgery_date,
-            "PROC": s.procedure,
-            "MARGIN": s.margin,
-            "BLOSS": s.blood_loss_ml,
-            "DAYSBEV": s.days_after_bevacizumab,
-            "SWITCH": s.after_switch,
-        }
-        for s in _rows(m.Surgery)(session, patient)
-    ]
-
-
-def _complications(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    out = []
-    for surgery in _rows(m.Surgery)(session, patient):
-        for c in session.query(m.Complication).filter_by(surgery_id=surgery.id):
-            out.append(
-                {"CMPLDT": c.onset_date, "CMPLTERM": c.description, "CLAVIEN": c.clavien_dindo}
-            )
-    return out
-
-
-def _response(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    visits = {v.id: v.visit_date for v in _rows(m.AssessmentVisit)(session, patient)}
-    return [
-        {
-            "RSDT": visits.get(r.visit_id),
-            "RSCRIT": r.criteria,
-            "RSORRES": r.overall_response,
-            "BOR": r.best_overall_response,
-            "DEPTH": r.depth_of_response_pct,
-            "PDDT": r.progression_date,
-        }
-        for r in _rows(m.ResponseAssessment)(session, patient)
-    ]
-
-
-def _adverse_events(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    reports = {r.adverse_event_id: r for r in _rows(m.SaeReport)(session, patient)}
-    out = []
-    for ae in _rows(m.AdverseEvent)(session, patient):
-        row: dict[str, Any] = {
-            "AESPID": ae.id,
-            "AETERM": ae.term,
-            "AETOXGR": ae.grade,
-            "AEREL": ae.attribution,
-            "AESTDT": ae.onset_date,
-            "AESER": ae.serious,
-        }
-        sae = reports.get(ae.id)
-        if sae is not None:
-            row |= {
-                "AESDTH": sae.death,
-                "AESLIFE": sae.life_threatening,
-                "AESHOSP": sae.hospitalisation,
-                "AESDISAB": sae.disability,
-                "AESCONG": sae.congenital_anomaly,
-                "AESMIE": sae.important_medical_event,
-                "AWAREDTM": sae.awareness_at,
-                "REPDTM": sae.reported_at,
-                "REPONTM": sae.reported_at <= sae.due_at,
-                "AEOUT": sae.outcome,
-                "SUSAR": sae.susar,
-                "EXPDUEDT": sae.expedited_due_on,
-                "EXPREPDT": sae.expedited_reported_on,
-                "NARRATIV": sae.narrative,
-            }
-        out.append(row)
-    return out
-
-
-def _causality(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    out = []
-    for sae in _rows(m.SaeReport)(session, patient):
-        for c in session.query(m.SaeCausality).filter_by(sae_id=sae.id).order_by(m.SaeCausality.id):
-            out.append(
-                {
-                    "AESPID": sae.adverse_event_id,
-                    "PRODUCT": c.product,
-                    "RELNESS": c.relatedness,
-                    "RELATED": c.related,
-                    "EXPECTED": c.expected,
-                }
-            )
-    return out
-
-
-def _sae_follow_ups(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    out = []
-    for sae in _rows(m.SaeReport)(session, patient):
-        rows = (
-            session.query(m.SaeFollowUp).filter_by(sae_id=sae.id).order_by(m.SaeFollowUp.sequence)
-        )
-        for f in rows:
-            out.append(
-                {
-                    "AESPID": sae.adverse_event_id,
-                    "FUSEQ": f.sequence,
-                    "INFODTM": f.info_received_at,
-                    "REPDTM": f.reported_at,
-                    "REPONTM": f.reported_at <= f.due_at,
-                    "FUDESC": f.description,
-                }
-            )
-    return out
-
-
-def _conmeds(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {
-            "CMTRT": c.name,
-            "CMCLAS": c.drug_class,
-            "CMINDC": c.indication,
-            "CMDOSE": c.dose_value,
-            "CMDOSU": c.dose_unit,
-            "CMDOSFRQ": c.frequency,
-            "CMSTDT": c.start_date,
-            "CMENDT": c.stop_date,
-            "CMONGO": c.ongoing,
-        }
-        for c in _rows(m.ConcomitantMedication)(session, patient)
-    ]
-
-
-def _contacts(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {"SVDT": c.contact_date, "SVSTAT": c.status}
-        for c in _rows(m.FollowUpContact)(session, patient)
-    ]
-
-
-def _discontinuations(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {"DSSTDT": d.stop_date, "DSDECOD": d.reason, "TTFFAIL": d.is_failure}
-        for d in _rows(m.Discontinuation)(session, patient)
-    ]
-
-
-def _therapies(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [
-        {"NTSTDT": t.start_date, "NTTRT": t.description}
-        for t in _rows(m.NewTherapy)(session, patient)
-    ]
-
-
-def _deaths(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-    return [{"DTHDT": d.death_date, "DTHCAUS": d.cause} for d in _rows(m.Death)(session, patient)]
-
-
-def _deviations(protocol: Any) -> Callable[[Any, m.Patient], list[dict[str, Any]]]:
-    def rows(session: Any, patient: m.Patient) -> list[dict[str, Any]]:
-        out = []
-        for d in _rows(m.ProtocolDeviation)(session, patient):
-            category = protocol.deviations.category(d.category)
-            default = category.classification if category else "minor"
-            out.append(
-                {
-                    "DVSTDT": d.deviation_date,
-                    "DVCAT": d.category,
-                    "DVCLASS": d.classification or default,
-                    "DVTERM": d.description,
-                    "DVCORR": d.corrective_action,
-                    "DVPREV": d.preventive_action,
-                    "DVDECBY": d.decided_by,
-                    "DVSRC": d.source,
-                }
-            )
-        return out
-
-    return rows
-
-
 def _flag(name: str, label: str) -> Item:
     return Item(name, label, "boolean")
 
@@ -335,7 +92,7 @@ def forms(protocol: Any) -> list[Form]:
                 _flag("SCDATA", "Consents to data use"),
                 _flag("SCBIO", "Consents to biobank / future research"),
             ),
-            _consents,
+            consents_rows,
         ),
         Form(
             "WITHDRAWAL",
@@ -347,7 +104,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("WDIMPL", "Implied by the withdrawal of", length=16, codelist="SCOPE"),
                 Item("WDREAS", "Reason", length=2000, free_text=True),
             ),
-            _withdrawals,
+            withdrawals_rows,
         ),
         Form(
             "ELIGIBILITY",
@@ -361,7 +118,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("VERDICT", "Screening verdict", length=16),
                 Item("AGE", "Age at screening, years", "integer", 3),
             ),
-            _eligibility,
+            eligibility_rows,
         ),
         Form(
             "MEDHIST",
@@ -373,7 +130,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("MHSTYR", "Year of onset", "integer", 4),
                 _flag("MHONGO", "Ongoing"),
             ),
-            _history,
+            history_rows,
         ),
         Form(
             "EXPOSURE",
@@ -389,7 +146,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("WEIGHT", "Body weight, kg", "float", 6),
                 Item("EXDELAY", "Delay, days", "integer", 4),
             ),
-            _doses,
+            doses_rows,
         ),
         Form(
             "MDT",
@@ -403,7 +160,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("VOTESN", "Votes", "integer", 3),
                 _flag("RESECT", "Resectable"),
             ),
-            _mdt,
+            mdt_rows,
         ),
         Form(
             "RANDOMISATION",
@@ -415,7 +172,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("STRATUM", "Stratum", length=200),
                 Item("SCHEME", "Allocation scheme", length=32),
             ),
-            _randomisation,
+            randomisation_rows,
         ),
         Form(
             "SURGERY",
@@ -429,7 +186,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("DAYSBEV", "Days after the last bevacizumab", "integer", 4),
                 _flag("SWITCH", "After an arm-B switch"),
             ),
-            _surgery,
+            surgery_rows,
         ),
         Form(
             "COMPLICATION",
@@ -440,7 +197,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("CMPLTERM", "Complication", length=2000, free_text=True),
                 Item("CLAVIEN", "Clavien-Dindo grade", length=4),
             ),
-            _complications,
+            complications_rows,
         ),
         Form(
             "RESPONSE",
@@ -454,7 +211,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("DEPTH", "Depth of response, %", "float", 8),
                 Item("PDDT", "Progression date", "date"),
             ),
-            _response,
+            response_rows,
         ),
         Form(
             "AE",
@@ -482,7 +239,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("EXPREPDT", "Expedited report sent", "date"),
                 Item("NARRATIV", "SAE narrative", length=10000, free_text=True),
             ),
-            _adverse_events,
+            adverse_events_rows,
         ),
         Form(
             "SAECAUSALITY",
@@ -495,7 +252,7 @@ def forms(protocol: Any) -> list[Form]:
                 _flag("RELATED", "Suspected (reasonable possibility)"),
                 _flag("EXPECTED", "Expected per the reference safety information"),
             ),
-            _causality,
+            causality_rows,
         ),
         Form(
             "SAEFOLLOWUP",
@@ -509,7 +266,7 @@ def forms(protocol: Any) -> list[Form]:
                 _flag("REPONTM", "Follow-up report within its clock"),
                 Item("FUDESC", "New information", length=10000, free_text=True),
             ),
-            _sae_follow_ups,
+            sae_follow_ups_rows,
         ),
         Form(
             "CONMED",
@@ -526,14 +283,14 @@ def forms(protocol: Any) -> list[Form]:
                 Item("CMENDT", "Stop date", "date"),
                 _flag("CMONGO", "Ongoing"),
             ),
-            _conmeds,
+            conmeds_rows,
         ),
         Form(
             "CONTACT",
             "Follow-up contact",
             "FOLLOWUP",
             (Item("SVDT", "Contact date", "date"), Item("SVSTAT", "Status", length=32)),
-            _contacts,
+            contacts_rows,
         ),
         Form(
             "DISCONTINUATION",
@@ -544,7 +301,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("DSDECOD", "Reason", length=64),
                 _flag("TTFFAIL", "Treatment failure (TTF event)"),
             ),
-            _discontinuations,
+            discontinuations_rows,
         ),
         Form(
             "NEWTHERAPY",
@@ -554,7 +311,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("NTSTDT", "Start date", "date"),
                 Item("NTTRT", "Therapy", length=2000, free_text=True),
             ),
-            _therapies,
+            therapies_rows,
         ),
         Form(
             "DEATH",
@@ -564,7 +321,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("DTHDT", "Date of death", "date"),
                 Item("DTHCAUS", "Cause", length=2000, free_text=True),
             ),
-            _deaths,
+            deaths_rows,
         ),
         Form(
             "DEVIATION",
@@ -580,7 +337,7 @@ def forms(protocol: Any) -> list[Form]:
                 Item("DVDECBY", "Decided by", length=200, free_text=True),
                 Item("DVSRC", "Source (manual / service)", length=16),
             ),
-            _deviations(protocol),
+            deviations_rows(protocol),
         ),
     ]
 

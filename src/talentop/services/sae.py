@@ -74,6 +74,21 @@ def _not_future(ctx: Context, field: str, value: dt.datetime) -> None:
         raise InvalidInput.field(field, value.isoformat(), f"a time not after now ({ctx.now()})")
 
 
+def _clock_times(
+    ctx: Context, field: str, start: dt.datetime, reported_at: dt.datetime | None
+) -> tuple[dt.datetime, dt.datetime]:
+    """A clock's start and the report's time (default now), both UTC, neither in the
+    future, the report not before the start."""
+    begun, sent = utc(start), utc(reported_at or ctx.now())
+    _not_future(ctx, field, begun)
+    _not_future(ctx, "reported_at", sent)
+    if sent < begun:
+        raise InvalidInput.field(
+            "reported_at", sent.isoformat(), f"at or after {field} ({begun.isoformat()})"
+        )
+    return begun, sent
+
+
 def _safety(ctx: Context) -> Any:
     if ctx.protocol.safety is None:
         raise InvalidInput.field(
@@ -163,13 +178,7 @@ def report_sae(
     Returns the clock (due, on time, hours taken), expectedness per product and the SUSAR
     flag with its expedited due date."""
     safety = _safety(ctx)
-    aware, sent = utc(awareness_at), utc(reported_at or ctx.now())
-    _not_future(ctx, "awareness_at", aware)
-    _not_future(ctx, "reported_at", sent)
-    if sent < aware:
-        raise InvalidInput.field(
-            "reported_at", sent.isoformat(), f"at or after awareness_at ({aware.isoformat()})"
-        )
+    aware, sent = _clock_times(ctx, "awareness_at", awareness_at, reported_at)
     with ctx.store.unit_of_work() as session:
         ae = queries.get(session, m.AdverseEvent, adverse_event_id, what="adverse event")
         patient = _enter(session, ctx, ae.patient_id, "report_sae")
@@ -271,13 +280,7 @@ def record_sae_follow_up(
     (the AE record is updated: it stays the source) and causality. A SUSAR that only now
     becomes one gets its expedited clock from this report."""
     safety = _safety(ctx)
-    received, sent = utc(info_received_at), utc(reported_at or ctx.now())
-    _not_future(ctx, "info_received_at", received)
-    _not_future(ctx, "reported_at", sent)
-    if sent < received:
-        raise InvalidInput.field(
-            "reported_at", sent.isoformat(), f"at or after info_received_at ({received})"
-        )
+    received, sent = _clock_times(ctx, "info_received_at", info_received_at, reported_at)
     with ctx.store.unit_of_work() as session:
         report = queries.get(session, m.SaeReport, sae_id, what="SAE report")
         _enter(session, ctx, report.patient_id, "record_sae_follow_up")
