@@ -246,3 +246,21 @@ def test_consent_reads_are_scoped_and_pseudonymised(store):
     assert "obtained_by" not in status["consents"][0]
     assert sv.consent_status(ctx, pid)["consents"][0]["obtained_by"] == "Dr Chen (investigator)"
     assert dt.date.fromisoformat(status["consents"][0]["consented_on"]) == day(-14)
+
+
+def test_nothing_is_overdue_of_a_withdrawn_scope(store):
+    """Follow-up stops only when follow-up consent is withdrawn: after a treatment
+    withdrawal no dose is due, scans still are; after follow-up withdrawal nothing is."""
+    ctx = context(store)
+    pid, _ = to_randomised(ctx)  # arm-dependent doses; scans are due on treatment
+
+    def kinds(on):
+        return {o["kind"] for o in sv.overdue(ctx, on=on) if o["patient_id"] == pid}
+
+    before = kinds(day(200))
+    assert "assessment" in before
+    sv.withdraw_consent(ctx, pid, day(100), scopes=["treatment"])
+    after = kinds(day(200))
+    assert "dose" not in after and "assessment" in after
+    sv.withdraw_consent(ctx, pid, day(101), scopes=["follow_up"])
+    assert kinds(day(200)) == set()
