@@ -104,10 +104,11 @@ def require_consent(
     on ``on`` (the record's date; None: now)."""
     if service not in SERVICE_SCOPE:
         return
-    signed = consents(session, patient.id)
+    signed = consents(session, patient.id)  # one query; the form in force is found in it
     if not signed:
         raise _refuse(service, patient, "has no informed consent on record", CONSENT_FIRST)
-    consent = in_force(session, patient.id, on)
+    in_time = [c for c in signed if on is None or c.consented_on <= on]
+    consent = in_time[-1] if in_time else None
     if consent is None:
         raise _refuse(
             service,
