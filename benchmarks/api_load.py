@@ -64,6 +64,14 @@ def set_up(store: Store, patients: int) -> tuple[list[int], list[int]]:
     with store.transaction():
         for i in range(patients):
             pid = sv.register_patient(system, "SH01", f"I{i:05d}", registered_on=DAY)
+            sv.record_consent(
+                system,
+                pid,
+                DAY,
+                form_version=PROTOCOL.consent.in_force(DAY).version,
+                obtained_by="bench",
+                scopes=["treatment", "follow_up", "data_use"],
+            )
             sv.screen_patient(system, pid, ELIGIBLE, DAY)
             sv.record_lesions_baseline(system, pid, DAY, lesions)
             sv.start_induction(system, pid, DAY)

@@ -64,6 +64,20 @@ def seed(store: Store, n: int, offset: int) -> list[int]:
                 site_id=site.id, pseudo_id=f"B{offset + i:06d}", registered_on=DAY, state="assessed"
             )
             writes.insert(session, "system", patient)
+            writes.insert(
+                session,
+                "system",
+                m.Consent(  # randomisation needs consent to treatment (issue 13)
+                    patient_id=patient.id,
+                    consented_on=DAY,
+                    form_version=PROTOCOL.consent.forms[0].version,
+                    obtained_by="bench",
+                    scope_treatment=True,
+                    scope_follow_up=True,
+                    scope_data_use=True,
+                    scope_biobank=False,
+                ),
+            )
             depth = rng.choice([-45.0, -10.0, 12.0])
             writes.insert(
                 session,

@@ -112,8 +112,29 @@ def day(n: int) -> dt.date:
     return D0 + dt.timedelta(days=n)
 
 
+#: Every scope a consent form can cover.
+ALL_SCOPES = ["treatment", "follow_up", "data_use", "biobank"]
+
+
+def consent(ctx, pid: int, on=None, **options) -> dict:
+    """The patient signs the consent form in force (every scope unless ``scopes``)."""
+    on = on or day(-14)
+    options.setdefault("scopes", ALL_SCOPES)
+    options.setdefault("form_version", ctx.protocol.consent.in_force(on).version)
+    options.setdefault("obtained_by", "Dr Chen (investigator)")
+    return sv.record_consent(ctx, pid, on, **options)
+
+
+def register(ctx, site_code: str, pseudo_id: str, registered_on=None, **kwargs) -> int:
+    """Register a patient and record their informed consent the same day."""
+    on = registered_on or day(-14)
+    pid = sv.register_patient(ctx, site_code, pseudo_id, registered_on=on, **kwargs)
+    consent(ctx, pid, on)
+    return pid
+
+
 def to_induction(ctx, pseudo_id: str = "P001", site_code: str = "SH01", **record) -> int:
-    pid = sv.register_patient(ctx, site_code, pseudo_id, registered_on=day(-14))
+    pid = register(ctx, site_code, pseudo_id, day(-14))
     sv.screen_patient(ctx, pid, {**ELIGIBLE, **record}, day(-7))
     sv.record_lesions_baseline(ctx, pid, day(-7), LESIONS)
     sv.start_induction(ctx, pid, day(0))
@@ -187,6 +208,20 @@ def seed_ready_patients(store, n: int, *, site_code: str = "SH01", seed: int = 0
                 site_id=site.id, pseudo_id=f"S{i:05d}", registered_on=D0, state="assessed"
             )
             writes.insert(session, "system", patient)
+            writes.insert(
+                session,
+                "system",
+                m.Consent(
+                    patient_id=patient.id,
+                    consented_on=D0,
+                    form_version=PROTOCOL.consent.forms[0].version,
+                    obtained_by="seed",
+                    scope_treatment=True,
+                    scope_follow_up=True,
+                    scope_data_use=True,
+                    scope_biobank=False,
+                ),
+            )
             ecog = rng.choice([0, 1])
             depth = rng.choice([-45.0, -10.0, 12.0])
             writes.insert(

@@ -2,6 +2,8 @@
 
 #: A patient meeting every TALENTOP criterion (seed + NCT04649489), all units explicit.
 ELIGIBLE = dict(
+    age_years=58,
+    informed_consent=True,  # the services fill it from the consent records
     hcc_confirmed=True,
     prior_anticancer_therapy=False,
     tcm_used=False,

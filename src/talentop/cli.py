@@ -45,6 +45,7 @@ TOPICS = (
     "db",
     "audit",
     "export",
+    "safety",
     "stats",
     "user",
     "serve",
@@ -122,6 +123,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "checks": ("datamgmt", "The protocol's edit checks."),
     "query": ("datamgmt", "Data queries: raise, answer, close, re-open, list."),
+    "safety": ("safety", "Safety and trial conduct: SAEs, deviations, consent, medication."),
 }
 
 _SETTINGS: dict[str, Any] = {

@@ -93,7 +93,28 @@ BODIES = {
     "record_death": {"death_date": D, "cause": "HCC"},
     "record_new_therapy": {"start_date": D, "description": "lenvatinib"},
     "record_discontinuation": {"stop_date": D, "reason": "progression"},
-    "record_deviation": {"deviation_date": D, "category": "window", "description": "late visit"},
+    "record_deviation": {
+        "deviation_date": D,
+        "category": "visit_window",
+        "description": "late visit",
+    },
+    "record_consent": {
+        "consented_on": D,
+        "form_version": "1.0",
+        "obtained_by": "Dr Chen",
+        "scopes": ["treatment", "follow_up", "data_use"],
+    },
+    "withdraw_consent": {"withdrawn_on": D, "scopes": ["biobank"], "reason": "changed mind"},
+    "report_sae": {
+        "adverse_event_id": 1,
+        "criteria": ["hospitalisation"],
+        "awareness_at": f"{D}T09:00:00Z",
+        "causality": {"atezolizumab": "possible", "bevacizumab": "unlikely"},
+    },
+    "record_sae_follow_up": {"info_received_at": f"{D}T10:00:00Z", "description": "recovering"},
+    "record_expedited_report": {"reported_on": D},
+    "record_conmed": {"start_date": D, "name": "Entecavir", "indication": "hepatitis B"},
+    "record_medical_history": {"recorded_on": D, "condition": "Chronic hepatitis B"},
     "correct_record": {"changes": {"value": 40}, "reason": "source", "category": "other"},
     "raise_query": {"entity": "labs", "entity_id": 999999, "field": "value", "text": "unit?"},
     "answer_query": {"text": "checked"},
@@ -154,6 +175,7 @@ def fill(path: str, patient_id: int | None) -> str:
         .replace("{entity}", "labs")
         .replace("{entity_id}", "999999")
         .replace("{role}", "coordinator")
+        .replace("{sae_id}", "999999")
     )
 
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from flow_helpers import day
+from flow_helpers import PROTOCOL, consent, day
 from talentop import services as sv
 
 pytestmark = pytest.mark.db
@@ -35,7 +35,9 @@ def client_and_patient(api_trial):
         headers=headers,
         json={"site_code": "SH01", "pseudo_id": "H001", "registered_on": day(0).isoformat()},
     )
-    return client, headers, r.json()["patient_id"], api_trial
+    pid = r.json()["patient_id"]
+    consent(sv.Context(api_trial.store, PROTOCOL, "system"), pid, day(0))
+    return client, headers, pid, api_trial
 
 
 @pytest.mark.parametrize("text", HOSTILE)

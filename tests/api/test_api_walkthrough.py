@@ -1,5 +1,5 @@
 """A newcomer walks one patient from registration to randomisation over HTTP, as with curl:
-log in, register, screen, baseline lesions, induction doses, assessment (RECIST computed),
+log in, register, record consent, screen, baseline lesions, induction doses, assessment (RECIST computed),
 close induction, three MDT members vote, randomise (once, even when retried), and is
 refused with a problem+json every time they step outside their role or site."""
 
@@ -39,13 +39,25 @@ def test_walk_one_patient_to_randomisation(api_trial):
             "pseudo_id": "W001",
             "registered_on": day(-14).isoformat(),
             "sex": "M",
-            "birth_year": "1961",
+            "birth_year": "1966",  # 58 at screening (ELIGIBLE.age_years)
         },
     )
     assert r.status_code == 201 and r.headers["location"].endswith(
         f"/patients/{r.json()['patient_id']}"
     )
     pid = r.json()["patient_id"]
+    # Informed consent before any screening procedure (ICH E6(R3) 2.8.7).
+    r = client.post(
+        f"/api/v1/patients/{pid}/consents",
+        headers=coord,
+        json={
+            "consented_on": day(-14).isoformat(),
+            "form_version": "1.0",
+            "obtained_by": "Dr Chen",
+            "scopes": ["treatment", "follow_up", "data_use", "biobank"],
+        },
+    )
+    assert r.status_code == 201, r.text
     # One field wrong first: a clear 422 naming it, nothing stored.
     bad = {**ELIGIBLE, "ecog": "zero"}
     r = client.post(

@@ -165,7 +165,8 @@ def test_headers_match_ignoring_case_spaces_and_punctuation(tmp_path):
         ("bilirubin_umol", "did you mean 'bilirubin_umol_l'?"),
         ("ast", "did you mean 'ast_u_l'?"),
         ("platelets_per_ul", "did you mean 'platelets_10e9_l'? (a count per microlitre divided"),
-        ("age", "see `talentop fields`"),
+        ("age", "did you mean 'age_years'?"),  # issue 13 added age_years (adult criterion)
+        ("weight", "see `talentop fields`"),
     ],
 )
 def test_a_hint_never_points_at_the_wrong_field(tmp_path, column, hint):

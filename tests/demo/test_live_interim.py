@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from flow_helpers import PROTOCOL, context, day, to_assessed, to_induction, to_randomised
+from flow_helpers import PROTOCOL, context, day, register, to_assessed, to_induction, to_randomised
 from talentop import services as sv
 from talentop.demo.analysis import consort_flow, key_figures
 from talentop.demo.live import (
@@ -67,7 +67,7 @@ def test_live_interim_equals_the_demo_runs_own(small_demo):
 def test_consort_boxes_add_up_while_patients_are_on_their_way(store):
     ctx = context(store)
     sv.register_patient(ctx, "SH01", "R1", registered_on=day(-14))  # not screened yet
-    eligible = sv.register_patient(ctx, "SH01", "E1", registered_on=day(-14))
+    eligible = register(ctx, "SH01", "E1", day(-14))
     from patient_records import ELIGIBLE
 
     sv.screen_patient(ctx, eligible, ELIGIBLE, day(-7))  # eligible, induction not started

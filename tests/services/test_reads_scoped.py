@@ -13,6 +13,7 @@ from flow_helpers import (
     context,
     day,
     mdt,
+    register,
     to_assessed,
     to_induction,
 )
@@ -52,7 +53,7 @@ def two_sites(store):
     from flow_helpers import LESIONS
     from patient_records import ELIGIBLE
 
-    pid = sv.register_patient(bj, "BJ02", "B002", registered_on=day(-14))
+    pid = register(bj, "BJ02", "B002", day(-14))
     sv.screen_patient(bj, pid, ELIGIBLE, day(-7))
     sv.record_lesions_baseline(bj, pid, day(-7), LESIONS)
     sv.start_induction(bj, pid, day(0))
@@ -160,7 +161,7 @@ def test_screening_log_funnel_recruitment_queue(two_sites):
     ctx, ids = two_sites
     from patient_records import ELIGIBLE
 
-    pid = sv.register_patient(ctx, "SH01", "F001", registered_on=day(-3))
+    pid = register(ctx, "SH01", "F001", day(-3))
     sv.screen_patient(ctx, pid, {**ELIGIBLE, "ecog": 3}, day(-2))
     log = sv.screening_log(ctx)
     failed = [row for row in log.items if row["verdict"] != "eligible"]

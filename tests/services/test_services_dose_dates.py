@@ -19,14 +19,16 @@ BEV_MG = 15 * 70  # 15 mg/kg at 70 kg
 
 def test_induction_dose_before_the_induction_start_is_refused_naming_both_dates(store):
     """to_induction: screened day -7, induction started day 0. A cycle-1 dose can be dated
-    neither before the eligibility decision nor before the treatment it belongs to: day -20
-    and day -1 are refused, naming the induction start and the screening; day 0 is accepted."""
+    neither before the eligibility decision nor before the treatment it belongs to: day -10
+    and day -1 are refused, naming the induction start and the screening; day 0 is accepted.
+    (Day -20 was used before issue 13; it now precedes the consent of day -14 and is refused
+    by the consent gate instead.)"""
     ctx = context(store)
     pid = to_induction(ctx, "F001")
     expected = (
         rf"expected on or after the induction start \({day(0)}\) and the screening \({day(-7)}\)"
     )
-    for bad in (-20, -1):
+    for bad in (-10, -1):
         with pytest.raises(InvalidInput, match=rf"given_on='{day(bad)}': {expected}"):
             sv.record_dose(ctx, pid, cycle=1, drug="atezolizumab", dose_given_mg=1200,
                            given_on=day(bad))  # fmt: skip

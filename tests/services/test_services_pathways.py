@@ -18,6 +18,7 @@ from flow_helpers import (
     context,
     day,
     randomised_in_arm,
+    register,
     surgeon,
     to_induction,
 )
@@ -37,7 +38,7 @@ def talentace_context(store) -> sv.Context:
 
 
 def screened(ctx, pseudo_id: str) -> int:
-    pid = sv.register_patient(ctx, "SH01", pseudo_id, registered_on=day(-14))
+    pid = register(ctx, "SH01", pseudo_id, day(-14))
     assert sv.screen_patient(ctx, pid, INTRAHEPATIC, day(-7))["verdict"] == "eligible"
     sv.record_lesions_baseline(ctx, pid, day(-7), LESIONS[:2])
     return pid
@@ -83,7 +84,7 @@ def test_the_randomisation_gate_is_the_protocols_timing(store):
     with pytest.raises(InvalidInput, match="on or after the screening"):
         sv.randomise(ctx, pid, day(-10))
     talentop = sv.Context(store, load_protocol("talentop"), ctx.actor)
-    other = sv.register_patient(talentop, "SH01", "T01", registered_on=day(-14))
+    other = register(talentop, "SH01", "T01", day(-14))
     sv.screen_patient(talentop, other, ELIGIBLE, day(-7))
     with pytest.raises(ProtocolViolation, match="randomisation after induction"):
         sv.randomise(talentop, other, day(-6))
@@ -91,7 +92,7 @@ def test_the_randomisation_gate_is_the_protocols_timing(store):
 
 def test_baseline_resectability_class_is_checked_against_the_criteria(store):
     ctx = context(store)
-    pid = sv.register_patient(ctx, "SH01", "R001", registered_on=day(-14))
+    pid = register(ctx, "SH01", "R001", day(-14))
     sv.screen_patient(ctx, pid, ELIGIBLE, day(-7))
     small_remnant = {**CRITERIA_YES, "remnant_liver_pct": 22.0}
     with pytest.raises(InvalidInput, match="expected 'technically_unresectable'"):

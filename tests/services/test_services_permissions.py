@@ -103,9 +103,16 @@ def test_users_act_only_on_their_own_site(store):
             call()
     # An admin without a site acts everywhere; "system" needs no user row.
     admin = user(ctx, "boss", "admin")
-    sv.record_deviation(admin, pid, day(5), category="consent", description="late signature")
     sv.record_deviation(
-        sv.Context(store, PROTOCOL, "system"), pid, day(6), category="x", description="y"
+        admin,
+        pid,
+        day(5),
+        category="informed_consent",
+        description="late signature",
+        preventive_action="consent checklist before screening",
+    )
+    sv.record_deviation(
+        sv.Context(store, PROTOCOL, "system"), pid, day(6), category="other", description="y"
     )
     with store.unit_of_work() as session:
         assert len(queries.rows_for(session, m.ProtocolDeviation, pid)) == 2

@@ -14,6 +14,7 @@ from flow_helpers import (
     give_induction,
     mdt,
     randomised_in_arm,
+    register,
     surgeon,
     to_assessed,
     to_induction,
@@ -63,13 +64,13 @@ def test_path_to_randomisation_records_each_arrow_in_history(store):
 
 def test_screen_failure_and_incomplete_record(store):
     ctx = context(store)
-    failed = sv.register_patient(ctx, "SH01", "F1", registered_on=day(-14))
+    failed = register(ctx, "SH01", "F1", day(-14))
     out = sv.screen_patient(
         ctx, failed, {**__import__("flow_helpers").ELIGIBLE, "ecog": 2}, day(-7)
     )
     assert out["state"] == "screen_failed" and out["verdict"] == "ineligible"
     assert "ecog_0_1" in sv.patient_summary(ctx, failed)["history"][-1]["reason"]
-    incomplete = sv.register_patient(ctx, "SH01", "F2", registered_on=day(-14))
+    incomplete = register(ctx, "SH01", "F2", day(-14))
     before = table_counts(store)
     with pytest.raises(InvalidInput, match="criterion ecog_0_1: missing"):
         sv.screen_patient(ctx, incomplete, {"hcc_confirmed": True}, day(-7))

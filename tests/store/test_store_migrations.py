@@ -30,15 +30,15 @@ def test_migrated_schema_matches_the_models(store):
     assert current_revision(store) == head_revision(store) is not None
 
 
-CHAIN = ["0001", "0002", "0003", "0004", "0005", "0006", "0008"]
+CHAIN = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
 
 
 def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
     """0001 people/sites/audit -> 0002 clinical records -> 0003 trial conduct -> 0004
     identity (credentials, sessions, tokens, access events, MDT ballots) -> 0005 verifiable
-    log -> 0006 the experts' questions -> 0008 data management; each step creates only its
-    own tables (0005 drops the in-database secret), ``base`` drops them all, and head is
-    whole again."""
+    log -> 0006 the experts' questions -> 0007 consent and safety -> 0008 data management;
+    each step creates only its own tables (0005 drops the in-database secret), ``base`` drops
+    them all, and head is whole again."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config(store))
@@ -65,6 +65,7 @@ def test_revisions_form_one_chain_that_goes_down_and_up_again(store):
         "0004_identity.py",
         "0005_verifiable_log.py",
         "0006_experts.py",
+        "0007_consent_safety.py",
         "0008_data_management.py",
     ]
 

@@ -15,6 +15,7 @@ from talentop.api.routes import (
     admin,
     analysis,
     auth,
+    conduct,
     data,
     overview,
     pathways,
@@ -60,7 +61,7 @@ def create_app(
     )
     app.state.talentop = AppState(store, protocol)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, admin, patients, steps, pathways, overview, analysis, data):
+    for module in (auth, admin, patients, steps, pathways, conduct, overview, analysis, data):
         api.include_router(module.router)
     app.include_router(api)
     problems.install(app)

@@ -291,8 +291,14 @@ class DiscontinuationIn(Body):
 
 class DeviationIn(Body):
     deviation_date: dt.date
-    category: Code
+    category: Code = Field(examples=["visit_window"])
     description: Text
+    classification: Literal["major", "minor"] | None = Field(
+        None, description="Default: the category's classification in the protocol."
+    )
+    corrective_action: Text | None = None
+    preventive_action: Text | None = Field(None, description="Required for a major deviation.")
+    decided_by: Name | None = Field(None, description="Who classified it (default: you).")
 
 
 # --- data management ---------------------------------------------------------------------

@@ -9,6 +9,10 @@ field                              type    meaning (plausible range)
 =================================  ======  ===================================================
 patient_id                         str     screening id (any text)
 site                               str     recruiting site code
+age_years                          int     age at screening, whole years (0-120)
+informed_consent                   bool    written informed consent in force covering the
+                                           protocol's required scopes (the services fill it
+                                           from the consent records)
 hcc_confirmed                      bool    HCC confirmed (histology or imaging criteria)
 prior_anticancer_therapy           bool    any prior local/systemic anti-tumour therapy
                                            (traditional Chinese medicine NOT counted here)
@@ -105,6 +109,8 @@ FIELDS: dict[str, FieldSpec] = {
     for spec in [
         _f("patient_id", "str", "screening id"),
         _f("site", "str", "recruiting site code"),
+        _f("age_years", "int", "age at screening, years", 0, 120),
+        _f("informed_consent", "bool", "informed consent in force (required scopes)"),
         _f("hcc_confirmed", "bool", "HCC confirmed by histology or imaging criteria"),
         _f("prior_anticancer_therapy", "bool", "any prior local or systemic anti-tumour therapy"),
         _f("tcm_used", "bool", "traditional Chinese medicine taken"),

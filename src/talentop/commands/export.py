@@ -1,4 +1,5 @@
-"""`talentop export adtte`: the ADTTE dataset (TTF, OS, PFS, PFSMR) as CSV and/or SAS XPT."""
+"""`talentop export adtte | odm | dataset-json`: ADTTE as CSV and/or SAS XPT, the clinical
+data as CDISC ODM 1.3.2, ADTTE and ADAE as CDISC Dataset-JSON 1.1."""
 
 from __future__ import annotations
 
@@ -98,6 +99,86 @@ def adtte(
         )
     for path in result["paths"]:
         console.print(f"  wrote {path}")
+
+
+def _cutoff(cutoff: str | None) -> dt.date | None:
+    if cutoff is None:
+        return None
+    try:
+        return dt.date.fromisoformat(cutoff)
+    except ValueError:
+        raise InvalidInput.field("--cutoff", cutoff, "a date YYYY-MM-DD") from None
+
+
+@export_app.command("odm")
+@edge
+def odm(
+    out: Path = typer.Option(..., "--out", help="The ODM XML file to write."),
+    validate: bool = typer.Option(
+        False, "--validate", help="Check the document against the ODM 1.3.2 schema first."
+    ),
+    protocol: str = typer.Option("talentop", "--protocol", help="Protocol id or YAML file."),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Write every patient's clinical data (consent, eligibility, treatment, MDT,
+    randomisation, surgery, response, AEs with their SAE reports, medication, follow-up,
+    deviations) with its metadata as one CDISC ODM 1.3.2 Snapshot file (docs/exchange.md)."""
+    from talentop.protocol import load_protocol
+    from talentop.services import Context, export_odm
+    from talentop.store import Store
+
+    store = Store(url)
+    result = export_odm(Context(store, load_protocol(protocol), "system"), out, validate=validate)
+    store.dispose()
+    if json_out:
+        print_json(result)
+        return
+    checked = ", valid against the ODM 1.3.2 schema" if validate else ""
+    console.print(
+        f"ODM 1.3.2: {result['subjects']} subjects at {result['sites']} sites, "
+        f"{result['forms']} forms{checked}\n  wrote {result['path']}"
+    )
+
+
+class Dataset(StrEnum):
+    adtte = "adtte"
+    adae = "adae"
+    both = "both"
+
+
+@export_app.command("dataset-json")
+@edge
+def dataset_json(
+    out: Path = typer.Option(..., "--out", help="Directory to write adtte.json / adae.json."),
+    dataset: Dataset = typer.Option(Dataset.both, "--dataset", help="adtte, adae or both."),
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="ADTTE data cut-off YYYY-MM-DD (default: today)."
+    ),
+    protocol: str = typer.Option("talentop", "--protocol", help="Protocol id or YAML file."),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Write ADTTE and/or ADAE (adverse events with their SAE reports) as CDISC
+    Dataset-JSON 1.1, tied to the ODM export's study and metadata-version OIDs."""
+    from talentop.protocol import load_protocol
+    from talentop.services import Context, export_dataset_json
+    from talentop.store import Store
+
+    names = ["adtte", "adae"] if dataset is Dataset.both else [dataset.value]
+    store = Store(url)
+    result = export_dataset_json(
+        Context(store, load_protocol(protocol), "system"),
+        out,
+        datasets=names,
+        cutoff_date=_cutoff(cutoff),
+    )
+    store.dispose()
+    if json_out:
+        print_json(result)
+        return
+    for name, info in result["datasets"].items():
+        console.print(f"{name.upper()}: {info['records']} records\n  wrote {info['path']}")
 
 
 def register(app: typer.Typer) -> None:

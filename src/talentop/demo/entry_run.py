@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from talentop.demo.cohort import DAYS_PER_MONTH
+from talentop.demo.conduct import CORE_SCOPES
 from talentop.demo.dosing import record_cycles
 from talentop.demo.entry_cohort import EntryModel, EntryPatient
 from talentop.demo.run import Progress, exclusion_label
@@ -70,11 +71,27 @@ def run_entry_patient(ctx: Any, patient: EntryPatient, run: EntryRun) -> None:
     """One patient through the services (stops where the services say it stops)."""
     from talentop import services as sv
 
+    # An adult of 40-79 (not drawn: the entry cohort's random stream is left as it was).
+    age = 40 + (patient.index * 17) % 40
     pid = sv.register_patient(
-        ctx, patient.site, patient.screening_id, registered_on=patient.screened_on
+        ctx,
+        patient.site,
+        patient.screening_id,
+        registered_on=patient.screened_on,
+        birth_year=patient.screened_on.year - age,
     )
     run.screened += 1
-    screening = sv.screen_patient(ctx, pid, patient.record, patient.screened_on)
+    # Informed consent before any trial procedure (ICH E6(R3) 2.8.7), the form in force.
+    sv.record_consent(
+        ctx,
+        pid,
+        patient.screened_on,
+        form_version=ctx.protocol.consent.in_force(patient.screened_on).version,
+        obtained_by=f"Dr {patient.site} investigator",
+        scopes=CORE_SCOPES,
+    )
+    record = {**patient.record, "age_years": age}
+    screening = sv.screen_patient(ctx, pid, record, patient.screened_on)
     if screening["verdict"] != "eligible":
         failed = [c["id"] for c in screening["criteria"] if c["status"] == "not_met"]
         label = exclusion_label(ctx.protocol, failed[0]) if failed else "Eligibility incomplete"

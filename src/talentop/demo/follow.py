@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Any
 
 from talentop.demo.cohort import DAYS_PER_MONTH, SyntheticPatient
+from talentop.demo.conduct import biobank_consented
 from talentop.demo.dosing import first_cycle_after_induction, record_cycles
 from talentop.demo.imaging import (
     POST_FAILURE_PD_FRACTION,
@@ -87,9 +88,10 @@ def _operate(ctx: Any, pid: int, patient: SyntheticPatient, on: dt.date, death: 
     necrosis = (
         patient.pathways.necrosis_pct if patient.pathways else float((patient.index * 13) % 100)
     )
-    record_biospecimen(
-        ctx, pid, on, specimen_type="tissue_resection", pathological_necrosis_pct=necrosis
-    )
+    if biobank_consented(ctx, pid, on):  # only with the patient's biobank consent
+        record_biospecimen(
+            ctx, pid, on, specimen_type="tissue_resection", pathological_necrosis_pct=necrosis
+        )
 
 
 def _reassess_arm_b(

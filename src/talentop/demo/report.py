@@ -10,6 +10,7 @@ those are in the methods appendix, the last section.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -119,12 +120,13 @@ def build_closed(interim: Interim, protocol: Any, *, seed: int, n_patients: int)
         km(interim.ttf, "km_ttf", "Time to treatment failure", "Free of treatment failure").figure,
         km(interim.os, "km_os", "Overall survival", "Alive").figure,
     ]
-    return build_closed_report(
+    closed = build_closed_report(
         interim,
         figures,
         subtitle=_subtitle(protocol, seed=seed, n_patients=n_patients),
         km_figures=km_figures,
     )
+    return dataclasses.replace(closed, sections=[readable(s) for s in closed.sections])
 
 
 def write(interim: Interim, protocol: Any, out_dir: Path, **kwargs: Any) -> Path:

@@ -165,8 +165,24 @@ def safety_section(interim: Interim) -> Section:
                 high_label="grade ≥ 3",
                 title="Adverse events, CTCAE v5 (randomised patients)",
             ),
+            *conduct_tables(interim, denominators),
         ],
     )
+
+
+def conduct_tables(interim: Interim, denominators: dict[str, int]) -> list[Table]:
+    """SAEs by arm (count and listing) and deviations by category and arm
+    (``talentop.reports.conduct``), from the stored facts."""
+    from talentop.reports.conduct import deviation_table, sae_listing_table, sae_summary_table
+
+    stored = interim.stored
+    if stored is None:
+        return []
+    randomised = [r for r in stored.sae_listing if r.get("arm") in denominators]
+    tables = [sae_summary_table(randomised, denominators), sae_listing_table(randomised)]
+    if stored.deviations is not None:
+        tables.append(deviation_table(stored.deviations, {"-": "not randomised"}))
+    return tables
 
 
 def crossed(z: float | None, bound: float) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from talentop.demo import conduct
 from talentop.demo.cohort import SyntheticPatient
 from talentop.demo.follow import after_randomisation
 from talentop.demo.outcomes import OutcomeModel
@@ -164,6 +165,15 @@ def _baseline_class(ctx: Any, pid: int, patient: SyntheticPatient) -> None:
 
 
 def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: bool) -> None:
+    """One patient's path through the services, then its conduct records (SAE reports,
+    deviations, withdrawals: ``talentop.demo.conduct``)."""
+    count = len(run.patients)
+    pid = _path(ctx, patient, run, dynamic=dynamic)
+    row = run.patients[-1] if len(run.patients) > count else {}
+    conduct.after_patient(ctx, pid, patient, row, run.cutoff_date)
+
+
+def _path(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: bool) -> int:
     """One patient's path through the services (stops where the services say it stops)."""
     from talentop.services.assessment import (
         complete_assessment,
@@ -186,13 +196,14 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
         birth_year=patient.screened_on.year - patient.age_years,
     )
     run.screened += 1
-    screening = screen_patient(ctx, pid, patient.record, patient.screened_on)
+    record = conduct.enrol(ctx, pid, patient)  # consent, history, medication (demo.conduct)
+    screening = screen_patient(ctx, pid, record, patient.screened_on)
     if screening["verdict"] != "eligible":
         failed = [c["id"] for c in screening["criteria"] if c["status"] == "not_met"]
         # one reason per patient so the CONSORT boxes reconcile (several: counted as such)
         label = exclusion_label(ctx.protocol, failed[0]) if failed else "Eligibility incomplete"
         run.screen_failures[label if len(failed) <= 1 else "Several criteria not met"] += 1
-        return
+        return pid
     start = patient.screened_on + dt.timedelta(days=7)
     _baseline_class(ctx, pid, patient)
     record_lesions_baseline(ctx, pid, patient.baseline["date"], _lesion_rows(patient.baseline))
@@ -243,23 +254,27 @@ def run_patient(ctx: Any, patient: SyntheticPatient, run: TrialRun, *, dynamic: 
             else f"{outcome['best_overall_response']} after induction (RECIST)"
         )
         run.not_randomised[row["not_randomised_reason"]] += 1
-        return
+        return pid
     review_on = assessed_on + dt.timedelta(days=3)
     if patient.withdraws_after_cycle is not None:
+        from talentop.services.consent import withdraw_consent
+
+        withdraw_consent(ctx, pid, review_on, scopes=["treatment"], reason="patient's decision")
         decline_randomisation(ctx, pid, review_on, "patient withdrew consent")
         row["not_randomised_reason"] = "Withdrew consent"
         run.not_randomised["Withdrew consent"] += 1
-        return
+        return pid
     review = record_mdt_review(ctx, pid, review_on, votes_for(patient.mdt_votes, patient.record))
     row["mdt_resectable"] = review["resectable"]
     if not review["resectable"]:
         row["not_randomised_reason"] = "Not resectable (MDT review)"
         run.not_randomised["Not resectable (MDT review)"] += 1
-        return
+        return pid
     randomised_on = review_on + dt.timedelta(days=1)
     allocation = randomise(ctx, pid, randomised_on)
     row.update(arm=allocation["arm"], stratum=allocation["stratum"], randomised_on=randomised_on)
     after_randomisation(ctx, patient, row, run.model, run.cutoff_date, dynamic=dynamic)
+    return pid
 
 
 def run_cohort(

@@ -2,12 +2,13 @@
 
 Every row comes from the stored records (``talentop.store`` queries), not from the cohort's
 draws: complications are those recorded with ``record_complication`` (Clavien-Dindo), AEs
-those recorded with ``record_adverse_event`` (CTCAE term, grade, attribution).
+those recorded with ``record_adverse_event`` (CTCAE term, grade, attribution); the SAE
+listing and the deviation summary are what the services return.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,8 @@ class StoredFacts:
     #: one row per resection: patient, arm, surgery_date, days_after_bevacizumab, after_switch,
     #: death_date, necrosis_pct (resected specimen), local_therapy (before surgery)
     surgeries: pd.DataFrame = None  # type: ignore[assignment]
+    sae_listing: list[dict[str, Any]] = field(default_factory=list)  # services.sae_listing
+    deviations: dict[str, Any] | None = None  # services.deviation_summary
 
 
 def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
@@ -124,6 +127,9 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
                         "serious": bool(ae.serious),
                     }
                 )
+    from talentop.services import Context, deviation_summary, sae_listing
+
+    system = Context(store, protocol, "system")
     return StoredFacts(
         pd.DataFrame(patients),
         pd.DataFrame(
@@ -132,6 +138,8 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
         ),
         pd.DataFrame(events, columns=["patient", "arm", "term", "grade", "attribution", "serious"]),
         pd.DataFrame(resections, columns=list(RESECTION_COLUMNS)),
+        sae_listing=sae_listing(system),
+        deviations=deviation_summary(system),
     )
 
 

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from talentop.clinical.fields import FIELDS
 from talentop.clinical.rules import DERIVED, check_rule, rule_fields
 from talentop.errors import InvalidInput
+from talentop.protocol.conduct import Consent, Deviations, Medication, Safety
 from talentop.protocol.edit_checks import EditCheck
 from talentop.protocol.pathways import (
     Endpoints,
@@ -383,6 +384,12 @@ class Protocol(_Model):
     local_therapy: LocalTherapy | None = None
     pathology: Pathology = Pathology()
     surgical_safety: SurgicalSafety = SurgicalSafety()
+    # Trial conduct (talentop.protocol.conduct): consent forms, RSI and SAE clocks,
+    # medication rules, deviation vocabulary.
+    consent: Consent = Consent()
+    safety: Safety | None = None
+    medication: Medication = Medication()
+    deviations: Deviations = Deviations()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Protocol:

@@ -93,7 +93,34 @@ Safety and follow-up
     record_death(ctx, patient_id, death_date, *, cause=None)          any -> died
     record_follow_up(ctx, patient_id, contact_date, *, status="alive", method=None)
     record_new_therapy(ctx, patient_id, start_date, *, description)
-    record_deviation(ctx, patient_id, deviation_date, *, category, description)
+    record_deviation(ctx, patient_id, deviation_date, *, category, description,
+                     classification=None, corrective_action=None, preventive_action=None,
+                     decided_by=None) -> id              (category: protocol vocabulary)
+
+Consent (``consent``; the gate ``consent_rules.require_consent`` runs in every patient call)
+    record_consent(ctx, patient_id, consented_on, *, form_version, obtained_by, scopes,
+                   witness=None) -> {"consent_id", "kind": initial|reconsent, ...}
+    withdraw_consent(ctx, patient_id, withdrawn_on, *, scopes, reason=None)
+        scopes: treatment | follow_up | data_use | biobank (data_use implies follow_up
+        implies treatment); biobank flags the patient's specimens for destruction
+    consent_status(ctx, patient_id), reconsent_due(ctx)
+
+Serious adverse events (``sae``, ``sae_reads``), on top of the AE records
+    report_sae(ctx, adverse_event_id, *, criteria, awareness_at, causality, outcome=...,
+               narrative=None, reported_at=None) -> {"sae_id", "on_time", "susar", ...}
+    record_sae_follow_up(ctx, sae_id, *, info_received_at, description, reported_at=None,
+                         outcome=None, grade=None, criteria=None, causality=None)
+    record_expedited_report(ctx, sae_id, reported_on)      (sponsor: SUSAR 7/15 days)
+    sae_listing(ctx, *, arm=None), overdue_saes(ctx, *, now=None), sae_form(ctx, sae_id)
+
+Deviations and medication
+    deviation_log(ctx, *, site=None), deviation_summary(ctx)
+    record_conmed(ctx, patient_id, start_date, *, name, indication, dose_value=None,
+                  dose_unit=None, frequency=None, stop_date=None, ongoing=None,
+                  drug_class=None) -> {"conmed_id", "drug_class", "findings"}
+    record_medical_history(ctx, patient_id, recorded_on, *, condition, onset_year=None,
+                           ongoing=False, note=None)
+    medication_checks(ctx, patient_id), medication_alerts(ctx)
 
 Reads (scoped, paged: ``Page(items, total, limit, offset)``)
     list_patients(ctx, *, site, state, arm, q, sort, descending, limit, offset) -> Page
@@ -115,6 +142,8 @@ Endpoints and audit
     patient_timelines(ctx) -> [PatientTimeline]
     derive_endpoints(ctx, cutoff_date=None) -> ADTTE DataFrame
     export_adtte(ctx, out_dir, *, formats=("csv", "xpt"), cutoff_date=None) -> {"paths", ...}
+    export_odm(ctx, out_path, *, validate=False) -> {"path", "subjects", ...}  CDISC ODM 1.3.2
+    export_dataset_json(ctx, out_dir, *, datasets=None, cutoff_date=None)  ADTTE/ADAE 1.1
     verify(store) -> AuditReport (.ok, .problems[i].seq/.kind/.detail/.entity/.entity_id):
         leaf hashes, the Merkle tree against every signed checkpoint, keys, and every
         table row against its latest audit entry; .covered/.uncovered by checkpoints
@@ -134,6 +163,12 @@ from talentop.services.assessment import (
 )
 from talentop.services.audit import Checkpointer, checkpoint, prove_inclusion, verify
 from talentop.services.audit_reads import audit_entries, audit_history
+from talentop.services.consent import (
+    consent_status,
+    reconsent_due,
+    record_consent,
+    withdraw_consent,
+)
 from talentop.services.dashboard import (
     consort_funnel,
     mdt_queue,
@@ -160,11 +195,12 @@ from talentop.services.data import (
     unlock_records,
     verify_form,
 )
+from talentop.services.dataset_json import export_dataset_json
+from talentop.services.deviations import deviation_log, deviation_summary, record_deviation
 from talentop.services.endpoints import derive_endpoints, export_adtte, patient_timelines
 from talentop.services.follow_up import (
     record_adverse_event,
     record_death,
-    record_deviation,
     record_discontinuation,
     record_follow_up,
     record_new_therapy,
@@ -172,6 +208,13 @@ from talentop.services.follow_up import (
 from talentop.services.induction import record_dose, start_induction
 from talentop.services.local_therapy import record_local_therapy, record_local_therapy_response
 from talentop.services.mdt import cast_mdt_vote, consensus, record_mdt_review
+from talentop.services.medication import (
+    medication_alerts,
+    medication_checks,
+    record_conmed,
+    record_medical_history,
+)
+from talentop.services.odm_export import export_odm
 from talentop.services.randomise import randomise
 from talentop.services.reads import (
     Page,
@@ -185,6 +228,8 @@ from talentop.services.reads import (
 from talentop.services.reassessment import flag_for_resectability_review
 from talentop.services.registry import create_site, create_user, patient_summary, register_patient
 from talentop.services.resectability import record_resectability
+from talentop.services.sae import record_expedited_report, record_sae_follow_up, report_sae
+from talentop.services.sae_reads import overdue_saes, sae_form, sae_listing
 from talentop.services.screening import record_imaging, record_lab, screen_patient
 from talentop.services.states import ARROWS, STATES
 from talentop.services.surgery import (
@@ -214,6 +259,24 @@ __all__ = [
     "stratification_errors",
     "unlock_records",
     "verify_form",
+    "export_dataset_json",
+    "export_odm",
+    "consent_status",
+    "deviation_log",
+    "deviation_summary",
+    "medication_alerts",
+    "medication_checks",
+    "overdue_saes",
+    "reconsent_due",
+    "record_conmed",
+    "record_consent",
+    "record_expedited_report",
+    "record_medical_history",
+    "record_sae_follow_up",
+    "report_sae",
+    "sae_form",
+    "sae_listing",
+    "withdraw_consent",
     "ARROWS",
     "STATES",
     "Checkpointer",

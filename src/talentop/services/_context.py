@@ -9,6 +9,7 @@ from typing import Any
 
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import Protocol
+from talentop.services.consent_rules import require_consent
 from talentop.services.permissions import UNREAD, authorise
 from talentop.services.states import DIED, RETROSPECTIVE_RECORDS, require
 from talentop.store import Store, dm_queries, path_queries, queries, writes
@@ -115,7 +116,8 @@ def enter(
 
     A died patient: a ``RETROSPECTIVE_RECORDS`` call dated ``on`` on or before the death is
     checked against the state on that date (``state_on``); a later date is refused
-    (``died_check``). Every other arrow is refused in ``died``.
+    (``died_check``). Every other arrow is refused in ``died``. Then the consent gate
+    (``consent_rules.require_consent``): no record before consent or of a withdrawn scope.
     """
     patient, locked, user = path_queries.patient_for_write(session, patient_id, ctx.actor)
     check_actor(session, ctx, arrow, site_id=patient.site_id, known=user)
@@ -126,6 +128,7 @@ def enter(
         died_check(session, patient, on, field)
         state = state_on(session, patient, on)
     require(arrow, state, patient=patient_id)
+    require_consent(session, patient, arrow, on)
     return patient
 
 
@@ -253,10 +256,12 @@ def enter_any(
     if patient.state == DIED:
         if service in RETROSPECTIVE_RECORDS and on is not None:
             died_check(session, patient, on, field)
+            require_consent(session, patient, service, on)
             return patient
         raise violation(
             f"patient {patient_id} has died; no new clinical records",
             state=DIED,
             rule="records after death are refused",
         )
+    require_consent(session, patient, service, on)
     return patient

@@ -35,6 +35,13 @@ FREE_TEXT = frozenset(
         "detail",
         "storage_code",
         "full_name",
+        "narrative",
+        "obtained_by",
+        "witness",
+        "corrective_action",
+        "preventive_action",
+        "decided_by",
+        "indication",
     }
 )
 

@@ -65,7 +65,7 @@ def record_lesions_baseline(
     if problems:
         raise InvalidInput(problems)
     with ctx.store.unit_of_work() as session:
-        patient = enter(session, ctx, "record_lesions_baseline", patient_id)
+        patient = enter(session, ctx, "record_lesions_baseline", patient_id, on=on)
         if queries.rows_for(session, m.AssessmentVisit, patient.id):
             raise violation(
                 "baseline cannot change after a follow-up assessment",

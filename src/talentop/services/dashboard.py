@@ -11,6 +11,7 @@ from typing import Any
 from talentop.services._context import Context, as_date
 from talentop.services._validate import service
 from talentop.services.access import read_scope
+from talentop.services.consent_rules import withdrawals
 from talentop.services.states import (
     ASSESSED,
     INDUCTION,
@@ -170,7 +171,8 @@ def overdue(ctx: Context, *, on: dt.date | str | None = None) -> list[dict[str, 
     induction ends after its protocol cycles. A scan is due ``assessment.interval_weeks``
     after the last scan on treatment (``follow_up.imaging_interval_weeks`` after it) and
     overdue after ``assessment.window_days``; a survival contact is due
-    ``follow_up.survival_contact_interval_weeks`` after the last contact.
+    ``follow_up.survival_contact_interval_weeks`` after the last contact. Nothing is due of
+    a scope whose consent the patient withdrew (doses: treatment; scans, contacts: follow-up).
     """
     today = ctx.today() if on is None else as_date("on", on)
     protocol = ctx.protocol
@@ -200,10 +202,13 @@ def overdue(ctx: Context, *, on: dt.date | str | None = None) -> list[dict[str, 
         }
         arms = {arm.id: arm for arm in protocol.arms}
         out: list[dict[str, Any]] = []
+        # A withdrawal is honoured: nothing is due of a withdrawn scope (consent_rules).
+        withdrawn = {pid: set(withdrawals(session, pid)) for pid in ids}
+        scope_of = {"dose": "treatment", "assessment": "follow_up", "survival_contact": "follow_up"}
 
         def add(patient: m.Patient, code: str, kind: str, due: dt.date, grace: int) -> None:
             late = (today - due).days
-            if late > grace:
+            if late > grace and scope_of[kind] not in withdrawn[patient.id]:
                 out.append(
                     {
                         "patient_id": patient.id,

@@ -1,5 +1,5 @@
-"""Safety and follow-up: adverse events, discontinuation, death, contacts, new therapy,
-protocol deviations. Discontinuation reasons come from the protocol vocabulary; those in
+"""Safety and follow-up: adverse events, discontinuation, death, contacts, new therapy
+(deviations: ``talentop.services.deviations``). Discontinuation reasons come from the protocol vocabulary; those in
 ``ttf.failure_reasons`` end the path in ``treatment_failed``, the others in ``off_study``.
 """
 
@@ -10,9 +10,6 @@ import datetime as dt
 from talentop.errors import InvalidInput
 from talentop.services._context import (
     Context,
-    check_actor,
-    died_check,
-    ensure_unlocked,
     enter,
     enter_any,
     event_date,
@@ -172,29 +169,4 @@ def record_new_therapy(
         )
         not_before("start_date", on, patient.registered_on, "registration")
         row = m.NewTherapy(patient_id=patient.id, start_date=on, description=description)
-        return writes.insert(session, ctx.actor, row).id
-
-
-@service
-def record_deviation(
-    ctx: Context,
-    patient_id: RecordId,
-    deviation_date: dt.date | str,
-    *,
-    category: str,
-    description: str,
-) -> int:
-    """A protocol deviation noted by the site or monitor."""
-    on = event_date(ctx, "deviation_date", deviation_date)
-    if not description or not category:
-        raise InvalidInput.field("description", description, "a category and a description")
-    with ctx.store.unit_of_work() as session:
-        patient = queries.get(session, m.Patient, patient_id, what="patient")
-        check_actor(session, ctx, "record_deviation", site_id=patient.site_id)
-        ensure_unlocked(session, patient.id)
-        if patient.state == DIED:
-            died_check(session, patient, on, "deviation_date")
-        row = m.ProtocolDeviation(
-            patient_id=patient.id, deviation_date=on, category=category, description=description
-        )
         return writes.insert(session, ctx.actor, row).id

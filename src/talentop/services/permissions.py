@@ -29,15 +29,17 @@ close, reopen queries, run edit checks: monitors, data managers), ``verify_sourc
 monitors), ``lock`` (record, patient, database: data managers), ``sign`` (one's own
 signature: investigators, MDT members, statisticians).
 
-Write actions: ``manage_trial`` (sites, users, tokens of others), ``register``, ``screen``,
-``record_data`` (labs, imaging, lesions, assessments, doses, adverse events, contacts,
-deaths, new therapies, deviations, specimens, resectability assessments, local-therapy
-responses), ``treat`` (start induction, close the assessment, decline randomisation,
-flag/switch to surgery, start maintenance, local therapy),
+Write actions: ``manage_trial`` (sites, users, tokens of others, the sponsor's expedited
+SUSAR reports), ``register`` (also informed consent and its withdrawal), ``screen``,
+``record_data`` (labs, imaging, lesions, assessments, doses, adverse events and SAE
+reports, contacts, deaths, new therapies, deviations, specimens, medication, history,
+resectability assessments, local-therapy responses), ``treat`` (start induction, close the
+assessment, decline randomisation, flag/switch to surgery, start maintenance, local
+therapy),
 ``randomise``, ``discontinue``, ``vote`` (an MDT review or one's own ballot), ``surgery``.
 Read actions: ``read`` (patients, timelines, screening log, funnel, recruitment, overdue
-visits, flags), ``read_mdt_queue``, ``read_audit`` (audit entries), ``verify_audit``,
-``analysis`` (ADTTE, endpoints), ``read_sites``, ``read_users``. No action ever returns
+visits, flags, consent, SAE listing and clocks, deviation log, medication findings), ``read_mdt_queue``, ``read_audit`` (audit entries), ``verify_audit``,
+``analysis`` (ADTTE, endpoints, ODM and Dataset-JSON exports), ``read_sites``, ``read_users``. No action ever returns
 the randomisation secret, the allocation stream or a future allocation.
 """
 
@@ -172,6 +174,14 @@ SERVICE_ACTIONS: dict[str, str] = {
     "lock_records": "lock",
     "unlock_records": "lock",
     "sign": "sign",
+    # consent, safety, deviations, medication (issue 13)
+    "record_consent": "register",
+    "withdraw_consent": "register",
+    "report_sae": "record_data",
+    "record_sae_follow_up": "record_data",
+    "record_expedited_report": "manage_trial",
+    "record_conmed": "record_data",
+    "record_medical_history": "record_data",
     # reads
     "list_queries": "read",
     "query_counts": "read",
@@ -197,6 +207,17 @@ SERVICE_ACTIONS: dict[str, str] = {
     "patient_timelines": "analysis",
     "list_sites": "read_sites",
     "list_users": "read_users",
+    "consent_status": "read",
+    "reconsent_due": "read",
+    "sae_listing": "read",
+    "overdue_saes": "read",
+    "sae_form": "read",
+    "deviation_log": "read",
+    "deviation_summary": "read",
+    "medication_checks": "read",
+    "medication_alerts": "read",
+    "export_odm": "analysis",
+    "export_dataset_json": "analysis",
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from talentop.errors import InvalidInput
 from talentop.services._context import Context, enter, enter_any, event_date, not_before, transition
 from talentop.services._validate import RecordId, service
+from talentop.services.consent_rules import screening_facts
 from talentop.services.states import SCREEN_FAILED, SCREENED
 from talentop.store import models as m
 from talentop.store import writes
@@ -38,7 +39,9 @@ def screen_patient(
     if not isinstance(record, dict):
         raise InvalidInput.field("record", type(record).__name__, "a dict of screening fields")
     with ctx.store.unit_of_work() as session:
-        patient = enter(session, ctx, "screen_patient", patient_id)
+        patient = enter(session, ctx, "screen_patient", patient_id, on=on)
+        # Consent comes from the consent records, never from the form (consent_rules).
+        record = screening_facts(session, ctx.protocol, patient, record, on)
         result = evaluate_eligibility(record, ctx.protocol)
         if result.status == "incomplete":
             raise InvalidInput(

@@ -1,4 +1,5 @@
-"""/api/v1 ADTTE export (CSV, SAS XPT) and the audit trail (entries, verify)."""
+"""/api/v1 exports (ADTTE as CSV, SAS XPT, Dataset-JSON; ADAE as Dataset-JSON; the clinical
+data as CDISC ODM 1.3.2) and the audit trail (entries, verify)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,60 @@ def adtte_xpt(
     ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
 ) -> Response:
     return _export(ctx, "xpt", cutoff)
+
+
+@router.get(
+    "/exports/odm.xml",
+    summary="The clinical data and metadata as CDISC ODM 1.3.2 XML",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+    **needs("export_odm"),
+)
+def odm_xml(ctx: CtxDep) -> Response:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "talentop-odm.xml"
+        sv.export_odm(ctx, path)
+        content = path.read_bytes()
+    return Response(
+        content,
+        media_type="application/xml",
+        headers={"Content-Disposition": 'attachment; filename="talentop-odm.xml"'},
+    )
+
+
+def _dataset_json(ctx: Any, name: str, cutoff: dt.date | None) -> Response:
+    with tempfile.TemporaryDirectory() as folder:
+        sv.export_dataset_json(ctx, folder, datasets=[name], cutoff_date=cutoff)
+        content = (Path(folder) / f"{name}.json").read_bytes()
+    return Response(
+        content,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
+    )
+
+
+@router.get(
+    "/exports/adtte.json",
+    summary="ADTTE as CDISC Dataset-JSON 1.1",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+    **needs("export_dataset_json"),
+)
+def adtte_json(
+    ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
+) -> Response:
+    return _dataset_json(ctx, "adtte", cutoff)
+
+
+@router.get(
+    "/exports/adae.json",
+    summary="ADAE (adverse events with their SAE reports) as CDISC Dataset-JSON 1.1",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+    **needs("export_dataset_json"),
+)
+def adae_json(ctx: CtxDep) -> Response:
+    return _dataset_json(ctx, "adae", None)
 
 
 @router.get(

@@ -544,11 +544,7 @@ def deviation(
         lambda: _id(
             "deviation_id",
             sv.record_deviation(
-                ctx,
-                patient_id,
-                body.deviation_date,
-                category=body.category,
-                description=body.description,
+                ctx, patient_id, **body.model_dump()
             ),
         ),
     )

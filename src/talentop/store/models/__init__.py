@@ -13,6 +13,15 @@ from talentop.store.models.clinical import (
     Screening,
     ScreeningCriterion,
 )
+from talentop.store.models.conduct import (
+    ConcomitantMedication,
+    Consent,
+    ConsentWithdrawal,
+    MedicalHistory,
+    SaeCausality,
+    SaeFollowUp,
+    SaeReport,
+)
 from talentop.store.models.data_management import (
     CheckFinding,
     Correction,
@@ -63,6 +72,13 @@ __all__ = [
     "Signature",
     "StratificationError",
     "Verification",
+    "ConcomitantMedication",
+    "Consent",
+    "ConsentWithdrawal",
+    "MedicalHistory",
+    "SaeCausality",
+    "SaeFollowUp",
+    "SaeReport",
     "AdverseEvent",
     "ApiToken",
     "AuthEvent",

@@ -191,6 +191,13 @@ class ProtocolDeviation(Base):
     deviation_date: Mapped[dt.date] = mapped_column(Date)
     category: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text)
+    # Added in 0007: hand-entered deviations carry their classification, CAPA and who
+    # decided; rows the services raise (source "service") take their category's default.
+    classification: Mapped[str | None] = mapped_column(String(8))  # major | minor
+    corrective_action: Mapped[str | None] = mapped_column(Text)
+    preventive_action: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16), default="service", server_default="service")
 
 
 class Biospecimen(Base):
@@ -206,6 +213,8 @@ class Biospecimen(Base):
     pathological_necrosis_pct: Mapped[float | None] = mapped_column(Float)
     pd_l1_cps: Mapped[float | None] = mapped_column(Float)
     biomarkers_json: Mapped[str | None] = mapped_column(Text)
+    # Added in 0007: set when the biobank consent is withdrawn (the sample is to be destroyed).
+    destruction_requested_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ResectabilityFlag(Base):
