@@ -181,6 +181,8 @@ def _check_page(person: Person) -> None:
 def _screening_values() -> dict[str, str]:
     out = {}
     for key, value in ELIGIBLE.items():
+        if key == "informed_consent":
+            continue  # not typed: the services take it from the consent records
         out[key] = ("yes" if value else "no") if isinstance(value, bool) else str(value)
     return out
 
@@ -220,11 +222,22 @@ def test_the_issue_scenario_in_chromium(chromium, served, tmp_path):
     coord.go("/patients/new")
     coord.fill("pseudo_id", "PW-001")
     coord.fill("registered_on", day(-14).isoformat())
-    coord.fill("birth_year", "1961")
+    coord.fill("birth_year", "1966")
     shots(coord.page, "register")
     coord.submit("main button[type=submit]")
     pid = int(re.search(r"/patients/(\d+)", coord.page.url).group(1))
     assert coord.page.inner_text("#patient-state") == "Registered"
+
+    # informed consent before any screening procedure
+    coord.go(f"/patients/{pid}/consent")
+    coord.fill("consented_on", day(-14).isoformat())
+    coord.fill("form_version", PROTOCOL.consent.forms[0].version)
+    coord.fill("obtained_by", "Dr Chen, investigator")
+    for scope in ("treatment", "follow_up", "data_use"):
+        coord.page.check(f"#in-scope_{scope}")
+    shots(coord.page, "consent")
+    coord.submit("main button[type=submit]")
+    assert "saved=consent" in coord.page.url, coord.page.inner_text("main")
 
     # screening: ECOG typed in words, the verdicts say so live; saved, the error is next to it
     coord.go(f"/patients/{pid}/screening")

@@ -9,7 +9,15 @@ from __future__ import annotations
 import pytest
 from web_helpers import Browser
 
-from flow_helpers import CRITERIA_FORM, PROTOCOL, day, randomised_in_arm, to_assessed, to_induction
+from flow_helpers import (
+    CRITERIA_FORM,
+    PROTOCOL,
+    day,
+    randomised_in_arm,
+    register,
+    to_assessed,
+    to_induction,
+)
 from talentop import services as sv
 from talentop.web.steps import steps
 
@@ -37,6 +45,7 @@ def _clean(html: str) -> None:
 
 #: step slug -> (patient state to set up, the browser role that may save it)
 WHERE = {
+    "consent": ("unconsented", "investigator"),
     "labs": ("registered", "investigator"),
     "imaging": ("registered", "investigator"),
     "adverse-event": ("registered", "investigator"),
@@ -55,8 +64,10 @@ WHERE = {
 
 def _patient(ctx, state: str, n: int) -> int:
     name = f"H{n:02d}"
-    if state == "registered":
+    if state == "unconsented":
         return sv.register_patient(ctx, "SH01", name, registered_on=day(-14))
+    if state == "registered":
+        return register(ctx, "SH01", name, day(-14))  # with informed consent
     if state == "induction":
         return to_induction(ctx, name)
     if state == "assessed":
@@ -76,6 +87,8 @@ def _form(step, text: str) -> dict[str, str]:
             form[spec.name] = spec.choices[0][0]
         elif spec.kind == "number":
             form[spec.name] = "1"
+        elif spec.kind == "checkbox" and spec.group == "scopes":
+            form[spec.name] = "on"  # consent: every scope
     return form
 
 
@@ -125,7 +138,7 @@ def test_hostile_pseudo_ids_lesion_codes_and_votes_are_escaped(web_trial):
     ctx = sv.Context(web_trial.store, PROTOCOL, "inv1")
     from patient_records import ELIGIBLE
 
-    pid = sv.register_patient(ctx, "SH01", "LES1", registered_on=day(-14))
+    pid = register(ctx, "SH01", "LES1", day(-14))
     sv.screen_patient(ctx, pid, ELIGIBLE, day(-7))
     lesions = {"baseline_date": day(-7).isoformat(), "rows": "2",
                "lesion-0-id": HOSTILE[0], "lesion-0-kind": "target", "lesion-0-organ": HOSTILE[1], "lesion-0-diameter_mm": "50",
@@ -164,7 +177,7 @@ def test_hostile_text_in_number_and_date_fields_is_quoted_back_escaped(web_trial
     assert _escaped(text) in dose.text
     preview = inv.post(f"/patients/{pid}/doses/preview", {"cycle": "1", "drug": text, "weight_kg": "70"}, headers={"HX-Request": "true"})  # fmt: skip
     _clean(preview.text)
-    screening = inv.post(f"/patients/{sv.register_patient(ctx, 'SH01', 'N2', registered_on=day(-14))}/screening", {"screened_on": text, "ecog": text, "vp_grade": text, "hcc_confirmed": text})  # fmt: skip
+    screening = inv.post(f"/patients/{register(ctx, 'SH01', 'N2', day(-14))}/screening", {"screened_on": text, "ecog": text, "vp_grade": text, "hcc_confirmed": text})  # fmt: skip
     assert screening.status_code == 422
     _clean(screening.text)
     live = inv.post(f"/patients/{pid}/screening/check", {"ecog": text}, headers={"HX-Request": "true"})  # fmt: skip

@@ -12,7 +12,7 @@ import re
 import pytest
 from web_helpers import Browser
 
-from flow_helpers import CRITERIA_FORM, PROTOCOL, day
+from flow_helpers import CRITERIA_FORM, PROTOCOL, day, register
 from patient_records import ELIGIBLE
 from talentop import services as sv
 from talentop.services import identity
@@ -53,18 +53,25 @@ def test_one_patient_through_the_forms_to_the_allocation_record(web_trial):
     coord.login("coordinator_a")
 
     # register: a wrong date first, everything typed comes back
-    bad = coord.post("/patients/new", {"site_code": "SH01", "pseudo_id": "WEB-1", "registered_on": "06/01/2025", "birth_year": "1961"})  # fmt: skip
+    bad = coord.post("/patients/new", {"site_code": "SH01", "pseudo_id": "WEB-1", "registered_on": "06/01/2025", "birth_year": "1966"})  # fmt: skip
     assert bad.status_code == 422
     assert _error_for(bad.text, "registered_on").startswith("Enter a date as year-month-day")
     assert (
-        _value_of(bad.text, "pseudo_id") == "WEB-1" and _value_of(bad.text, "birth_year") == "1961"
+        _value_of(bad.text, "pseudo_id") == "WEB-1" and _value_of(bad.text, "birth_year") == "1966"
     )
-    ok = coord.post("/patients/new", {"site_code": "SH01", "pseudo_id": "WEB-1", "registered_on": day(-14).isoformat(), "sex": "M", "birth_year": "1961"})  # fmt: skip
+    ok = coord.post("/patients/new", {"site_code": "SH01", "pseudo_id": "WEB-1", "registered_on": day(-14).isoformat(), "sex": "M", "birth_year": "1966"})  # fmt: skip
     assert ok.status_code == 303
     pid = int(ok.headers["location"].split("/")[2].split("?")[0])
     page = coord.get(f"/patients/{pid}")
     assert "Registered" in page.text and f'href="/patients/{pid}/screening"' in page.text
     assert f'href="/patients/{pid}/randomise"' not in page.text  # not the coordinator's step
+    assert f'href="/patients/{pid}/consent"' in page.text
+
+    # informed consent first: screening before it is refused with the rule
+    early = coord.post(f"/patients/{pid}/screening", _screening_form(ELIGIBLE))
+    assert early.status_code == 409 and "informed consent" in early.text
+    consent = {"consented_on": day(-14).isoformat(), "form_version": PROTOCOL.consent.forms[0].version, "obtained_by": "Dr Chen", "scope_treatment": "on", "scope_follow_up": "on", "scope_data_use": "on"}  # fmt: skip
+    assert coord.post(f"/patients/{pid}/consent", consent).status_code == 303
 
     # a POST without the CSRF token: 403, nothing written
     rows = sv.verify(store).rows
@@ -191,7 +198,7 @@ def test_the_dashboard_numbers_link_to_lists_of_exactly_those_patients(web_trial
     to_induction(ctx, "D1")
     to_assessed(ctx, "D2")
     to_randomised(ctx, "D3")
-    sv.screen_patient(ctx, sv.register_patient(ctx, "SH01", "D4", registered_on=day(-14)), {**ELIGIBLE, "extrahepatic_spread": True}, day(-7))  # fmt: skip
+    sv.screen_patient(ctx, register(ctx, "SH01", "D4", day(-14)), {**ELIGIBLE, "extrahepatic_spread": True}, day(-7))  # fmt: skip
     b = Browser(web_trial)
     b.login("investigator_a")
     page = b.get("/").text

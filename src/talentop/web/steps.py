@@ -28,6 +28,14 @@ from talentop.web.forms import Input, choices
 
 Call = Callable[[sv.Context, int, dict[str, Any]], Any]
 
+#: Consent scopes (``talentop.protocol.conduct``) as a patient is asked about them.
+SCOPE_LABELS = {
+    "treatment": "Trial treatment",
+    "follow_up": "Follow-up",
+    "data_use": "Use of my data",
+    "biobank": "Biobank and future research",
+}
+
 
 @dataclass(frozen=True)
 class Step:
@@ -59,6 +67,39 @@ def _drugs(protocol: Protocol) -> tuple[tuple[str, str], ...]:
 def steps(protocol: Protocol) -> list[Step]:
     """Every step, in path order (the protocol gives drugs and discontinuation reasons)."""
     return [
+        Step(
+            "consent",
+            "record_consent",
+            "Informed consent",
+            (
+                _date("consented_on", "Date the form was signed"),
+                Input(
+                    "form_version",
+                    "Consent form version",
+                    "select",
+                    choices=choices(*(f.version for f in protocol.consent.forms)),
+                    required=True,
+                ),  # fmt: skip
+                Input("obtained_by", "Consent obtained by", required=True, hint="name and role"),
+                Input("witness", "Witness", hint="if one signed"),
+                *(
+                    Input(f"scope_{scope}", SCOPE_LABELS[scope], "checkbox", group="scopes")
+                    for scope in SCOPE_LABELS
+                ),
+            ),
+            lambda c, p, a: sv.record_consent(
+                c,
+                p,
+                a["consented_on"],
+                form_version=a["form_version"],
+                obtained_by=a["obtained_by"],
+                witness=a["witness"],
+                scopes=[s for s in SCOPE_LABELS if a.get(f"scope_{s}")],
+            ),
+            intro="No screening procedure before the patient has signed the consent form in "
+            "force (ICH E6(R3) 2.8). Tick every part the patient agreed to.",
+            group="path",
+        ),
         Step("screening", "screen_patient", "Screening", group="path"),
         Step(
             "labs",

@@ -543,8 +543,6 @@ def deviation(
         idempotency_key,
         lambda: _id(
             "deviation_id",
-            sv.record_deviation(
-                ctx, patient_id, **body.model_dump()
-            ),
+            sv.record_deviation(ctx, patient_id, **body.model_dump()),
         ),
     )

@@ -87,7 +87,9 @@ GROUPS = (
         ),
     ),  # fmt: skip
 )
-SKIP = frozenset({"patient_id", "site"})
+#: Not typed on the form: ``informed_consent`` comes from the consent records (the services
+#: fill it at screening; ``consented`` here for the live verdicts).
+SKIP = frozenset({"patient_id", "site", "informed_consent"})
 DATE = Input("screened_on", "Screening date", "date", required=True, hint="year-month-day")
 
 
@@ -128,9 +130,15 @@ def record_from(values: dict[str, str]) -> dict[str, Any]:
     return record
 
 
-def verdicts(protocol: Protocol, values: dict[str, str]) -> dict[str, Any]:
+def consented(page: Page, patient_id: int) -> bool:
+    """Whether the consent records cover every scope the protocol requires for entry."""
+    in_force = sv.consent_status(page.ctx, patient_id)["in_force"]
+    return all(in_force.get(scope) for scope in page.ctx.protocol.consent.required_scopes)
+
+
+def verdicts(protocol: Protocol, values: dict[str, str], consent: bool = False) -> dict[str, Any]:
     """Each criterion's verdict for what is typed so far, or the typing problems."""
-    record = record_from(values)
+    record = {**record_from(values), "informed_consent": consent}
     try:
         result = evaluate_eligibility(record, protocol)
     except InvalidInput as error:
@@ -163,7 +171,8 @@ def _show(
 ) -> HTMLResponse:
     values = values or {}
     step = by_slug(steps(page.ctx.protocol))["screening"]
-    live = verdicts(page.ctx.protocol, values) if (values or checked) else None
+    consent = consented(page, patient["patient_id"])
+    live = verdicts(page.ctx.protocol, values, consent) if (values or checked) else None
     return page.render(
         "screening.html",
         status=status,
@@ -192,7 +201,7 @@ def check(page: PageDep, patient_id: PatientId) -> Response:
     """The verdicts fragment (htmx), or the whole form with them (no JavaScript)."""
     patient = sv.patient_summary(page.ctx, patient_id)
     if page.htmx:
-        live = verdicts(page.ctx.protocol, page.values())
+        live = verdicts(page.ctx.protocol, page.values(), consented(page, patient_id))
         return HTMLResponse(fragment("_verdicts.html", live=live))
     return _show(page, patient, values=page.values(), checked=True)
 
@@ -203,7 +212,9 @@ def screen(page: PageDep, patient_id: PatientId) -> Response:
     known = {"screened_on", *FIELDS}
     patient = sv.patient_summary(page.ctx, patient_id)
     try:
-        record = coerce_patient(record_from(values))
+        record = coerce_patient(
+            {**record_from(values), "informed_consent": consented(page, patient_id)}
+        )
         result = evaluate_eligibility(record, page.ctx.protocol)
         if result.status == "incomplete":
             return _show(
