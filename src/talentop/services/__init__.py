@@ -137,6 +137,8 @@ Data management (``talentop.services.data``)
     lock_records(ctx, scope, *, reason, ...) / unlock_records(ctx, lock_id, *, reason)
     sign(ctx, target, *, meaning, password, ...); list_signatures; stratification_errors
     patient_data_status(ctx, patient_id); export_audit(ctx, patient_id) -> CSV
+    export_audit_odm(ctx, patient_id=None, *, site=None, validate=False) -> {"xml", ...}:
+        the audit trail with the records as a CDISC ODM 1.3.2 Transactional document
 
 Endpoints and audit
     patient_timelines(ctx) -> [PatientTimeline]
@@ -214,6 +216,7 @@ from talentop.services.medication import (
     record_conmed,
     record_medical_history,
 )
+from talentop.services.odm_audit import export_audit_odm
 from talentop.services.odm_export import export_odm
 from talentop.services.randomise import randomise
 from talentop.services.reads import (
@@ -260,6 +263,7 @@ __all__ = [
     "unlock_records",
     "verify_form",
     "export_dataset_json",
+    "export_audit_odm",
     "export_odm",
     "consent_status",
     "deviation_log",

@@ -50,13 +50,23 @@ def _item_oid(form: Form, item: Item) -> str:
     return f"IT.{form.key}.{item.name}"
 
 
-def metadata(odm: Any, protocol: Any, spec: list[Form]) -> Any:
-    """The ``MetaDataVersion``: events -> forms -> one repeating item group each -> items."""
-    events = [e for e in EVENTS if any(f.event == e for f in spec)]
+def metadata(
+    odm: Any,
+    protocol: Any,
+    spec: list[Form],
+    *,
+    events: dict[str, str] = EVENTS,
+    oid: str | None = None,
+    name: str | None = None,
+    with_codelists: bool = True,
+) -> Any:
+    """The ``MetaDataVersion``: events -> forms -> one repeating item group each -> items
+    (``events``: key -> name, in order; the audit export describes its own record forms)."""
+    used = [e for e in events if any(f.event == e for f in spec)]
     event_defs = [
         odm.StudyEventDef(
             OID=f"SE.{event}",
-            Name=EVENTS[event],
+            Name=events[event],
             Repeating="No",
             Type="Common",
             FormRef=[
@@ -64,7 +74,7 @@ def metadata(odm: Any, protocol: Any, spec: list[Form]) -> Any:
                 for i, f in enumerate((f for f in spec if f.event == event), start=1)
             ],
         )
-        for event in events
+        for event in used
     ]
     form_defs = [
         odm.FormDef(
@@ -108,8 +118,8 @@ def metadata(odm: Any, protocol: Any, spec: list[Form]) -> Any:
             )
     code_lists = [
         odm.CodeList(
-            OID=f"CL.{name}",
-            Name=name,
+            OID=f"CL.{list_name}",
+            Name=list_name,
             DataType=datatype,
             CodeListItem=[
                 odm.CodeListItem(
@@ -121,16 +131,18 @@ def metadata(odm: Any, protocol: Any, spec: list[Form]) -> Any:
                 for value, decode in entries
             ],
         )
-        for name, (datatype, entries) in codelists(protocol).items()
+        for list_name, (datatype, entries) in (
+            codelists(protocol) if with_codelists else {}
+        ).items()
     ]
     return odm.MetaDataVersion(
-        OID=mdv_oid(protocol),
-        Name=f"{protocol.id} protocol version {protocol.version}",
+        OID=oid or mdv_oid(protocol),
+        Name=name or f"{protocol.id} protocol version {protocol.version}",
         Description=protocol.title,
         Protocol=odm.Protocol(
             StudyEventRef=[
                 odm.StudyEventRef(StudyEventOID=f"SE.{e}", OrderNumber=i, Mandatory="No")
-                for i, e in enumerate(events, start=1)
+                for i, e in enumerate(used, start=1)
             ]
         ),
         StudyEventDef=event_defs,
@@ -201,6 +213,38 @@ def subject_data(
     )
 
 
+def location(
+    odm: Any, protocol: Any, oid: str, name: str, kind: str, mdv: str | None = None
+) -> Any:
+    """An AdminData ``Location`` (``kind``: Site, Sponsor, ...) using the metadata version
+    ``mdv`` (default: the protocol's) since the first consent form took effect."""
+    return odm.Location(
+        OID=oid,
+        Name=name,
+        LocationType=kind,
+        MetaDataVersionRef=[
+            odm.MetaDataVersionRef(
+                StudyOID=study_oid(protocol),
+                MetaDataVersionOID=mdv or mdv_oid(protocol),
+                EffectiveDate=protocol.consent.forms[0].effective_on.isoformat(),
+            )
+        ],
+    )
+
+
+def study_element(odm: Any, protocol: Any, mdv: Any) -> Any:
+    """The ``Study``: the protocol's global variables and one ``MetaDataVersion``."""
+    return odm.Study(
+        OID=study_oid(protocol),
+        GlobalVariables=odm.GlobalVariables(
+            StudyName=odm.StudyName(_content=protocol.id.upper()),
+            StudyDescription=odm.StudyDescription(_content=protocol.title),
+            ProtocolName=odm.ProtocolName(_content=protocol.registry_id),
+        ),
+        MetaDataVersion=[mdv],
+    )
+
+
 def build_odm(ctx: Context, *, now: dt.datetime | None = None) -> tuple[str, dict[str, Any]]:
     """The ODM document (XML text) and counts, for the patients the caller may read."""
     odm = _odm()
@@ -225,30 +269,8 @@ def build_odm(ctx: Context, *, now: dt.datetime | None = None) -> tuple[str, dic
             )
             for patient, site in rows
         ]
-    locations = [
-        odm.Location(
-            OID=f"LOC.{site}",
-            Name=site,
-            LocationType="Site",
-            MetaDataVersionRef=[
-                odm.MetaDataVersionRef(
-                    StudyOID=study_oid(protocol),
-                    MetaDataVersionOID=mdv_oid(protocol),
-                    EffectiveDate=protocol.consent.forms[0].effective_on.isoformat(),
-                )
-            ],
-        )
-        for site in sites
-    ]
-    study = odm.Study(
-        OID=study_oid(protocol),
-        GlobalVariables=odm.GlobalVariables(
-            StudyName=odm.StudyName(_content=protocol.id.upper()),
-            StudyDescription=odm.StudyDescription(_content=protocol.title),
-            ProtocolName=odm.ProtocolName(_content=protocol.registry_id),
-        ),
-        MetaDataVersion=[metadata(odm, protocol, spec)],
-    )
+    locations = [location(odm, protocol, f"LOC.{site}", site, "Site") for site in sites]
+    study = study_element(odm, protocol, metadata(odm, protocol, spec))
     document = odm.ODM(
         FileOID=f"TALENTOP-ODM-{protocol.id}-{created:%Y%m%dT%H%M%S}",
         FileType="Snapshot",

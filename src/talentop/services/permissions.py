@@ -190,6 +190,7 @@ SERVICE_ACTIONS: dict[str, str] = {
     "list_locks": "read",
     "stratification_errors": "analysis",
     "export_audit": "read_audit",
+    "export_audit_odm": "read_audit",
     "patient_summary": "read",
     "list_patients": "read",
     "patient_timeline": "read",

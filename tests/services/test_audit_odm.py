@@ -1,0 +1,309 @@
+"""The audit trail as CDISC ODM 1.3.2 ``AuditRecord``s with the clinical data, on SQLite and
+PostgreSQL (issue 12, "Audit trail for people": "an export of one patient whose ODM
+validates against the schema and whose audit records reproduce the history").
+
+The document is checked against the ODM 1.3.2 XSD vendored in ``tests/data/odm-1.3.2``
+(bytes pinned by SHA256SUMS) with xmlschema, and read back here with ElementTree only,
+as a receiving system would: the transactions are replayed in document order (ODM 1.3.2
+spec 2.9 Transactions: "transactions are applied in the order in which they appear"; 2.10
+Element Ordering) and every change they describe (field, old -> new, who, when, why) must
+equal ``talentop audit history`` (``history_rows``) row for row. The old value is not in
+the document: it is what the earlier transactions left, so the replay also proves that
+the trail's before images agree with what came before them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from flow_helpers import PROTOCOL, context, day, to_assessed
+from talentop import services as sv
+from talentop.errors import InvalidInput, NotFound, PermissionDenied
+from talentop.services import identity
+from talentop.services.data import history_rows
+from talentop.services.odm_records import TABLE_EVENTS
+from talentop.store import models as m
+
+pytestmark = pytest.mark.db
+
+XSD_DIR = Path(__file__).resolve().parents[1] / "data" / "odm-1.3.2"
+NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+PASSWORD = "correct horse battery staple"
+ACTIONS = {"Insert": "create", "Update": "update", "Remove": "delete"}
+
+
+@pytest.fixture(scope="module")
+def odm_schema():
+    import xmlschema
+
+    for line in (XSD_DIR / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        assert hashlib.sha256((XSD_DIR / name).read_bytes()).hexdigest() == digest, name
+    return xmlschema.XMLSchema(str(XSD_DIR / "ODM1-3-2.xsd"))
+
+
+def as_(ctx, name):
+    return sv.Context(ctx.store, PROTOCOL, name)
+
+
+@pytest.fixture
+def trial(store):
+    """Patient C1 (SH01) assessed by inv1, then cleaned by four people: a target lesion
+    corrected twice (investigator, then data manager, different reasons: PR -> SD and
+    back), a screening field corrected, a lab's upper limit cleared, a query raised by the
+    monitor and answered, the lab source-verified, the patient locked and unlocked. Patient
+    D1 (BJ02) belongs to another site."""
+    ctx = context(store)
+    system = sv.Context(store, PROTOCOL, "system")
+    identity.create_account(system, "mon1", "monitor", PASSWORD, full_name="Mona Itor")
+    identity.change_role(system, "mon1", assigned_sites=["SH01"])
+    identity.create_account(system, "dm1", "data_manager", PASSWORD, full_name="Dana Manager")
+    identity.create_account(system, "coord1", "coordinator", PASSWORD, site_code="SH01")
+    pid = to_assessed(ctx, "C1", shrink=0.6)
+    with store.read_only() as session:
+        lesion = session.query(m.Lesion).filter_by(patient_id=pid, code="T1").one()
+        measurement = session.query(m.LesionMeasurement).filter_by(lesion_id=lesion.id).one().id
+        screening = session.query(m.Screening).filter_by(patient_id=pid).one().id
+    sv.correct_record(ctx, "lesion_measurements", measurement, {"diameter_mm": 54.0},
+                      reason="re-measured on the source CT", category="source_corrected")  # fmt: skip
+    sv.correct_record(as_(ctx, "dm1"), "lesion_measurements", measurement, {"diameter_mm": 36.5},
+                      reason="decimal slipped", category="transcription_error")  # fmt: skip
+    sv.correct_record(ctx, "screenings", screening, {"record.ecog": 1},
+                      reason="ECOG 1 in the clinic notes", category="source_corrected")  # fmt: skip
+    lab = sv.record_lab(ctx, pid, sampled_on=day(60), test="albumin", value=38.0, unit="g/L",
+                        upper_limit_normal=52.0)  # fmt: skip
+    sv.correct_record(ctx, "labs", lab, {"upper_limit_normal": None},
+                      reason="not on the lab report", category="other")  # fmt: skip
+    query = sv.raise_query(as_(ctx, "mon1"), "labs", lab, "value", "unit g/L or g/dL?")
+    sv.answer_query(ctx, query["query_id"], "g/L, checked on the report")
+    sv.verify_form(as_(ctx, "mon1"), "labs", lab)
+    lock = sv.lock_records(as_(ctx, "dm1"), "patient", patient_id=pid, reason="interim freeze")
+    sv.unlock_records(as_(ctx, "dm1"), lock["lock_id"], reason="freeze lifted")
+    sv.create_site(system, "BJ02", "Peking Union", country="CN")
+    sv.create_user(system, "inv_b", "investigator", site_code="BJ02")
+    other = to_assessed(as_(ctx, "inv_b"), "D1", site_code="BJ02")
+    return ctx, pid, other, measurement
+
+
+def _parse(value: str, datatype: str):
+    if datatype == "integer":
+        return int(value)
+    if datatype == "float":
+        return float(value)
+    if datatype == "boolean":
+        return {"true": True, "false": False}[value]
+    return value
+
+
+def replay(xml: str) -> list[dict]:
+    """Every change the document describes (with its SubjectKey), by applying its
+    transactions in document order."""
+    root = ET.fromstring(xml)
+    mdv = root.find("odm:Study/odm:MetaDataVersion", NS)
+    items = {d.get("OID"): d for d in mdv.iterfind("odm:ItemDef", NS)}
+    groups = {d.get("OID"): d.get("Name") for d in mdv.iterfind("odm:ItemGroupDef", NS)}
+    logins = {
+        u.get("OID"): u.find("odm:LoginName", NS).text
+        for u in root.iterfind("odm:AdminData/odm:User", NS)
+    }
+    state: dict[tuple, dict] = {}
+    rows = []
+    for group, subject in (
+        (g, s.get("SubjectKey"))
+        for s in root.iterfind("odm:ClinicalData/odm:SubjectData", NS)
+        for g in s.iterfind(".//odm:ItemGroupData", NS)
+    ):
+        table, key = groups[group.get("ItemGroupOID")], group.get("ItemGroupRepeatKey")
+        action = group.get("TransactionType")
+        record = state.setdefault((table, key), {})
+        for item in group.iterfind("odm:ItemData", NS):
+            definition = items[item.get("ItemOID")]
+            field = definition.get("Name")
+            old = record.get(field)
+            if action == "Remove":
+                new = None
+                record.pop(field, None)
+            elif item.get("IsNull") == "Yes":
+                new = record[field] = None
+            else:
+                new = record[field] = _parse(item.get("Value"), definition.get("DataType"))
+            audit = item.find("odm:AuditRecord", NS)
+            reason = audit.find("odm:ReasonForChange", NS)
+            rows.append(
+                {
+                    "subject": subject,
+                    "seq": int(audit.find("odm:SourceID", NS).text.rsplit(" ", 1)[1]),
+                    "at": dt.datetime.fromisoformat(audit.find("odm:DateTimeStamp", NS).text),
+                    "actor": logins[audit.find("odm:UserRef", NS).get("UserOID")],
+                    "entity": table,
+                    "entity_id": key,
+                    "action": ACTIONS[action],
+                    "field": field,
+                    "old": old,
+                    "new": new,
+                    "reason": None if reason is None else reason.text,
+                }
+            )
+    return sorted(rows, key=lambda r: (r["seq"], r["field"]))
+
+
+def expected(rows: list[dict]) -> list[dict]:
+    out = []
+    for row in rows:
+        at = dt.datetime.fromisoformat(row["at_utc"])
+        out.append(
+            {k: v for k, v in row.items() if k != "at_utc"}
+            | {"at": at if at.tzinfo else at.replace(tzinfo=dt.UTC)}
+        )
+    return sorted(out, key=lambda r: (r["seq"], r["field"]))
+
+
+def test_one_patient_validates_and_its_audit_records_reproduce_the_history(trial, odm_schema):
+    ctx, pid, _, _ = trial
+    monitor = as_(ctx, "mon1")
+    result = sv.export_audit_odm(monitor, pid, validate=True)
+    xml = result["xml"]
+    errors = list(odm_schema.iter_errors(xml))
+    assert errors == [], [str(e)[:300] for e in errors[:3]]
+    root = ET.fromstring(xml)
+    assert root.get("ODMVersion") == "1.3.2" and root.get("FileType") == "Transactional"
+    assert len(root.findall("odm:ClinicalData/odm:SubjectData", NS)) == result["subjects"] == 1
+
+    history = history_rows(monitor, pid)
+    assert [_without_subject(r) for r in replay(xml)] == expected(history)
+    assert result["changes"] == len(history) > 100
+    # the history holds what the fixture did, each correction with its own reason
+    diameters = [
+        (r["old"], r["new"], r["actor"], r["reason"])
+        for r in history
+        if r["entity"] == "lesion_measurements" and r["field"] == "diameter_mm"
+    ]
+    assert diameters[-2:] == [
+        (36.0, 54.0, "inv1", "source_corrected: re-measured on the source CT"),
+        (54.0, 36.5, "dm1", "transcription_error: decimal slipped"),
+    ]
+    cleared = [r for r in history if r["entity"] == "labs" and r["field"] == "upper_limit_normal"]
+    assert [(r["old"], r["new"], r["reason"]) for r in cleared] == [
+        (None, 52.0, None),
+        (52.0, None, "other: not on the lab report"),
+    ]
+    assert {"data_queries", "verifications", "record_locks", "corrections"} <= {
+        r["entity"] for r in history
+    }
+
+
+def test_audit_records_name_users_locations_and_keep_time_order(trial):
+    ctx, pid, _, measurement = trial
+    xml = sv.export_audit_odm(as_(ctx, "dm1"), pid)["xml"]
+    root = ET.fromstring(xml)
+    users = {u.get("OID"): u for u in root.iterfind("odm:AdminData/odm:User", NS)}
+    locations = {loc.get("OID"): loc for loc in root.iterfind("odm:AdminData/odm:Location", NS)}
+    audits = list(root.iterfind(".//odm:AuditRecord", NS))
+    # ODM 1.3.2 2.8: the AdminData every audit record references is in the file.
+    assert {a.find("odm:UserRef", NS).get("UserOID") for a in audits} == set(users)
+    assert {a.find("odm:LocationRef", NS).get("LocationOID") for a in audits} <= set(locations)
+    login = {u.find("odm:LoginName", NS).text: u for u in users.values()}
+    assert set(login) == {"inv1", "dm1", "mon1"}
+    assert login["inv1"].get("UserType") == "Investigator"
+    assert login["dm1"].get("UserType") == "Sponsor"
+    assert login["mon1"].find("odm:FullName", NS).text == "Mona Itor"
+    assert locations["LOC.SH01"].get("LocationType") == "Site"
+    assert locations["LOC.CENTRAL"].get("LocationType") == "Sponsor"  # dm1 has no site
+    # EditPoint (ODM 1.3.2 AuditRecord): site staff and monitors "Monitoring", data
+    # managers "DataManagement"; the data manager's correction carries its reason.
+    group = [
+        g
+        for g in root.iterfind(".//odm:ItemGroupData", NS)
+        if g.get("ItemGroupOID") == "IG.REC.LESION_MEASUREMENTS"
+        and g.get("ItemGroupRepeatKey") == str(measurement)
+    ]
+    assert [g.get("TransactionType") for g in group] == ["Insert", "Update", "Update"]
+    last = group[-1].find("odm:ItemData/odm:AuditRecord", NS)
+    assert last.get("EditPoint") == "DataManagement"
+    assert last.find("odm:LocationRef", NS).get("LocationOID") == "LOC.CENTRAL"
+    assert last.find("odm:ReasonForChange", NS).text == "transcription_error: decimal slipped"
+    first = group[1].find("odm:ItemData/odm:AuditRecord", NS)
+    assert first.get("EditPoint") == "Monitoring"
+    assert first.find("odm:LocationRef", NS).get("LocationOID") == "LOC.SH01"
+    # 2.10: the audit records of one entity in increasing DateTimeStamp, all before the
+    # document's CreationDateTime; every OID in the clinical data is defined.
+    created = dt.datetime.fromisoformat(root.get("CreationDateTime"))
+    by_entity: dict[tuple, list] = {}
+    for g in root.iterfind(".//odm:ItemGroupData", NS):
+        stamp = dt.datetime.fromisoformat(g.find("odm:AuditRecord/odm:DateTimeStamp", NS).text)
+        by_entity.setdefault((g.get("ItemGroupOID"), g.get("ItemGroupRepeatKey")), []).append(
+            stamp
+        )
+        assert stamp < created
+    assert all(stamps == sorted(stamps) for stamps in by_entity.values())
+    mdv = root.find("odm:Study/odm:MetaDataVersion", NS)
+    defined = {d.get("OID") for d in mdv.iter() if d.get("OID")}
+    for tag, attribute in [
+        ("StudyEventData", "StudyEventOID"),
+        ("FormData", "FormOID"),
+        ("ItemGroupData", "ItemGroupOID"),
+        ("ItemData", "ItemOID"),
+    ]:
+        used = {e.get(attribute) for e in root.iterfind(f".//odm:{tag}", NS)}
+        assert used and used <= defined, (tag, used - defined)
+    # the SubjectData's own audit record is the registration
+    subject = root.find("odm:ClinicalData/odm:SubjectData", NS)
+    assert subject.get("TransactionType") == "Insert"
+    assert subject.find("odm:AuditRecord/odm:UserRef", NS).get("UserOID") == "USR.inv1"
+    assert subject.get("SubjectKey").startswith("TALENTOP-SH01-")
+
+
+def test_the_export_is_logged_and_the_trail_stays_verifiable(trial):
+    ctx, pid, _, _ = trial
+    sv.export_audit_odm(as_(ctx, "mon1"), pid)
+    with ctx.store.read_only() as session:
+        events = session.query(m.AuthEvent).filter_by(kind="audit_exported").all()
+        assert [(e.username, e.detail.split(":")[0]) for e in events] == [
+            ("mon1", f"patient {pid}")
+        ]
+        assert "ODM 1.3.2" in events[0].detail
+    assert sv.verify(ctx.store).ok
+
+
+def test_site_and_scope(trial, odm_schema):
+    ctx, pid, other, _ = trial
+    monitor = as_(ctx, "mon1")
+    with pytest.raises(PermissionDenied, match="another site"):
+        sv.export_audit_odm(monitor, other)
+    with pytest.raises(PermissionDenied, match="read_audit"):
+        sv.export_audit_odm(as_(ctx, "coord1"), pid)
+    with pytest.raises(PermissionDenied, match="BJ02"):
+        sv.export_audit_odm(monitor, site="BJ02")
+    with pytest.raises(NotFound, match="XX99"):
+        sv.export_audit_odm(as_(ctx, "dm1"), site="XX99")
+    with pytest.raises(InvalidInput, match="site"):
+        sv.export_audit_odm(monitor, pid, site="SH01")
+    # a monitor's export without a patient holds the assigned site's patients only
+    mine = sv.export_audit_odm(monitor, validate=True)
+    keys = [s.get("SubjectKey") for s in ET.fromstring(mine["xml"]).iterfind(".//odm:SubjectData", NS)]
+    assert mine["subjects"] == len(keys) >= 1 and all("-SH01-" in k for k in keys)
+    everyone = sv.export_audit_odm(as_(ctx, "dm1"), validate=True)
+    assert everyone["subjects"] == mine["subjects"] + 1
+    assert list(odm_schema.iter_errors(everyone["xml"])) == []
+    replayed = replay(everyone["xml"])
+    for patient in (pid, other):
+        key = sv.patient_summary(as_(ctx, "dm1"), patient)["pseudo_id"]
+        mine_only = [_without_subject(r) for r in replayed if r["subject"].endswith(f"-{key}")]
+        assert mine_only == expected(history_rows(as_(ctx, "dm1"), patient)), patient
+
+
+def _without_subject(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k != "subject"}
+
+
+def test_every_patient_table_has_a_study_event():
+    from talentop.store import read_queries
+
+    tables = {model.__tablename__ for model in read_queries._patient_models()}
+    tables |= {child.__tablename__ for child, _, _ in read_queries._child_models()}
+    assert tables | {"patients"} <= set(TABLE_EVENTS), sorted(tables - set(TABLE_EVENTS))
