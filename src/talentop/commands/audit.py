@@ -1,9 +1,11 @@
-"""`talentop audit verify|checkpoint|prove|check-proof`: the audit log as a verifiable log."""
+"""`talentop audit verify|checkpoint|prove|check-proof|history`: the audit log as a verifiable
+log, and one patient's history for people (table, JSON, CSV or CDISC ODM 1.3.2)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -194,6 +196,16 @@ def history_cmd(
     csv_out: Path | None = typer.Option(
         None, "--csv", help="Write the history as CSV (logged as an export)."
     ),
+    odm_out: Path | None = typer.Option(
+        None,
+        "--odm",
+        help="Write the patient's records with their audit trail as a CDISC ODM 1.3.2 "
+        "Transactional file: every change an ODM transaction with its AuditRecord (who, "
+        "where, when, why). Logged as an export; see docs/exchange.md.",
+    ),
+    validate: bool = typer.Option(
+        False, "--validate", help="With --odm: check the file against the ODM 1.3.2 schema."
+    ),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     keys: Path | None = typer.Option(None, "--keys", help=KEYS_HELP),
     checkpoints: Path | None = typer.Option(None, "--checkpoints", help=CHECKPOINTS_HELP),
@@ -205,6 +217,9 @@ def history_cmd(
     from talentop.services.data import export_audit, history_rows
 
     ctx = store_context(open_store(url, keys, checkpoints))
+    if odm_out is not None:
+        write_audit_odm(ctx, odm_out, "--odm", json_out, patient_id=patient, validate=validate)
+        return
     if csv_out is not None:
         csv_out.write_text(export_audit(ctx, patient))
         console.print(f"audit history of patient {patient} written to {csv_out}")
@@ -227,6 +242,30 @@ def history_cmd(
             row["reason"] or "",
         )
     console.print(table)
+
+
+def write_audit_odm(
+    ctx: Any, out: Path, option: str, json_out: bool, **selection: Any
+) -> dict[str, Any]:
+    """Write the ODM audit export (``export_audit_odm``) to ``out`` and say what it holds."""
+    from talentop.commands._files import output_file
+    from talentop.services import export_audit_odm
+
+    output_file(out, option, overwrite=True)
+    result = export_audit_odm(ctx, **selection)
+    out.write_text(result.pop("xml"), encoding="utf-8")
+    result["path"] = str(out)
+    if json_out:
+        print_json(result)
+        return result
+    checked = ", valid against the ODM 1.3.2 schema" if result["validated"] else ""
+    console.print(
+        f"ODM 1.3.2 audit trail: {result['subjects']} subject(s), {result['transactions']} "
+        f"transactions, {result['changes']} changes by {result['users']} users{checked}\n"
+        f"  wrote {out}",
+        highlight=False,
+    )
+    return result
 
 
 def register(app: typer.Typer) -> None:

@@ -117,17 +117,49 @@ def odm(
     validate: bool = typer.Option(
         False, "--validate", help="Check the document against the ODM 1.3.2 schema first."
     ),
+    with_audit: bool = typer.Option(
+        False,
+        "--with-audit",
+        help="Write the stored records with their whole audit trail instead (a Transactional "
+        "file: every change with its AuditRecord); logged as an audit export.",
+    ),
+    patient: int | None = typer.Option(
+        None, "--patient", help="With --with-audit: this patient only (id)."
+    ),
+    site: str | None = typer.Option(
+        None, "--site", help="With --with-audit: the patients of this site only (code)."
+    ),
     protocol: str = typer.Option("talentop", "--protocol", help="Protocol id or YAML file."),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Write every patient's clinical data (consent, eligibility, treatment, MDT,
     randomisation, surgery, response, AEs with their SAE reports, medication, follow-up,
-    deviations) with its metadata as one CDISC ODM 1.3.2 Snapshot file (docs/exchange.md)."""
+    deviations) with its metadata as one CDISC ODM 1.3.2 Snapshot file (docs/exchange.md).
+    With --with-audit: the stored records of one patient, a site or everyone, with every
+    change as an ODM transaction and its AuditRecord (who, where, when, why)."""
     from talentop.protocol import load_protocol
     from talentop.services import Context, export_odm
     from talentop.store import Store
 
+    if not with_audit and (patient is not None or site is not None):
+        raise InvalidInput.field(
+            "--patient" if patient is not None else "--site",
+            patient if patient is not None else site,
+            "--with-audit as well (the Snapshot export holds every patient)",
+        )
+    if with_audit:
+        from talentop.commands.audit import write_audit_odm
+
+        store = Store(url)
+        try:
+            ctx = Context(store, load_protocol(protocol), "system")
+            write_audit_odm(
+                ctx, out, "--out", json_out, patient_id=patient, site=site, validate=validate
+            )
+        finally:
+            store.dispose()
+        return
     store = Store(url)
     result = export_odm(Context(store, load_protocol(protocol), "system"), out, validate=validate)
     store.dispose()

@@ -266,9 +266,7 @@ def _subjects(ctx: Context, patient_id: int | None, site: str | None) -> list[Su
             rows = patients_in_states(session, scope.sql_filter(), STATES)
             if site is not None:
                 rows = [(p, code) for p, code in rows if code == site]
-        keys = [
-            (p.id, f"{protocol.id.upper()}-{code}-{p.pseudo_id}", code) for p, code in rows
-        ]
+        keys = [(p.id, f"{protocol.id.upper()}-{code}-{p.pseudo_id}", code) for p, code in rows]
     out = []
     for pid, usubjid, code in keys:
         entries, reasons = patient_entries(ctx, pid)

@@ -1,5 +1,6 @@
 """/api/v1 data management: corrections, data queries, edit checks, source-data
-verification, locks, electronic signatures, stratification errors, audit export."""
+verification, locks, electronic signatures, stratification errors, audit export (CSV and
+CDISC ODM 1.3.2)."""
 
 from __future__ import annotations
 
@@ -266,3 +267,44 @@ def audit_csv(patient_id: PatientId, ctx: CtxDep) -> Response:
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-patient-{patient_id}.csv"'},
     )
+
+
+def _odm_response(result: dict[str, Any], filename: str) -> Response:
+    return Response(
+        result["xml"],
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/audit.odm.xml",
+    summary="One patient's records with their audit trail as CDISC ODM 1.3.2 (logged)",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+    **needs("export_audit_odm"),
+)
+def audit_odm(patient_id: PatientId, ctx: CtxDep, validate: bool = False) -> Response:
+    """A Transactional ODM 1.3.2 file: every change of every record of the patient as an
+    ODM transaction with its AuditRecord (who, where, when, why) and the users and
+    locations they name. ``validate=true`` checks it against the ODM schema first."""
+    result = sv.export_audit_odm(ctx, patient_id, validate=validate)
+    return _odm_response(result, f"audit-patient-{patient_id}.odm.xml")
+
+
+@router.get(
+    "/audit/odm.xml",
+    summary="The audit trail of a site's (or every readable) patient as CDISC ODM 1.3.2",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+    **needs("export_audit_odm"),
+)
+def audit_odm_site(
+    ctx: CtxDep,
+    site: Annotated[str | None, Query(max_length=32)] = None,
+    validate: bool = False,
+) -> Response:
+    """As ``/patients/{id}/audit.odm.xml`` for the patients of ``site`` (or all the caller
+    may read); the export is logged."""
+    result = sv.export_audit_odm(ctx, site=site, validate=validate)
+    return _odm_response(result, f"audit-{site or 'all'}.odm.xml")
