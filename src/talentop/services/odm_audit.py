@@ -22,11 +22,12 @@ How the ODM 1.3.2 audit model is followed (section numbers of the ODM 1.3.2 spec
   entity can be represented as a series of data elements ... sequential changes to the
   same parts": one ItemGroupData element per audit entry.
 - AuditRecord (``UserRef``, ``LocationRef``, ``DateTimeStamp``, ``ReasonForChange``?,
-  ``SourceID``?; ``EditPoint``): who, where, when and why, on every ItemData (and on its
-  ItemGroupData, and the SubjectData / StudyEventData / FormData it created). The reason
+  ``SourceID``?; ``EditPoint``): who, where, when and why, on every ItemData, on the
+  ItemGroupData a record's creation or removal is, and on the SubjectData (the
+  registration), StudyEventData and FormData (their first record). The reason
   is the correction's category and reason (``talentop.services.data.corrections``); the
   source is the entry's position in talentop's verifiable log (``talentop audit prove
-  --seq N`` proves it is in the signed tree). EditPoint: "Monitoring" (data collection and
+  --entry N`` proves it is in the signed tree). EditPoint: "Monitoring" (data collection and
   correction by site staff or a monitor) or "DataManagement" (data managers, admins,
   statisticians and the system), from the user's role today.
 
@@ -133,8 +134,17 @@ class _Writer:
         self.people = people
         self.transactions = 0
         self.items = 0
+        self._audits: dict[tuple[int, str | None], Any] = {}
 
     def audit(self, entry: dict[str, Any], reason: str | None = None) -> Any:
+        """The entry's AuditRecord (one object per entry and reason, serialised wherever
+        it is used)."""
+        key = (entry["seq"], reason)
+        if key not in self._audits:
+            self._audits[key] = self._audit(entry, reason)
+        return self._audits[key]
+
+    def _audit(self, entry: dict[str, Any], reason: str | None) -> Any:
         person = self.people[entry["actor"]]
         odm = self.odm
         options: dict[str, Any] = {}
@@ -180,13 +190,15 @@ class _Writer:
             return None
         self.transactions += 1
         self.items += len(items)
-        why = {reasons.get((entry["seq"], f)) for f, _, _ in changes_of(entry)}
+        record: dict[str, Any] = {}
+        if action != "update":  # the record's creation or removal: its own audit record
+            record["AuditRecord"] = self.audit(entry)
         return self.odm.ItemGroupData(
             ItemGroupOID=f"IG.{form.key}",
             ItemGroupRepeatKey=entry["entity_id"],
             TransactionType=TRANSACTIONS[action],
-            AuditRecord=self.audit(entry, why.pop() if len(why) == 1 else None),
             ItemData=items,
+            **record,
         )
 
     def subject(self, subject: Subject) -> Any:
