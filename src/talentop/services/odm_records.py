@@ -16,6 +16,7 @@ from typing import Any
 
 from talentop.services.odm_spec import Form, Item
 from talentop.store import models as m
+from talentop.store.writes import NOT_CLINICAL
 
 #: Study events of the audit export, in order: key -> name.
 RECORD_EVENTS = {
@@ -92,20 +93,10 @@ TABLE_EVENTS: dict[str, str] = {
         ),
         "FOLLOWUP",
     ),
-    **dict.fromkeys(
-        (
-            "corrections",
-            "data_queries",
-            "query_events",
-            "check_findings",
-            "verifications",
-            "record_locks",
-            "signatures",
-            "stratification_errors",
-        ),
-        "DATAMGMT",
-    ),
 }
+#: The data about the data (corrections, queries, checks, SDV, locks, signatures,
+#: stratification errors; identity tables never belong to a patient).
+TABLE_EVENTS |= {t: "DATAMGMT" for t in sorted(NOT_CLINICAL) if t not in TABLE_EVENTS}
 
 #: Python type of a column -> ODM 1.3.2 DataType (spec 2.13 Data Formats).
 _DATATYPES = {
