@@ -228,3 +228,18 @@ def test_every_patient_table_has_a_study_event():
     tables = {model.__tablename__ for model in read_queries._patient_models()}
     tables |= {child.__tablename__ for child, _, _ in read_queries._child_models()}
     assert tables | {"patients"} <= set(TABLE_EVENTS), sorted(tables - set(TABLE_EVENTS))
+
+
+def test_characters_xml_cannot_carry_do_not_break_the_documents(trial, odm_schema, tmp_path):
+    """XML 1.0 (2.2 Characters) has no form for most C0 controls, not even a character
+    reference; the services accept them in free text. Both ODM exports write U+FFFD
+    instead, and stay readable and valid."""
+    ctx, pid, _, _ = trial
+    sv.record_new_therapy(ctx, pid, day(90), description="lenvatinib\x01 then\x0bTACE")
+    xml = sv.export_audit_odm(sv.Context(ctx.store, PROTOCOL, "system"), pid)["xml"]
+    assert list(odm_schema.iter_errors(xml)) == []
+    described = [r["new"] for r in changes(xml) if r["field"] == "description"]
+    assert described == ["lenvatinib\ufffd then\ufffdTACE"]
+    snapshot = sv.export_odm(sv.Context(ctx.store, PROTOCOL, "system"), tmp_path / "s.xml")
+    assert snapshot["subjects"] >= 1
+    assert list(odm_schema.iter_errors((tmp_path / "s.xml").read_text(encoding="utf-8"))) == []

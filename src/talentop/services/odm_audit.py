@@ -57,6 +57,7 @@ from talentop.services.odm_export import (
     schema_problems,
     study_element,
     study_oid,
+    xml_safe,
 )
 from talentop.services.odm_records import RECORD_EVENTS, record_forms
 from talentop.services.permissions import SYSTEM
@@ -115,14 +116,15 @@ def utc_text(at: str) -> str:
 
 def value_text(value: Any) -> str:
     """A stored value (as the audit entry keeps it: JSON scalars, dates as ISO text) as an
-    ODM ``Value`` (2.13 Data Formats: booleans ``true``/``false``, floats in full)."""
+    ODM ``Value`` (2.13 Data Formats: booleans ``true``/``false``, floats in full; a
+    character XML cannot carry becomes U+FFFD, ``xml_safe``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
+        return xml_safe(json.dumps(value, sort_keys=True))
+    return xml_safe(str(value))
 
 
 class _Writer:
@@ -149,7 +151,7 @@ class _Writer:
         odm = self.odm
         options: dict[str, Any] = {}
         if reason:
-            options["ReasonForChange"] = odm.ReasonForChange(_content=reason)
+            options["ReasonForChange"] = odm.ReasonForChange(_content=xml_safe(reason))
         return odm.AuditRecord(
             EditPoint=person.edit_point,
             UserRef=odm.UserRef(UserOID=person.user_oid),
@@ -307,13 +309,13 @@ def _people(odm: Any, session: Any, actors: list[str]) -> tuple[dict[str, Person
         names: dict[str, Any] = {"LoginName": odm.LoginName(_content=actor)}
         shown = user.full_name if user is not None and user.full_name else None
         if shown:
-            names["FullName"] = odm.FullName(_content=shown)
+            names["FullName"] = odm.FullName(_content=xml_safe(shown))
         label = shown or ("talentop (system process)" if actor == SYSTEM else actor)
         users.append(
             odm.User(
                 OID=f"USR.{actor}",
                 UserType=USER_TYPES.get(role or "", "Other"),
-                DisplayName=odm.DisplayName(_content=f"{label} ({role or 'system'})"),
+                DisplayName=odm.DisplayName(_content=xml_safe(f"{label} ({role or 'system'})")),
                 LocationRef=[odm.LocationRef(LocationOID=where)],
                 **names,
             )

@@ -11,6 +11,7 @@ site, and ``ClinicalData`` with one ``SubjectData`` per patient in the caller's 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ from talentop.services.states import STATES
 from talentop.store.read_queries import patients_in_states
 
 ODM_NAMESPACE = "http://www.cdisc.org/ns/odm/v1.3"
+#: Characters XML 1.0 cannot carry, not even as character references (section 2.2 Char):
+#: C0 controls other than tab, line feed and carriage return, U+FFFE, U+FFFF, surrogates.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot carry replaced by U+FFFD (the services
+    accept free text with control characters; written raw they would make the whole
+    document unreadable)."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _odm() -> Any:
@@ -167,7 +178,7 @@ def value_text(value: Any, datatype: str) -> str | None:
         return str(int(value))
     if datatype == "float":
         return repr(float(value))
-    return str(value)
+    return xml_safe(str(value))
 
 
 def subject_data(
