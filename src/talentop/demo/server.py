@@ -30,6 +30,7 @@ DEMO_LOGINS = (
     ("dr_radiologist", "mdt_member", None, "radiologist", "MDT vote (radiologist)"),
     ("surgeon_zs", "surgeon", "ZS", None, "records surgery at site ZS"),
     ("monitor_zs", "monitor", None, None, "reads site ZS and its audit trail"),
+    ("dm_zs", "data_manager", "ZS", None, "queries, edit checks and locks at site ZS"),
     ("stats", "statistician", None, None, "reads every site pseudonymised; ADTTE"),
     ("coord_fd2", "coordinator", "FD2", None, "site FD2: refused site ZS's patients"),
 )
