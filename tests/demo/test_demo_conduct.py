@@ -64,3 +64,24 @@ def test_demo_database_exports_valid_odm(demo_ctx, tmp_path):
     schema = xmlschema.XMLSchema(str(XSD))
     errors = list(schema.iter_errors((tmp_path / "demo.xml").read_text(encoding="utf-8")))
     assert errors == []
+
+
+def test_a_new_safety_signal_is_a_term_outside_the_reference_safety_information():
+    """The report's "new safety signals" cell counts AE terms that no product's reference
+    safety information in the protocol file expects (ICH E2A II.C: an unexpected adverse
+    reaction is one not consistent with the applicable product information). Pneumonitis and
+    GI perforation, two of the rare SAEs the demo draws, are in the RSI, so they are not new
+    signals; an unlisted term is (the demo's hepatic failure is drawn as one on purpose, so
+    that SUSARs appear)."""
+    import pandas as pd
+
+    from talentop.demo.analysis import _outside_profile
+    from talentop.protocol import load_protocol
+
+    protocol = load_protocol("talentop")
+    known = pd.DataFrame({"term": ["Pneumonitis", "Gastrointestinal perforation", "hypertension"]})
+    assert _outside_profile(known, protocol) == 0
+    new = pd.DataFrame({"term": ["Pneumonitis", "Stevens-Johnson syndrome", "Myocarditis"]})
+    assert _outside_profile(new, protocol) == 2
+    assert _outside_profile(pd.DataFrame({"term": []}), protocol) == 0
+    assert _outside_profile(pd.DataFrame({"term": ["Hepatic failure"]}), protocol) == 1

@@ -403,6 +403,7 @@ def interim_analysis(
         plan=plan,
         switch=switch,
         experts=expert,
+        extra={"ae_terms_outside_profile": _outside_profile(stored.adverse_events, protocol)},
     )
 
 
@@ -462,13 +463,22 @@ def _expected(run: Any) -> dict[str, float]:
     }
 
 
-def _outside_profile(events: pd.DataFrame) -> int:
-    """Distinct AE terms recorded that are not in the known atezo/bev profile the generator
-    draws from (``demo.cohort.AE_TERMS``, plus immune-related hepatitis at a toxicity stop)."""
+def _outside_profile(events: pd.DataFrame, protocol: Any = None) -> int:
+    """Distinct AE terms recorded that are in no product's reference safety information in
+    the protocol file (``safety.products[].expected``: atezolizumab, bevacizumab and the
+    expected complications of surgery), nor among the terms the demo's generator draws
+    from (``demo.cohort.AE_TERMS``, plus immune-related hepatitis at a toxicity stop): a
+    term outside both would be a new safety signal."""
     from talentop.demo.cohort import AE_TERMS
 
     known = set(AE_TERMS) | {"Hepatitis (immune-related)"}
-    return len(set(events["term"]) - known) if len(events) else 0
+    safety = getattr(protocol, "safety", None)
+    if safety is not None:
+        known |= {e.term for product in safety.products for e in product.expected}
+    known = {term.casefold() for term in known}
+    if not len(events):
+        return 0
+    return len({t for t in events["term"] if str(t).casefold() not in known})
 
 
 def key_figures(interim: Interim) -> dict[str, Any]:
@@ -502,7 +512,9 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         "gs_efficacy_z": interim.gs.get("efficacy_z"),
         "gs_planned_events": interim.gs.get("planned_events"),
         "gs_information_fraction": interim.gs.get("information_fraction"),
-        "ae_terms_outside_profile": _outside_profile(interim.adverse_events),
+        "ae_terms_outside_profile": interim.extra.get(
+            "ae_terms_outside_profile", _outside_profile(interim.adverse_events)
+        ),
         "ttf_z": json_number(-interim.ttf.z),
         **_sensitivity_figures(interim.ttf_sensitivity),
         "maintenance_completed": int(interim.stored.patients.maintenance_completed.sum())

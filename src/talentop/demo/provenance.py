@@ -152,10 +152,12 @@ def published_rows(
     rows.append((
         "New atezo/bev safety signals",
         pub("new_safety_signals"),
-        mark("the model draws AEs only from the known profile", NOT_AVAILABLE),
+        mark("the model draws AEs from the known profile; hepatic failure, rarely, as an "
+             "unexpected SAE (so that SUSARs occur)", NOT_AVAILABLE),
         mark(f"{outside} AE terms outside the known profile", OUTPUT)
         if outside is not None else mark("not computed", NOT_AVAILABLE),
-        "known profile: the generator's AE list (IMbrave150-like) and immune hepatitis",
+        "known profile: the reference safety information in the protocol file (per product) "
+        "and the generator's AE list (IMbrave150-like)",
     ))  # fmt: skip
     if "ttf_sensitivity_events" in f:
         events = f["ttf_sensitivity_events"]
