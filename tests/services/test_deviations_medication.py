@@ -164,3 +164,49 @@ def test_conmed_and_history_inputs(store):
     assert hid > 0 and checks["medical_history"][0]["condition"] == "Chronic hepatitis B"
     with pytest.raises(InvalidInput, match="onset_year=2030"):
         sv.record_medical_history(ctx, pid, day(-7), condition="x", onset_year=2030)
+
+
+def test_conduct_summary_by_arm_and_its_report_tables(store):
+    """The report's consent and medication tables (ICH E3 10.1: disposition with the reasons
+    for withdrawal; 10.2 / 12.5: concomitant therapy by group) count patients per arm from
+    the records: a randomised patient on entecavir with HBV DNA monitored, a patient in
+    induction still taking TCM (tcm_washout violation) who withdrew consent to treatment."""
+    from talentop.reports.conduct import consent_table, medication_table
+
+    ctx = context(store)
+    pid, arm = to_randomised(ctx)
+    sv.record_conmed(ctx, pid, day(-200), name="Entecavir", indication="hepatitis B")
+    sv.record_medical_history(ctx, pid, day(-14), condition="chronic hepatitis B", ongoing=True)
+    other = to_induction(ctx, "P002")
+    sv.record_conmed(ctx, other, day(-60), name="Huaier granule", indication="HCC")
+    sv.record_conmed(ctx, other, day(-30), name="Omeprazole", indication="dyspepsia")
+    sv.withdraw_consent(ctx, other, day(20), scopes=["treatment"], reason="moved away")
+
+    summary = sv.conduct_summary(ctx)
+    arms = summary["arms"]
+    assert arms == ["A", "B", "-"]
+    assert summary["patients"] == {a: int(a == arm) + int(a == "-") for a in arms}
+    assert summary["consent"]["consented"][arm] == 1 and summary["consent"]["consented"]["-"] == 1
+    assert summary["withdrawals"]["treatment"] == {a: int(a == "-") for a in arms}
+    assert summary["withdrawals"]["follow_up"] == {a: 0 for a in arms}
+    medication = {row["class"]: row for row in summary["medication"]}
+    assert medication["hbv_antiviral"][arm] == 1 and medication["hbv_antiviral"]["-"] == 0
+    assert medication["tcm"]["-"] == 1 and medication["other"]["-"] == 1
+    assert medication["any"][arm] == 1 and medication["any"]["-"] == 1
+    findings = {row["rule"]: row for row in summary["findings"]}
+    assert findings["tcm_washout"]["-"] == 1 and findings["tcm_washout"][arm] == 0
+    assert summary["medical_history"] == {a: int(a == arm) for a in arms}
+
+    labels = {"-": "not randomised"}
+    consent = consent_table(summary, labels).frame.set_index("")
+    assert consent.loc["Withdrew consent: treatment", "not randomised"] == 1
+    assert consent.loc["Patients", arm] == 1
+    meds = medication_table(summary, labels).frame.set_index("")
+    assert meds.loc["Traditional Chinese medicine", "not randomised"] == "1 (100.0%)"
+    assert meds.loc["Any concomitant medication", arm] == "1 (100.0%)"
+    # Scoped: a coordinator of another site counts nobody.
+    system = sv.Context(store, PROTOCOL, "system")
+    sv.create_site(system, "BJ02", "Beijing")
+    sv.create_user(system, "coord_bj", "coordinator", site_code="BJ02")
+    elsewhere = sv.conduct_summary(sv.Context(store, PROTOCOL, "coord_bj"))
+    assert elsewhere["patients"] == {a: 0 for a in arms}

@@ -171,9 +171,16 @@ def safety_section(interim: Interim) -> Section:
 
 
 def conduct_tables(interim: Interim, denominators: dict[str, int]) -> list[Table]:
-    """SAEs by arm (count and listing) and deviations by category and arm
-    (``talentop.reports.conduct``), from the stored facts."""
-    from talentop.reports.conduct import deviation_table, sae_listing_table, sae_summary_table
+    """SAEs by arm (count and listing), deviations by category and arm, consent and
+    withdrawals, concomitant medication (``talentop.reports.conduct``), from the stored
+    facts."""
+    from talentop.reports.conduct import (
+        consent_table,
+        deviation_table,
+        medication_table,
+        sae_listing_table,
+        sae_summary_table,
+    )
 
     stored = interim.stored
     if stored is None:
@@ -182,6 +189,9 @@ def conduct_tables(interim: Interim, denominators: dict[str, int]) -> list[Table
     tables = [sae_summary_table(randomised, denominators), sae_listing_table(randomised)]
     if stored.deviations is not None:
         tables.append(deviation_table(stored.deviations, {"-": "not randomised"}))
+    if stored.conduct is not None:
+        tables.append(consent_table(stored.conduct, {"-": "not randomised"}))
+        tables.append(medication_table(stored.conduct, {"-": "not randomised"}))
     return tables
 
 

@@ -26,6 +26,7 @@ class StoredFacts:
     surgeries: pd.DataFrame = None  # type: ignore[assignment]
     sae_listing: list[dict[str, Any]] = field(default_factory=list)  # services.sae_listing
     deviations: dict[str, Any] | None = None  # services.deviation_summary
+    conduct: dict[str, Any] | None = None  # services.conduct_summary
 
 
 def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
@@ -127,7 +128,7 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
                         "serious": bool(ae.serious),
                     }
                 )
-    from talentop.services import Context, deviation_summary, sae_listing
+    from talentop.services import Context, conduct_summary, deviation_summary, sae_listing
 
     system = Context(store, protocol, "system")
     return StoredFacts(
@@ -140,6 +141,7 @@ def read_stored_facts(store: Any, protocol: Any) -> StoredFacts:
         pd.DataFrame(resections, columns=list(RESECTION_COLUMNS)),
         sae_listing=sae_listing(system),
         deviations=deviation_summary(system),
+        conduct=conduct_summary(system),
     )
 
 

@@ -1,5 +1,6 @@
 """Report tables for trial conduct: the SAE count and listing by arm, deviations by category
-and arm. Pure: they take what ``services.sae_listing`` and ``services.deviation_summary``
+and arm, consent and withdrawals, concomitant medication. Pure: they take what
+``services.sae_listing``, ``services.deviation_summary`` and ``services.conduct_summary``
 return (lists and dicts), nothing else."""
 
 from __future__ import annotations
@@ -125,4 +126,72 @@ def deviation_table(summary: Mapping[str, Any], arm_labels: Mapping[str, str]) -
     )
     return Table(
         "Protocol deviations by category and arm", pd.DataFrame(rows, columns=columns), note
+    )
+
+
+_CONSENT_ROWS = (
+    ("consented", "Consented (any form version), n"),
+    ("treatment", "  to trial treatment"),
+    ("follow_up", "  to follow-up"),
+    ("data_use", "  to use of their data"),
+    ("biobank", "  to the biobank / future research (optional)"),
+    ("reconsent_due", "Due to re-consent on a newer form version"),
+)
+
+
+def _by_arm(
+    summary: Mapping[str, Any], arm_labels: Mapping[str, str], counts: Mapping[str, int], pct=False
+) -> dict[str, Any]:
+    """One table row's cells: the arm's label -> its count (with % of the arm's patients)."""
+    return {
+        arm_labels.get(arm, arm): _pct(counts[arm], summary["patients"][arm])
+        if pct
+        else counts[arm]
+        for arm in summary["arms"]
+    }
+
+
+def consent_table(summary: Mapping[str, Any], arm_labels: Mapping[str, str]) -> Table:
+    """Informed consent and withdrawals by arm (``services.conduct_summary``)."""
+    labels = [arm_labels.get(a, a) for a in summary["arms"]]
+    rows = [{"": "Patients", **_by_arm(summary, arm_labels, summary["patients"])}]
+    for key, label in _CONSENT_ROWS:
+        rows.append({"": label, **_by_arm(summary, arm_labels, summary["consent"][key])})
+    for scope, counts in summary["withdrawals"].items():
+        label = f"Withdrew consent: {scope.replace('_', ' ')}"
+        rows.append({"": label, **_by_arm(summary, arm_labels, counts)})
+    note = (
+        "Patients per arm. Consent is taken before any screening procedure (ICH E6(R3) "
+        "2.8.7); a withdrawal names its scope, and the services keep honouring the others "
+        "(follow-up stops only when follow-up consent is withdrawn; biobank samples are "
+        "flagged for destruction)."
+    )
+    return Table(
+        "Informed consent and withdrawals by arm", pd.DataFrame(rows, columns=["", *labels]), note
+    )
+
+
+def medication_table(summary: Mapping[str, Any], arm_labels: Mapping[str, str]) -> Table:
+    """Concomitant medication by the protocol's classes, the medication rules' findings and
+    medical history, patients by arm (``services.conduct_summary``)."""
+    labels = [arm_labels.get(a, a) for a in summary["arms"]]
+    names = {"other": "Other medication", "any": "Any concomitant medication"}
+    rows = [
+        {"": names.get(row["class"], row["label"]), **_by_arm(summary, arm_labels, row, True)}
+        for row in summary["medication"]
+    ]
+    for row in summary["findings"]:
+        label = f"Rule finding: {row['text']}"
+        rows.append({"": label, **_by_arm(summary, arm_labels, row, True)})
+    history = summary["medical_history"]
+    rows.append({"": "Medical history recorded", **_by_arm(summary, arm_labels, history, True)})
+    note = (
+        "Patients with at least one medication of the class, n (% of the arm's patients); "
+        "classes and rules come from the protocol file (section medication); a rule "
+        "finding is a violation or a flag for the investigator's review."
+    )
+    return Table(
+        "Concomitant medication and medical history by arm",
+        pd.DataFrame(rows, columns=["", *labels]),
+        note,
     )

@@ -115,6 +115,7 @@ Serious adverse events (``sae``, ``sae_reads``), on top of the AE records
 
 Deviations and medication
     deviation_log(ctx, *, site=None), deviation_summary(ctx)
+    conduct_summary(ctx): consent, withdrawals, medication classes and rule findings by arm
     record_conmed(ctx, patient_id, start_date, *, name, indication, dose_value=None,
                   dose_unit=None, frequency=None, stop_date=None, ongoing=None,
                   drug_class=None) -> {"conmed_id", "drug_class", "findings"}
@@ -165,6 +166,7 @@ from talentop.services.assessment import (
 )
 from talentop.services.audit import Checkpointer, checkpoint, prove_inclusion, verify
 from talentop.services.audit_reads import audit_entries, audit_history
+from talentop.services.conduct_summary import conduct_summary
 from talentop.services.consent import (
     consent_status,
     reconsent_due,
@@ -268,6 +270,7 @@ __all__ = [
     "consent_status",
     "deviation_log",
     "deviation_summary",
+    "conduct_summary",
     "medication_alerts",
     "medication_checks",
     "overdue_saes",

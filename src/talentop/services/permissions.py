@@ -215,6 +215,7 @@ SERVICE_ACTIONS: dict[str, str] = {
     "sae_form": "read",
     "deviation_log": "read",
     "deviation_summary": "read",
+    "conduct_summary": "read",
     "medication_checks": "read",
     "medication_alerts": "read",
     "export_odm": "analysis",

@@ -185,6 +185,15 @@ def deviation_summary(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.deviation_summary(ctx))
 
 
+@router.get(
+    "/conduct/summary",
+    summary="Consent, withdrawals, concomitant medication and medication findings by arm",
+    **needs("conduct_summary"),
+)
+def conduct_summary(ctx: CtxDep) -> dict[str, Any]:
+    return read(lambda: sv.conduct_summary(ctx))
+
+
 @router.post(
     "/patients/{patient_id}/conmeds",
     summary="A concomitant medication (the protocol's medication rules are checked)",
