@@ -79,8 +79,9 @@ def set_up(store: Store, patients: int) -> tuple[list[int], list[int]]:
     return in_induction, seed(store, patients, 100_000)
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(url: str, port: int, workers: int, log: Path | None) -> subprocess.Popen:
     env = {**os.environ, "TALENTOP_DATABASE_URL": url}
+    sink = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     server = subprocess.Popen(
         [
             sys.executable,
@@ -93,8 +94,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
             str(workers),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=sink,
     )
     for _ in range(200):
         try:
@@ -120,6 +121,8 @@ async def load(base: str, clients: int, calls: list[tuple[str, str, dict]]) -> d
             r = await http.post(
                 "/api/v1/auth/login", json={"username": "bench_inv", "password": PASSWORD}
             )
+            if r.status_code != 200:
+                raise RuntimeError(f"login: {r.status_code} {r.text[:300]}")
             http.headers["Authorization"] = f"Bearer {r.json()['token']}"
             while not queue.empty():
                 method, path, body = queue.get_nowait()
@@ -187,7 +190,7 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
     baseline = seed(store, min(args.patients, 200), 200_000)
     serial = in_process_rate(store, baseline)
     port = free_port()
-    server = start_server(url, port, args.workers)
+    server = start_server(url, port, args.workers, args.server_log)
     base = f"http://127.0.0.1:{port}"
     try:
         steps = {
@@ -246,14 +249,26 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--patients", type=int, default=400)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgresql",
+        help="Comma-separated: sqlite, postgresql (the latter needs TALENTOP_TEST_POSTGRES_URL).",
+    )
+    parser.add_argument(
+        "--server-log", type=Path, default=None, help="Write the server's log lines here."
+    )
     args = parser.parse_args()
     os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")  # logins are not measured
-    with tempfile.TemporaryDirectory() as tmp:
-        _own_key_folders(Path(tmp))
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        store = Store(url)
-        bench("SQLite", url, store, args)
-        store.dispose()
+    databases = {d.strip().lower() for d in args.databases.split(",")}
+    if "sqlite" in databases:
+        with tempfile.TemporaryDirectory() as tmp:
+            _own_key_folders(Path(tmp))
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            store = Store(url)
+            bench("SQLite", url, store, args)
+            store.dispose()
+    if "postgresql" not in databases:
+        return
     pg = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
     if not pg:
         print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
