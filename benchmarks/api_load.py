@@ -20,6 +20,8 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import shlex
+import signal
 import socket
 import statistics
 import subprocess
@@ -79,11 +81,14 @@ def set_up(store: Store, patients: int) -> tuple[list[int], list[int]]:
     return in_induction, seed(store, patients, 100_000)
 
 
-def start_server(url: str, port: int, workers: int, log: Path | None) -> subprocess.Popen:
+def start_server(
+    url: str, port: int, workers: int, log: Path | None, wrapper: str = ""
+) -> subprocess.Popen:
     env = {**os.environ, "TALENTOP_DATABASE_URL": url}
     sink = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     server = subprocess.Popen(
         [
+            *shlex.split(wrapper),
             sys.executable,
             "-m",
             "talentop.cli",
@@ -190,7 +195,7 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
     baseline = seed(store, min(args.patients, 200), 200_000)
     serial = in_process_rate(store, baseline)
     port = free_port()
-    server = start_server(url, port, args.workers, args.server_log)
+    server = start_server(url, port, args.workers, args.server_log, args.server_wrapper)
     base = f"http://127.0.0.1:{port}"
     try:
         steps = {
@@ -231,8 +236,12 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
             name: asyncio.run(load(base, args.clients, calls)) for name, calls in steps.items()
         }
     finally:
-        server.terminate()
-        server.wait(10)
+        if args.server_wrapper:  # a profiler writes its output on SIGINT
+            server.send_signal(signal.SIGINT)
+            server.wait(60)
+        else:
+            server.terminate()
+            server.wait(10)
     for name, r in results.items():
         print(
             f"{label:10s} {name:9s} {args.clients:3d} clients {r['calls']:5d} calls {r['per_s']:7.1f}/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  failures {r['failures']} {r['first_failure']}"
@@ -256,6 +265,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--server-log", type=Path, default=None, help="Write the server's log lines here."
+    )
+    parser.add_argument(
+        "--server-wrapper",
+        default="",
+        help="A command the server runs under (e.g. 'py-spy record -o server.svg --').",
     )
     args = parser.parse_args()
     os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")  # logins are not measured
