@@ -27,8 +27,9 @@ def test_growing_history_gives_the_fresh_result(path: Path) -> None:
     expected = [_fresh({**case, "followups": followups[: n + 1]}) for n in range(len(followups))]
     engine._EVALUATED.clear()
     for n in range(len(followups)):  # scan by scan, as record_assessment does
-        assert engine.evaluate({**copy.deepcopy(case), "followups": followups[: n + 1]}) == (
-            expected[n]
+        assert (
+            engine.evaluate({**copy.deepcopy(case), "followups": followups[: n + 1]})
+            == (expected[n])
         )
 
 
