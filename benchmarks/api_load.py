@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -253,6 +254,16 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
     print(f"{label:10s} integrity: {integrity(store, len(ready) + len(baseline))}")
 
 
+def _bench_in_folder(label: str, url_in: Callable[[Path], str], args: argparse.Namespace) -> None:
+    """``bench`` with key and checkpoint folders of its own (a temporary folder)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _own_key_folders(Path(tmp))
+        url = url_in(Path(tmp))
+        store = Store(url)
+        bench(label, url, store, args)
+        store.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -275,12 +286,7 @@ def main() -> None:
     os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")  # logins are not measured
     databases = {d.strip().lower() for d in args.databases.split(",")}
     if "sqlite" in databases:
-        with tempfile.TemporaryDirectory() as tmp:
-            _own_key_folders(Path(tmp))
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            store = Store(url)
-            bench("SQLite", url, store, args)
-            store.dispose()
+        _bench_in_folder("SQLite", lambda tmp: f"sqlite:///{tmp / 'bench.db'}", args)
     if "postgresql" not in databases:
         return
     pg = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
@@ -292,12 +298,8 @@ def main() -> None:
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            _own_key_folders(Path(tmp))
-            url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
-            store = Store(url)
-            bench("PostgreSQL", url, store, args)
-            store.dispose()
+        url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+        _bench_in_folder("PostgreSQL", lambda _tmp: url, args)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
