@@ -20,6 +20,8 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import shlex
+import signal
 import socket
 import statistics
 import subprocess
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -79,10 +82,14 @@ def set_up(store: Store, patients: int) -> tuple[list[int], list[int]]:
     return in_induction, seed(store, patients, 100_000)
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(
+    url: str, port: int, workers: int, log: Path | None, wrapper: str = ""
+) -> subprocess.Popen:
     env = {**os.environ, "TALENTOP_DATABASE_URL": url}
+    sink = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     server = subprocess.Popen(
         [
+            *shlex.split(wrapper),
             sys.executable,
             "-m",
             "talentop.cli",
@@ -93,8 +100,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
             str(workers),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=sink,
     )
     for _ in range(200):
         try:
@@ -120,6 +127,8 @@ async def load(base: str, clients: int, calls: list[tuple[str, str, dict]]) -> d
             r = await http.post(
                 "/api/v1/auth/login", json={"username": "bench_inv", "password": PASSWORD}
             )
+            if r.status_code != 200:
+                raise RuntimeError(f"login: {r.status_code} {r.text[:300]}")
             http.headers["Authorization"] = f"Bearer {r.json()['token']}"
             while not queue.empty():
                 method, path, body = queue.get_nowait()
@@ -187,7 +196,7 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
     baseline = seed(store, min(args.patients, 200), 200_000)
     serial = in_process_rate(store, baseline)
     port = free_port()
-    server = start_server(url, port, args.workers)
+    server = start_server(url, port, args.workers, args.server_log, args.server_wrapper)
     base = f"http://127.0.0.1:{port}"
     try:
         steps = {
@@ -228,8 +237,12 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
             name: asyncio.run(load(base, args.clients, calls)) for name, calls in steps.items()
         }
     finally:
-        server.terminate()
-        server.wait(10)
+        if args.server_wrapper:  # a profiler writes its output on SIGINT
+            server.send_signal(signal.SIGINT)
+            server.wait(60)
+        else:
+            server.terminate()
+            server.wait(10)
     for name, r in results.items():
         print(
             f"{label:10s} {name:9s} {args.clients:3d} clients {r['calls']:5d} calls {r['per_s']:7.1f}/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  failures {r['failures']} {r['first_failure']}"
@@ -241,19 +254,41 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
     print(f"{label:10s} integrity: {integrity(store, len(ready) + len(baseline))}")
 
 
+def _bench_in_folder(label: str, url_in: Callable[[Path], str], args: argparse.Namespace) -> None:
+    """``bench`` with key and checkpoint folders of its own (a temporary folder)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _own_key_folders(Path(tmp))
+        url = url_in(Path(tmp))
+        store = Store(url)
+        bench(label, url, store, args)
+        store.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--patients", type=int, default=400)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgresql",
+        help="Comma-separated: sqlite, postgresql (the latter needs TALENTOP_TEST_POSTGRES_URL).",
+    )
+    parser.add_argument(
+        "--server-log", type=Path, default=None, help="Write the server's log lines here."
+    )
+    parser.add_argument(
+        "--server-wrapper",
+        default="",
+        help="A command the server runs under (e.g. 'py-spy record -o server.svg --').",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TALENTOP_PASSWORD_PROFILE", "cheapest")  # logins are not measured
-    with tempfile.TemporaryDirectory() as tmp:
-        _own_key_folders(Path(tmp))
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        store = Store(url)
-        bench("SQLite", url, store, args)
-        store.dispose()
+    databases = {d.strip().lower() for d in args.databases.split(",")}
+    if "sqlite" in databases:
+        _bench_in_folder("SQLite", lambda tmp: f"sqlite:///{tmp / 'bench.db'}", args)
+    if "postgresql" not in databases:
+        return
     pg = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
     if not pg:
         print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
@@ -263,12 +298,8 @@ def main() -> None:
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            _own_key_folders(Path(tmp))
-            url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
-            store = Store(url)
-            bench("PostgreSQL", url, store, args)
-            store.dispose()
+        url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+        _bench_in_folder("PostgreSQL", lambda _tmp: url, args)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

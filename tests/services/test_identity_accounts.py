@@ -126,6 +126,33 @@ def test_five_failures_lock_the_account_for_15_minutes_and_the_reason_is_not_tol
     assert sv.verify(store).ok
 
 
+def test_concurrent_logins_of_one_username_all_count(store, trial):
+    """Logins of one username at once (32 API clients of one account): each opens its own
+    session, and concurrent failures are all counted (the throttle row is created once
+    and locked, not read and written back by each: 8 wrong passwords at once lock the
+    account). Before, the second first login failed on the throttle row's primary key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = Clock()
+    with ThreadPoolExecutor(8) as pool:
+        tokens = list(
+            pool.map(lambda _: identity.login(store, "coord1", PASSWORD, now=clock), range(8))
+        )
+    assert len({t.session_token for t in tokens}) == 8
+
+    def wrong(_):
+        with pytest.raises(NotAuthenticated):
+            identity.login(store, "admin1", "wrong password!", now=clock)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(wrong, range(8)))
+    reasons = [d for k, u, d in events(store, "login_failed") if u == "admin1"]
+    assert sorted(reasons) == ["locked"] * 3 + ["wrong password"] * 5
+    with pytest.raises(NotAuthenticated):
+        identity.login(store, "admin1", PASSWORD, now=clock)
+    assert sv.verify(store).ok
+
+
 def test_session_idle_and_absolute_time_outs_and_logout(store, trial):
     clock = Clock()
     token = identity.login(store, "coord1", PASSWORD, now=clock).session_token

@@ -6,14 +6,16 @@ Semin Liver Dis 2010;30:52-60 (mRECIST). The output keys are the contract of exa
 
 from __future__ import annotations
 
-from dataclasses import replace
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
 from talentop.errors import InvalidInput
 from talentop.recist._exact import mm_out, pct_out
 from talentop.recist.best import Assessment, best_overall_response, response_confirmed
-from talentop.recist.model import Case, parse_case
+from talentop.recist.model import Case, Followup, parse_case
 from talentop.recist.resection import assess_after_resection
 from talentop.recist.strata import sd_subcategory
 from talentop.recist.timepoint import History, Timepoint, assess
@@ -47,13 +49,63 @@ def evaluate_both(case: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return results
 
 
+@dataclass(frozen=True)
+class _State:
+    """What the timepoints so far pass on to the next one."""
+
+    nadir: Fraction | None
+    previous: str | None
+    confirmed: bool
+
+
+#: Follow-ups already evaluated, per case without its follow-ups (baseline, lesions,
+#: conventions): a service re-evaluates a patient's whole history at every new scan, and the
+#: earlier scans' timepoints depend only on the case and the scans before them. Looked up by
+#: content (the cached follow-ups must equal the case's first ones), so a changed or
+#: corrected history is simply evaluated again; bounded, oldest dropped first.
+_EVALUATED: OrderedDict[Case, tuple[tuple[Followup, ...], tuple[tuple[Timepoint, _State], ...]]] = (
+    OrderedDict()
+)
+_EVALUATED_MAX = 512
+_EVALUATED_LOCK = threading.Lock()
+
+
+def _cached_prefix(
+    head: Case | None, followups: tuple[Followup, ...]
+) -> list[tuple[Timepoint, _State]]:
+    if head is None:
+        return []
+    with _EVALUATED_LOCK:
+        cached = _EVALUATED.get(head)
+    if cached is None:
+        return []
+    done, steps = cached
+    reused = 0
+    for old, new in zip(done, followups, strict=False):
+        if old != new:
+            break
+        reused += 1
+    return list(steps[:reused])
+
+
+def _head(case: Case) -> Case | None:
+    head = replace(case, followups=())
+    try:
+        hash(head)
+    except TypeError:  # an unhashable option value: no reuse, evaluated as a whole
+        return None
+    return head
+
+
 def timepoints_of(case: Case) -> list[Timepoint]:
     """Evaluate the follow-ups in order, carrying the nadir and the previous response."""
-    nadir = case.baseline_sum_mm
-    previous: str | None = None
-    confirmed = False
-    evaluated: list[Timepoint] = []
-    for index, followup in enumerate(case.followups):
+    head = _head(case)
+    steps = _cached_prefix(head, case.followups)
+    state = steps[-1][1] if steps else _State(case.baseline_sum_mm, None, False)
+    evaluated = [point for point, _ in steps]
+    for index in range(len(steps), len(case.followups)):
+        followup = case.followups[index]
+        nadir, previous, confirmed = state.nadir, state.previous, state.confirmed
         history = History(nadir, previous, confirmed)
         if followup.resected:
             point = assess_after_resection(case, followup, case.followups[:index], history)
@@ -67,6 +119,14 @@ def timepoints_of(case: Case) -> list[Timepoint]:
         confirmed = confirmed or response_confirmed(
             [Assessment(p.date, p.overall_response) for p in evaluated], case.options
         )
+        state = _State(nadir, previous, confirmed)
+        steps.append((point, state))
+    if head is not None and case.followups:
+        with _EVALUATED_LOCK:
+            _EVALUATED[head] = (case.followups, tuple(steps))
+            _EVALUATED.move_to_end(head)
+            while len(_EVALUATED) > _EVALUATED_MAX:
+                _EVALUATED.popitem(last=False)
     return evaluated
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol.conduct import SCOPE_IMPLIES
 from talentop.store import models as m
-from talentop.store import queries
+from talentop.store import path_queries, queries
 
 #: The rule a record before consent breaks, as ``ProtocolViolation.rule`` names it.
 CONSENT_FIRST = "informed consent before any trial procedure (ICH E6(R3) 2.8.7)"
@@ -57,8 +57,9 @@ SERVICE_SCOPE: dict[str, str | None] = {
 }
 
 
-def covers(consent: m.Consent, scope: str) -> bool:
-    """Whether a signed form covers ``scope``."""
+def covers(consent: Any, scope: str) -> bool:
+    """Whether a signed form (a ``Consent`` or a row with its ``scope_*`` columns) covers
+    ``scope``."""
     return bool(getattr(consent, f"scope_{scope}"))
 
 
@@ -104,7 +105,9 @@ def require_consent(
     on ``on`` (the record's date; None: now)."""
     if service not in SERVICE_SCOPE:
         return
-    signed = consents(session, patient.id)  # one query; the form in force is found in it
+    scope = SERVICE_SCOPE[service]
+    # one statement: the forms oldest first, each with the scope's withdrawal date
+    signed = path_queries.consent_gate(session, patient.id, scope or "")
     if not signed:
         raise _refuse(service, patient, "has no informed consent on record", CONSENT_FIRST)
     in_time = [c for c in signed if on is None or c.consented_on <= on]
@@ -116,7 +119,6 @@ def require_consent(
             f"consented on {signed[0].consented_on}, after this record's date {on}",
             CONSENT_FIRST,
         )
-    scope = SERVICE_SCOPE[service]
     if scope is None:
         return
     if not covers(consent, scope):
@@ -126,12 +128,12 @@ def require_consent(
             f"did not consent to {scope} (form {consent.form_version} of {consent.consented_on})",
             CONSENT_FIRST,
         )
-    withdrawal = withdrawals(session, patient.id).get(scope)
-    if withdrawal is not None and (on is None or on >= withdrawal.withdrawn_on):
+    withdrawn_on = consent.withdrawn_on
+    if withdrawn_on is not None and (on is None or on >= withdrawn_on):
         raise _refuse(
             service,
             patient,
-            f"withdrew consent to {scope} on {withdrawal.withdrawn_on}",
+            f"withdrew consent to {scope} on {withdrawn_on}",
             WITHDRAWAL_HONOURED,
         )
 

@@ -20,9 +20,13 @@ from talentop.store import models as m
 from talentop.store import queries
 
 
-def check_randomisable(session: Any, ctx: Context, patient: m.Patient) -> tuple[dt.date, str]:
+def check_randomisable(
+    session: Any, ctx: Context, patient: m.Patient, facts: Any = None
+) -> tuple[dt.date, str]:
     """Refuse (``ProtocolViolation``) a patient the protocol's gate does not let through;
-    return the date randomisation may not precede and what it is."""
+    return the date randomisation may not precede and what it is. ``facts``: the patient's
+    ``path_queries.RandomisationFacts`` if already read (its latest response and MDT review
+    are the ones checked here)."""
     rules = ctx.protocol.randomisation
     if rules.scheme not in ("permuted_block", "minimisation"):
         raise AllocationError(f"randomisation.scheme={rules.scheme!r}: no such scheme")
@@ -41,7 +45,11 @@ def check_randomisable(session: Any, ctx: Context, patient: m.Patient) -> tuple[
             state=patient.state,
             rule="randomisation after induction: a completed response assessment comes first",
         )
-    response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
+    if facts is not None:
+        response, review = facts.response, facts.review
+    else:
+        response = queries.latest_response(session, patient.id, ctx.protocol.assessment.criteria)
+        review = latest_review(session, patient.id, "randomisation")
     allowed = ctx.protocol.assessment.randomisable_responses
     if response is None or response.best_overall_response not in allowed:
         bor = None if response is None else response.best_overall_response
@@ -50,7 +58,6 @@ def check_randomisable(session: Any, ctx: Context, patient: m.Patient) -> tuple[
             state=patient.state,
             rule=f"only {', '.join(allowed)} are randomised",
         )
-    review = latest_review(session, patient.id, "randomisation")
     if review is None or not review.resectable:
         raise violation(
             "no resectable MDT decision on record",

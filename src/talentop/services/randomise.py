@@ -144,13 +144,14 @@ def randomise(
     rules = ctx.protocol.randomisation
     with ctx.store.unit_of_work() as session:
         patient = enter(session, ctx, "randomise", patient_id)
-        floor, what = check_randomisable(session, ctx, patient)  # the protocol's gate
-        not_before("randomised_on", on, floor, what)
-        # The rest read in one statement; the stratum counter is locked last, so its lock is
-        # held only for the writes that follow.
+        # Everything checked read in one statement (the gate's response and MDT review
+        # included); the stratum counter is locked last, so its lock is held only for the
+        # writes that follow.
         facts = path_queries.randomisation_facts(
             session, patient.id, ctx.protocol.assessment.criteria
         )
+        floor, what = check_randomisable(session, ctx, patient, facts)  # the protocol's gate
+        not_before("randomised_on", on, floor, what)
         if facts.randomised:
             raise AllocationError(
                 f"patient {patient_id} is already randomised; exactly one allocation per patient"

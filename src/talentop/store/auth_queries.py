@@ -3,7 +3,7 @@ idempotency keys). Callers pass only hashes of credentials, never the credential
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,14 +37,31 @@ def tokens_of(session: Session, user_id: int | None) -> list[tuple[m.ApiToken, s
     return list(session.execute(stmt.order_by(m.ApiToken.id.desc())).all())
 
 
+_LOCK_THROTTLE = (
+    select(m.LoginThrottle)
+    .where(m.LoginThrottle.username == bindparam("username"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def throttle(session: Session, username: str) -> m.LoginThrottle:
-    """The throttle row of a typed username (created at zero; not audited)."""
-    row = session.get(m.LoginThrottle, username)
-    if row is None:
-        row = m.LoginThrottle(username=username, failures=0, locked_until=None)
-        session.add(row)
-        session.flush()
-    return row
+    """The throttle row of a typed username (created at zero; not audited), locked for this
+    transaction, so concurrent logins of one username count their failures one after the
+    other (and two first logins cannot both insert the row: PostgreSQL inserts it with
+    ``ON CONFLICT DO NOTHING``; SQLite's writer already holds the database lock)."""
+    params = {"username": username}
+    row = session.execute(_LOCK_THROTTLE, params).scalar_one_or_none()
+    if row is not None:
+        return row
+    values = {"username": username, "failures": 0, "locked_until": None}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(m.LoginThrottle).values(**values).on_conflict_do_nothing())
+    else:
+        session.execute(insert(m.LoginThrottle).values(**values))
+    return session.execute(_LOCK_THROTTLE, params).scalar_one()
 
 
 def role_policy(session: Session, role: str) -> m.RolePolicy | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from talentop.errors import DatabaseUnavailable
@@ -177,6 +179,35 @@ def _translate_connect_errors(engine: Engine, url: str) -> None:
         return None
 
 
+#: A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_S = 10.0
+_IDLE_SINCE = "talentop_idle_since"
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Ping a pooled connection before reuse only when it sat idle (``PING_AFTER_IDLE_S``):
+    a dead one (server restarted, idle timeout) is replaced before any statement runs, as
+    ``pool_pre_ping`` does, without a round trip before every transaction of a busy server.
+    A connection found dead raises ``DisconnectionError``: the pool then connects anew
+    (SQLAlchemy "Disconnect Handling - Pessimistic", custom checkout ping)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # just connected, or in use a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # any failure: the connection is not usable
+            raise DisconnectionError(f"pooled connection found dead: {error}") from error
+        if not alive:
+            raise DisconnectionError("pooled connection found dead")
+
+
 class Store:
     """One database: an engine, a session factory and the transaction boundary.
 
@@ -209,7 +240,7 @@ class Store:
             # A private schema (tests): everything, including alembic_version, lives there.
             connect_args["options"] = f"-csearch_path={pg_schema}"
         if not self.is_sqlite:
-            kwargs.update(pool_size=10, max_overflow=40, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=40)
         try:
             self.engine: Engine = create_engine(
                 self.url, connect_args=connect_args, echo=echo, **kwargs
@@ -219,6 +250,8 @@ class Store:
                 mask_url(self.url), f"driver not installed ({error.name})", SUPPORTED
             ) from None
         _translate_connect_errors(self.engine, self.url)
+        if not self.is_sqlite:
+            _ping_idle_connections(self.engine)
         if self.is_sqlite:
             _sqlite_hooks(self.engine, self.sqlite_file)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -264,3 +264,35 @@ def randomisation_facts(session: Session, patient_id: int, criteria: str) -> Ran
         last_step=None if step_id is None else (step_state, step_date),
         current_key=None if key_id is None else Key(key_id, key_fingerprint),
     )
+
+
+_WITHDRAWN_ON = (
+    select(m.ConsentWithdrawal.withdrawn_on)
+    .where(
+        m.ConsentWithdrawal.patient_id == bindparam("patient_id"),
+        m.ConsentWithdrawal.scope == bindparam("scope"),
+    )
+    .order_by(m.ConsentWithdrawal.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_CONSENT_GATE = (
+    select(
+        m.Consent.consented_on,
+        m.Consent.form_version,
+        m.Consent.scope_treatment,
+        m.Consent.scope_follow_up,
+        m.Consent.scope_data_use,
+        m.Consent.scope_biobank,
+        _WITHDRAWN_ON.label("withdrawn_on"),
+    )
+    .where(m.Consent.patient_id == bindparam("patient_id"))
+    .order_by(m.Consent.consented_on, m.Consent.id)
+)
+
+
+def consent_gate(session: Session, patient_id: int, scope: str) -> list[Any]:
+    """The patient's signed forms, oldest first, as rows of (consented_on, form_version,
+    scope_* flags, withdrawn_on: the date of the latest withdrawal of ``scope`` or None), in
+    one statement: what the consent gate of every patient service checks."""
+    return list(_rows(session, _CONSENT_GATE, {"patient_id": patient_id, "scope": scope}))

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError as SaIntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from talentop.errors import NotFound
 from talentop.store import models as m
@@ -53,22 +53,48 @@ def all_patients(session: Session) -> list[m.Patient]:
     return list(session.execute(select(m.Patient).order_by(m.Patient.id)).scalars())
 
 
+#: Statements of ``rows_for`` / ``latest`` built once per (model, order column): building a
+#: ``select()`` costs more than running it on SQLite, and a statement built once is also
+#: looked at once by the audit hook (``audit._touches_log``).
+_BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+def _built(kind: str, model: Any, order_by: Any) -> Any:
+    if order_by is None:
+        key: tuple[Any, ...] | None = (kind, model, None, None)
+    elif isinstance(order_by, InstrumentedAttribute):
+        key = (kind, model, order_by.class_, order_by.key)
+    else:  # an expression: built each time
+        key = None
+    stmt = _BUILT.get(key) if key is not None else None
+    if stmt is not None:
+        return stmt
+    patient = bindparam("patient_id")
+    if kind == "rows":
+        stmt = select(model).where(model.patient_id == patient)
+        stmt = stmt.order_by(order_by if order_by is not None else model.id)
+    else:
+        stmt = (
+            select(model)
+            .where(model.patient_id == patient)
+            .order_by(order_by.desc(), model.id.desc())
+            .limit(1)
+        )
+    if key is not None:
+        _BUILT[key] = stmt
+    return stmt
+
+
 def rows_for(session: Session, model: Any, patient_id: int, order_by: Any = None) -> list[Any]:
     """Every row of ``model`` for the patient, in ``order_by`` (default: id) order."""
-    stmt = select(model).where(model.patient_id == patient_id)
-    stmt = stmt.order_by(order_by if order_by is not None else model.id)
-    return list(session.execute(stmt).scalars())
+    stmt = _built("rows", model, order_by)
+    return list(session.execute(stmt, {"patient_id": patient_id}).scalars())
 
 
 def latest(session: Session, model: Any, patient_id: int, order_by: Any) -> Any:
     """The patient's newest row of ``model`` by ``order_by`` (then id), or None."""
-    stmt = (
-        select(model)
-        .where(model.patient_id == patient_id)
-        .order_by(order_by.desc(), model.id.desc())
-        .limit(1)
-    )
-    return session.execute(stmt).scalar_one_or_none()
+    stmt = _built("latest", model, order_by)
+    return session.execute(stmt, {"patient_id": patient_id}).scalar_one_or_none()
 
 
 def screening_criteria(session: Session, screening_id: int) -> list[m.ScreeningCriterion]:

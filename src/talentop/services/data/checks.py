@@ -71,15 +71,24 @@ def _entered(steps: list[m.StateChange], state: str) -> dt.date | None:
     return min(dates) if dates else None
 
 
-class _Patient:
-    """One patient's records, grouped by table, for the checks."""
+def _tables(checks: list[EditCheck]) -> frozenset[str]:
+    """The tables the checks read: their forms, the state history (dates a patient entered
+    a state) and, for lab windows, the labs."""
+    tables = {check.form for check in checks} | {"patient_state_history"}
+    if any(check.kind == "lab_window" for check in checks):
+        tables.add("labs")
+    return frozenset(tables)
 
-    def __init__(self, session: Any, patient: m.Patient):
+
+class _Patient:
+    """One patient's records the checks read, grouped by table."""
+
+    def __init__(self, session: Any, patient: m.Patient, tables: frozenset[str]):
         self.patient = patient
         self.rows: dict[str, list[Any]] = {}
         for table, row in [
             ("patients", patient),
-            *read_queries.patient_records(session, patient.id),
+            *read_queries.patient_records(session, patient.id, tables),
         ]:
             self.rows.setdefault(table, []).append(row)
         self.steps = sorted(self.rows.get("patient_state_history", []), key=lambda s: s.id)
@@ -210,7 +219,7 @@ def _lab_window(check: EditCheck, data: _Patient) -> list[Finding]:
 
 def evaluate(ctx: Context, session: Any, patient: m.Patient) -> list[Finding]:
     """Every finding of the protocol's edit checks on the patient's records now."""
-    data = _Patient(session, patient)
+    data = _Patient(session, patient, _tables(ctx.protocol.edit_checks))
     out: list[Finding] = []
     for check in ctx.protocol.edit_checks:
         if check.kind == "range":

@@ -109,13 +109,20 @@ def login(
     typed = _typed(username)
     at = now()
     outcome: LoginResult | None = None
+    typed_password = password if isinstance(password, str) else ""
+    # The password hash is checked before the write transaction (it is the slow part and
+    # holds no lock); the transaction then locks the username's throttle row, so logins of
+    # one username count their failures one after the other.
+    with store.read_only() as session:
+        user = queries.user_by_name(session, typed) if isinstance(username, str) else None
+        checked_hash = user.password_hash if user is not None else None
+    ok_password = verify_password(checked_hash, typed_password)
     with store.unit_of_work() as session:
         throttle = auth_queries.throttle(session, typed.lower())
         user = queries.user_by_name(session, typed) if isinstance(username, str) else None
-        ok_password = verify_password(
-            user.password_hash if user is not None else None,
-            password if isinstance(password, str) else "",
-        )
+        current_hash = user.password_hash if user is not None else None
+        if current_hash != checked_hash:  # the password changed meanwhile: check again
+            ok_password = verify_password(current_hash, typed_password)
         reason = _refusal(session, store, user, ok_password, throttle, totp, at)
         if reason is None:
             assert user is not None
