@@ -14,6 +14,7 @@ from markupsafe import Markup
 from talentop import __version__
 from talentop.services.permissions import allowed
 from talentop.services.states import STATES
+from talentop.web.forms import LEGENDS
 
 _ENV = Environment(
     loader=PackageLoader("talentop.web", "templates"),
@@ -115,7 +116,7 @@ _ENV.filters.update(
     state=lambda s: STATE_LABELS.get(s, _label(s)) if s else "",
     kind=lambda k: KIND_LABELS.get(k, _label(k)),
 )
-_ENV.globals.update(version=__version__)
+_ENV.globals.update(version=__version__, legends=LEGENDS)
 
 
 def nav_for(role: str | None) -> list[tuple[str, str]]:

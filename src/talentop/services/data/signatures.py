@@ -28,11 +28,16 @@ from talentop.services.data.records import content, content_hash
 from talentop.services.identity import totp as totp_codes
 from talentop.services.identity.events import auth_event
 from talentop.services.identity.passwords import verify_password
-from talentop.services.permissions import acting_user
+from talentop.services.permissions import acting_user, check_role
 from talentop.store import dm_queries, queries, read_queries, writes
 from talentop.store import models as m
 
 MEANINGS = ("entered", "reviewed", "approved")
+#: Who signs what besides the ``sign`` action of the permission table (the pages offer each
+#: form only to these roles): a case report by the site's investigator, the interim
+#: analysis by the statistician; an MDT member signs only their own vote.
+CASE_REPORT_ROLES = ("investigator", "admin")
+INTERIM_ROLES = ("statistician", "admin")
 #: milestone -> states whose reaching completes it.
 MILESTONES = {
     "end_of_induction": ("assessed", "not_randomised"),
@@ -131,12 +136,15 @@ def sign(
                 raise PermissionDenied(
                     f"sign refused: vote {ballot.id} is {ballot.member!r}'s; members sign their own vote"
                 )
-            patient, _ = require_patient(session, ctx, "sign", ballot.patient_id)
+            # One's own vote is signed even after it decided the review (the patient then
+            # leaves an MDT member's read scope): ownership is the check, not the scope.
+            check_role(user.username, user.role, "sign")
+            patient = queries.get(session, m.Patient, ballot.patient_id, what="patient")
             target_id = str(ballot.id)
         elif target == "case_report":
             if patient_id is None or milestone is None:
                 raise InvalidInput("case_report: expected patient_id and milestone")
-            if user.role not in ("investigator", "admin"):
+            if user.role not in CASE_REPORT_ROLES:
                 raise PermissionDenied(
                     f"sign refused: an investigator signs the case report, not a {user.role}"
                 )
@@ -150,7 +158,7 @@ def sign(
                 )
             target_id = f"{patient.id}:{milestone}"
         else:
-            if user.role not in ("statistician", "admin"):
+            if user.role not in INTERIM_ROLES:
                 raise PermissionDenied(
                     f"sign refused: the statistician signs the interim analysis, not a {user.role}"
                 )
@@ -230,4 +238,11 @@ def list_signatures(ctx: Context, *, patient_id: RecordId | None = None) -> list
         return [signature_dict(row, status_of(session, ctx, row)) for row in rows]
 
 
-__all__ = ["MEANINGS", "MILESTONES", "list_signatures", "sign"]
+__all__ = [
+    "CASE_REPORT_ROLES",
+    "INTERIM_ROLES",
+    "MEANINGS",
+    "MILESTONES",
+    "list_signatures",
+    "sign",
+]
