@@ -45,14 +45,17 @@ def _changes(entry: dict[str, Any]) -> list[tuple[str, Any, Any]]:
 def history_rows(ctx: Context, patient_id: int) -> list[dict[str, Any]]:
     """One row per changed field of every audit entry of the patient, oldest first, with the
     correction reason where the change was a correction."""
-    entries = audit_history(ctx, patient_id=patient_id, limit=1_000_000).items
+    entries = sorted(
+        audit_history(ctx, patient_id=patient_id, limit=1_000_000).items,
+        key=lambda e: e["seq"] or 0,
+    )
     with ctx.store.read_only() as session:
         reasons = {
-            (c.entity, c.entity_id, c.field.split(".")[0]): f"{c.category}: {c.reason}"
+            str(c.id): f"{c.category}: {c.reason}"
             for c in dm_queries.corrections_of(session, patient_id)
         }
     rows = []
-    for entry in sorted(entries, key=lambda e: e["seq"] or 0):
+    for index, entry in enumerate(entries):
         for field, old, new in _changes(entry):
             rows.append(
                 {
@@ -65,14 +68,33 @@ def history_rows(ctx: Context, patient_id: int) -> list[dict[str, Any]]:
                     "field": field,
                     "old": old,
                     "new": new,
-                    "reason": reasons.get(
-                        (entry["entity"], entry["entity_id"], field.replace("_json", ""))
-                    )
+                    "reason": _reason(entries, index, field, reasons)
                     if entry["action"] == "update"
                     else None,
                 }
             )
     return rows
+
+
+def _reason(entries: list[dict[str, Any]], index: int, field: str, reasons: dict) -> Any:
+    """The reason of the correction that made this update: its ``corrections`` row is
+    created after the update in the same transaction (the next such row of this record and
+    field), so each of several corrections of one field keeps its own reason."""
+    entry = entries[index]
+    name = field.replace("_json", "")
+    for later in entries[index + 1 :]:
+        after = later.get("after") or {}
+        if later["entity"] != "corrections" or later["action"] != "create":
+            continue
+        same_record = (after.get("entity"), after.get("entity_id")) == (
+            entry["entity"],
+            entry["entity_id"],
+        )
+        if same_record and str(after.get("field", "")).split(".")[0] == name:
+            return reasons.get(str(later["entity_id"]))
+        if same_record:
+            continue
+    return None
 
 
 @service

@@ -81,7 +81,7 @@ def submit_step(page: Page, step: Step, patient_id: int) -> Response:
             check_patient(page.ctx, patient_id, comment=comment, mode="warn")
         return result
 
-    _, refused = attempt(values, step.inputs, save)
+    _, refused = attempt(values, step.inputs, save, aliases=dict(step.aliases))
     if refused is not None:
         patient = sv.patient_summary(page.ctx, patient_id)
         return show_step(page, step, patient, **refused.shown())
