@@ -119,6 +119,9 @@ def sign(
     | None = None,
 ) -> dict[str, Any]:
     """Sign (see the module docstring); returns the signature as shown."""
+    # The interim's content is derived before the write transaction opens: derive_endpoints
+    # reads in a transaction of its own, which SQLite's write lock would refuse.
+    interim = _interim(ctx, target_id) if target == "interim" and target_id else None
     with ctx.store.unit_of_work() as session:
         user = acting_user(session, ctx.actor)
         if user is None:
@@ -166,7 +169,7 @@ def sign(
             if not target_id:
                 raise InvalidInput.field("target_id", target_id, "the data cut-off (YYYY-MM-DD)")
         _check_credentials(session, ctx, user, password, totp)
-        signed = _content(session, ctx, target, target_id, patient)
+        signed = interim if target == "interim" else _content(session, ctx, target, target_id, patient)
         row = writes.insert(
             session,
             ctx.actor,
