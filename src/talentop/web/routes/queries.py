@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from talentop import services as sv
 from talentop.api.deps import PatientId, RowId
 from talentop.errors import NotFound
-from talentop.services.permissions import allowed
+from talentop.services.permissions import SERVICE_ACTIONS, allowed
 from talentop.web.forms import Input
 from talentop.web.records import CATEGORY_INPUT, may_correct
 from talentop.web.routes.records import correction_aliases, correction_value
@@ -46,6 +46,10 @@ def query_list(
     p: Annotated[int, Query(ge=1, le=10**6)] = 1,
 ) -> Response:
     """Queries the user may see, newest first, 50 a page, with the counts."""
+    return _list(page, state=state, site=site, patient=patient, p=p)
+
+
+def _list(page: Page, *, state: str | None = None, site: str | None = None, patient: str | None = None, p: int = 1, checks: Any = None, refused: Refused | None = None) -> HTMLResponse:  # fmt: skip
     state = state if state in STATES else None
     notice = None
     patient_id = None
@@ -58,8 +62,10 @@ def query_list(
     result = None
     if notice is None:
         result = sv.list_queries(page.ctx, site=site or None, patient_id=patient_id, state=state, limit=PAGE_SIZE, offset=(p - 1) * PAGE_SIZE)  # fmt: skip
+    shown = refused.shown() if refused else {"status": 200, "values": {}, "errors": {}, "other": [], "violation": {}}  # fmt: skip
     return page.render(
         "queries.html",
+        status=shown["status"],
         title="Data queries",
         result=result,
         counts=sv.query_counts(page.ctx),
@@ -69,7 +75,25 @@ def query_list(
         notice=notice,
         current=p,
         pages=max(1, math.ceil((result.total if result else 0) / PAGE_SIZE)),
+        may_run_checks=allowed(page.user.role, SERVICE_ACTIONS["run_checks"]),
+        check_inputs=CHECK_INPUTS,
+        checks=checks,
+        values=shown["values"],
+        errors=shown["errors"],
+        other=shown["other"],
+        violation=shown["violation"],
     )
+
+
+CHECKS = "/checks/run"
+CHECK_INPUTS = (Input("site", "Site (empty: every site you may see)", hint="a site code, e.g. SH01"),)  # fmt: skip
+
+
+@router.post(CHECKS, response_class=HTMLResponse, **page("POST", CHECKS, "run_checks"))
+def run_checks(page: PageDep) -> Response:
+    """The protocol's edit checks in batch: each new finding opens a query (shown below)."""
+    result, refused = attempt(page.values(), CHECK_INPUTS, lambda a: sv.run_checks(page.ctx, site=a["site"]))  # fmt: skip
+    return _list(page, state="open", checks=result, refused=refused)
 
 
 QUERY = "/patients/{patient_id}/queries/{query_id}"
