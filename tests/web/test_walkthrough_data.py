@@ -118,17 +118,25 @@ def test_query_answered_with_a_correction_verified_locked_and_signed(web_trial):
     assert '<span class="sig sig-valid">valid</span>' in signature and "UTC" not in signature.split("<tbody>")[0] or True  # fmt: skip
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", signature)
     queries = page.split('id="queries"')[1].split("</section>")[0]
-    assert "closed" in queries and "answer by coordinator_a" in queries and "with correction" in queries
+    assert (
+        "closed" in queries
+        and "answer by coordinator_a" in queries
+        and "with correction" in queries
+    )
     assert "close by monitor_a" in queries
     corrections = page.split('id="corrections"')[1].split("</section>")[0]
-    assert "<del>36.0</del> → <ins>54.0</ins>" in corrections and "transcription error" in corrections
+    assert (
+        "<del>36.0</del> → <ins>54.0</ins>" in corrections and "transcription error" in corrections
+    )
     row = page.split(f'id="rec-lesion_measurements-{meas}"')[1].split("</li>")[0]
     assert "verified" in row and "locked" in row
     assert "cleaned for the interim" in page  # the lock is named
 
     # a later correction (after unlocking) breaks the signature and clears the SDV mark
     lock_id = re.search(r'href="/locks/(\d+)/unlock"', dm.get(record).text).group(1)
-    assert dm.post(f"/locks/{lock_id}/unlock", {"reason": "late source document"}).status_code == 303
+    assert (
+        dm.post(f"/locks/{lock_id}/unlock", {"reason": "late source document"}).status_code == 303
+    )
     corrected = coord.post(f"{record}/correct", {"field": "diameter_mm", "value": "52", "reason": "late report", "category": "late_result"})  # fmt: skip
     assert corrected.status_code == 200 and 'id="sdv-cleared"' in corrected.text
     page = monitor.get(f"/patients/{pid}").text
@@ -164,7 +172,9 @@ def test_statistician_sees_stratification_errors_and_signs_the_interim(web_trial
     assert wrong.status_code == 422 and _error_for(wrong.text, "value") == "Enter a whole number, e.g. 2."  # fmt: skip
     done = inv.post(url, {"field": "record.ecog", "value": "1", "reason": "ECOG 1 in the clinic notes", "category": "source_corrected"})  # fmt: skip
     assert done.status_code == 200 and 'id="stratification-errors"' in done.text
-    assert f"The allocation stays arm {arm}" in done.text and 'id="rederived-eligibility"' in done.text
+    assert (
+        f"The allocation stays arm {arm}" in done.text and 'id="rederived-eligibility"' in done.text
+    )
     assert sv.patient_summary(inv_ctx, pid)["arm"] == arm
 
     stat = Browser(web_trial)
@@ -173,7 +183,9 @@ def test_statistician_sees_stratification_errors_and_signs_the_interim(web_trial
     strata = analysis.split('id="stratification-errors"')[1].split("</section>")[0]
     assert "ST1" in strata and "ecog0" in strata and "ecog1" in strata
     assert 'href="/analysis/sign"' in analysis
-    assert 'href="/analysis/sign"' not in inv.get("/analysis").text or True  # not the investigator's page (403)
+    assert (
+        'href="/analysis/sign"' not in inv.get("/analysis").text or True
+    )  # not the investigator's page (403)
     assert inv.get("/analysis/sign").status_code == 403
     signed = stat.post("/analysis/sign", {"cutoff": day(300).isoformat(), "meaning": "approved", "password": PASSWORD})  # fmt: skip
     assert signed.status_code == 303

@@ -39,7 +39,9 @@ def data_cards(page: Any, patient_id: int, site_id: int, records: list[dict[str,
         "correctable": correctable,
         "sdv_labels": SDV_LABELS,
         "measurements": {
-            r["id"]: measurements_of(r, records) for r in records if r["kind"] == "assessment_visits"
+            r["id"]: measurements_of(r, records)
+            for r in records
+            if r["kind"] == "assessment_visits"
         },
         "queries": queries,
         "corrections": status["corrections"],

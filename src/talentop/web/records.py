@@ -167,14 +167,32 @@ def query_inputs(fields: tuple[tuple[str, str], ...]) -> tuple[Input, ...]:
     """Raising a query: the field and the question."""
     return (
         Input("field", "Field the query is about", "select", choices=fields, required=True),
-        Input("text", "Question to the site", "textarea", required=True, hint="e.g. 36 mm on the CRF, 54 mm in the radiology report?"),  # fmt: skip
+        Input(
+            "text",
+            "Question to the site",
+            "textarea",
+            required=True,
+            hint="e.g. 36 mm on the CRF, 54 mm in the radiology report?",
+        ),  # fmt: skip
     )
 
 
 LOCK_INPUTS = (
-    Input("reason", "Reason for the lock", "textarea", required=True, hint="e.g. cleaned for the interim analysis"),  # fmt: skip
+    Input(
+        "reason",
+        "Reason for the lock",
+        "textarea",
+        required=True,
+        hint="e.g. cleaned for the interim analysis",
+    ),  # fmt: skip
 )
 UNLOCK_INPUTS = (
-    Input("reason", "Reason for lifting the lock", "textarea", required=True, hint="e.g. query answered after the freeze"),  # fmt: skip
+    Input(
+        "reason",
+        "Reason for lifting the lock",
+        "textarea",
+        required=True,
+        hint="e.g. query answered after the freeze",
+    ),  # fmt: skip
 )
 __all__ = ["CATEGORY_INPUT", "LOCK_INPUTS", "SDV_LABELS", "UNLOCK_INPUTS", "choices"]

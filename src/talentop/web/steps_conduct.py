@@ -82,7 +82,12 @@ def conduct_steps(protocol: Protocol) -> list[Any]:
                     hint="left empty: the category's usual classification",
                 ),  # fmt: skip
                 Input("description", "What happened", "textarea", required=True),
-                Input("corrective_action", "Corrective action", "textarea", hint="what was done about it"),  # fmt: skip
+                Input(
+                    "corrective_action",
+                    "Corrective action",
+                    "textarea",
+                    hint="what was done about it",
+                ),  # fmt: skip
                 Input(
                     "preventive_action",
                     "Preventive action",
@@ -107,8 +112,18 @@ def conduct_steps(protocol: Protocol) -> list[Any]:
                 Input("dose_value", "Dose", "number"),
                 Input("dose_unit", "Dose unit", hint="e.g. mg"),
                 Input("frequency", "Frequency", hint="e.g. once daily"),
-                Input("ongoing", "Still taken?", "yesno", hint="left empty: yes unless a stop date is given"),  # fmt: skip
-                _date("stop_date", "Stopped on", required=False, hint="year-month-day; empty if still taken"),  # fmt: skip
+                Input(
+                    "ongoing",
+                    "Still taken?",
+                    "yesno",
+                    hint="left empty: yes unless a stop date is given",
+                ),  # fmt: skip
+                _date(
+                    "stop_date",
+                    "Stopped on",
+                    required=False,
+                    hint="year-month-day; empty if still taken",
+                ),  # fmt: skip
                 Input(
                     "drug_class",
                     "Class the protocol watches",

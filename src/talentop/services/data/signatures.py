@@ -169,7 +169,9 @@ def sign(
             if not target_id:
                 raise InvalidInput.field("target_id", target_id, "the data cut-off (YYYY-MM-DD)")
         _check_credentials(session, ctx, user, password, totp)
-        signed = interim if target == "interim" else _content(session, ctx, target, target_id, patient)
+        signed = (
+            interim if target == "interim" else _content(session, ctx, target, target_id, patient)
+        )
         row = writes.insert(
             session,
             ctx.actor,

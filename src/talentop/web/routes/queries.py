@@ -27,8 +27,14 @@ PAGE_SIZE = 50
 STATES = ("open", "answered", "closed")
 
 ANSWER_INPUTS = (
-    Input("answer", "Your answer", "textarea", required=True, hint="what the source document says"),  # fmt: skip
-    Input("value", "Corrected value", hint="only if the value was wrong; empty: answer without a correction"),  # fmt: skip
+    Input(
+        "answer", "Your answer", "textarea", required=True, hint="what the source document says"
+    ),  # fmt: skip
+    Input(
+        "value",
+        "Corrected value",
+        hint="only if the value was wrong; empty: answer without a correction",
+    ),  # fmt: skip
     CATEGORY_INPUT,
 )
 CLOSE_INPUTS = (Input("close_note", "Note on closing", "textarea", hint="e.g. resolved: corrected on source"),)  # fmt: skip
@@ -130,7 +136,8 @@ def show_query(page: Page, patient_id: int, query: dict[str, Any], *, refused: R
         query=query,
         record_url=f"/patients/{patient_id}/records/{entity}/{query['entity_id']}",
         can_answer=can_answer,
-        can_correct=can_answer and may_correct(page.user.role, page.user.site_id, entity, site_id),  # fmt: skip
+        can_correct=can_answer
+        and may_correct(page.user.role, page.user.site_id, entity, site_id),  # fmt: skip
         can_close=query["state"] != "closed" and _may_manage(page, query),
         can_reopen=query["state"] != "open" and _may_manage(page, query),
         answer_inputs=ANSWER_INPUTS,

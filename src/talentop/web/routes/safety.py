@@ -68,7 +68,10 @@ def _causality_inputs(protocol: Protocol, *, update: bool = False) -> tuple[Inpu
             "select",
             choices=choices(*RELATEDNESS),
             group="causality",
-            hint=hint_drug or ("only if the patient was operated before the onset" if p.kind == "procedure" else ""),  # fmt: skip
+            hint=hint_drug
+            or (
+                "only if the patient was operated before the onset" if p.kind == "procedure" else ""
+            ),  # fmt: skip
         )
         for p in products
     )
@@ -77,7 +80,13 @@ def _causality_inputs(protocol: Protocol, *, update: bool = False) -> tuple[Inpu
 def report_inputs(protocol: Protocol) -> tuple[Input, ...]:
     return (
         *_criteria_inputs(),
-        Input("awareness_at", "The site became aware of the event", "datetime", required=True, hint="date and time: the 24-hour clock starts here"),  # fmt: skip
+        Input(
+            "awareness_at",
+            "The site became aware of the event",
+            "datetime",
+            required=True,
+            hint="date and time: the 24-hour clock starts here",
+        ),  # fmt: skip
         Input("reported_at", "Report sent to the sponsor", "datetime", hint="empty: now"),
         OFFSET,
         *_causality_inputs(protocol),
@@ -88,12 +97,26 @@ def report_inputs(protocol: Protocol) -> tuple[Input, ...]:
 
 def follow_up_inputs(protocol: Protocol) -> tuple[Input, ...]:
     return (
-        Input("info_received_at", "New information received", "datetime", required=True, hint="the follow-up clock starts here"),  # fmt: skip
+        Input(
+            "info_received_at",
+            "New information received",
+            "datetime",
+            required=True,
+            hint="the follow-up clock starts here",
+        ),  # fmt: skip
         Input("reported_at", "Follow-up sent to the sponsor", "datetime", hint="empty: now"),
         OFFSET,
         Input("description", "New information", "textarea", required=True),
-        Input("outcome", "Outcome now", "select", choices=choices(*OUTCOMES), hint="empty: unchanged"),  # fmt: skip
-        Input("grade", "CTCAE grade now", "select", choices=tuple((str(g), f"grade {g}") for g in range(1, 6)), hint="empty: unchanged; the AE record is updated"),  # fmt: skip
+        Input(
+            "outcome", "Outcome now", "select", choices=choices(*OUTCOMES), hint="empty: unchanged"
+        ),  # fmt: skip
+        Input(
+            "grade",
+            "CTCAE grade now",
+            "select",
+            choices=tuple((str(g), f"grade {g}") for g in range(1, 6)),
+            hint="empty: unchanged; the AE record is updated",
+        ),  # fmt: skip
         *_criteria_inputs(),
         *_causality_inputs(protocol, update=True),
     )
@@ -180,7 +203,9 @@ def report(page: PageDep, patient_id: PatientId, ae_id: RowId) -> Response:
             reported_at=_at(args["reported_at"], args["utc_offset"]),
         )
 
-    result, refused = attempt(page.values(), report_inputs(protocol), call, aliases=aliases(protocol))
+    result, refused = attempt(
+        page.values(), report_inputs(protocol), call, aliases=aliases(protocol)
+    )
     if refused is not None:
         return _report_form(page, patient_id, ae_id, refused)
     return see_other(f"/patients/{patient_id}/sae/{result['sae_id']}?done=reported")
@@ -208,7 +233,12 @@ def sae_page(page: PageDep, patient_id: PatientId, sae_id: RowId, done: Annotate
         r=record,
         done=done,
         criteria=CRITERION_LABELS,
-        can_follow_up=may_write(page.user.role, page.user.site_id, "record_sae_follow_up", _patient_site(timeline["records"])),  # fmt: skip
+        can_follow_up=may_write(
+            page.user.role,
+            page.user.site_id,
+            "record_sae_follow_up",
+            _patient_site(timeline["records"]),
+        ),  # fmt: skip
     )
 
 

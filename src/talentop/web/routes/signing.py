@@ -41,8 +41,20 @@ assert set(MILESTONE_LABELS) == set(MILESTONES)
 def credentials(page: Page) -> tuple[Input, ...]:
     """Meaning, the password again and, if the user has it, the two-factor code."""
     inputs = [
-        Input("meaning", "Meaning of your signature", "select", choices=tuple(MEANING_LABELS.items()), required=True),  # fmt: skip
-        Input("password", "Your password, again", "password", required=True, hint="a signature needs your password each time"),  # fmt: skip
+        Input(
+            "meaning",
+            "Meaning of your signature",
+            "select",
+            choices=tuple(MEANING_LABELS.items()),
+            required=True,
+        ),  # fmt: skip
+        Input(
+            "password",
+            "Your password, again",
+            "password",
+            required=True,
+            hint="a signature needs your password each time",
+        ),  # fmt: skip
     ]
     if identity.whoami(page.ctx)["totp_enabled"]:
         inputs.append(Input("totp", "Two-factor code", required=True, hint="the 6 digits your app shows now", attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))  # fmt: skip
@@ -90,7 +102,13 @@ def _case_form(page: Page, patient_id: int, refused: Refused | None = None) -> H
     elif not milestones:
         violation = {"rule": "a case report is signed at a milestone: end of induction, randomisation, end of treatment, end of study", "message": "The patient has reached none yet."}  # fmt: skip
     inputs = (
-        Input("milestone", "Milestone", "select", choices=tuple((m, MILESTONE_LABELS[m]) for m in milestones), required=True),  # fmt: skip
+        Input(
+            "milestone",
+            "Milestone",
+            "select",
+            choices=tuple((m, MILESTONE_LABELS[m]) for m in milestones),
+            required=True,
+        ),  # fmt: skip
         *credentials(page),
     )
     defaults = {"meaning": "approved", "milestone": milestones[-1] if milestones else ""}
@@ -159,7 +177,9 @@ SIGN_INTERIM = "/analysis/sign"
 
 def _interim_form(page: Page, refused: Refused | None = None) -> HTMLResponse:
     inputs = (
-        Input("cutoff", "Data cut-off of the analysis", "date", required=True, hint="year-month-day"),  # fmt: skip
+        Input(
+            "cutoff", "Data cut-off of the analysis", "date", required=True, hint="year-month-day"
+        ),  # fmt: skip
         *credentials(page),
     )
     return _form(
