@@ -18,6 +18,7 @@ from flow_helpers import PROTOCOL, day, register, to_induction
 from talentop import services as sv
 from talentop.api import create_app
 from talentop.protocol import protocol_from_mapping
+from talentop.store import models as m
 from trial_builder import ApiTrial
 
 pytestmark = pytest.mark.db
@@ -203,3 +204,24 @@ def test_edit_checks_in_batch_from_the_queries_page(web_trial):
     coord.login("coordinator_a")
     assert 'action="/checks/run"' not in coord.get("/queries").text
     assert coord.post("/checks/run", {}).status_code == 403
+
+
+def test_an_edit_check_warning_is_saved_anyway_with_a_comment(web_trial):
+    """The protocol's ``albumin_range`` edit check (15-60 g/L): 3.8 is g/dL typed as g/L."""
+    store = web_trial.store
+    pid = register(sv.Context(store, PROTOCOL, "investigator_a"), "SH01", "EW1")
+    inv = Browser(web_trial)
+    inv.login("investigator_a")
+    lab = {"sampled_on": day(-10).isoformat(), "test": "albumin", "value": "3.8", "unit": "g/L"}
+    warned = inv.post(f"/patients/{pid}/labs", lab)
+    assert warned.status_code == 409 and 'id="edit-check-warnings"' in warned.text
+    assert "albumin outside 15-60 g/L" in warned.text and 'value="3.8"' in warned.text
+    assert 'name="check_comment"' in warned.text
+    assert _rows(store, "labs", pid) == 0  # nothing saved yet
+    saved = inv.post(f"/patients/{pid}/labs", {**lab, "check_comment": "3.8 g/dL on the source; unit confirmed by the lab"})  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    assert _rows(store, "labs", pid) == 1
+    with store.unit_of_work() as session:  # the warning is kept with its comment, no query
+        finding = session.query(m.CheckFinding).filter_by(patient_id=pid).one()
+        assert finding.check_id == "albumin_range" and finding.query_id is None
+        assert finding.comment == "3.8 g/dL on the source; unit confirmed by the lab"
