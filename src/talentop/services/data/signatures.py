@@ -91,6 +91,13 @@ def _interim(ctx: Context, cutoff: str) -> Any:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
+def _require_interim_signer(user: m.User | None) -> None:
+    if user is not None and user.role not in INTERIM_ROLES:
+        raise PermissionDenied(
+            f"sign refused: the statistician signs the interim analysis, not a {user.role}"
+        )
+
+
 def _check_credentials(
     session: Any, ctx: Context, user: m.User, password: str, totp: str | None
 ) -> None:
@@ -121,7 +128,11 @@ def sign(
     """Sign (see the module docstring); returns the signature as shown."""
     # The interim's content is derived before the write transaction opens: derive_endpoints
     # reads in a transaction of its own, which SQLite's write lock would refuse.
-    interim = _interim(ctx, target_id) if target == "interim" and target_id else None
+    interim = None
+    if target == "interim":
+        with ctx.store.read_only() as session:
+            _require_interim_signer(acting_user(session, ctx.actor))
+        interim = _interim(ctx, target_id) if target_id else None
     with ctx.store.unit_of_work() as session:
         user = acting_user(session, ctx.actor)
         if user is None:
@@ -161,10 +172,7 @@ def sign(
                 )
             target_id = f"{patient.id}:{milestone}"
         else:
-            if user.role not in INTERIM_ROLES:
-                raise PermissionDenied(
-                    f"sign refused: the statistician signs the interim analysis, not a {user.role}"
-                )
+            _require_interim_signer(user)
             read_scope(session, ctx, "sign")
             if not target_id:
                 raise InvalidInput.field("target_id", target_id, "the data cut-off (YYYY-MM-DD)")
