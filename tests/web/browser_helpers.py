@@ -161,3 +161,24 @@ def check_page(person: Person) -> None:
     assert unlabelled == [], (page.url, unlabelled)
     assert not [m for m in person.console if "Content Security Policy" in m], person.console
     assert all(u.startswith((person.base, "data:")) for u in person.requests), person.requests
+
+
+def open_each(chromium, server, users: dict[str, str], pages, width: int, shots: Shots, **ids) -> None:  # fmt: skip
+    """Open each ``(role, path)`` of ``pages`` at ``width`` as that role (one window per
+    role; ``path`` formatted with ``ids``): 200, ``check_page``, a screenshot."""
+    import re
+
+    people: dict[str, Person] = {}
+    for role, path in pages:
+        if role not in people:
+            people[role] = Person(chromium, server.url, width)
+            people[role].login(users[role])
+        person = people[role]
+        url = path.format(**ids)
+        response = person.go(url)
+        assert response.status == 200, (path, response.status)
+        check_page(person)
+        name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "dashboard"
+        shots(person.page, f"{role}-{name}")
+    for person in people.values():
+        person.close()

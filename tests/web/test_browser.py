@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import WIDTHS, Person, Server, Shots
+from browser_helpers import WIDTHS, Person, Server, Shots, open_each
 from browser_helpers import check_page as _check_page
 
 from flow_helpers import CRITERIA_FORM, PROTOCOL, day
@@ -269,17 +269,4 @@ def test_every_page_fits_the_window_and_is_labelled(chromium, served, tmp_path, 
     ctx = sv.Context(trial.store, PROTOCOL, "inv1")
     pid, _ = to_randomised(ctx, "FIT1")
     assessed = to_assessed(ctx, "FIT2")
-    shots = Shots(tmp_path)
-    people: dict[str, Person] = {}
-    for role, path in PAGES:
-        if role not in people:
-            people[role] = Person(chromium, server.url, width)
-            people[role].login(trial.users[role])
-        person = people[role]
-        response = person.go(path.format(pid=pid, assessed=assessed))
-        assert response.status == 200, (path, response.status)
-        _check_page(person)
-        name = path.strip("/").replace("/", "-").replace("{", "").replace("}", "") or "dashboard"
-        shots(person.page, f"{role}-{name}")
-    for person in people.values():
-        person.close()
+    open_each(chromium, server, trial.users, PAGES, width, Shots(tmp_path), pid=pid, assessed=assessed)  # fmt: skip

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import WIDTHS, Person, Server, Shots, check_page
+from browser_helpers import WIDTHS, Person, Server, Shots, check_page, open_each
 
 from flow_helpers import PROTOCOL, to_assessed, to_induction
 from talentop import services as sv
@@ -282,17 +282,4 @@ def test_the_new_pages_fit_the_window_and_are_labelled(chromium, served, tmp_pat
     monitor = sv.Context(store, PROTOCOL, "monitor_a")
     query = sv.raise_query(monitor, "screenings", screening, "record.ecog", "ECOG on source?")
     ids = {"pid": pid, "screening": screening, "sae": sae["sae_id"], "query": query["query_id"]}
-    shots = Shots(tmp_path)
-    people: dict[str, Person] = {}
-    for role, path in PAGES:
-        if role not in people:
-            people[role] = Person(chromium, server.url, width)
-            people[role].login(trial.users[role])
-        person = people[role]
-        response = person.go(path.format(**ids))
-        assert response.status == 200, (path, response.status)
-        check_page(person)
-        name = re.sub(r"[^a-z0-9]+", "-", path.format(**ids).lower()).strip("-")
-        shots(person.page, f"{role}-{name}")
-    for person in people.values():
-        person.close()
+    open_each(chromium, server, trial.users, PAGES, width, Shots(tmp_path), **ids)
