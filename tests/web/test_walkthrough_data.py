@@ -237,3 +237,31 @@ def test_a_database_freeze_refuses_new_records_with_the_lock_named(web_trial):
     lock_id = re.search(r'href="/locks/(\d+)/unlock"', admin.get("/locks").text).group(1)
     assert admin.post(f"/locks/{lock_id}/unlock", {"reason": "analysis done"}).status_code == 303
     assert inv.post(f"/patients/{pid}/labs", {"sampled_on": day(-10).isoformat(), "test": "albumin", "value": "38", "unit": "g/L"}).status_code == 303  # fmt: skip
+
+
+def test_a_locked_patient_refuses_a_dose_until_unlocked_with_a_reason(web_trial):
+    from flow_helpers import to_induction
+
+    store = web_trial.store
+    pid = to_induction(sv.Context(store, PROTOCOL, "investigator_a"), "LP1")
+    dm = Browser(web_trial)
+    dm.login("data_manager_a")
+    assert f'href="/patients/{pid}/lock"' in dm.get(f"/patients/{pid}").text
+    coord = Browser(web_trial)
+    coord.login("coordinator_a")
+    assert coord.get(f"/patients/{pid}/lock").status_code == 403
+    assert coord.post(f"/patients/{pid}/lock", {"reason": "x"}).status_code == 403
+    assert dm.post(f"/patients/{pid}/lock", {"reason": "x"}, csrf=False).status_code == 403
+    assert dm.post(f"/patients/{pid}/lock", {"reason": ""}).status_code == 422
+    assert dm.post(f"/patients/{pid}/lock", {"reason": "source review of LP1"}).status_code == 303
+    inv = Browser(web_trial)
+    inv.login("investigator_a")
+    dose = {"cycle": "1", "drug": "atezolizumab", "dose_given_mg": "1200", "given_on": day(0).isoformat(), "weight_kg": "70"}  # fmt: skip
+    refused = inv.post(f"/patients/{pid}/doses", dose)
+    assert refused.status_code == 409 and "source review of LP1" in refused.text
+    lock_id = re.search(r'href="/locks/(\d+)/unlock"', dm.get("/locks").text).group(1)
+    assert coord.post(f"/locks/{lock_id}/unlock", {"reason": "x"}).status_code == 403
+    assert dm.post(f"/locks/{lock_id}/unlock", {"reason": ""}).status_code == 422
+    done = dm.post(f"/locks/{lock_id}/unlock", {"reason": "review done"})
+    assert done.status_code == 303 and done.headers["location"] == f"/patients/{pid}?saved=unlocked"  # fmt: skip
+    assert inv.post(f"/patients/{pid}/doses", dose).status_code == 303
