@@ -300,3 +300,23 @@ def test_direct_edits_of_data_management_rows_are_detected(trial):
     report = sv.verify(ctx.store)
     assert not report.ok and any(p.entity == "data_queries" for p in report.problems)
     assert json.dumps([p.to_dict() for p in report.problems])
+
+
+def test_the_statistician_signs_the_interim_and_a_later_event_breaks_it(trial):
+    """The interim signature binds the ADTTE of the live database at the cut-off (derived
+    before the write transaction: on SQLite a second transaction cannot read under it)."""
+    from flow_helpers import statistician, to_randomised
+
+    ctx = trial
+    pid, _ = to_randomised(ctx, "IS1")
+    system = sv.Context(ctx.store, PROTOCOL, "system")
+    identity.change_password(system, PASSWORD, username="stat1")
+    stat = statistician(ctx)
+    signed = sv.sign(stat, "interim", meaning="approved", password=PASSWORD, target_id=day(300).isoformat())  # fmt: skip
+    assert signed["status"] == "valid" and signed["target_id"] == day(300).isoformat()
+    assert [s["status"] for s in sv.list_signatures(stat)] == ["valid"]
+    with pytest.raises(PermissionDenied, match="statistician signs"):
+        sv.sign(ctx, "interim", meaning="approved", password=PASSWORD, target_id=day(300).isoformat())  # fmt: skip
+    sv.record_death(ctx, pid, day(200))  # overall survival changes at this cut-off
+    assert [s["status"] for s in sv.list_signatures(stat)] == ["broken"]
+    assert sv.verify(ctx.store).ok

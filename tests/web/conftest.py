@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from browser_helpers import chromium  # noqa: F401 - the Chromium fixture of the browser tests
 from web_helpers import Browser
 
 from trial_builder import ApiTrial, build_trial

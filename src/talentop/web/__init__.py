@@ -21,7 +21,20 @@ module                     what
 ``routes/tumour``          baseline lesions, assessment with RECIST/mRECIST before saving
 ``routes/decisions``       MDT vote, randomisation with a confirmation step
 ``routes/steps``           every other step of the path (one generic form each)
-``routes/analysis``        statistician's interim report, ADTTE; audit verification
+``routes/analysis``        statistician's interim report, ADTTE, stratification errors; audit
+                           verification
+``records``, ``routes/records``   one record: values, SDV, locks, queries, corrections;
+                           correct (what was re-derived), verify, lock, raise a query
+``routes/queries``         queries list and counts, one query: answer (with a correction),
+                           close, re-open
+``routes/locks``           locks, patient lock, database freeze, unlock
+``routes/signing``         e-signatures: case report, own MDT vote, interim analysis
+``routes/safety``          SAE report, follow-ups, the SAE and its printable form, SAE
+                           listing, overdue clocks, medication findings
+``routes/conduct``         deviation log per site and summary by category and arm
+``steps_conduct``          withdrawal of consent, deviation, medication, medical history
+``patient_cards``          the patient page's data-management and conduct cards
+``submit``                 a form's submission and how a refusal is shown
 =========================  =================================================================
 """
 
@@ -42,10 +55,16 @@ def install(app: FastAPI) -> None:
     from talentop.web.routes import (
         account,
         analysis,
+        conduct,
         decisions,
+        locks,
         overview,
         patients,
+        queries,
+        records,
+        safety,
         screening,
+        signing,
         steps,
         tumour,
     )
@@ -61,6 +80,12 @@ def install(app: FastAPI) -> None:
         decisions.router,
         steps.build(protocol),
         analysis.router,
+        records.router,
+        queries.router,
+        locks.router,
+        signing.router,
+        safety.router,
+        conduct.router,
     ):
         app.include_router(router)
     errors.install(app)

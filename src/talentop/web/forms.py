@@ -17,7 +17,8 @@ from talentop.errors import InvalidInput
 
 @dataclass(frozen=True)
 class Input:
-    """One form input. ``kind``: text | number | date | select | yesno | checkbox | textarea."""
+    """One form input. ``kind``: text | number | date | datetime | select | yesno | checkbox
+    | textarea | password (never shown again once typed)."""
 
     name: str
     label: str
@@ -34,6 +35,15 @@ class Input:
     def is_text(self) -> bool:
         """Free text a user types (what the hostile-input tests fill in)."""
         return self.kind in ("text", "textarea")
+
+
+#: Inputs of one ``group`` are shown together under this legend (a fieldset).
+LEGENDS = {
+    "scopes": "What the patient agreed to",
+    "withdrawn": "What the patient withdraws (and what it implies)",
+    "criteria": "Seriousness criteria (ICH E2A): tick every one that applies",
+    "causality": "Causality per product (the investigator's assessment)",
+}
 
 
 def choices(*values: str, labels: dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
@@ -143,13 +153,17 @@ def plain_problems(error: InvalidInput) -> list[Problem]:
     return out
 
 
-def errors_by_field(error: InvalidInput, known: set[str]) -> tuple[dict[str, str], list[Problem]]:
-    """(field -> message) for problems of inputs on the form, and the rest (shown on top)."""
+def errors_by_field(
+    error: InvalidInput, known: set[str], aliases: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[Problem]]:
+    """(field -> message) for problems of inputs on the form, and the rest (shown on top).
+    ``aliases``: a field the service names -> the input it was typed in."""
     by_field: dict[str, str] = {}
     other = []
     for problem in plain_problems(error):
-        if problem.field in known and problem.field not in by_field:
-            by_field[problem.field] = problem.message
+        key = (aliases or {}).get(problem.field or "", problem.field)
+        if key in known and key not in by_field:
+            by_field[key] = problem.message
         else:
             other.append(problem)
     return by_field, other

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from talentop import __version__
 from talentop.services.permissions import allowed
 from talentop.services.states import STATES
+from talentop.web.forms import LEGENDS
 
 _ENV = Environment(
     loader=PackageLoader("talentop.web", "templates"),
@@ -68,6 +69,23 @@ KIND_LABELS = {
     "biospecimens": "Biospecimen",
     "resectability_flags": "Resectability flag",
     "surgery_switches": "Switch to surgery",
+    "consents": "Informed consent",
+    "consent_withdrawals": "Consent withdrawn",
+    "sae_reports": "SAE report",
+    "sae_causality": "SAE causality",
+    "sae_follow_ups": "SAE follow-up report",
+    "concomitant_medications": "Concomitant medication",
+    "medical_history": "Medical history",
+    "resectability_assessments": "Resectability assessment",
+    "local_therapies": "Local therapy",
+    "corrections": "Correction",
+    "data_queries": "Data query",
+    "query_events": "Query step",
+    "check_findings": "Edit-check finding",
+    "verifications": "Source-data verification",
+    "record_locks": "Lock",
+    "signatures": "Electronic signature",
+    "stratification_errors": "Stratification error",
 }
 
 #: Navigation: (label, path, action the role needs).
@@ -76,6 +94,10 @@ NAV = (
     ("Patients", "/patients", "read"),
     ("Register", "/patients/new", "register"),
     ("MDT queue", "/mdt-queue", "read_mdt_queue"),
+    ("Queries", "/queries", "read"),
+    ("Safety", "/safety", "read"),
+    ("Deviations", "/deviations", "read"),
+    ("Locks", "/locks", "lock"),
     ("Audit", "/audit", "verify_audit"),
     ("Analysis", "/analysis", "analysis"),
 )
@@ -115,7 +137,7 @@ _ENV.filters.update(
     state=lambda s: STATE_LABELS.get(s, _label(s)) if s else "",
     kind=lambda k: KIND_LABELS.get(k, _label(k)),
 )
-_ENV.globals.update(version=__version__)
+_ENV.globals.update(version=__version__, legends=LEGENDS)
 
 
 def nav_for(role: str | None) -> list[tuple[str, str]]:

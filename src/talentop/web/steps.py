@@ -49,6 +49,8 @@ class Step:
     call: Call | None = None
     intro: str = ""
     group: str = "record"
+    #: a field the service names -> the input it was typed in (e.g. "scopes" -> a checkbox)
+    aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def action(self) -> str:
@@ -66,6 +68,8 @@ def _drugs(protocol: Protocol) -> tuple[tuple[str, str], ...]:
 
 def steps(protocol: Protocol) -> list[Step]:
     """Every step, in path order (the protocol gives drugs and discontinuation reasons)."""
+    from talentop.web.steps_conduct import conduct_steps
+
     return [
         Step(
             "consent",
@@ -97,8 +101,10 @@ def steps(protocol: Protocol) -> list[Step]:
                 scopes=[s for s in SCOPE_LABELS if a.get(f"scope_{s}")],
             ),
             intro="No screening procedure before the patient has signed the consent form in "
-            "force (ICH E6(R3) 2.8). Tick every part the patient agreed to.",
+            "force (ICH E6(R3) 2.8). Tick every part the patient agreed to. A newer form "
+            "version signed later is a re-consent.",
             group="path",
+            aliases=(("scopes", "scope_treatment"),),
         ),
         Step("screening", "screen_patient", "Screening", group="path"),
         Step(
@@ -368,17 +374,7 @@ def steps(protocol: Protocol) -> list[Step]:
             (_date("death_date", "Date of death"), Input("cause", "Cause", "textarea")),
             lambda c, p, a: sv.record_death(c, p, a["death_date"], cause=a["cause"]),
         ),
-        Step(
-            "deviation",
-            "record_deviation",
-            "Protocol deviation",
-            (
-                _date("deviation_date", "Date"),
-                Input("category", "Category", required=True, hint="e.g. visit window"),
-                Input("description", "Description", "textarea", required=True),
-            ),
-            lambda c, p, a: sv.record_deviation(c, p, a.pop("deviation_date"), **a),
-        ),
+        *conduct_steps(protocol),
         Step(
             "biospecimen",
             "record_biospecimen",
@@ -409,6 +405,9 @@ ANY_STATE = frozenset(
         "record_new_therapy",
         "record_biospecimen",
         "flag_for_resectability_review",
+        "withdraw_consent",
+        "record_conmed",
+        "record_medical_history",
     }
 )
 

@@ -28,11 +28,16 @@ from talentop.services.data.records import content, content_hash
 from talentop.services.identity import totp as totp_codes
 from talentop.services.identity.events import auth_event
 from talentop.services.identity.passwords import verify_password
-from talentop.services.permissions import acting_user
+from talentop.services.permissions import acting_user, check_role
 from talentop.store import dm_queries, queries, read_queries, writes
 from talentop.store import models as m
 
 MEANINGS = ("entered", "reviewed", "approved")
+#: Who signs what besides the ``sign`` action of the permission table (the pages offer each
+#: form only to these roles): a case report by the site's investigator, the interim
+#: analysis by the statistician; an MDT member signs only their own vote.
+CASE_REPORT_ROLES = ("investigator", "admin")
+INTERIM_ROLES = ("statistician", "admin")
 #: milestone -> states whose reaching completes it.
 MILESTONES = {
     "end_of_induction": ("assessed", "not_randomised"),
@@ -86,6 +91,13 @@ def _interim(ctx: Context, cutoff: str) -> Any:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
+def _require_interim_signer(user: m.User | None) -> None:
+    if user is not None and user.role not in INTERIM_ROLES:
+        raise PermissionDenied(
+            f"sign refused: the statistician signs the interim analysis, not a {user.role}"
+        )
+
+
 def _check_credentials(
     session: Any, ctx: Context, user: m.User, password: str, totp: str | None
 ) -> None:
@@ -114,6 +126,13 @@ def sign(
     | None = None,
 ) -> dict[str, Any]:
     """Sign (see the module docstring); returns the signature as shown."""
+    # The interim's content is derived before the write transaction opens: derive_endpoints
+    # reads in a transaction of its own, which SQLite's write lock would refuse.
+    interim = None
+    if target == "interim":
+        with ctx.store.read_only() as session:
+            _require_interim_signer(acting_user(session, ctx.actor))
+        interim = _interim(ctx, target_id) if target_id else None
     with ctx.store.unit_of_work() as session:
         user = acting_user(session, ctx.actor)
         if user is None:
@@ -131,12 +150,15 @@ def sign(
                 raise PermissionDenied(
                     f"sign refused: vote {ballot.id} is {ballot.member!r}'s; members sign their own vote"
                 )
-            patient, _ = require_patient(session, ctx, "sign", ballot.patient_id)
+            # One's own vote is signed even after it decided the review (the patient then
+            # leaves an MDT member's read scope): ownership is the check, not the scope.
+            check_role(user.username, user.role, "sign")
+            patient = queries.get(session, m.Patient, ballot.patient_id, what="patient")
             target_id = str(ballot.id)
         elif target == "case_report":
             if patient_id is None or milestone is None:
                 raise InvalidInput("case_report: expected patient_id and milestone")
-            if user.role not in ("investigator", "admin"):
+            if user.role not in CASE_REPORT_ROLES:
                 raise PermissionDenied(
                     f"sign refused: an investigator signs the case report, not a {user.role}"
                 )
@@ -150,15 +172,14 @@ def sign(
                 )
             target_id = f"{patient.id}:{milestone}"
         else:
-            if user.role not in ("statistician", "admin"):
-                raise PermissionDenied(
-                    f"sign refused: the statistician signs the interim analysis, not a {user.role}"
-                )
+            _require_interim_signer(user)
             read_scope(session, ctx, "sign")
             if not target_id:
                 raise InvalidInput.field("target_id", target_id, "the data cut-off (YYYY-MM-DD)")
         _check_credentials(session, ctx, user, password, totp)
-        signed = _content(session, ctx, target, target_id, patient)
+        signed = (
+            interim if target == "interim" else _content(session, ctx, target, target_id, patient)
+        )
         row = writes.insert(
             session,
             ctx.actor,
@@ -230,4 +251,11 @@ def list_signatures(ctx: Context, *, patient_id: RecordId | None = None) -> list
         return [signature_dict(row, status_of(session, ctx, row)) for row in rows]
 
 
-__all__ = ["MEANINGS", "MILESTONES", "list_signatures", "sign"]
+__all__ = [
+    "CASE_REPORT_ROLES",
+    "INTERIM_ROLES",
+    "MEANINGS",
+    "MILESTONES",
+    "list_signatures",
+    "sign",
+]

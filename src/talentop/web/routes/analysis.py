@@ -1,7 +1,8 @@
 """The statistician's view: the interim analysis computed from the live database with the
 demo's report code (``talentop.demo.live``: CONSORT, KM with numbers at risk, forest plot,
-published vs this trial), the ADTTE downloads (CSV, XPT), and the audit verification the
-monitors, data managers and statisticians run."""
+published vs this trial), the ADTTE downloads (CSV, XPT), the stratification errors (the
+analysis keeps the level as randomised), the interim's e-signatures; and the audit
+verification the monitors, data managers and statisticians run."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from markupsafe import Markup
 
 from talentop import services as sv
 from talentop.errors import InvalidInput
+from talentop.services.data.signatures import INTERIM_ROLES
 from talentop.web.forms import plain_problems
 from talentop.web.session import PageDep, page
 
@@ -31,8 +33,9 @@ def _cutoff(text: str | None) -> dt.date:
 
 
 @router.get("/analysis", response_class=HTMLResponse, **page("GET", "/analysis", "derive_endpoints"))  # fmt: skip
-def analysis(page: PageDep, cutoff: Annotated[str | None, Query(max_length=10)] = None) -> Response:
-    """The interim report of the live trial at the data cut-off (default today)."""
+def analysis(page: PageDep, cutoff: Annotated[str | None, Query(max_length=10)] = None, signed: Annotated[str | None, Query(max_length=2)] = None) -> Response:  # fmt: skip
+    """The interim report of the live trial at the data cut-off (default today), the
+    stratification errors (analysed as randomised) and the interim's signatures."""
     from talentop.demo.live import live_report
 
     on = _cutoff(cutoff)
@@ -47,6 +50,10 @@ def analysis(page: PageDep, cutoff: Annotated[str | None, Query(max_length=10)] 
         problem=problem,
         cutoff=on.isoformat(),
         table_html=table_html,
+        strata=sv.stratification_errors(page.ctx),
+        signatures=sv.list_signatures(page.ctx),
+        can_sign=page.user.role in INTERIM_ROLES,
+        signed=signed == "1",
     )
 
 

@@ -1,12 +1,14 @@
 """The dashboard: the live CONSORT funnel (each number links to the list of patients behind
-it), recruitment by site and month (a chart), the MDT queue, overdue doses and visits and
-open resectability flags, all within the caller's read scope; and the MDT queue page."""
+it), recruitment by site and month (a chart), the MDT queue, overdue doses and visits, open
+resectability flags, data queries by state, site, patient and age, SAEs overdue against
+their clocks and the patients who must re-consent, all within the caller's read scope; and
+the MDT queue page."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from talentop import services as sv
@@ -57,10 +59,13 @@ def dashboard(page: PageDep) -> Response:
         queue=queue,
         overdue=sv.overdue(ctx)[:50],
         flags=sv.open_resectability_flags(ctx),
+        query_counts=sv.query_counts(ctx),
+        sae_overdue=sv.overdue_saes(ctx)[:50],
+        reconsent=sv.reconsent_due(ctx),
     )
 
 
 @router.get("/mdt-queue", response_class=HTMLResponse, **page("GET", "/mdt-queue", "mdt_queue"))
-def mdt_queue(page: PageDep) -> Response:
+def mdt_queue(page: PageDep, signed: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:  # fmt: skip
     can_vote = allowed(page.user.role, "vote")
-    return page.render("mdt_queue.html", title="MDT queue", queue=sv.mdt_queue(page.ctx), can_vote=can_vote)  # fmt: skip
+    return page.render("mdt_queue.html", title="MDT queue", queue=sv.mdt_queue(page.ctx), can_vote=can_vote, signed=signed)  # fmt: skip

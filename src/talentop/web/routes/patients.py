@@ -14,6 +14,7 @@ from talentop.api.deps import PatientId
 from talentop.errors import InvalidInput
 from talentop.services.states import STATES
 from talentop.web.forms import Input, choices, errors_by_field, parse, required_problems
+from talentop.web.patient_cards import conduct_cards, data_cards
 from talentop.web.session import Page, PageDep, page, see_other
 from talentop.web.steps import offered, steps
 
@@ -198,6 +199,7 @@ def patient_page(page: PageDep, patient_id: PatientId, saved: Annotated[str | No
     records = facts["records"]
     mdt = _mdt_status(records)
     responses = [r for r in records if r["kind"] == "response_assessments"]
+    site_id = facts["site_id"]
     return page.render(
         "patient.html",
         title=f"Patient {patient['pseudo_id']}",
@@ -210,11 +212,29 @@ def patient_page(page: PageDep, patient_id: PatientId, saved: Annotated[str | No
         saved=saved,
         randomised=patient["arm"] is not None,
         can_audit=_can(page, "read_audit"),
+        dm=data_cards(page, patient_id, site_id, records),
+        conduct=conduct_cards(page, patient_id, site_id, records),
     )
 
 
-#: Rows shown inside others (criteria in the screening, measurements in the visit).
-HIDDEN_KINDS = frozenset({"screening_criteria", "lesion_measurements"})
+#: Rows shown inside others (criteria in the screening, measurements in the visit, an SAE's
+#: causality and follow-ups in its report) or in cards of their own (data management).
+HIDDEN_KINDS = frozenset(
+    {
+        "screening_criteria",
+        "lesion_measurements",
+        "sae_causality",
+        "sae_follow_ups",
+        "corrections",
+        "data_queries",
+        "query_events",
+        "check_findings",
+        "verifications",
+        "record_locks",
+        "signatures",
+        "stratification_errors",
+    }
+)
 
 
 def _mdt_status(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The simple steps of the path (``talentop.web.steps``): one form page each, GET shows it,
 POST calls the service. A problem is shown next to its input with everything typed kept
-(422); a step the protocol forbids now shows its rule (409); success goes back to the
-patient page (303)."""
+(422); a step the protocol forbids now shows its rule (409); the protocol's edit checks run
+on the saved records before the transaction commits: a finding is shown as a warning
+(409, nothing kept) and the form saved again with a comment keeps the values and records
+the comment (``talentop.web.submit``); success goes back to the patient page (303)."""
 
 from __future__ import annotations
 
@@ -12,18 +14,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from talentop import services as sv
 from talentop.api.deps import PatientId
-from talentop.errors import AllocationError, InvalidInput, ProtocolViolation
+from talentop.errors import InvalidInput, ProtocolViolation
 from talentop.protocol import Protocol
+from talentop.services.data.checks import check_patient
 from talentop.services.induction import protocol_dose_mg
-from talentop.web.forms import errors_by_field, parse, plain_problems, required_problems
+from talentop.web.forms import plain_problems
 from talentop.web.session import Page, PageDep, page, see_other
 from talentop.web.steps import Step, state_allows, steps
+from talentop.web.submit import CHECK_COMMENT, attempt, violation_of
 
-
-def violation_of(error: Exception) -> dict[str, str]:
-    """What a form shows of a ``ProtocolViolation`` (or a refused allocation)."""
-    rule = getattr(error, "rule", None) or "one allocation per patient"
-    return {"rule": rule, "message": str(error)}
+__all__ = ["build", "not_now", "show_step", "submit_step", "violation_of"]
 
 
 def not_now(step: Step, state: str) -> dict[str, str] | None:
@@ -46,6 +46,7 @@ def show_step(
     errors: dict[str, str] | None = None,
     other: list | None = None,
     violation: dict[str, str] | None = None,
+    warnings: list[dict[str, Any]] | None = None,
     **extra: Any,
 ) -> HTMLResponse:
     return page.render(
@@ -58,6 +59,8 @@ def show_step(
         errors=errors or {},
         other=other or [],
         violation=violation if violation is not None else not_now(step, patient["state"]),
+        warnings=warnings or [],
+        comment=CHECK_COMMENT,
         patient=patient,
         submit="Save",
         intro=step.intro,
@@ -66,22 +69,22 @@ def show_step(
 
 
 def submit_step(page: Page, step: Step, patient_id: int) -> Response:
-    """Run the step's service with the typed values; the form again on any problem."""
+    """Run the step's service with the typed values and the protocol's edit checks in one
+    transaction; the form again on any problem or warning."""
     assert step.call is not None
     values = page.values()
-    args = parse(step.inputs, values)
-    try:
-        problems = required_problems(step.inputs, args)
-        if problems:
-            raise InvalidInput(problems)
-        step.call(page.ctx, patient_id, dict(args))
-    except InvalidInput as error:
-        errors, other = errors_by_field(error, {i.name for i in step.inputs})
+    comment = values.get(CHECK_COMMENT.name, "").strip() or None
+
+    def save(args: dict[str, Any]) -> Any:
+        with page.ctx.store.transaction():
+            result = step.call(page.ctx, patient_id, args)
+            check_patient(page.ctx, patient_id, comment=comment, mode="warn")
+        return result
+
+    _, refused = attempt(values, step.inputs, save, aliases=dict(step.aliases))
+    if refused is not None:
         patient = sv.patient_summary(page.ctx, patient_id)
-        return show_step(page, step, patient, status=422, values=values, errors=errors, other=other, violation={})  # fmt: skip
-    except (ProtocolViolation, AllocationError) as error:
-        patient = sv.patient_summary(page.ctx, patient_id)
-        return show_step(page, step, patient, status=409, values=values, violation=violation_of(error))  # fmt: skip
+        return show_step(page, step, patient, **refused.shown())
     return see_other(f"/patients/{patient_id}?saved={step.slug}")
 
 
