@@ -12,7 +12,7 @@ import pytest
 
 from flow_helpers import PROTOCOL
 from talentop import services as sv
-from talentop.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from talentop.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from talentop.services import identity
 from talentop.services.identity import keys
 from talentop.store import models as m
@@ -308,3 +308,15 @@ def test_production_hash_profile_is_rfc9106_argon2id():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["rfc9106_low_memory", "argon2id", "m=65536,t=3,p=4"]
+
+
+def test_a_monitor_is_created_with_the_sites_they_read_in_one_transaction(store, trial):
+    """`user add mon --role monitor --assign-sites SH01`: the monitor reads SH01 from the
+    first login; an unknown site creates nothing (one transaction)."""
+    sv.create_site(trial, "BJ02", "Beijing")
+    identity.create_account(trial, "mon1", "monitor", PASSWORD, assigned_sites=["SH01"])
+    users = {u["username"]: u for u in sv.list_users(trial).items}
+    assert users["mon1"]["assigned_sites"] == ["SH01"]
+    with pytest.raises(NotFound, match="XX9"):
+        identity.create_account(trial, "mon2", "monitor", PASSWORD, assigned_sites=["XX9"])
+    assert "mon2" not in {u["username"] for u in sv.list_users(trial).items}

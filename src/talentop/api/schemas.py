@@ -58,6 +58,9 @@ class UserIn(Body):
     site_code: Code | None = Field(None, examples=["SH01"])
     full_name: Name | None = None
     specialty: Code | None = Field(None, examples=["hepatobiliary_surgeon"])
+    assigned_sites: list[Code] | None = Field(
+        None, max_length=200, examples=[["SH01"]], description="Monitors: the sites they read"
+    )
 
 
 class UserChangeIn(Body):

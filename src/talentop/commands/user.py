@@ -74,6 +74,12 @@ def add(
     specialty: str | None = typer.Option(
         None, "--specialty", help="MDT members: e.g. hepatobiliary_surgeon, radiologist."
     ),
+    assign: str | None = typer.Option(
+        None,
+        "--assign-sites",
+        help="Monitors: comma-separated codes of the sites they read (a monitor without "
+        "assigned sites sees no patient).",
+    ),
     password_stdin: bool = STDIN,
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -84,14 +90,27 @@ def add(
 
     ctx = _ctx(url)
     password = _password(username, password_stdin)
+    assigned = [c.strip() for c in (assign or "").split(",") if c.strip()]
     user_id = identity.create_account(
-        ctx, username, role, password, site_code=site, full_name=full_name, specialty=specialty
-    )
-    result = {"user_id": user_id, "username": username, "role": role, "site": site}
+        ctx, username, role, password, site_code=site, full_name=full_name, specialty=specialty,
+        assigned_sites=assigned or None,
+    )  # fmt: skip
+    result = {
+        "user_id": user_id, "username": username, "role": role, "site": site,
+        "assigned_sites": assigned,
+    }  # fmt: skip
     if as_json:
         print_json(result)
     else:
-        console.print(f"user [bold]{username}[/] created: role {role}, site {site or 'none'}")
+        sites = f", reads sites {', '.join(assigned)}" if assigned else ""
+        console.print(
+            f"user [bold]{username}[/] created: role {role}, site {site or 'none'}{sites}"
+        )
+        if role == "monitor" and not assigned:
+            console.print(
+                "note: a monitor reads only the sites assigned to them: "
+                f"talentop user role {username} --assign-sites CODE,..."
+            )
 
 
 @user_app.command("passwd")

@@ -61,6 +61,7 @@ def create_user(body: UserIn, ctx: CtxDep) -> Any:
                 site_code=body.site_code,
                 full_name=body.full_name,
                 specialty=body.specialty,
+                assigned_sites=body.assigned_sites,
             ),
             "username": body.username,
         },

@@ -47,9 +47,11 @@ def create_account(
     site_code: str | None = None,
     full_name: str | None = None,
     specialty: str | None = None,
+    assigned_sites: list[str] | None = None,
 ) -> int:
     """Create a user who can log in (``create_user`` + an argon2id password), one transaction.
-    Only an admin (or ``system``, for the first admin) may."""
+    Only an admin (or ``system``, for the first admin) may. ``assigned_sites``: the sites a
+    monitor reads (as ``change_role``), set in the same transaction."""
     check_rules(username, password)
     with ctx.store.atomic() as session:
         user_id = create_user(
@@ -57,6 +59,8 @@ def create_account(
         )
         user = queries.get(session, m.User, user_id)
         _set_password(session, ctx, user, password, "account_created")
+        if assigned_sites:
+            change_role(ctx, username, assigned_sites=assigned_sites)
         return user_id
 
 
