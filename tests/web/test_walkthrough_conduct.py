@@ -190,8 +190,14 @@ def test_edit_checks_in_batch_from_the_queries_page(web_trial):
     dm.login("data_manager_a")
     page = dm.get("/queries").text
     assert 'action="/checks/run"' in page
-    assert dm.post("/checks/run", {"site": "XX99"}).status_code == 404
+    # The site is chosen from a list; a code the user may not see is refused next to the
+    # field, the form still there (it used to end on a 404 page), and nothing is run.
+    assert '<select id="in-site" name="site"' in page and '<option value="SH01">' in page
     before = sv.query_counts(sv.Context(store, PROTOCOL, "system"))["by_state"]["open"]
+    wrong = dm.post("/checks/run", {"site": "XX99"})
+    assert wrong.status_code == 422
+    assert 'id="err-site"' in wrong.text and 'action="/checks/run"' in wrong.text
+    assert sv.query_counts(sv.Context(store, PROTOCOL, "system"))["by_state"]["open"] == before
     assert dm.post("/checks/run", {}, csrf=False).status_code == 403
     done = dm.post("/checks/run", {"site": "SH01"})
     assert done.status_code == 200, done.text
@@ -200,6 +206,11 @@ def test_edit_checks_in_batch_from_the_queries_page(web_trial):
     assert re.search(r"\d+ patients? checked", result)
     after = sv.query_counts(sv.Context(store, PROTOCOL, "system"))["by_state"]["open"]
     assert after == before + opened
+    # each finding links to the record it is about (not to an internal patient number)
+    if opened:
+        findings = done.text.split('id="checks-findings"')[1].split("</ul>")[0]
+        assert re.search(r'href="/patients/\d+/records/[a-z_]+/\d+"', findings)
+        assert ">patient " not in findings
     coord = Browser(web_trial)
     coord.login("coordinator_a")
     assert 'action="/checks/run"' not in coord.get("/queries").text
