@@ -96,6 +96,11 @@ def test_an_sae_report_its_follow_up_and_the_printable_form(web_trial):
     assert "recovering on ICU" in shown and "(outcome: recovering)" in shown
     printable = inv.get(f"{sae_url}/form")
     assert printable.status_code == 200 and "@media print" in printable.text
+    # every time on the form says it is UTC (the follow-up's were bare ISO strings), and the
+    # sheet fits a phone (viewport; the 32 % header width only on the label-value tables,
+    # which pushed the four-column causality table to 128 %)
+    assert "<td>2025-01-30 00:00 UTC</td><td>2025-01-30 02:00 UTC</td>" in printable.text
+    assert 'name="viewport"' in printable.text and '<table class="list"><tr><th>Product' in printable.text  # fmt: skip
     assert "script-src" not in printable.headers["content-security-policy"]
     assert "default-src 'none'" in printable.headers["content-security-policy"]
     assert other.get(f"{sae_url}/form").status_code == 403
