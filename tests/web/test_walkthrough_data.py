@@ -259,9 +259,15 @@ def test_a_locked_patient_refuses_a_dose_until_unlocked_with_a_reason(web_trial)
     dose = {"cycle": "1", "drug": "atezolizumab", "dose_given_mg": "1200", "given_on": day(0).isoformat(), "weight_kg": "70"}  # fmt: skip
     refused = inv.post(f"/patients/{pid}/doses", dose)
     assert refused.status_code == 409 and "source review of LP1" in refused.text
-    lock_id = re.search(r'href="/locks/(\d+)/unlock"', dm.get("/locks").text).group(1)
+    locks = dm.get("/locks").text
+    lock_id = re.search(r'href="/locks/(\d+)/unlock"', locks).group(1)
+    pseudo = sv.patient_summary(sv.Context(store, PROTOCOL, "system"), pid)["pseudo_id"]
+    active = locks.split('id="active-locks"')[1].split("</table>")[0]
+    assert f">patient {pseudo}</a>" in active  # the pseudonymised id, not the row number
     assert coord.post(f"/locks/{lock_id}/unlock", {"reason": "x"}).status_code == 403
     assert dm.post(f"/locks/{lock_id}/unlock", {"reason": ""}).status_code == 422
     done = dm.post(f"/locks/{lock_id}/unlock", {"reason": "review done"})
     assert done.status_code == 303 and done.headers["location"] == f"/patients/{pid}?saved=unlocked"  # fmt: skip
     assert inv.post(f"/patients/{pid}/doses", dose).status_code == 303
+    lifted = dm.get("/locks").text.split('id="lifted-title"')[1]
+    assert f">patient {pseudo}</a>: source review of LP1" in lifted

@@ -103,6 +103,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"^implausible, expected (?P<lo>[^.]+)\.\.(?P<hi>[^ ]+)(?: \((?P<hint>.*)\))?"),
         "This value is outside the plausible range {lo} to {hi}. Check the number and its unit.",
     ),
+    (re.compile(r"at least 1 item"), "Tick at least one."),
     (re.compile(r"^true or false"), "Answer yes or no."),
     (re.compile(r"^one of (?P<opts>.+)$"), "Choose one of: {opts}."),
     (re.compile(r"required\)?$"), "This field is required."),
@@ -116,6 +117,8 @@ def plain(expected: str) -> str:
         match = pattern.search(expected)
         if match:
             words = {k: (v or "").strip("[]") for k, v in match.groupdict().items()}
+            if "what" in words:  # a field's name: "start_date" -> "start date"
+                words["what"] = words["what"].replace("_", " ")
             text = sentence.format(**words)
             hint = words.get("hint")
             return f"{text} ({hint})" if hint else text

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from talentop import services as sv
 from talentop.api.deps import PatientId, RowId
-from talentop.errors import NotFound
+from talentop.errors import NotFound, PermissionDenied
 from talentop.services.permissions import allowed
 from talentop.web.records import LOCK_INPUTS, UNLOCK_INPUTS
 from talentop.web.session import Page, PageDep, page, see_other
@@ -29,6 +29,7 @@ def _show_locks(page: Page, *, refused: Refused | None = None, done: bool = Fals
         title="Locks",
         active=[lock for lock in locks if lock["active"]],
         lifted=[lock for lock in locks if not lock["active"]],
+        pseudo=_pseudo_ids(page, locks),
         can_lock=allowed(page.user.role, "lock"),
         # a freeze covers every site: offered to users of no single site
         can_freeze=allowed(page.user.role, "lock") and page.user.site_id is None,
@@ -36,6 +37,18 @@ def _show_locks(page: Page, *, refused: Refused | None = None, done: bool = Fals
         done=done,
         **{k: shown[k] for k in ("values", "errors", "other", "violation")},
     )
+
+
+def _pseudo_ids(page: Page, locks: list[dict[str, Any]]) -> dict[int, str]:
+    """The pseudonymised id of each locked patient: what users know a patient by (the
+    internal row number was shown before)."""
+    out: dict[int, str] = {}
+    for pid in {lock["patient_id"] for lock in locks if lock["patient_id"] is not None}:
+        try:
+            out[pid] = sv.patient_summary(page.ctx, pid)["pseudo_id"]
+        except (NotFound, PermissionDenied):
+            continue
+    return out
 
 
 @router.get("/locks", response_class=HTMLResponse, **page("GET", "/locks", "list_locks"))

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from talentop import services as sv
 from talentop.api.deps import PatientId, RowId
-from talentop.errors import NotFound
+from talentop.errors import InvalidInput, NotFound
 from talentop.services.permissions import SERVICE_ACTIONS, allowed
 from talentop.web.forms import Input
 from talentop.web.records import CATEGORY_INPUT, may_correct
@@ -82,7 +82,7 @@ def _list(page: Page, *, state: str | None = None, site: str | None = None, pati
         current=p,
         pages=max(1, math.ceil((result.total if result else 0) / PAGE_SIZE)),
         may_run_checks=allowed(page.user.role, SERVICE_ACTIONS["run_checks"]),
-        check_inputs=CHECK_INPUTS,
+        check_inputs=check_inputs(page),
         checks=checks,
         values=shown["values"],
         errors=shown["errors"],
@@ -92,13 +92,27 @@ def _list(page: Page, *, state: str | None = None, site: str | None = None, pati
 
 
 CHECKS = "/checks/run"
-CHECK_INPUTS = (Input("site", "Site (empty: every site you may see)", hint="a site code, e.g. SH01"),)  # fmt: skip
+
+
+def check_inputs(page: Page) -> tuple[Input, ...]:
+    """The batch form: a choice among the sites the user may see (a typed code was easy to
+    get wrong, and an unknown one ended on a 404 page with the form gone)."""
+    codes = tuple((s["code"], s["code"]) for s in sv.list_sites(page.ctx))
+    return (Input("site", "Site (not given: every site you may see)", "select", choices=codes),)
 
 
 @router.post(CHECKS, response_class=HTMLResponse, **page("POST", CHECKS, "run_checks"))
 def run_checks(page: PageDep) -> Response:
     """The protocol's edit checks in batch: each new finding opens a query (shown below)."""
-    result, refused = attempt(page.values(), CHECK_INPUTS, lambda a: sv.run_checks(page.ctx, site=a["site"]))  # fmt: skip
+    inputs = check_inputs(page)
+    codes = [code for code, _ in inputs[0].choices]
+
+    def call(args: dict[str, Any]) -> Any:
+        if args["site"] is not None and args["site"] not in codes:
+            raise InvalidInput([f"site={args['site']!r}: expected one of {', '.join(codes)}"])
+        return sv.run_checks(page.ctx, site=args["site"])
+
+    result, refused = attempt(page.values(), inputs, call)
     return _list(page, state="open", checks=result, refused=refused)
 
 

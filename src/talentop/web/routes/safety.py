@@ -139,10 +139,12 @@ def _criteria(args: dict[str, Any]) -> list[str]:
 
 
 def aliases(protocol: Protocol) -> dict[str, str]:
-    """The service's whole-list problems -> the first input of their group."""
+    """The service's whole-list problems -> the first input of their group; one product's
+    causality (``causality.atezolizumab``) -> its own select."""
     products = protocol.safety.products if protocol.safety else []
     first = f"causality_{products[0].product}" if products else "outcome"
-    return {"criteria": f"crit_{SAE_CRITERIA[0]}", "causality": first}
+    each = {f"causality.{p.product}": f"causality_{p.product}" for p in products}
+    return {"criteria": f"crit_{SAE_CRITERIA[0]}", "causality": first, **each}
 
 
 def _patient_site(records: list[dict[str, Any]]) -> int:
