@@ -320,3 +320,44 @@ def test_the_statistician_signs_the_interim_and_a_later_event_breaks_it(trial):
     sv.record_death(ctx, pid, day(200))  # overall survival changes at this cut-off
     assert [s["status"] for s in sv.list_signatures(stat)] == ["broken"]
     assert sv.verify(ctx.store).ok
+
+
+def test_edit_checks_at_save_run_only_where_the_write_can_change_them(trial):
+    """A save runs the checks that read what it wrote (``checks.applicable``): a lab runs
+    the lab checks, a randomisation (its state history row) the checks dated against
+    randomisation, a write of tables no check reads runs none and reads nothing."""
+    from talentop.services.data.checks import applicable, check_patient, inputs
+
+    ids = {c.id: c for c in PROTOCOL.edit_checks}
+    assert inputs(ids["surgery_after_randomisation"]) == {"surgeries", "state:randomised"}
+    assert inputs(ids["contact_before_death"]) == {
+        "follow_up_contacts",
+        "state:registered",
+        "state:died",
+    }
+    assert inputs(ids["labs_before_induction"]) == {"labs", "state:induction"}
+
+    def names(written):
+        return sorted(c.id for c in applicable(PROTOCOL.edit_checks, written))
+
+    assert names({"randomisations", "patients"}) == []
+    assert names({"randomisations", "patients", "patient_state_history", "state:randomised"}) == [
+        "scan_in_window",
+        "surgery_after_randomisation",
+    ]
+    assert names({"labs"}) == [
+        "albumin_range",
+        "bilirubin_range",
+        "labs_before_induction",
+        "platelets_range",
+    ]
+    ctx = trial
+    pid = to_assessed(ctx, "E2")
+    sv.record_lab(ctx, pid, sampled_on=day(60), test="albumin", value=3.5, unit="g/L")
+    with ctx.store.transaction():  # nothing a check reads: no finding, no query opened
+        assert check_patient(ctx, pid, written={"randomisations"}) == []
+    with ctx.store.transaction():
+        found = check_patient(ctx, pid, written={"labs"})
+    assert [f["check"] for f in found] == ["albumin_range"]
+    with ctx.store.transaction():  # all checks (batch, or no marks given): already known
+        assert check_patient(ctx, pid) == []

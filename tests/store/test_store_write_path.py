@@ -205,3 +205,34 @@ def test_sqlite_writers_in_several_processes_all_commit(store):
         assert proc.exitcode == 0
     assert len(site_codes(store)) == 61 and len(audited(store)) == 61
     ok(store)
+
+
+def test_the_acting_user_is_read_once_per_transaction(store):
+    """``queries.user_by_name`` keeps the row for the rest of its transaction (every
+    service call of a request checks the acting user); the next transaction reads again
+    and sees a change committed in between."""
+    from talentop.store import queries
+
+    with store.unit_of_work() as session:
+        writes.insert(session, "system", m.User(username="ann", role="investigator"))
+    statements: list[str] = []
+
+    def watch(conn, cursor, statement, params, context, executemany):
+        if "FROM users" in statement:
+            statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", watch)
+    try:
+        with store.unit_of_work() as session:
+            first = queries.user_by_name(session, "ann")
+            assert queries.user_by_name(session, "ann") is first
+            assert queries.user_by_name(session, "nobody") is None
+            assert queries.user_by_name(session, "nobody") is None  # not found: read again
+        assert len(statements) == 3
+        with store.unit_of_work() as session:
+            session.execute(sa.update(m.User).where(m.User.username == "ann").values(active=False))
+        with store.unit_of_work() as session:
+            assert queries.user_by_name(session, "ann").active is False
+        assert len(statements) == 4
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", watch)

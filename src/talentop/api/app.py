@@ -4,7 +4,11 @@ over the services, one database and one protocol."""
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
 from talentop import __version__
@@ -51,6 +55,7 @@ def create_app(
     if isinstance(protocol, str):
         protocol = load_protocol(protocol)
     app = FastAPI(
+        lifespan=_lifespan,
         title="talentop",
         version=__version__,
         description=DESCRIPTION,
@@ -72,9 +77,22 @@ def create_app(
     return app
 
 
+#: Requests a worker process runs at once (the routes are synchronous: each runs in a
+#: thread). anyio's default of 40 threads fighting for one GIL and for the same database
+#: rows gave the same throughput with a p99 two to three times as long
+#: (benchmarks/api_load.py, docs/benchmarks.md); the other requests wait in the event
+#: loop. ``TALENTOP_API_THREADS`` overrides it.
+THREADS = 8
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    threads = int(os.environ.get("TALENTOP_API_THREADS", THREADS))
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+    yield
+
+
 def create_app_from_env() -> FastAPI:
     """The app for ``TALENTOP_DATABASE_URL`` and ``TALENTOP_PROTOCOL`` (uvicorn ``--factory``
     entry point, so several worker processes can each build their own)."""
-    import os
-
     return create_app(Store(), os.environ.get("TALENTOP_PROTOCOL", "talentop"))

@@ -16,6 +16,30 @@ def session_by_hash(session: Session, token_hash: str) -> m.AuthSession | None:
     ).scalar_one_or_none()
 
 
+_SESSION_WITH_USER = (
+    select(m.AuthSession, m.User)
+    .join(m.User, m.User.id == m.AuthSession.user_id)
+    .where(m.AuthSession.token_hash == bindparam("token_hash"))
+)
+_TOKEN_WITH_USER = (
+    select(m.ApiToken, m.User)
+    .join(m.User, m.User.id == m.ApiToken.user_id)
+    .where(m.ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
+def session_with_user(session: Session, token_hash: str) -> tuple[m.AuthSession, m.User] | None:
+    """A session row and its user in one statement (authentication on every request)."""
+    row = session.execute(_SESSION_WITH_USER, {"token_hash": token_hash}).first()
+    return None if row is None else (row[0], row[1])
+
+
+def token_with_user(session: Session, token_hash: str) -> tuple[m.ApiToken, m.User] | None:
+    """An API token row and its user in one statement."""
+    row = session.execute(_TOKEN_WITH_USER, {"token_hash": token_hash}).first()
+    return None if row is None else (row[0], row[1])
+
+
 def token_by_hash(session: Session, token_hash: str) -> m.ApiToken | None:
     return session.execute(
         select(m.ApiToken).where(m.ApiToken.token_hash == token_hash)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from talentop.errors import NotFound
 from talentop.store import models as m
+from talentop.store import queries
 
 
 def _rows(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
@@ -58,6 +59,9 @@ def patient_for_write(
     row = session.execute(_PATIENT_FOR_WRITE, {"patient_id": patient_id, "actor": actor}).first()
     if row is None:
         raise NotFound(f"patient: no patient with id {patient_id!r}")
+    queries.remember(session, ("patient", patient_id), row[0])
+    if row[2] is not None:
+        queries.remember(session, ("user", actor), row[2])
     return row[0], bool(row[1]), row[2]
 
 

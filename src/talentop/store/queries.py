@@ -39,8 +39,37 @@ def site_by_code(session: Session, code: str) -> m.Site | None:
     return session.execute(_SITE_BY_CODE, {"code": code}).scalar_one_or_none()
 
 
+_TX_ROWS = "talentop_transaction_rows"
+
+
+def remember(session: Session, key: tuple, row: Any) -> None:
+    """Keep ``row`` for the rest of this transaction: found again by ``key`` (``remembered``)
+    and kept in the session's identity map (``get`` then needs no statement), where it
+    would otherwise be dropped as soon as the service call that read it returns."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_TX_ROWS)
+    if kept is None or kept[0] is not transaction:
+        kept = session.info[_TX_ROWS] = (transaction, {})
+    kept[1][key] = row
+
+
+def remembered(session: Session, key: tuple) -> Any:
+    """The row ``remember``ed under ``key`` in this transaction, or None."""
+    kept = session.info.get(_TX_ROWS)
+    if kept is None or kept[0] is not session.get_transaction():
+        return None
+    return kept[1].get(key)
+
+
 def user_by_name(session: Session, username: str) -> m.User | None:
-    return session.execute(_USER_BY_NAME, {"username": username}).scalar_one_or_none()
+    """The user row, read once per transaction (the acting user is checked by every
+    service call of a request)."""
+    user = remembered(session, ("user", username))
+    if user is None:
+        user = session.execute(_USER_BY_NAME, {"username": username}).scalar_one_or_none()
+        if user is not None:
+            remember(session, ("user", username), user)
+    return user
 
 
 def patient_by_pseudo_id(session: Session, site_id: int, pseudo_id: str) -> m.Patient | None:

@@ -22,11 +22,15 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from talentop.store.audit import append_audit, snapshot
+from talentop.store.models import Base
 
 T = TypeVar("T")
 
-#: ``session.info`` key: ids of the patients whose clinical records this transaction wrote
-#: (the API runs the protocol's edit checks on them before committing).
+#: ``session.info`` key: the patients whose clinical records this transaction wrote, as
+#: {patient id: marks}. A mark is a table written (``written_marks``), plus "state:<state>"
+#: for a state entered or its date changed (a state-history row written, "state:registered"
+#: for a patient's registration date): the API runs the protocol's edit checks that read
+#: what was written before committing.
 WRITTEN_PATIENTS = "talentop_written_patients"
 #: Tables that are about the data (data management, identity), not clinical records.
 NOT_CLINICAL = frozenset(
@@ -50,13 +54,33 @@ NOT_CLINICAL = frozenset(
 )
 
 
-def _note_patient(session: Session, obj: Any) -> None:
+def written_marks(obj: Any, changed: Iterable[str] | None = None) -> set[str]:
+    """What writing ``obj`` (an insert, or an update of the ``changed`` attributes) may
+    change for the edit checks: its table, and the date a state was entered."""
+    table = obj.__tablename__
+    marks = {table}
+    if table == "patient_state_history":
+        marks.add(f"state:{obj.to_state}")
+    elif table == "patients" and (changed is None or "registered_on" in changed):
+        marks.add("state:registered")
+    return marks
+
+
+def patient_keyed(table: str) -> bool:
+    """Whether rows of ``table`` name their patient (``patients`` itself or a
+    ``patient_id`` column): only those are noted in ``WRITTEN_PATIENTS`` by table."""
+    found = Base.metadata.tables.get(table)
+    return table == "patients" or (found is not None and "patient_id" in found.c)
+
+
+def _note_patient(session: Session, obj: Any, changed: Iterable[str] | None = None) -> None:
     table = getattr(obj, "__tablename__", "")
     if table in NOT_CLINICAL:
         return
     patient_id = obj.id if table == "patients" else getattr(obj, "patient_id", None)
     if patient_id is not None:
-        session.info.setdefault(WRITTEN_PATIENTS, set()).add(patient_id)
+        written = session.info.setdefault(WRITTEN_PATIENTS, {})
+        written.setdefault(patient_id, set()).update(written_marks(obj, changed))
 
 
 def _entity_id(obj: Any) -> str:
@@ -232,7 +256,7 @@ def update(session: Session, actor: str, obj: T, **changes: Any) -> T:
             before=before,
             after=after,
         )
-        _note_patient(session, obj)
+        _note_patient(session, obj, changed)
     return obj
 
 

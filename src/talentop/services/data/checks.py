@@ -12,6 +12,7 @@ transaction is rolled back, so the user can look and save again with a comment.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,11 +218,35 @@ def _lab_window(check: EditCheck, data: _Patient) -> list[Finding]:
     return out
 
 
-def evaluate(ctx: Context, session: Any, patient: m.Patient) -> list[Finding]:
-    """Every finding of the protocol's edit checks on the patient's records now."""
-    data = _Patient(session, patient, _tables(ctx.protocol.edit_checks))
+def inputs(check: EditCheck) -> frozenset[str]:
+    """What a check's result depends on, as ``writes.written_marks`` names it: its form
+    and, for the checks that date rows against the protocol path, the dates the patient
+    entered the states involved (and the labs, for the lab window). A form whose rows do
+    not name their patient cannot be told apart from the request's other writes: "*"."""
+    marks = {check.form if writes.patient_keyed(check.form) else "*"}
+    if check.kind == "date_order":
+        marks |= {f"state:{state}" for state in (check.after, check.before) if state}
+    elif check.kind == "visit_window":
+        marks.add("state:randomised")
+    elif check.kind == "lab_window":
+        marks |= {"labs", "state:induction"}
+    return frozenset(marks)
+
+
+def applicable(checks: list[EditCheck], written: Collection[str]) -> list[EditCheck]:
+    """The checks whose result what was ``written`` (marks, see ``inputs``) may change."""
+    return [c for c in checks if "*" in (marks := inputs(c)) or not marks.isdisjoint(written)]
+
+
+def evaluate(
+    ctx: Context, session: Any, patient: m.Patient, checks: list[EditCheck] | None = None
+) -> list[Finding]:
+    """Every finding of the protocol's edit checks (or of ``checks``) on the patient's
+    records now."""
+    checks = ctx.protocol.edit_checks if checks is None else checks
+    data = _Patient(session, patient, _tables(checks))
     out: list[Finding] = []
-    for check in ctx.protocol.edit_checks:
+    for check in checks:
         if check.kind == "range":
             out += _range(check, data)
         elif check.kind == "required":
@@ -237,13 +262,15 @@ def evaluate(ctx: Context, session: Any, patient: m.Patient) -> list[Finding]:
     return out
 
 
-def new_findings(ctx: Context, session: Any, patient: m.Patient) -> list[Finding]:
-    """Findings not yet acknowledged nor under a query."""
+def new_findings(
+    ctx: Context, session: Any, patient: m.Patient, checks: list[EditCheck] | None = None
+) -> list[Finding]:
+    """Findings (of ``checks``, default all) not yet acknowledged nor under a query."""
     known = {
         (f.check_id, f.entity, f.entity_id, f.field)
         for f in dm_queries.findings_of(session, patient.id)
     }
-    return [f for f in evaluate(ctx, session, patient) if f.key not in known]
+    return [f for f in evaluate(ctx, session, patient, checks) if f.key not in known]
 
 
 def _store(
@@ -286,17 +313,27 @@ def _store(
 
 
 def check_patient(
-    ctx: Context, patient_id: int, *, comment: str | None = None, mode: str = "query"
+    ctx: Context,
+    patient_id: int,
+    *,
+    comment: str | None = None,
+    mode: str = "query",
+    written: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the checks on one patient in the caller's transaction (a form was just saved).
 
     ``mode``: "query" (new findings open queries, or are acknowledged with ``comment``),
-    "warn" (without ``comment``: ``EditCheckWarnings`` and nothing is kept), "off"."""
-    if mode == "off" or not ctx.protocol.edit_checks:
+    "warn" (without ``comment``: ``EditCheckWarnings`` and nothing is kept), "off".
+    ``written``: what the transaction wrote on the patient (``writes.WRITTEN_PATIENTS``'s
+    marks): only the checks that read it run (none: nothing is read); default all."""
+    checks = ctx.protocol.edit_checks
+    if written is not None:
+        checks = applicable(checks, written)
+    if mode == "off" or not checks:
         return []
     with ctx.store.unit_of_work() as session:
         patient = queries.get(session, m.Patient, patient_id, what="patient")
-        found = new_findings(ctx, session, patient)
+        found = new_findings(ctx, session, patient, checks)
         if found and mode == "warn" and not comment:
             raise EditCheckWarnings(found)
         _store(session, ctx, patient, found, comment.strip() if comment else None)
@@ -341,4 +378,12 @@ def run_checks(
         }
 
 
-__all__ = ["EditCheckWarnings", "Finding", "check_patient", "evaluate", "run_checks"]
+__all__ = [
+    "EditCheckWarnings",
+    "Finding",
+    "applicable",
+    "check_patient",
+    "evaluate",
+    "inputs",
+    "run_checks",
+]

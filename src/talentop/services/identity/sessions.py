@@ -248,9 +248,10 @@ Pending = tuple[type, int, dict[str, Any]] | None
 def _resolve_session(
     session: Any, token: str, at: dt.datetime
 ) -> tuple[Authenticated | None, str, Pending]:
-    row = auth_queries.session_by_hash(session, digest(token))
-    if row is None:
+    found = auth_queries.session_with_user(session, digest(token))
+    if found is None:
         return None, "session unknown", None
+    row, user = found
     if row.revoked_at is not None:
         return None, "session ended (logged out or revoked); log in again", None
     expired = None
@@ -258,7 +259,6 @@ def _resolve_session(
         expired = "session expired after 12 hours; log in again"
     elif at - row.last_seen_at >= IDLE_TIMEOUT:
         expired = "session expired after 30 minutes without activity; log in again"
-    user = queries.get(session, m.User, row.user_id)
     if expired is None and not user.active:
         expired = "account disabled"
     if expired is not None:
@@ -278,14 +278,14 @@ def _resolve_session(
 def _resolve_token(
     session: Any, token: str, at: dt.datetime
 ) -> tuple[Authenticated | None, str, Pending]:
-    row = auth_queries.token_by_hash(session, digest(token))
-    if row is None:
+    found = auth_queries.token_with_user(session, digest(token))
+    if found is None:
         return None, "API token unknown", None
+    row, user = found
     if row.revoked_at is not None:
         return None, "API token revoked", None
     if at >= row.expires_at:
         return None, "API token expired", None
-    user = queries.get(session, m.User, row.user_id)
     if not user.active:
         return None, "account disabled", None
     stale = row.last_used_at is None or at - row.last_used_at >= TOUCH_EVERY
