@@ -32,8 +32,8 @@ T = TypeVar("T")
 #: for a patient's registration date): the API runs the protocol's edit checks that read
 #: what was written before committing.
 WRITTEN_PATIENTS = "talentop_written_patients"
-#: Tables that are about the data (data management, identity), not clinical records.
-NOT_CLINICAL = frozenset(
+#: The data-management tables: what a correction, query, SDV, lock or signature writes.
+DATA_MANAGEMENT = frozenset(
     {
         "corrections",
         "data_queries",
@@ -43,15 +43,18 @@ NOT_CLINICAL = frozenset(
         "record_locks",
         "signatures",
         "stratification_errors",
-        "idempotency_keys",
-        "auth_events",
-        "auth_sessions",
-        "api_tokens",
-        "mdt_ballots",
-        "user_sites",
-        "role_policies",
     }
 )
+#: Tables that are about the data (data management, identity), not clinical records.
+NOT_CLINICAL = DATA_MANAGEMENT | {
+    "idempotency_keys",
+    "auth_events",
+    "auth_sessions",
+    "api_tokens",
+    "mdt_ballots",
+    "user_sites",
+    "role_policies",
+}
 
 
 def written_marks(obj: Any, changed: Iterable[str] | None = None) -> set[str]:

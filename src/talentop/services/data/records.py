@@ -17,6 +17,7 @@ from talentop.store import models as m
 from talentop.store import queries
 from talentop.store.audit import snapshot
 from talentop.store.hashing import canonical_json
+from talentop.store.writes import DATA_MANAGEMENT  # noqa: F401  (for the pages)
 
 
 @dataclass(frozen=True)

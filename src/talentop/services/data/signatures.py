@@ -46,20 +46,7 @@ MILESTONES = {
     "end_of_study": ("died", "off_study"),
 }
 #: Tables that are about the data, not the data: not part of a signed case report.
-NOT_SIGNED = frozenset(
-    {
-        "corrections",
-        "data_queries",
-        "query_events",
-        "check_findings",
-        "verifications",
-        "record_locks",
-        "signatures",
-        "stratification_errors",
-        "idempotency_keys",
-        "mdt_ballots",
-    }
-)
+NOT_SIGNED = writes.DATA_MANAGEMENT | {"idempotency_keys", "mdt_ballots"}
 
 
 def _case_report(session: Any, patient: m.Patient) -> list[Any]:

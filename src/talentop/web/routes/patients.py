@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from talentop import services as sv
 from talentop.api.deps import PatientId
 from talentop.errors import InvalidInput
+from talentop.services.data.records import DATA_MANAGEMENT
 from talentop.services.states import STATES
 from talentop.web.forms import Input, choices, errors_by_field, parse, required_problems
 from talentop.web.patient_cards import conduct_cards, data_cards
@@ -219,22 +220,12 @@ def patient_page(page: PageDep, patient_id: PatientId, saved: Annotated[str | No
 
 #: Rows shown inside others (criteria in the screening, measurements in the visit, an SAE's
 #: causality and follow-ups in its report) or in cards of their own (data management).
-HIDDEN_KINDS = frozenset(
-    {
-        "screening_criteria",
-        "lesion_measurements",
-        "sae_causality",
-        "sae_follow_ups",
-        "corrections",
-        "data_queries",
-        "query_events",
-        "check_findings",
-        "verifications",
-        "record_locks",
-        "signatures",
-        "stratification_errors",
-    }
-)
+HIDDEN_KINDS = DATA_MANAGEMENT | {
+    "screening_criteria",
+    "lesion_measurements",
+    "sae_causality",
+    "sae_follow_ups",
+}
 
 
 def _mdt_status(records: list[dict[str, Any]]) -> dict[str, Any]:
