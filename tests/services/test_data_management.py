@@ -201,8 +201,10 @@ def test_sdv_cleared_by_an_edit_and_a_locked_patient_refuses_a_dose(trial):
     with pytest.raises(PermissionDenied):
         sv.verify_form(ctx, "labs", lab)  # investigators do not verify
     lock = sv.lock_records(dm, "patient", reason="interim freeze", patient_id=pid)
-    with pytest.raises(ProtocolViolation, match="interim freeze"):
+    with pytest.raises(ProtocolViolation, match="interim freeze") as refused:
         sv.record_follow_up(ctx, pid, day(80))
+    # The refusal names the lock (what unlock takes) and the patient as site staff know it.
+    assert f"lock {lock['lock_id']} on patient L1 (id {pid}) by dm1" in str(refused.value)
     with pytest.raises(ProtocolViolation, match="lock"):
         sv.correct_record(ctx, "labs", lab, {"value": 22}, reason="x", category="other")
     with pytest.raises(InvalidInput, match="reason"):

@@ -132,12 +132,18 @@ def enter(
     return patient
 
 
-def describe_lock(lock: m.RecordLock) -> str:
-    """A lock in words: what it covers, who set it and why."""
+def describe_lock(lock: m.RecordLock, session: Any = None) -> str:
+    """A lock in words: what it covers (a patient by pseudo id when ``session`` is given),
+    who set it and why; its id is what ``unlock`` takes."""
+    patient = f"patient {lock.patient_id}"
+    if session is not None and lock.patient_id is not None:
+        found = queries.get(session, m.Patient, lock.patient_id)
+        if found is not None:
+            patient = f"patient {found.pseudo_id} (id {lock.patient_id})"
     where = {
         "database": "the whole database",
-        "patient": f"patient {lock.patient_id}",
-        "record": f"{lock.entity} {lock.entity_id}",
+        "patient": patient,
+        "record": f"{lock.entity} {lock.entity_id} of {patient}",
     }[lock.scope]
     return f"lock {lock.id} on {where} by {lock.locked_by} ({lock.reason})"
 
@@ -149,7 +155,7 @@ def ensure_unlocked(
     locked (``talentop.services.data.locks``): locked data refuse every change."""
     found = dm_queries.active_locks(session, patient_id, entity, entity_id)
     if found:
-        described = describe_lock(found[0])
+        described = describe_lock(found[0], session)
         raise ProtocolViolation(
             f"refused: {described}; a data manager must unlock it with a reason first",
             state="locked",

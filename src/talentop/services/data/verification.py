@@ -93,7 +93,9 @@ def patient_data_status(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
         return {
             "patient_id": patient.id,
             "forms": forms,
-            "locks": [describe_lock(lk) for lk in dm_queries.active_locks(session, patient.id)],
+            "locks": [
+                describe_lock(lk, session) for lk in dm_queries.active_locks(session, patient.id)
+            ],
             "corrections": [
                 {
                     "correction_id": c.id,
