@@ -512,9 +512,7 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         "gs_efficacy_z": interim.gs.get("efficacy_z"),
         "gs_planned_events": interim.gs.get("planned_events"),
         "gs_information_fraction": interim.gs.get("information_fraction"),
-        "ae_terms_outside_profile": interim.extra.get(
-            "ae_terms_outside_profile", _outside_profile(interim.adverse_events)
-        ),
+        "ae_terms_outside_profile": interim.extra["ae_terms_outside_profile"],
         "ttf_z": json_number(-interim.ttf.z),
         **_sensitivity_figures(interim.ttf_sensitivity),
         "maintenance_completed": int(interim.stored.patients.maintenance_completed.sum())

@@ -58,9 +58,8 @@ def conduct_summary(ctx: Context) -> dict[str, Any]:
             for klass in {med.drug_class or "other" for med in meds}:
                 medication[arm][klass] += 1
             medication[arm]["any"] += bool(meds)
-            for rule in {
-                f.rule for f in patient_findings(session, ctx.protocol, patient.id, today)
-            }:
+            found = patient_findings(session, ctx.protocol, patient.id, today, meds)
+            for rule in {f.rule for f in found}:
                 findings[arm][rule] += 1
             history[arm] += bool(queries.rows_for(session, m.MedicalHistory, patient.id))
     classes = [c.id for c in ctx.protocol.medication.classes]

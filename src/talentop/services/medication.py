@@ -137,9 +137,13 @@ def _active(med: m.ConcomitantMedication, on: dt.date) -> bool:
     return med.start_date <= on and (med.stop_date is None or med.stop_date >= on)
 
 
-def patient_findings(session: Any, protocol: Any, patient_id: int, today: dt.date) -> list[Finding]:
-    """Every medication rule of the protocol checked on one patient's records."""
-    meds = queries.rows_for(session, m.ConcomitantMedication, patient_id)
+def patient_findings(
+    session: Any, protocol: Any, patient_id: int, today: dt.date, meds: list | None = None
+) -> list[Finding]:
+    """Every medication rule of the protocol checked on one patient's records (``meds``:
+    the patient's medications, when the caller has read them already)."""
+    if meds is None:
+        meds = queries.rows_for(session, m.ConcomitantMedication, patient_id)
     labs = queries.rows_for(session, m.LabResult, patient_id, m.LabResult.sampled_on)
     doses = queries.rows_for(session, m.DrugAdministration, patient_id)
     return check_rules(protocol, meds, labs, doses, _induction_start(session, patient_id))
@@ -240,7 +244,7 @@ def medication_checks(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
         patient, _ = require_patient(session, ctx, "medication_checks", patient_id)
         meds = queries.rows_for(session, m.ConcomitantMedication, patient.id)
         history = queries.rows_for(session, m.MedicalHistory, patient.id)
-        findings = patient_findings(session, ctx.protocol, patient.id, ctx.today())
+        findings = patient_findings(session, ctx.protocol, patient.id, ctx.today(), meds)
         return {
             "patient_id": patient.id,
             "medications": [
