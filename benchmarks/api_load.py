@@ -8,7 +8,7 @@ benchmarks/randomise_load.py) in the same run. Afterwards it checks that no pati
 randomised twice, no allocation number is duplicated or skipped (ids, and slots per
 stratum), and that `audit verify` passes.
 
-    .venv/bin/python benchmarks/api_load.py [--clients 32] [--patients 400] [--workers 2]
+    .venv/bin/python benchmarks/api_load.py [--clients 32] [--patients 400] [--workers 2] [--warm-up 64]
 
 Goal (issue "who is acting"): >= 150 randomisations/s over HTTP at 32 clients on
 PostgreSQL, p99 < 250 ms (2-core machine).
@@ -192,7 +192,8 @@ def in_process_rate(store: Store, ids: list[int]) -> float:
 
 
 def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
-    induction, ready = set_up(store, args.patients)
+    total = args.patients + args.warm_up
+    induction, ready = set_up(store, total)
     baseline = seed(store, min(args.patients, 200), 200_000)
     serial = in_process_rate(store, baseline)
     port = free_port()
@@ -210,7 +211,7 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
                         "registered_on": DAY.isoformat(),
                     },
                 )
-                for i in range(args.patients)
+                for i in range(total)
             ],
             "assess": [
                 (
@@ -233,9 +234,12 @@ def bench(label: str, url: str, store: Store, args: argparse.Namespace) -> None:
                 for pid in ready
             ],
         }
-        results = {
-            name: asyncio.run(load(base, args.clients, calls)) for name, calls in steps.items()
-        }
+        results = {}
+        for name, calls in steps.items():
+            # Warm-up (not measured): each worker compiles the step's statements once, as
+            # a server running for a while has long done.
+            asyncio.run(load(base, args.clients, calls[: args.warm_up]))
+            results[name] = asyncio.run(load(base, args.clients, calls[args.warm_up :]))
     finally:
         if args.server_wrapper:  # a profiler writes its output on SIGINT
             server.send_signal(signal.SIGINT)
@@ -269,6 +273,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--patients", type=int, default=400)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=64,
+        help="Calls of each step made before the measured ones (not timed).",
+    )
     parser.add_argument(
         "--databases",
         default="sqlite,postgresql",

@@ -318,9 +318,9 @@ def test_error_late_in_a_transaction_rolls_back_earlier_writes(store, monkeypatc
     # complete_assessment writes a state-history row and updates the patient, then fails.
     import talentop.services._context as context_module
 
-    real_update = context_module.writes.update
+    real_write = context_module.writes.write_together
     monkeypatch.setattr(
-        context_module.writes, "update", lambda *a, **k: (real_update(*a, **k), boom())
+        context_module.writes, "write_together", lambda *a, **k: (real_write(*a, **k), boom())
     )
     with pytest.raises(RuntimeError, match="disk full"):
         sv.complete_assessment(ctx, pid, day(71))

@@ -46,8 +46,15 @@ class AppState:
     protocol: Protocol
 
 
+# The dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def``
+# dependency in a worker thread (a hop through the thread pool and its limiter per
+# dependency, per request); only ``authenticated`` reads the database.
 def app_state(request: Request) -> AppState:
     return request.app.state.talentop
+
+
+async def _app_state(request: Request) -> AppState:
+    return app_state(request)
 
 
 def credential(request: Request) -> tuple[str | None, str]:
@@ -85,7 +92,7 @@ def authenticated(request: Request) -> Authenticated:
     return auth
 
 
-def context(request: Request, auth: Annotated[Authenticated, Depends(authenticated)]) -> Context:
+def make_context(request: Request, auth: Authenticated) -> Context:
     """The service ``Context`` of the authenticated caller."""
     state = app_state(request)
     mode = request.headers.get(EDIT_CHECKS_HEADER, "query").strip().lower()
@@ -101,9 +108,15 @@ def context(request: Request, auth: Annotated[Authenticated, Depends(authenticat
     )
 
 
+async def context(
+    request: Request, auth: Annotated[Authenticated, Depends(authenticated)]
+) -> Context:
+    return make_context(request, auth)
+
+
 CtxDep = Annotated[Context, Depends(context)]
 AuthDep = Annotated[Authenticated, Depends(authenticated)]
-StateDep = Annotated[AppState, Depends(app_state)]
+StateDep = Annotated[AppState, Depends(_app_state)]
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,7 @@ class Paging:
     offset: int
 
 
-def paging(
+async def paging(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page (1-500).")] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")] = 0,
 ) -> Paging:

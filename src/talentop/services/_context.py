@@ -206,7 +206,37 @@ def transition(
     The path runs forward in time: a step dated before the patient's previous step is
     refused (``InvalidInput``), so the history can never say e.g. randomised before assessed.
     ``previous``: the latest step (state, date) or None, if the caller read it already.
+    Both rows are written together (one statement on PostgreSQL: ``writes.write_together``).
     """
+    writes.write_together(
+        session,
+        ctx.actor,
+        transition_ops(
+            session,
+            ctx,
+            patient,
+            to_state,
+            on_date=on_date,
+            reason=reason,
+            previous=previous,
+            **changes,
+        ),
+    )
+
+
+def transition_ops(
+    session: Any,
+    ctx: Context,
+    patient: m.Patient,
+    to_state: str,
+    *,
+    on_date: dt.date | None,
+    reason: str | None = None,
+    previous: Any = UNREAD,
+    **changes: Any,
+) -> list[tuple[Any, ...]]:
+    """``transition``'s checks, and its writes as ``writes.write_together`` ops (the state
+    history row, then the patient's update) for a caller that writes more with them."""
     if previous is UNREAD:
         previous = path_queries.last_step(session, patient.id)
     if on_date is not None and previous is not None and previous[1] is not None:
@@ -216,19 +246,15 @@ def transition(
             previous[1],
             f"the previous step '{previous[0]}'",
         )
-    writes.insert(
-        session,
-        ctx.actor,
-        m.StateChange(
-            patient_id=patient.id,
-            from_state=patient.state,
-            to_state=to_state,
-            on_date=on_date,
-            reason=reason,
-            actor=ctx.actor,
-        ),
+    step = m.StateChange(
+        patient_id=patient.id,
+        from_state=patient.state,
+        to_state=to_state,
+        on_date=on_date,
+        reason=reason,
+        actor=ctx.actor,
     )
-    writes.update(session, ctx.actor, patient, state=to_state, **changes)
+    return [("insert", step), ("update", patient, {"state": to_state, **changes})]
 
 
 def not_before(field: str, value: dt.date, earlier: dt.date | None, what: str) -> None:

@@ -34,7 +34,7 @@ from talentop.services._context import (
     enter,
     event_date,
     not_before,
-    transition,
+    transition_ops,
 )
 from talentop.services._validate import RecordId, service
 from talentop.services.randomisation_gate import check_randomisable
@@ -117,8 +117,58 @@ def stratum_levels(
     if problems:
         raise InvalidInput(problems)
     if ctx.protocol.randomisation.stratify_by_site:
-        levels["site"] = queries.get(session, m.Site, patient.site_id).code
+        levels["site"] = (
+            facts.site_code
+            if facts is not None
+            else queries.get(session, m.Site, patient.site_id).code
+        )
     return levels
+
+
+def allocation_document(
+    ctx: Context, patient: m.Patient, row: m.Randomisation, site_code: str
+) -> dict[str, Any]:
+    """The printable allocation record of ``row`` (``reads.allocation_record``)."""
+    arm = ctx.protocol.arm(row.arm)
+    return {
+        "allocation_number": row.id,
+        "patient_id": patient.id,
+        "pseudo_id": patient.pseudo_id,
+        "site": site_code,
+        "arm": row.arm,
+        "arm_name": arm.name,
+        "stratum": row.stratum_key,
+        "stratum_levels": json.loads(row.levels_json),
+        "scheme": row.scheme,
+        "randomised_on": row.randomised_on.isoformat(),
+        "randomised_by": row.randomised_by,
+        "randomised_at": row.randomised_at.isoformat() + "Z",
+        "protocol": f"{ctx.protocol.id} v{ctx.protocol.version}",
+    }
+
+
+def _audit_counter(
+    session: Any,
+    ctx: Context,
+    counter_key: str,
+    taken: queries.TakenSlot,
+    key_id: str | None,
+    start: int,
+) -> None:
+    """Audit the counter as the slot left it (created, then moved on one slot; its key
+    columns set when the stratum starts a block on another key, written here, rare)."""
+    before = {
+        "stratum_key": counter_key,
+        "next_slot": taken.slot,
+        "key_id": taken.key_id,
+        "key_start_slot": taken.key_start_slot,
+    }
+    if taken.created:
+        writes.audit_applied(session, ctx.actor, m.StratumCounter, None, before)
+    if (key_id, start) != (taken.key_id, taken.key_start_slot):
+        queries.set_counter_key(session, counter_key, key_id, start)
+    after = {**before, "next_slot": taken.slot + 1, "key_id": key_id, "key_start_slot": start}
+    writes.audit_applied(session, ctx.actor, m.StratumCounter, before, after)
 
 
 @service
@@ -128,6 +178,7 @@ def randomise(
     randomised_on: dt.date | str,
     *,
     stratum_values: dict[str, Any] | None = None,
+    record: bool = False,
 ) -> dict[str, Any]:
     """Allocate a patient the protocol's gate lets through (``randomisation_gate``):
     ``assessed`` (after induction: MDT-resectable PR/SD) or ``screened`` (at entry)
@@ -135,8 +186,9 @@ def randomise(
 
     ``stratum_values`` may give current values (e.g. ``{"ecog": 0}`` measured today);
     otherwise depth of response comes from the latest assessment and the rest from the
-    screening record. Returns ``{"arm", "stratum", "randomisation_id"}``; the arm exists
-    nowhere before this call commits.
+    screening record. Returns ``{"arm", "stratum", "randomisation_id"}`` (and with
+    ``record``, ``"allocation"``: the allocation record ``allocation_record`` prints, built
+    from the rows just written); the arm exists nowhere before this call commits.
     """
     from talentop.randomization import MinimisationScheme, stratum_key
 
@@ -162,11 +214,15 @@ def randomise(
         if current is None:
             raise AllocationError("no randomisation key: run `talentop db init` first")
         current_secret = _key_secret(ctx, current)
+        # Everything above only read; the counter is locked from here to the commit, which
+        # follows two statements later: the slot taken (its UPDATE locks the row), then the
+        # allocation, the state-history row and the patient's new state as one statement
+        # (PostgreSQL), then the audit entries with the commit.
         if rules.scheme == "permuted_block":
-            counter, created = queries.lock_stratum_counter(session, key, current.key_id)
-            slot = counter.next_slot
+            taken = queries.take_stratum_slot(session, key, current.key_id)
+            slot = taken.slot
             ratio, sizes = tuple(rules.ratio.items()), tuple(rules.block_sizes)
-            key_id, start = counter.key_id or current.key_id, counter.key_start_slot or 0
+            key_id, start = taken.key_id or current.key_id, taken.key_start_slot or 0
             if key_id == current.key_id:
                 scheme = _block_scheme(current_secret, ratio, sizes)
             else:
@@ -182,12 +238,12 @@ def randomise(
                     key_id, start = current.key_id, slot
                     scheme = _block_scheme(current_secret, ratio, sizes)
             arm = scheme.arm_for(key, slot - start)
+            counter_key = key
         else:
-            counter, created = queries.lock_stratum_counter(
-                session, MINIMISATION_COUNTER, current.key_id
-            )
-            slot = counter.next_slot
-            key_id, start = current.key_id, counter.key_start_slot or 0
+            counter_key = MINIMISATION_COUNTER
+            taken = queries.take_stratum_slot(session, counter_key, current.key_id)
+            slot = taken.slot
+            key_id, start = current.key_id, taken.key_start_slot or 0
             existing = [
                 {**json.loads(r.levels_json), "arm": r.arm} for r in queries.randomisations(session)
             ]
@@ -195,30 +251,22 @@ def randomise(
                 dict(rules.ratio), sorted(levels), rules.minimisation_p, current_secret
             )
             arm = scheme.assign(existing, levels, slot)
-        if created:
-            writes.insert_audit_only(session, ctx.actor, counter)
-        writes.update(
-            session, ctx.actor, counter, next_slot=slot + 1, key_id=key_id, key_start_slot=start
-        )
+        _audit_counter(session, ctx, counter_key, taken, key_id, start)
         if _after_counter_update is not None:
             _after_counter_update()
-        allocation = writes.insert(
-            session,
-            ctx.actor,
-            m.Randomisation(
-                patient_id=patient.id,
-                site_id=patient.site_id,
-                scheme=rules.scheme,
-                stratum_key=key,
-                levels_json=json.dumps(levels, sort_keys=True),
-                slot=slot,
-                arm=arm,
-                randomised_on=on,
-                randomised_by=ctx.actor,
-                key_id=key_id,
-            ),
+        allocation = m.Randomisation(
+            patient_id=patient.id,
+            site_id=patient.site_id,
+            scheme=rules.scheme,
+            stratum_key=key,
+            levels_json=json.dumps(levels, sort_keys=True),
+            slot=slot,
+            arm=arm,
+            randomised_on=on,
+            randomised_by=ctx.actor,
+            key_id=key_id,
         )
-        transition(
+        steps = transition_ops(
             session,
             ctx,
             patient,
@@ -228,4 +276,8 @@ def randomise(
             previous=facts.last_step,
             arm=arm,
         )
-        return {"randomisation_id": allocation.id, "arm": arm, "stratum": key}
+        writes.write_together(session, ctx.actor, [("insert", allocation), *steps])
+        out = {"randomisation_id": allocation.id, "arm": arm, "stratum": key}
+        if record:
+            out["allocation"] = allocation_document(ctx, patient, allocation, facts.site_code)
+        return out

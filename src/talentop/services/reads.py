@@ -4,7 +4,6 @@ log, sites and users. Every call checks the acting user's read scope (``access``
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -14,6 +13,7 @@ from talentop.errors import InvalidInput, NotFound
 from talentop.services._context import Context
 from talentop.services._validate import RecordId, service
 from talentop.services.access import read_scope, redact, require_patient, require_site
+from talentop.services.randomise import allocation_document
 from talentop.services.states import STATES
 from talentop.store import models as m
 from talentop.store import queries, read_queries
@@ -235,19 +235,4 @@ def allocation_record(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
         if row is None:
             raise NotFound(f"randomisation: patient {patient_id} is not randomised")
         site = queries.get(session, m.Site, patient.site_id)
-        arm = ctx.protocol.arm(row.arm)
-        return {
-            "allocation_number": row.id,
-            "patient_id": patient.id,
-            "pseudo_id": patient.pseudo_id,
-            "site": site.code,
-            "arm": row.arm,
-            "arm_name": arm.name,
-            "stratum": row.stratum_key,
-            "stratum_levels": json.loads(row.levels_json),
-            "scheme": row.scheme,
-            "randomised_on": row.randomised_on.isoformat(),
-            "randomised_by": row.randomised_by,
-            "randomised_at": row.randomised_at.isoformat() + "Z",
-            "protocol": f"{ctx.protocol.id} v{ctx.protocol.version}",
-        }
+        return allocation_document(ctx, patient, row, site.code)

@@ -258,6 +258,14 @@ class Store:
         self._read_sessions = sessionmaker(
             self.engine.execution_options(talentop_read_only=True), expire_on_commit=False
         )
+        self._autocommit_sessions = (
+            None
+            if self.is_sqlite
+            else sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+        )
         # SQLite has one writer at a time; threads of this process queue on a lock instead
         # of polling the busy handler (which sleeps with back-off and makes p99 latency
         # jump to seconds). BEGIN IMMEDIATE still guards against other processes.
@@ -317,6 +325,22 @@ class Store:
             yield session
         finally:
             session.rollback()
+            session.close()
+
+    @contextmanager
+    def lookup(self) -> Iterator[Session]:
+        """A session for a single read that needs no snapshot across statements (e.g. a
+        credential and its user, one statement): on PostgreSQL an autocommit connection, so
+        no ``BEGIN``/``ROLLBACK`` round trips around it; elsewhere ``read_only()``. Inside
+        a caller-owned ``transaction()`` it reads in that transaction. Not for writes."""
+        if self._autocommit_sessions is None or self._current.get() is not None:
+            with self.read_only() as session:
+                yield session
+            return
+        session = self._autocommit_sessions()
+        try:
+            yield session
+        finally:
             session.close()
 
     @contextmanager

@@ -180,7 +180,8 @@ class Key:
 class RandomisationFacts:
     """What ``randomise`` checks before it takes a slot, read in one statement: the latest
     response (by the protocol's criteria), the latest randomisation MDT review, whether an
-    allocation exists, the latest screening record, the latest step and the current key."""
+    allocation exists, the latest screening record, the latest step, the current key and
+    the patient's site code."""
 
     response: Response | None
     review: Review | None
@@ -188,6 +189,7 @@ class RandomisationFacts:
     screening_record: str | None
     last_step: tuple[str, dt.date | None] | None
     current_key: Key | None
+    site_code: str
 
 
 def _latest(model: Any, columns: list[Any], where: list[Any], order: list[Any]) -> list[Any]:
@@ -239,6 +241,11 @@ _KEY_COLUMNS = _latest(
     [m.RandomisationKey.id.desc()],
 )
 _RANDOMISED = select(m.Randomisation.id).where(m.Randomisation.patient_id == _PID).exists()
+_SITE_CODE = (
+    select(m.Site.code)
+    .where(m.Site.id == select(m.Patient.site_id).where(m.Patient.id == _PID).scalar_subquery())
+    .scalar_subquery()
+)
 _RANDOMISATION_FACTS = select(
     *_RESPONSE_COLUMNS,
     *_REVIEW_COLUMNS,
@@ -246,6 +253,7 @@ _RANDOMISATION_FACTS = select(
     *_SCREENING_COLUMNS,
     *_STEP_COLUMNS,
     *_KEY_COLUMNS,
+    _SITE_CODE,
 )
 
 
@@ -259,6 +267,7 @@ def randomisation_facts(session: Session, patient_id: int, criteria: str) -> Ran
         screening_record,
         step_id, step_state, step_date,
         key_id, key_fingerprint,
+        site_code,
     ) = r.one()  # fmt: skip
     return RandomisationFacts(
         response=None if response_id is None else Response(bor, depth, result_json),
@@ -267,6 +276,7 @@ def randomisation_facts(session: Session, patient_id: int, criteria: str) -> Ran
         screening_record=screening_record,
         last_step=None if step_id is None else (step_state, step_date),
         current_key=None if key_id is None else Key(key_id, key_fingerprint),
+        site_code=site_code,
     )
 
 

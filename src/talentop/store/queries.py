@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -228,6 +229,62 @@ def lock_stratum_counter(
             pass
     counter = session.execute(_LOCK_COUNTER, params).scalar_one()
     return counter, created
+
+
+_COUNTERS = m.StratumCounter.__table__
+_TAKE_SLOT = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.stratum_key == bindparam("counter"))
+    .values(next_slot=_COUNTERS.c.next_slot + 1)
+    .returning(_COUNTERS.c.next_slot, _COUNTERS.c.key_id, _COUNTERS.c.key_start_slot)
+)
+
+
+@dataclass(frozen=True)
+class TakenSlot:
+    """A slot taken from a stratum's counter: ``slot`` (the counter's ``next_slot`` before
+    this allocation) and the counter's key columns as they were; ``created``: the counter
+    row was made by this call (its first allocation)."""
+
+    slot: int
+    key_id: str | None
+    key_start_slot: int | None
+    created: bool
+
+
+def take_stratum_slot(session: Session, stratum_key: str, key_id: str | None) -> TakenSlot:
+    """Take the stratum's next slot: one ``UPDATE ... SET next_slot = next_slot + 1
+    RETURNING``, which also locks the counter row until the transaction ends (PostgreSQL's
+    row lock; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock). The allocation
+    takes it after everything it reads, so the lock is held only for its last writes and
+    the commit (two statements fewer under it than a locking ``SELECT`` and an ``UPDATE``).
+
+    A stratum's first allocation creates the row (on key ``key_id``, slot 0) as
+    ``lock_stratum_counter`` does, then takes the slot. Nothing is audited here: the caller
+    audits the creation and the update (``writes.audit_applied``)."""
+    params = {"counter": stratum_key}
+    row = session.connection().execute(_TAKE_SLOT, params).first()
+    created = False
+    if row is None:
+        _, created = lock_stratum_counter(session, stratum_key, key_id)
+        row = session.connection().execute(_TAKE_SLOT, params).one()
+    next_slot, counter_key, start = row
+    return TakenSlot(next_slot - 1, counter_key, start, created)
+
+
+_SET_COUNTER_KEY = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.stratum_key == bindparam("counter"))
+    .values(key_id=bindparam("new_key"), key_start_slot=bindparam("new_start"))
+)
+
+
+def set_counter_key(session: Session, stratum_key: str, key_id: str | None, start: int) -> None:
+    """Put a locked counter on randomisation key ``key_id`` from slot ``start`` (a stratum
+    starting its next block on a rotated key; audited by the caller)."""
+    session.connection().execute(
+        _SET_COUNTER_KEY, {"counter": stratum_key, "new_key": key_id, "new_start": start}
+    )
 
 
 def randomisations(session: Session) -> list[m.Randomisation]:

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, inspect
+from sqlalchemy import Table, bindparam, inspect, select
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from talentop.errors import NotFound
 from talentop.store.audit import append_audit, snapshot
 from talentop.store.models import Base
 
@@ -263,10 +264,142 @@ def update(session: Session, actor: str, obj: T, **changes: Any) -> T:
     return obj
 
 
+def write_together(session: Session, actor: str, ops: list[tuple[Any, ...]]) -> None:
+    """Several writes of one step as one statement on PostgreSQL: ``ops`` are
+    ("insert", obj) and ("update", obj, {attribute: value}) in the order they are audited.
+
+    On PostgreSQL the inserts (``RETURNING`` their ids) and updates become data-modifying
+    CTEs of one statement: one round trip instead of one per row (e.g. an allocation, its
+    state-history row and the patient's new state and arm, written while the stratum
+    counter is locked). Elsewhere (SQLite has no data-modifying CTEs, and a round trip is a
+    function call) each op is ``insert``/``update``. Either way each row is attached,
+    audited and noted exactly as ``insert``/``update`` do, in ``ops`` order. An update
+    whose values change nothing is left out (no entry), as ``update`` does."""
+    if session.get_bind().dialect.name != "postgresql" or len(ops) < 2:
+        for op in ops:
+            if op[0] == "insert":
+                insert(session, actor, op[1])
+            else:
+                update(session, actor, op[1], **op[2])
+        return
+    shape: list[tuple[Any, ...]] = []
+    params: dict[str, Any] = {}
+    staged: list[tuple[Any, ...]] = []
+    for op in ops:
+        obj, i = op[1], len(staged)  # parameters are named by position in the statement
+        plan = _plan(type(obj))
+        if op[0] == "insert":
+            values = _values(plan, obj)
+            if plan.generated_key is None or values.get(plan.generated_key) is not None:
+                raise ValueError(f"write_together inserts rows with generated ids, not {obj!r}")
+            values.pop(plan.generated_key, None)
+            keys = tuple(sorted(values))
+            shape.append(("insert", type(obj), keys))
+            params.update({f"w{i}_{key}": values[key] for key in keys})
+            staged.append(("insert", obj))
+            continue
+        state = inspect(obj)
+        if state.pending or state.transient:
+            raise ValueError(f"write_together updates loaded rows, not {obj!r}")
+        columns = {attr: key for attr, key, _ in plan.columns}
+        for name in op[2]:
+            if name not in columns:
+                raise AttributeError(f"{type(obj).__name__} has no column {name!r}")
+        changed = {name: value for name, value in op[2].items() if getattr(obj, name) != value}
+        if not changed:
+            continue
+        keys = tuple(columns[name] for name in changed)
+        shape.append(("update", type(obj), keys))
+        params.update({f"w{i}_{columns[name]}": value for name, value in changed.items()})
+        params.update({f"w{i}_pk_{key}": getattr(obj, attr) for attr, key in plan.primary_key})
+        staged.append(("update", obj, snapshot(obj), changed))
+    if len(staged) < 2:  # nothing left to combine
+        for op in staged:
+            if op[0] == "insert":
+                insert(session, actor, op[1])
+            else:
+                update(session, actor, op[1], **op[3])
+        return
+    row = session.connection().execute(_together_stmt(tuple(shape)), params).one()
+    if any(returned is None for returned in row):
+        missing = staged[list(row).index(None)][1]
+        raise NotFound(f"{missing.__tablename__} {_entity_id(missing)}: no row to update")
+    for op, returned in zip(staged, row, strict=True):
+        obj = op[1]
+        if op[0] == "insert":
+            setattr(obj, _plan(type(obj)).generated_key, returned)
+            _attach(session, obj)
+            _audit_created(session, actor, obj)
+            continue
+        before, changed = op[2], op[3]
+        for name, value in changed.items():
+            set_committed_value(obj, name, value)
+        after = snapshot(obj)
+        if after != before:
+            append_audit(
+                session,
+                actor=actor,
+                entity=obj.__tablename__,
+                entity_id=_entity_id(obj),
+                action="update",
+                before=before,
+                after=after,
+            )
+            _note_patient(session, obj, changed)
+
+
+@functools.lru_cache(maxsize=256)
+def _together_stmt(shape: tuple[tuple[Any, ...], ...]) -> Any:
+    """One statement of data-modifying CTEs, one per write of ``shape`` (kind, model,
+    column keys), each returning its row's primary key, selected side by side as scalar
+    subqueries (PostgreSQL runs every data-modifying CTE once, whether read or not)."""
+    ctes = []
+    for i, (kind, cls, keys) in enumerate(shape):
+        table = _plan(cls).table
+        values = {key: bindparam(f"w{i}_{key}") for key in keys}
+        if kind == "insert":
+            stmt = sa_insert(table).values(values).returning(table.c[_plan(cls).generated_key])
+        else:
+            where = [c == bindparam(f"w{i}_pk_{c.key}") for c in table.primary_key.columns]
+            first_key = next(iter(table.primary_key.columns))
+            stmt = sa_update(table).where(*where).values(values).returning(first_key)
+        ctes.append(stmt.cte(f"w{i}"))
+    return select(*(select(cte.c[0]).scalar_subquery() for cte in ctes))
+
+
 @functools.lru_cache(maxsize=1024)
 def _update_stmt(table: Table, keys: tuple[str, ...]) -> Any:
     where = [column == bindparam(f"pk_{column.key}") for column in table.primary_key.columns]
     return sa_update(table).where(*where).values({key: bindparam(key) for key in keys})
+
+
+def audit_applied(
+    session: Session, actor: str, cls: type, before: dict[str, Any] | None, after: dict[str, Any]
+) -> None:
+    """Audit a change a Core statement has already made (e.g. ``UPDATE ... RETURNING``):
+    ``before``/``after`` are the row's column values (attribute names; ``before`` None for
+    a creation). The entry is what ``insert``/``update`` would have written; a copy of the
+    row in the session's identity map takes the new values, so it is not left stale."""
+    after_obj = cls(**after)
+    pk = tuple(after[attr] for attr, _ in _plan(cls).primary_key)
+    entity_id = ",".join(str(part) for part in pk)
+    loaded = session.identity_map.get(session.identity_key(cls, pk))
+    if loaded is not None:
+        for name, value in after.items():
+            set_committed_value(loaded, name, value)
+    before_snapshot = None if before is None else snapshot(cls(**before))
+    after_snapshot = snapshot(after_obj)
+    if before_snapshot == after_snapshot:
+        return
+    append_audit(
+        session,
+        actor=actor,
+        entity=cls.__tablename__,  # type: ignore[attr-defined]
+        entity_id=entity_id,
+        action="create" if before is None else "update",
+        before=before_snapshot,
+        after=after_snapshot,
+    )
 
 
 def insert_audit_only(session: Session, actor: str, obj: Any) -> None:

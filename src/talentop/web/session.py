@@ -26,8 +26,8 @@ from talentop.api.deps import (
     SESSION_COOKIE,
     app_state,
     authenticated,
-    context,
     credential,
+    make_context,
 )
 from talentop.services import Context, Principal
 from talentop.services.identity import Authenticated, csrf_token
@@ -107,11 +107,11 @@ class Page:
         )
 
 
-def page_context(request: Request, form: FormDep, auth: WebAuth) -> Page:
+async def page_context(request: Request, form: FormDep, auth: WebAuth) -> Page:
     """The ``Page`` of an authenticated request (401/403 otherwise, turned into a redirect
     to the login page or a 403 page by ``talentop.web.errors``)."""
     token, _ = credential(request)
-    return Page(request, auth, context(request, auth), form, csrf_token(token or ""))
+    return Page(request, auth, make_context(request, auth), form, csrf_token(token or ""))
 
 
 PageDep = Annotated[Page, Depends(page_context)]
@@ -123,7 +123,7 @@ def page(method: str, path: str, service: str) -> dict[str, Any]:
     (before the form is even looked at; the service checks again with the site)."""
     PAGE_SERVICES[(method, path)] = service
 
-    def permitted(auth: WebAuth) -> None:
+    async def permitted(auth: WebAuth) -> None:  # no I/O: on the event loop
         check_role(auth.principal.username, auth.principal.role, service)
 
     return {"dependencies": [Depends(permitted)], "include_in_schema": False}

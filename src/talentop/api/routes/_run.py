@@ -26,7 +26,7 @@ def needs(service: str) -> dict[str, Any]:
     role from it and the permission table)."""
     action = SERVICE_ACTIONS[service]
 
-    def permitted(auth: AuthDep) -> None:
+    async def permitted(auth: AuthDep) -> None:  # no I/O: on the event loop
         check_role(auth.principal.username, auth.principal.role, service)
 
     return {

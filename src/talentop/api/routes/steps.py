@@ -278,10 +278,11 @@ def randomise(
     instead of a 409 (a patient is never randomised twice either way)."""
 
     def run() -> dict[str, Any]:
-        result = sv.randomise(
-            ctx, patient_id, body.randomised_on, stratum_values=body.stratum_values
+        # The allocation record comes from the rows just written (no reads after the
+        # stratum counter is locked).
+        return sv.randomise(
+            ctx, patient_id, body.randomised_on, stratum_values=body.stratum_values, record=True
         )
-        return {**result, "allocation": sv.allocation_record(ctx, patient_id)}
 
     return act(
         ctx,

@@ -265,12 +265,16 @@ def evaluate(
 def new_findings(
     ctx: Context, session: Any, patient: m.Patient, checks: list[EditCheck] | None = None
 ) -> list[Finding]:
-    """Findings (of ``checks``, default all) not yet acknowledged nor under a query."""
+    """Findings (of ``checks``, default all) not yet acknowledged nor under a query (the
+    known ones are read only when there is a finding)."""
+    found = evaluate(ctx, session, patient, checks)
+    if not found:
+        return []
     known = {
         (f.check_id, f.entity, f.entity_id, f.field)
         for f in dm_queries.findings_of(session, patient.id)
     }
-    return [f for f in evaluate(ctx, session, patient, checks) if f.key not in known]
+    return [f for f in found if f.key not in known]
 
 
 def _store(

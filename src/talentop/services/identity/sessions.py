@@ -231,7 +231,7 @@ def authenticate(
         )
     at = now()
     resolve = _resolve_session if credential.startswith(SESSION_PREFIX) else _resolve_token
-    with store.read_only() as session:
+    with store.lookup() as session:  # one statement: no transaction around it
         result, why, pending = resolve(session, credential, at)
     if pending is not None:
         model, row_id, changes = pending
