@@ -184,6 +184,9 @@ def test_walk_one_patient_to_randomisation(api_trial):
         record["arm"] == first.json()["arm"]
         and record["allocation_number"] == first.json()["randomisation_id"]
     )
+    # The record the randomisation answered with (built from the rows it wrote) is the one
+    # read back.
+    assert first.json()["allocation"] == record
     # Without the key a second randomisation is refused: never two allocations.
     assert (
         client.post(
@@ -305,3 +308,45 @@ def test_log_lines_carry_request_ids_and_never_secrets(api_trial, caplog):
     assert PASSWORD not in text and token not in text and "wrong password 1" not in text
     access = [rec for rec in caplog.records if rec.name == "talentop.api.access"]
     assert access and all(len(rec.request_id) == 32 for rec in access)
+
+
+def test_each_worker_process_logs_its_requests(tmp_path, monkeypatch):
+    """`talentop serve --workers N` builds each worker's app with ``create_app_from_env`` in
+    a fresh process, where no logging is set up: the factory sets up the JSON access log
+    itself (before, a worker's request lines were dropped)."""
+    import json as _json
+    import logging
+
+    from fastapi.testclient import TestClient
+
+    from talentop.api.app import create_app_from_env
+    from talentop.store import Store, init_database
+
+    url = f"sqlite:///{tmp_path / 'trial.db'}"
+    monkeypatch.setenv("TALENTOP_KEY_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("TALENTOP_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    store = Store(url)
+    init_database(store)
+    store.dispose()
+    monkeypatch.setenv("TALENTOP_DATABASE_URL", url)
+    talentop_logger = logging.getLogger("talentop")
+    saved = (talentop_logger.handlers[:], talentop_logger.level, talentop_logger.propagate)
+    talentop_logger.handlers[:] = []
+    try:
+        app = create_app_from_env()
+        (handler,) = talentop_logger.handlers
+        lines = []
+        monkeypatch.setattr(
+            handler, "stream", type("S", (), {"write": lines.append, "flush": lambda self: None})()
+        )
+        with TestClient(app) as client:
+            r = client.get("/api/v1/patients", headers={"X-Request-ID": "worker-log-1"})
+        assert r.status_code == 401
+        logged = [_json.loads(line) for line in "".join(lines).splitlines()]
+        assert any(
+            entry.get("request_id") == "worker-log-1" and entry.get("status") == 401
+            for entry in logged
+        )
+    finally:
+        talentop_logger.handlers[:], talentop_logger.level, talentop_logger.propagate = saved
+        app.state.talentop.store.dispose()

@@ -94,5 +94,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app_from_env() -> FastAPI:
     """The app for ``TALENTOP_DATABASE_URL`` and ``TALENTOP_PROTOCOL`` (uvicorn ``--factory``
-    entry point, so several worker processes can each build their own)."""
+    entry point, so several worker processes can each build their own). A worker process
+    starts with no logging set up: its access log is set up here, as ``talentop serve``'s."""
+    from talentop.api.middleware import configure_logging
+
+    configure_logging()
     return create_app(Store(), os.environ.get("TALENTOP_PROTOCOL", "talentop"))

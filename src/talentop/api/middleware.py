@@ -48,6 +48,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+def configure_logging() -> None:
+    """One JSON line per record of the ``talentop`` loggers on stderr (``talentop serve``
+    and each of its worker processes, which start with no logging set up)."""
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("talentop")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
 def _too_large(request_id: str) -> tuple[Message, Message]:
     body = json.dumps(
         {

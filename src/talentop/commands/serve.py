@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -14,14 +12,9 @@ from talentop.commands._edge import console, edge
 
 
 def _logging() -> None:
-    from talentop.api.middleware import JsonFormatter
+    from talentop.api.middleware import configure_logging
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("talentop")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    root.propagate = False
+    configure_logging()
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,9 @@ idempotency keys). Callers pass only hashes of credentials, never the credential
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import Session
@@ -16,28 +19,69 @@ def session_by_hash(session: Session, token_hash: str) -> m.AuthSession | None:
     ).scalar_one_or_none()
 
 
+#: What authentication reads of a credential's user (a plain row, not the ORM object: this
+#: runs on every request, and the user's hashes and secrets are not needed for it).
+_USER_COLUMNS = (
+    m.User.id.label("user_id"),
+    m.User.username,
+    m.User.role,
+    m.User.site_id,
+    m.User.active,
+)
 _SESSION_WITH_USER = (
-    select(m.AuthSession, m.User)
+    select(
+        m.AuthSession.id,
+        m.AuthSession.revoked_at,
+        m.AuthSession.expires_at,
+        m.AuthSession.last_seen_at,
+        m.AuthSession.totp_setup_only,
+        *_USER_COLUMNS,
+    )
     .join(m.User, m.User.id == m.AuthSession.user_id)
     .where(m.AuthSession.token_hash == bindparam("token_hash"))
 )
 _TOKEN_WITH_USER = (
-    select(m.ApiToken, m.User)
+    select(
+        m.ApiToken.id,
+        m.ApiToken.revoked_at,
+        m.ApiToken.expires_at,
+        m.ApiToken.last_used_at,
+        *_USER_COLUMNS,
+    )
     .join(m.User, m.User.id == m.ApiToken.user_id)
     .where(m.ApiToken.token_hash == bindparam("token_hash"))
 )
 
 
-def session_with_user(session: Session, token_hash: str) -> tuple[m.AuthSession, m.User] | None:
-    """A session row and its user in one statement (authentication on every request)."""
-    row = session.execute(_SESSION_WITH_USER, {"token_hash": token_hash}).first()
-    return None if row is None else (row[0], row[1])
+@dataclass(frozen=True)
+class CredentialUser:
+    """The user a session or token belongs to, as authentication needs it."""
+
+    id: int
+    username: str
+    role: str
+    site_id: int | None
+    active: bool
 
 
-def token_with_user(session: Session, token_hash: str) -> tuple[m.ApiToken, m.User] | None:
-    """An API token row and its user in one statement."""
-    row = session.execute(_TOKEN_WITH_USER, {"token_hash": token_hash}).first()
-    return None if row is None else (row[0], row[1])
+def _with_user(session: Session, stmt: Any, token_hash: str) -> tuple[Any, CredentialUser] | None:
+    row = session.execute(stmt, {"token_hash": token_hash}).first()
+    if row is None:
+        return None
+    user = CredentialUser(row.user_id, row.username, row.role, row.site_id, bool(row.active))
+    return row, user
+
+
+def session_with_user(session: Session, token_hash: str) -> tuple[Any, CredentialUser] | None:
+    """A session's row (id, revoked_at, expires_at, last_seen_at, totp_setup_only) and its
+    user in one statement (authentication on every request)."""
+    return _with_user(session, _SESSION_WITH_USER, token_hash)
+
+
+def token_with_user(session: Session, token_hash: str) -> tuple[Any, CredentialUser] | None:
+    """An API token's row (id, revoked_at, expires_at, last_used_at) and its user in one
+    statement."""
+    return _with_user(session, _TOKEN_WITH_USER, token_hash)
 
 
 def token_by_hash(session: Session, token_hash: str) -> m.ApiToken | None:

@@ -49,6 +49,12 @@ _PATIENT_FOR_WRITE = (
 )
 
 
+#: ``session.info`` key: a function (session, patient) called once a write has locked a
+#: patient (``patient_for_write``): the API reads what the edit checks will need there,
+#: before the write takes any other lock (``checks.prefetch``).
+PATIENT_LOCKED = "talentop_patient_locked"
+
+
 def patient_for_write(
     session: Session, patient_id: int, actor: str = ""
 ) -> tuple[m.Patient, bool, m.User | None]:
@@ -62,6 +68,9 @@ def patient_for_write(
     queries.remember(session, ("patient", patient_id), row[0])
     if row[2] is not None:
         queries.remember(session, ("user", actor), row[2])
+    hook = session.info.get(PATIENT_LOCKED)
+    if hook is not None:
+        hook(session, row[0])
     return row[0], bool(row[1]), row[2]
 
 

@@ -77,7 +77,14 @@ def patient_keyed(table: str) -> bool:
     return table == "patients" or (found is not None and "patient_id" in found.c)
 
 
-def _note_patient(session: Session, obj: Any, changed: Iterable[str] | None = None) -> None:
+#: ``session.info`` key: {patient id: [rows inserted for the patient, in order]} (the edit
+#: checks add them to the records they read before the writes: ``checks.prefetch``).
+INSERTED_ROWS = "talentop_inserted_rows"
+
+
+def _note_patient(
+    session: Session, obj: Any, changed: Iterable[str] | None = None, *, inserted: bool = False
+) -> None:
     table = getattr(obj, "__tablename__", "")
     if table in NOT_CLINICAL:
         return
@@ -85,6 +92,8 @@ def _note_patient(session: Session, obj: Any, changed: Iterable[str] | None = No
     if patient_id is not None:
         written = session.info.setdefault(WRITTEN_PATIENTS, {})
         written.setdefault(patient_id, set()).update(written_marks(obj, changed))
+        if inserted:
+            session.info.setdefault(INSERTED_ROWS, {}).setdefault(patient_id, []).append(obj)
 
 
 def _entity_id(obj: Any) -> str:
@@ -220,7 +229,7 @@ def _audit_created(session: Session, actor: str, obj: Any) -> None:
         before=None,
         after=snapshot(obj),
     )
-    _note_patient(session, obj)
+    _note_patient(session, obj, inserted=True)
 
 
 def update(session: Session, actor: str, obj: T, **changes: Any) -> T:

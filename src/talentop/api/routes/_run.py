@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from talentop.api.deps import AuthDep
 from talentop.services import Context
-from talentop.services.data.checks import check_patient
+from talentop.services.data.checks import check_patient, prefetch_when_locked
 from talentop.services.idempotency import once
 from talentop.services.permissions import SERVICE_ACTIONS, check_role, roles_for
 from talentop.store.writes import WRITTEN_PATIENTS
@@ -39,6 +39,23 @@ def needs(service: str) -> dict[str, Any]:
     }
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether ``value`` is already JSON as ``json.dumps`` writes it (dicts with string
+    keys, lists, scalars): then ``jsonable_encoder``'s walk (a few hundred microseconds
+    for a service's result) is skipped."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain_json(v) for v in value)
+    return False
+
+
 def act(
     ctx: Context,
     operation: str,
@@ -48,17 +65,24 @@ def act(
     *,
     status: int = 201,
     location: Callable[[Any], str] | None = None,
+    prefetch: tuple[int, frozenset[str]] | None = None,
 ) -> JSONResponse:
     """Run ``call`` (one or more service calls) in one transaction the request owns, once
     per idempotency ``key``; answer ``status`` with the JSON result (``Idempotent-Replayed:
     true`` when an earlier result is returned). The protocol's edit checks that read what the
     request wrote then run on every patient whose clinical records it wrote (``edit_checks``
     in the result; in "warn" mode without a comment a finding refuses the whole request:
-    409, nothing kept)."""
+    409, nothing kept). ``prefetch``: (patient id, the marks ``call`` writes): the checks'
+    records are read as soon as the call has locked that patient (``checks.prefetch``),
+    not after its writes."""
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else (body or {})
 
     def run() -> Any:
-        result = jsonable_encoder(call())
+        if prefetch is not None and ctx.edit_checks != "off":
+            prefetch_when_locked(ctx, *prefetch)
+        result = call()
+        if not _plain_json(result):
+            result = jsonable_encoder(result)
         session = ctx.store.current_session()
         written = session.info.get(WRITTEN_PATIENTS, {}) if session is not None else {}
         if written:

@@ -265,6 +265,13 @@ def review(
     )
 
 
+#: What a randomisation writes on the patient (``writes.written_marks``): its edit checks'
+#: records are read before the stratum counter is locked.
+RANDOMISE_WRITES = frozenset(
+    {"randomisations", "patient_state_history", "patients", "state:randomised"}
+)
+
+
 @router.post(
     "/randomisation",
     summary="Randomise (assessed -> randomised): arm and allocation number",
@@ -291,6 +298,7 @@ def randomise(
         idempotency_key,
         run,
         location=lambda _: f"/api/v1/patients/{patient_id}/randomisation",
+        prefetch=(patient_id, RANDOMISE_WRITES),
     )
 
 

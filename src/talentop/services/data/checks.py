@@ -22,7 +22,7 @@ from talentop.services._context import Context
 from talentop.services._validate import RecordId, service
 from talentop.services.access import read_scope, require_patient
 from talentop.services.data.clarification import open_query
-from talentop.store import dm_queries, queries, read_queries, writes
+from talentop.store import dm_queries, path_queries, queries, read_queries, writes
 from talentop.store import models as m
 
 
@@ -81,16 +81,62 @@ def _tables(checks: list[EditCheck]) -> frozenset[str]:
     return frozenset(tables)
 
 
+#: ``session.info`` key: {patient id: (tables, their rows, how many rows the transaction
+#: had inserted for the patient then)} read by ``prefetch``.
+CHECK_ROWS = "talentop_check_rows"
+
+
+def prefetch(ctx: Context, session: Any, patient: m.Patient, marks: Collection[str]) -> None:
+    """Read now (the patient just locked, nothing else yet) the records the checks that
+    read ``marks`` will need after the writes: the checks then take them plus the rows the
+    transaction inserts, instead of reading again after the writes (e.g. after a
+    randomisation has locked its stratum counter, where every statement lengthens the
+    queue of that stratum). Only tables whose rows name their patient (their new rows are
+    all noted in ``writes.INSERTED_ROWS``); updates reach the same row objects."""
+    checks = applicable(ctx.protocol.edit_checks, marks)
+    tables = _tables(checks)
+    if not checks or not all(writes.patient_keyed(t) for t in tables):
+        return
+    rows = read_queries.patient_records(session, patient.id, tables)
+    done = len(session.info.get(writes.INSERTED_ROWS, {}).get(patient.id, ()))
+    session.info.setdefault(CHECK_ROWS, {})[patient.id] = (tables, rows, done)
+
+
+def prefetch_when_locked(ctx: Context, patient_id: int, marks: Collection[str]) -> None:
+    """In the caller-owned transaction: ``prefetch`` for the patient as soon as a write
+    locks it (``path_queries.PATIENT_LOCKED``, once)."""
+    session = ctx.store.current_session()
+    if session is None:
+        return
+
+    def locked(session: Any, patient: m.Patient) -> None:
+        if patient.id == patient_id:
+            session.info.pop(path_queries.PATIENT_LOCKED, None)
+            prefetch(ctx, session, patient, marks)
+
+    session.info[path_queries.PATIENT_LOCKED] = locked
+
+
+def _records(session: Any, patient: m.Patient, tables: frozenset[str]) -> list[tuple[str, Any]]:
+    """The patient's rows of ``tables``: from ``prefetch`` plus the rows inserted since
+    when it covers them, else read."""
+    cached = session.info.get(CHECK_ROWS, {}).get(patient.id)
+    if cached is None or not tables <= cached[0]:
+        return read_queries.patient_records(session, patient.id, tables)
+    read, rows, done = cached
+    inserted = session.info.get(writes.INSERTED_ROWS, {}).get(patient.id, [])[done:]
+    return [(t, row) for t, row in rows if t in tables] + [
+        (row.__tablename__, row) for row in inserted if row.__tablename__ in tables
+    ]
+
+
 class _Patient:
     """One patient's records the checks read, grouped by table."""
 
     def __init__(self, session: Any, patient: m.Patient, tables: frozenset[str]):
         self.patient = patient
         self.rows: dict[str, list[Any]] = {}
-        for table, row in [
-            ("patients", patient),
-            *read_queries.patient_records(session, patient.id, tables),
-        ]:
+        for table, row in [("patients", patient), *_records(session, patient, tables)]:
             self.rows.setdefault(table, []).append(row)
         self.steps = sorted(self.rows.get("patient_state_history", []), key=lambda s: s.id)
 

@@ -85,7 +85,8 @@ class LoginResult:
         }
 
 
-def principal_of(user: m.User, via: str, credential_id: int | None = None) -> Principal:
+def principal_of(user: Any, via: str, credential_id: int | None = None) -> Principal:
+    """The principal of a user row (or ``auth_queries.CredentialUser``)."""
     return Principal(user.id, user.username, user.role, user.site_id, via, credential_id)
 
 
