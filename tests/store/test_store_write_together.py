@@ -167,3 +167,21 @@ def test_take_stratum_slot_locks_the_counter_until_commit(store):
                 )
             )
         other.dispose()
+
+
+def test_write_together_with_one_real_change_writes_it_alone(store):
+    """Of two updates one changes nothing: the other is written alone, as ``update``."""
+    ctx = context(store)
+    one, two = to_induction(ctx, "P001"), to_induction(ctx, "P002")
+    with store.unit_of_work() as session:
+        first, second = queries.get(session, m.Patient, one), queries.get(session, m.Patient, two)
+        writes.write_together(
+            session,
+            "inv1",
+            [("update", first, {"state": "induction"}), ("update", second, {"state": "assessed"})],
+        )
+    with store.unit_of_work() as session:
+        assert queries.get(session, m.Patient, one).state == "induction"
+        assert queries.get(session, m.Patient, two).state == "assessed"
+    assert _entries(store, "patients", str(two))[-1][2]["state"] == "assessed"
+    assert sv.verify(store).ok

@@ -190,38 +190,13 @@ def state_on(session: Any, patient: m.Patient, on: dt.date) -> str:
     return state
 
 
-def transition(
-    session: Any,
-    ctx: Context,
-    patient: m.Patient,
-    to_state: str,
-    *,
-    on_date: dt.date | None,
-    reason: str | None = None,
-    previous: Any = UNREAD,
-    **changes: Any,
-) -> None:
-    """Move the patient to ``to_state`` (audited) and append to the state history.
-
-    The path runs forward in time: a step dated before the patient's previous step is
-    refused (``InvalidInput``), so the history can never say e.g. randomised before assessed.
-    ``previous``: the latest step (state, date) or None, if the caller read it already.
-    Both rows are written together (one statement on PostgreSQL: ``writes.write_together``).
-    """
-    writes.write_together(
-        session,
-        ctx.actor,
-        transition_ops(
-            session,
-            ctx,
-            patient,
-            to_state,
-            on_date=on_date,
-            reason=reason,
-            previous=previous,
-            **changes,
-        ),
-    )
+def transition(session: Any, ctx: Context, patient: m.Patient, to_state: str, **how: Any) -> None:
+    """Move the patient to ``to_state`` (audited) and append to the state history;
+    ``how``: ``transition_ops``'s keywords (``on_date``, ``reason``, ``previous``, and
+    columns of the patient to change with the state). Both rows are written together (one
+    statement on PostgreSQL: ``writes.write_together``)."""
+    ops = transition_ops(session, ctx, patient, to_state, **how)
+    writes.write_together(session, ctx.actor, ops)
 
 
 def transition_ops(
@@ -235,8 +210,13 @@ def transition_ops(
     previous: Any = UNREAD,
     **changes: Any,
 ) -> list[tuple[Any, ...]]:
-    """``transition``'s checks, and its writes as ``writes.write_together`` ops (the state
-    history row, then the patient's update) for a caller that writes more with them."""
+    """The checks of a move to ``to_state``, and its writes as ``writes.write_together``
+    ops (the state-history row, then the patient's update with ``changes``), for
+    ``transition`` or a caller that writes more with them.
+
+    The path runs forward in time: a step dated before the patient's previous step is
+    refused (``InvalidInput``), so the history can never say e.g. randomised before assessed.
+    ``previous``: the latest step (state, date) or None, if the caller read it already."""
     if previous is UNREAD:
         previous = path_queries.last_step(session, patient.id)
     if on_date is not None and previous is not None and previous[1] is not None:

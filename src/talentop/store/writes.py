@@ -258,19 +258,26 @@ def update(session: Session, actor: str, obj: T, **changes: Any) -> T:
             )
             for name, value in changed.items():
                 set_committed_value(obj, name, value)
+    _audit_updated(session, actor, obj, before, changed)
+    return obj
+
+
+def _audit_updated(
+    session: Session, actor: str, obj: Any, before: dict[str, Any], changed: dict[str, Any]
+) -> None:
+    """The update entry of ``obj`` (now holding its new values), if its image changed."""
     after = snapshot(obj)
     if after != before:
         append_audit(
             session,
             actor=actor,
-            entity=obj.__tablename__,  # type: ignore[attr-defined]
+            entity=obj.__tablename__,
             entity_id=_entity_id(obj),
             action="update",
             before=before,
             after=after,
         )
         _note_patient(session, obj, changed)
-    return obj
 
 
 def write_together(session: Session, actor: str, ops: list[tuple[Any, ...]]) -> None:
@@ -285,11 +292,7 @@ def write_together(session: Session, actor: str, ops: list[tuple[Any, ...]]) -> 
     audited and noted exactly as ``insert``/``update`` do, in ``ops`` order. An update
     whose values change nothing is left out (no entry), as ``update`` does."""
     if session.get_bind().dialect.name != "postgresql" or len(ops) < 2:
-        for op in ops:
-            if op[0] == "insert":
-                insert(session, actor, op[1])
-            else:
-                update(session, actor, op[1], **op[2])
+        _one_by_one(session, actor, ops)
         return
     shape: list[tuple[Any, ...]] = []
     params: dict[str, Any] = {}
@@ -323,11 +326,9 @@ def write_together(session: Session, actor: str, ops: list[tuple[Any, ...]]) -> 
         params.update({f"w{i}_pk_{key}": getattr(obj, attr) for attr, key in plan.primary_key})
         staged.append(("update", obj, snapshot(obj), changed))
     if len(staged) < 2:  # nothing left to combine
-        for op in staged:
-            if op[0] == "insert":
-                insert(session, actor, op[1])
-            else:
-                update(session, actor, op[1], **op[3])
+        _one_by_one(
+            session, actor, [op if op[0] == "insert" else (*op[:2], op[3]) for op in staged]
+        )
         return
     row = session.connection().execute(_together_stmt(tuple(shape)), params).one()
     if any(returned is None for returned in row):
@@ -343,18 +344,15 @@ def write_together(session: Session, actor: str, ops: list[tuple[Any, ...]]) -> 
         before, changed = op[2], op[3]
         for name, value in changed.items():
             set_committed_value(obj, name, value)
-        after = snapshot(obj)
-        if after != before:
-            append_audit(
-                session,
-                actor=actor,
-                entity=obj.__tablename__,
-                entity_id=_entity_id(obj),
-                action="update",
-                before=before,
-                after=after,
-            )
-            _note_patient(session, obj, changed)
+        _audit_updated(session, actor, obj, before, changed)
+
+
+def _one_by_one(session: Session, actor: str, ops: list[tuple[Any, ...]]) -> None:
+    for op in ops:
+        if op[0] == "insert":
+            insert(session, actor, op[1])
+        else:
+            update(session, actor, op[1], **op[2])
 
 
 @functools.lru_cache(maxsize=256)
