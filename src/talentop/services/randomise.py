@@ -12,10 +12,12 @@ Key rotation (``talentop db rotate-key``): a stratum finishes the permuted block
 with the key that started it, then starts its next block on the new key, so every block
 stays complete and balanced. Minimisation uses the current key from the next allocation.
 
-Concurrency (style.md, the edc-randomization warning): the stratum counter row is locked
-for the whole transaction (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``
-holds the write lock), the slot is taken, the arm computed, the allocation inserted with a
-unique patient and a unique (stratum, slot), and everything commits together or not at all.
+Concurrency (style.md, the edc-randomization warning): after everything is read, the slot
+is taken by one ``UPDATE ... SET next_slot = next_slot + 1 RETURNING``, which locks the
+stratum counter row until the transaction ends (on SQLite ``BEGIN IMMEDIATE`` already holds
+the write lock); the arm is computed, the allocation inserted with a unique patient and a
+unique (stratum, slot) together with the patient's new state (one statement on
+PostgreSQL), and everything commits together or not at all. A rollback gives the slot back.
 """
 
 from __future__ import annotations
