@@ -63,6 +63,10 @@ def web_authenticated(request: Request, form: FormDep) -> Authenticated:
 WebAuth = Annotated[Authenticated, Depends(web_authenticated)]
 
 
+#: ``Page.render_form``'s default: the violation of the form's own state.
+_SHOWN: Any = object()
+
+
 @dataclass
 class Page:
     """One page request: the caller's principal and service context, the form if any."""
@@ -103,6 +107,19 @@ class Page:
             user=self.user,
             csrf=self.csrf,
             path=self.request.url.path,
+            **ctx,
+        )
+
+    def render_form(self, shown: dict[str, Any], *, violation: Any = _SHOWN, **ctx: Any) -> HTMLResponse:  # fmt: skip
+        """``form.html`` in the state ``shown`` (``submit.form_state``): its status, values,
+        errors and problems; ``violation`` replaces the state's own when given."""
+        return self.render(
+            "form.html",
+            status=shown["status"],
+            values=shown["values"],
+            errors=shown["errors"],
+            other=shown["other"],
+            violation=shown["violation"] if violation is _SHOWN else violation,
             **ctx,
         )
 

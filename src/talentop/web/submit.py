@@ -63,6 +63,22 @@ class Refused:
         }
 
 
+def form_state(
+    refused: Refused | None, values: dict[str, str] | None = None, violation: Any = None
+) -> dict[str, Any]:
+    """What ``form.html`` shows: ``refused`` again, else a fresh form with ``values`` (and
+    ``violation``, e.g. why the step cannot be taken now)."""
+    if refused is not None:
+        return refused.shown()
+    return {
+        "status": 200,
+        "values": values or {},
+        "errors": {},
+        "other": [],
+        "violation": violation,
+    }
+
+
 def typed(values: dict[str, str], inputs: tuple[Input, ...] | list[Input]) -> dict[str, str]:
     """What is shown again: everything typed but passwords."""
     secret = {i.name for i in inputs if i.kind == "password"}

@@ -15,7 +15,7 @@ from talentop.errors import NotFound, PermissionDenied
 from talentop.services.permissions import allowed
 from talentop.web.records import LOCK_INPUTS, UNLOCK_INPUTS
 from talentop.web.session import Page, PageDep, page, see_other
-from talentop.web.submit import Refused, attempt
+from talentop.web.submit import Refused, attempt, form_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,17 +70,11 @@ LOCK_PATIENT = "/patients/{patient_id}/lock"
 
 def _patient_form(page: Page, patient_id: int, refused: Refused | None = None) -> HTMLResponse:
     patient = sv.patient_summary(page.ctx, patient_id)
-    shown = refused.shown() if refused else {"status": 200, "values": {}, "errors": {}, "other": [], "violation": None}  # fmt: skip
-    return page.render(
-        "form.html",
-        status=shown["status"],
+    return page.render_form(
+        form_state(refused),
         title="Lock the patient's data",
         action=f"/patients/{patient_id}/lock",
         inputs=LOCK_INPUTS,
-        values=shown["values"],
-        errors=shown["errors"],
-        other=shown["other"],
-        violation=shown["violation"],
         patient=patient,
         submit="Lock",
         intro="Every record of this patient then refuses any change (new records, corrections, "
@@ -112,20 +106,16 @@ def lock_of(page: Page, lock_id: int) -> dict[str, Any]:
 
 
 def _unlock_form(page: Page, lock: dict[str, Any], refused: Refused | None = None) -> HTMLResponse:
-    shown = refused.shown() if refused else {"status": 200, "values": {}, "errors": {}, "other": [], "violation": None}  # fmt: skip
+    shown = form_state(refused)
     violation = shown["violation"]
     if not lock["active"] and violation is None:
         violation = {"rule": "only an active lock is lifted", "message": f"Lock {lock['lock_id']} was lifted by {lock['unlocked_by']}."}  # fmt: skip
-    return page.render(
-        "form.html",
-        status=shown["status"],
+    return page.render_form(
+        shown,
+        violation=violation,
         title=f"Unlock: {lock['description']}",
         action=f"/locks/{lock['lock_id']}/unlock",
         inputs=UNLOCK_INPUTS,
-        values=shown["values"],
-        errors=shown["errors"],
-        other=shown["other"],
-        violation=violation,
         patient=None,
         submit="Unlock",
         intro=f"Locked by {lock['locked_by']}: {lock['reason']}. The reason for lifting it is kept in the audit trail.",  # fmt: skip

@@ -15,7 +15,7 @@ from talentop.api.deps import PatientId, RowId
 from talentop.clinical.fields import coerce_value
 from talentop.web import records as rec
 from talentop.web.session import Page, PageDep, page, see_other
-from talentop.web.submit import Refused, attempt
+from talentop.web.submit import Refused, attempt, form_state
 
 router = APIRouter(include_in_schema=False)
 RECORD = "/patients/{patient_id}/records/{entity}/{entity_id}"
@@ -106,22 +106,18 @@ CORRECT = RECORD + "/correct"
 def _show_correction(page: Page, facts: dict[str, Any], *, refused: Refused | None = None, field: str = "") -> HTMLResponse:  # fmt: skip
     record = facts["record"]
     fields = rec.field_choices(rec.correctable(record["kind"], record["data"]), record["data"])
-    shown = refused.shown() if refused else {"status": 200, "values": {"field": field}, "errors": {}, "other": [], "violation": None}  # fmt: skip
+    shown = form_state(refused, {"field": field})
     violation = shown["violation"]
     if violation is None and facts["locks"]:
         lock = facts["locks"][0]
         violation = {"rule": lock["description"], "message": "This record is locked: a data manager must unlock it with a reason before it can be corrected."}  # fmt: skip
     patient_id = facts["patient"]["patient_id"]
-    return page.render(
-        "form.html",
-        status=shown["status"],
+    return page.render_form(
+        shown,
+        violation=violation,
         title=f"Correct: {facts['title']}",
         action=f"/patients/{patient_id}/records/{record['kind']}/{record['id']}/correct",
         inputs=rec.correction_inputs(fields),
-        values=shown["values"],
-        errors=shown["errors"],
-        other=shown["other"],
-        violation=violation,
         patient=facts["patient"],
         submit="Correct",
         intro="The old value is kept in the audit trail with your name, the time (UTC), the "

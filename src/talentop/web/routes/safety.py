@@ -24,7 +24,7 @@ from talentop.web.forms import Input, choices
 from talentop.web.records import find
 from talentop.web.session import Page, PageDep, page, see_other
 from talentop.web.steps import may_write
-from talentop.web.submit import Refused, attempt
+from talentop.web.submit import Refused, attempt, form_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -159,21 +159,17 @@ def _report_form(page: Page, patient_id: int, ae_id: int, refused: Refused | Non
     timeline = sv.patient_timeline(page.ctx, patient_id)
     ae = find(timeline["records"], "adverse_events", ae_id)
     reported = [r for r in timeline["records"] if r["kind"] == "sae_reports" and r["data"].get("adverse_event_id") == ae_id]  # fmt: skip
-    shown = refused.shown() if refused else {"status": 200, "values": {"utc_offset": "+00:00", "outcome": "not_recovered"}, "errors": {}, "other": [], "violation": None}  # fmt: skip
+    shown = form_state(refused, {"utc_offset": "+00:00", "outcome": "not_recovered"})
     violation = shown["violation"]
     if reported and not violation:
         violation = {"rule": "one SAE report per adverse event; new information is a follow-up report", "message": f"This event already has SAE report {reported[0]['id']}."}  # fmt: skip
     data = ae["data"]
-    return page.render(
-        "form.html",
-        status=shown["status"],
+    return page.render_form(
+        shown,
+        violation=violation,
         title=f"SAE report: {data.get('term')} (grade {data.get('grade')}, onset {data.get('onset_date')})",  # fmt: skip
         action=f"/patients/{patient_id}/adverse-events/{ae_id}/sae",
         inputs=report_inputs(page.ctx.protocol),
-        values=shown["values"],
-        errors=shown["errors"],
-        other=shown["other"],
-        violation=violation,
         patient=timeline,
         submit="Send the SAE report",
         intro=f"The initial report is due {page.ctx.protocol.safety.initial_report_hours if page.ctx.protocol.safety else 24} hours "  # fmt: skip
@@ -277,17 +273,11 @@ FOLLOW_UP = SAE + "/follow-up"
 
 def _follow_up_form(page: Page, patient_id: int, sae_id: int, refused: Refused | None = None) -> HTMLResponse:  # fmt: skip
     record = sae_of(page, patient_id, sae_id)
-    shown = refused.shown() if refused else {"status": 200, "values": {"utc_offset": "+00:00"}, "errors": {}, "other": [], "violation": None}  # fmt: skip
-    return page.render(
-        "form.html",
-        status=shown["status"],
+    return page.render_form(
+        form_state(refused, {"utc_offset": "+00:00"}),
         title=f"Follow-up report of SAE {sae_id}: {record['term']}",
         action=f"/patients/{patient_id}/sae/{sae_id}/follow-up",
         inputs=follow_up_inputs(page.ctx.protocol),
-        values=shown["values"],
-        errors=shown["errors"],
-        other=shown["other"],
-        violation=shown["violation"],
         patient=sv.patient_summary(page.ctx, patient_id),
         submit="Send the follow-up",
         intro="New information is reported within its own clock after it reached the site. "

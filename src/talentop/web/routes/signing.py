@@ -19,7 +19,7 @@ from talentop.services import identity
 from talentop.services.data.signatures import CASE_REPORT_ROLES, MEANINGS, MILESTONES
 from talentop.web.forms import Input
 from talentop.web.session import Page, PageDep, page, see_other
-from talentop.web.submit import Refused, attempt
+from talentop.web.submit import Refused, attempt, form_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,17 +66,11 @@ def _sign(page: Page, target: str, args: dict[str, Any], **where: Any) -> Any:
 
 
 def _form(page: Page, *, title: str, action: str, inputs: tuple[Input, ...], intro: str, patient: Any = None, refused: Refused | None = None, defaults: dict[str, str] | None = None, violation: Any = None) -> HTMLResponse:  # fmt: skip
-    shown = refused.shown() if refused else {"status": 200, "values": defaults or {}, "errors": {}, "other": [], "violation": violation}  # fmt: skip
-    return page.render(
-        "form.html",
-        status=shown["status"],
+    return page.render_form(
+        form_state(refused, defaults, violation),
         title=title,
         action=action,
         inputs=inputs,
-        values=shown["values"],
-        errors=shown["errors"],
-        other=shown["other"],
-        violation=shown["violation"],
         patient=patient,
         submit="Sign",
         intro=intro,
