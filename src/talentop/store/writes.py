@@ -77,8 +77,9 @@ def patient_keyed(table: str) -> bool:
     return table == "patients" or (found is not None and "patient_id" in found.c)
 
 
-#: ``session.info`` key: {patient id: [rows inserted for the patient, in order]} (the edit
-#: checks add them to the records they read before the writes: ``checks.prefetch``).
+#: ``session.info`` key: {patient id: [rows inserted for the patient, in order]}, kept only
+#: once ``checks.prefetch`` has asked for it (it adds them to the records it read before
+#: the writes); other transactions keep nothing.
 INSERTED_ROWS = "talentop_inserted_rows"
 
 
@@ -92,8 +93,9 @@ def _note_patient(
     if patient_id is not None:
         written = session.info.setdefault(WRITTEN_PATIENTS, {})
         written.setdefault(patient_id, set()).update(written_marks(obj, changed))
-        if inserted:
-            session.info.setdefault(INSERTED_ROWS, {}).setdefault(patient_id, []).append(obj)
+        noted = session.info.get(INSERTED_ROWS)
+        if inserted and noted is not None:
+            noted.setdefault(patient_id, []).append(obj)
 
 
 def _entity_id(obj: Any) -> str:

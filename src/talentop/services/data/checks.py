@@ -98,7 +98,7 @@ def prefetch(ctx: Context, session: Any, patient: m.Patient, marks: Collection[s
     if not checks or not all(writes.patient_keyed(t) for t in tables):
         return
     rows = read_queries.patient_records(session, patient.id, tables)
-    done = len(session.info.get(writes.INSERTED_ROWS, {}).get(patient.id, ()))
+    done = len(session.info.setdefault(writes.INSERTED_ROWS, {}).get(patient.id, ()))
     session.info.setdefault(CHECK_ROWS, {})[patient.id] = (tables, rows, done)
 
 
