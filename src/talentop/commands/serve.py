@@ -91,14 +91,19 @@ def register(app: typer.Typer) -> None:
                     application, host=host, port=port, log_level="warning", access_log=False
                 )
                 return
+            from talentop.api.balance import shared_board
+
             os.environ["TALENTOP_DATABASE_URL"] = store.url
             os.environ["TALENTOP_PROTOCOL"] = protocol
-            uvicorn.run(
-                "talentop.api.app:create_app_from_env",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_level="warning",
-                access_log=False,
-            )
+            # The workers spread the connections evenly among themselves (api.balance).
+            with shared_board():
+                uvicorn.run(
+                    "talentop.api.app:create_app_from_env",
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    loop="talentop.api.balance:BalancedLoop",
+                    log_level="warning",
+                    access_log=False,
+                )
