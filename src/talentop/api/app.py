@@ -79,13 +79,14 @@ def create_app(
 
 
 #: Requests a worker process runs at once (the routes are synchronous: each runs in a
-#: thread). anyio's default of 40 threads fighting for one GIL and for the same database
-#: rows gave the same throughput with a p99 two to three times as long
-#: (benchmarks/api_load.py, docs/benchmarks.md); the other requests wait in the event
-#: loop. With the connections spread evenly over the workers (api.balance), 4 gave the
-#: same throughput as 8 with a shorter p99 (228-250 against 278-286 ms, 32 clients on
-#: PostgreSQL). ``TALENTOP_API_THREADS`` overrides it.
-THREADS = 4
+#: thread; long ones, such as exports, on threads of their own: api.long_running). The
+#: short requests are CPU work in one GIL: more threads only lengthen the queue inside it.
+#: anyio's default of 40 gave the same throughput with a p99 two to three times as long;
+#: with the connections spread evenly over the workers (api.balance), 32 clients
+#: randomising on PostgreSQL gave 198-222/s, p99 194-222 ms with 2 threads against
+#: 186-205/s, 228-263 ms with 4 (benchmarks/api_load.py, docs/benchmarks.md). The other
+#: requests wait in the event loop. ``TALENTOP_API_THREADS`` overrides it.
+THREADS = 2
 
 #: The collector's thresholds in a server process (Python's default: 700, 10, 10).
 GC_THRESHOLDS = (20_000, 20, 20)

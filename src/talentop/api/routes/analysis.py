@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from talentop import services as sv
 from talentop.api.deps import CtxDep, PagingDep
+from talentop.api.long_running import long_running
 from talentop.api.routes._run import needs, read
 
 router = APIRouter(tags=["analysis and audit"])
@@ -38,6 +39,7 @@ def _export(ctx: Any, fmt: str, cutoff: dt.date | None) -> Response:
     responses={200: {"content": {"text/csv": {}}}},
     **needs("export_adtte"),
 )
+@long_running
 def adtte_csv(
     ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
 ) -> Response:
@@ -51,6 +53,7 @@ def adtte_csv(
     responses={200: {"content": {"application/octet-stream": {}}}},
     **needs("export_adtte"),
 )
+@long_running
 def adtte_xpt(
     ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
 ) -> Response:
@@ -64,6 +67,7 @@ def adtte_xpt(
     responses={200: {"content": {"application/xml": {}}}},
     **needs("export_odm"),
 )
+@long_running
 def odm_xml(ctx: CtxDep) -> Response:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "talentop-odm.xml"
@@ -94,6 +98,7 @@ def _dataset_json(ctx: Any, name: str, cutoff: dt.date | None) -> Response:
     responses={200: {"content": {"application/json": {}}}},
     **needs("export_dataset_json"),
 )
+@long_running
 def adtte_json(
     ctx: CtxDep, cutoff: Annotated[dt.date | None, Query(description="Data cut-off")] = None
 ) -> Response:
@@ -107,6 +112,7 @@ def adtte_json(
     responses={200: {"content": {"application/json": {}}}},
     **needs("export_dataset_json"),
 )
+@long_running
 def adae_json(ctx: CtxDep) -> Response:
     return _dataset_json(ctx, "adae", None)
 
@@ -140,5 +146,6 @@ def audit_entries(
     summary="Verify the audit trail against the tables",
     **needs("verify"),
 )
+@long_running
 def audit_verify(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.verify(ctx))

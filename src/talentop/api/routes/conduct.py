@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from talentop import services as sv
 from talentop.api.deps import CtxDep, IdempotencyKey, PatientId, RowId
+from talentop.api.long_running import long_running
 from talentop.api.routes._run import act, needs, read
 from talentop.api.schemas_conduct import (
     ConmedIn,
@@ -190,6 +191,7 @@ def deviation_summary(ctx: CtxDep) -> dict[str, Any]:
     summary="Consent, withdrawals, concomitant medication and medication findings by arm",
     **needs("conduct_summary"),
 )
+@long_running
 def conduct_summary(ctx: CtxDep) -> dict[str, Any]:
     return read(lambda: sv.conduct_summary(ctx))
 

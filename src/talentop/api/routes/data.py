@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from talentop import services as sv
 from talentop.api.deps import CtxDep, PagingDep, PatientId, RowId
+from talentop.api.long_running import long_running
 from talentop.api.routes._run import act, needs, read
 from talentop.api.schemas import (
     AnswerIn,
@@ -299,6 +300,7 @@ def audit_odm(patient_id: PatientId, ctx: CtxDep, validate: bool = False) -> Res
     responses={200: {"content": {"application/xml": {}}}},
     **needs("export_audit_odm"),
 )
+@long_running
 def audit_odm_site(
     ctx: CtxDep,
     site: Annotated[str | None, Query(max_length=32)] = None,

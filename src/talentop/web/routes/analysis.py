@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from talentop import services as sv
+from talentop.api.long_running import long_running
 from talentop.errors import InvalidInput
 from talentop.services.data.signatures import INTERIM_ROLES
 from talentop.web.forms import plain_problems
@@ -33,6 +34,7 @@ def _cutoff(text: str | None) -> dt.date:
 
 
 @router.get("/analysis", response_class=HTMLResponse, **page("GET", "/analysis", "derive_endpoints"))  # fmt: skip
+@long_running
 def analysis(page: PageDep, cutoff: Annotated[str | None, Query(max_length=10)] = None, signed: Annotated[str | None, Query(max_length=2)] = None) -> Response:  # fmt: skip
     """The interim report of the live trial at the data cut-off (default today), the
     stratification errors (analysed as randomised) and the interim's signatures."""
@@ -68,6 +70,7 @@ def table_html(table) -> Markup:
 
 
 @router.get("/analysis/report.html", **page("GET", "/analysis/report.html", "derive_endpoints"))
+@long_running
 def report_download(page: PageDep, cutoff: Annotated[str | None, Query(max_length=10)] = None) -> Response:  # fmt: skip
     """The same report as one self-contained HTML file (as ``talentop demo`` writes it)."""
     from talentop.demo.live import live_report
@@ -83,6 +86,7 @@ def report_download(page: PageDep, cutoff: Annotated[str | None, Query(max_lengt
 
 
 @router.get("/audit", response_class=HTMLResponse, **page("GET", "/audit", "verify"))
+@long_running
 def audit_verify(page: PageDep) -> Response:
     """``audit verify``: the hash chain recomputed and every table row reconciled."""
     report = sv.verify(page.ctx)
