@@ -2,7 +2,8 @@
 tumour assessments and randomise, against a real `talentop serve` (uvicorn) on SQLite and,
 when TALENTOP_TEST_POSTGRES_URL is set, PostgreSQL.
 
-Prints throughput and p50/p99 latency per call, and compares the randomisation rate over
+Prints throughput and p50/p99/max latency per call (each step's clock starts once every
+client has logged in: logins are not what is measured), and compares the randomisation rate over
 HTTP with the same number of in-process service calls (the peer: the plain service loop of
 benchmarks/randomise_load.py) in the same run. Afterwards it checks that no patient was
 randomised twice, no allocation number is duplicated or skipped (ids, and slots per
