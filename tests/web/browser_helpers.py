@@ -111,6 +111,11 @@ class Person:
 
     def login(self, username: str, password: str = PASSWORD, *, keyboard: bool = False) -> None:
         self.go("/login")
+        if keyboard:
+            # The page puts the focus on the username (autofocus). Chromium applies it at its
+            # next rendering update, which on a busy machine can come after the load event:
+            # wait for it rather than type into nothing.
+            self.page.wait_for_function("document.activeElement?.id === 'in-username'")
         with self.page.expect_navigation():
             if keyboard:  # the keyboard alone: the username has focus, Tab, password, Enter
                 self.page.keyboard.type(username)

@@ -41,7 +41,12 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(2025, "--seed", help="Demo trial seed."),
         workers: int = typer.Option(
-            1, "--workers", min=1, max=64, help="Worker processes (uvicorn)."
+            1,
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes (uvicorn), connections spread evenly among them; on "
+            "PostgreSQL, at least one per core (docs/api.md).",
         ),
     ) -> None:
         """Serve the web pages (/) and the REST API under /api/v1 (OpenAPI at
