@@ -11,12 +11,6 @@ import typer
 from talentop.commands._edge import console, edge
 
 
-def _logging() -> None:
-    from talentop.api.middleware import configure_logging
-
-    configure_logging()
-
-
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     @edge
@@ -61,6 +55,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from talentop.api import create_app
+        from talentop.api.middleware import configure_logging
         from talentop.services.audit import Checkpointer
         from talentop.store import Store
         from talentop.store.keys import CHECKPOINT_DIR_ENV, KEY_DIR_ENV
@@ -88,7 +83,7 @@ def register(app: typer.Typer) -> None:
             f"talentop API on http://{host}:{port}/api/v1  "
             f"(OpenAPI: http://{host}:{port}/api/v1/openapi.json; log in: POST /api/v1/auth/login)"
         )
-        _logging()
+        configure_logging()
         # The audit log is checkpointed at an interval while serving and once on shutdown.
         with Checkpointer(store):
             if workers == 1:

@@ -123,7 +123,7 @@ def _records(session: Any, patient: m.Patient, tables: frozenset[str]) -> list[t
     cached = session.info.get(CHECK_ROWS, {}).get(patient.id)
     if cached is None or not tables <= cached[0]:
         return read_queries.patient_records(session, patient.id, tables)
-    read, rows, done = cached
+    _, rows, done = cached
     inserted = session.info.get(writes.INSERTED_ROWS, {}).get(patient.id, [])[done:]
     return [(t, row) for t, row in rows if t in tables] + [
         (row.__tablename__, row) for row in inserted if row.__tablename__ in tables
