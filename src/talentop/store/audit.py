@@ -17,11 +17,12 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import bindparam, event, insert, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.util import find_tables
 
+from talentop.store import direct
 from talentop.store.hashing import canonical_json
 from talentop.store.keys import KeyRing
 from talentop.store.merkle import EMPTY_ROOT
@@ -57,9 +58,19 @@ def snapshot(obj: Any) -> dict[str, Any]:
     A model's ``__redacted__`` columns appear as ``fingerprint``s; its ``__volatile__``
     columns (last use of a session or token) are left out, so using a credential is not
     an audited change of it."""
+    return _snapshot(type(obj), lambda key: getattr(obj, key))
+
+
+def snapshot_values(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``snapshot`` of a ``cls`` row given as {attribute: value} (absent: None), without
+    building the ORM object."""
+    return _snapshot(cls, values.get)
+
+
+def _snapshot(cls: type, value_of: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, how in _snapshot_plan(type(obj)):
-        value = getattr(obj, key)
+    for key, how in _snapshot_plan(cls):
+        value = value_of(key)
         if how == "redact":
             value = fingerprint(value)
         elif isinstance(value, bytes):
@@ -124,7 +135,21 @@ def append_audit(
     return entry
 
 
-_INSERT_ENTRIES = insert(AuditEntry.__table__)
+#: The columns an appended entry sets (``append_audit``); the rest come later.
+_ENTRY_COLUMNS = ("at", "actor", "entity", "entity_id", "action", "before_json", "after_json")
+_INSERT_ENTRIES = insert(AuditEntry.__table__).values({c: bindparam(c) for c in _ENTRY_COLUMNS})
+#: Up to this many entries go in one multi-row INSERT (one statement, no pipeline).
+_ONE_STATEMENT = 32
+
+
+@functools.cache
+def _insert_rows(n: int) -> Any:
+    """``INSERT ... VALUES (...), ... (...)`` of ``n`` entries (parameters ``<column>_<i>``)."""
+    return insert(AuditEntry.__table__).values(
+        [{c: bindparam(f"{c}_{i}") for c in _ENTRY_COLUMNS} for i in range(n)]
+    )
+
+
 _AUDIT_TABLE = AuditEntry.__table__
 
 
@@ -136,16 +161,31 @@ def flush_audit(session: Session) -> int:
     savepoint undoes them in the database, so each open savepoint keeps those rows and puts
     them back in the queue if it rolls back (``_rolled_back``): nothing the enclosing
     transaction wrote is lost, nothing the savepoint wrote survives."""
+    rows = _take_pending(session)
+    if len(rows) > _ONE_STATEMENT:
+        direct.execute_many(session, _INSERT_ENTRIES, rows)
+    elif rows:
+        direct.execute(session, *_one_statement(rows), flush=False)
+    return len(rows)
+
+
+def _take_pending(session: Session) -> list[PendingEntry]:
+    """The queued rows, taken off the queue (each open savepoint keeps those it will
+    re-queue if it rolls back)."""
     pending = session.info.get(PENDING)
     if not pending:
-        return 0
+        return []
     rows = list(pending)
     for mark in (session.info.get(MARKS) or {}).values():
         mark[1].extend(rows[: mark[0]])
         mark[0] = 0
     pending.clear()
-    session.connection().execute(_INSERT_ENTRIES, rows)
-    return len(rows)
+    return rows
+
+
+def _one_statement(rows: list[PendingEntry]) -> tuple[Any, dict[str, Any]]:
+    params = {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _ENTRY_COLUMNS}
+    return _insert_rows(len(rows)), params
 
 
 _TOUCHES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()

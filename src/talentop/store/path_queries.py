@@ -17,16 +17,15 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from talentop.errors import NotFound
+from talentop.store import direct, queries
 from talentop.store import models as m
-from talentop.store import queries
 
 
-def _rows(session: Session, stmt: Any, params: dict[str, Any]) -> Any:
-    """Run a statement that returns plain columns on the session's connection (Core: none
-    of the ORM's per-execution work), after flushing ORM changes not yet written."""
-    if session.autoflush and (session.new or session.dirty):
-        session.flush()
-    return session.connection().execute(stmt, params)
+def _rows(session: Session, stmt: Any, params: dict[str, Any]) -> direct.Rows:
+    """Run a statement that returns plain columns on the session's connection, after
+    flushing ORM changes not yet written: on the DBAPI cursor (``talentop.store.direct``),
+    none of the ORM's or the Core execution context's per-call work."""
+    return direct.execute(session, stmt, params)
 
 
 _LOCKED = (
@@ -40,12 +39,14 @@ _LOCKED = (
     )
     .exists()
 )
+_PATIENT_COLUMNS = [column for _, column in direct.columns_of(m.Patient)]
+_USER_COLUMNS = [column for _, column in direct.columns_of(m.User)]
 _PATIENT_FOR_WRITE = (
-    select(m.Patient, _LOCKED, m.User)
+    select(*_PATIENT_COLUMNS, _LOCKED, *_USER_COLUMNS)
     .select_from(m.Patient)
     .outerjoin(m.User, m.User.username == bindparam("actor"))
     .where(m.Patient.id == bindparam("patient_id"))
-    .with_for_update(of=m.Patient)
+    .with_for_update(of=m.Patient.__table__)
 )
 
 
@@ -62,16 +63,22 @@ def patient_for_write(
     SQLite's ``BEGIN IMMEDIATE`` already holds the write lock), whether an active database
     or patient lock covers it, and the user row named ``actor`` (None if there is none), in
     one statement: every write service call needs all three."""
-    row = session.execute(_PATIENT_FOR_WRITE, {"patient_id": patient_id, "actor": actor}).first()
+    row = _rows(session, _PATIENT_FOR_WRITE, {"patient_id": patient_id, "actor": actor}).first()
     if row is None:
         raise NotFound(f"patient: no patient with id {patient_id!r}")
-    queries.remember(session, ("patient", patient_id), row[0])
-    if row[2] is not None:
-        queries.remember(session, ("user", actor), row[2])
+    split = len(_PATIENT_COLUMNS)
+    patient = direct.as_loaded(session, m.Patient, row[:split])
+    locked = bool(row[split])
+    user = None
+    if row[split + 1] is not None:  # the user's id: None when no user row joined
+        user = direct.as_loaded(session, m.User, row[split + 1 :])
+    queries.remember(session, ("patient", patient_id), patient)
+    if user is not None:
+        queries.remember(session, ("user", actor), user)
     hook = session.info.get(PATIENT_LOCKED)
     if hook is not None:
-        hook(session, row[0])
-    return row[0], bool(row[1]), row[2]
+        hook(session, patient)
+    return patient, locked, user
 
 
 _STEPS = (

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from talentop.errors import NotFound
+from talentop.store import direct
 from talentop.store import models as m
 
 
@@ -263,11 +264,11 @@ def take_stratum_slot(session: Session, stratum_key: str, key_id: str | None) ->
     ``lock_stratum_counter`` does, then takes the slot. Nothing is audited here: the caller
     audits the creation and the update (``writes.audit_applied``)."""
     params = {"counter": stratum_key}
-    row = session.connection().execute(_TAKE_SLOT, params).first()
+    row = direct.execute(session, _TAKE_SLOT, params).first()
     created = False
     if row is None:
         _, created = lock_stratum_counter(session, stratum_key, key_id)
-        row = session.connection().execute(_TAKE_SLOT, params).one()
+        row = direct.execute(session, _TAKE_SLOT, params).one()
     next_slot, counter_key, start = row
     return TakenSlot(next_slot - 1, counter_key, start, created)
 

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from talentop.errors import NotFound
-from talentop.store.audit import append_audit, snapshot
+from talentop.store import direct
+from talentop.store.audit import append_audit, snapshot, snapshot_values
 from talentop.store.models import Base
 
 T = TypeVar("T")
@@ -332,7 +333,7 @@ def write_together(session: Session, actor: str, ops: list[tuple[Any, ...]]) -> 
             session, actor, [op if op[0] == "insert" else (*op[:2], op[3]) for op in staged]
         )
         return
-    row = session.connection().execute(_together_stmt(tuple(shape)), params).one()
+    row = direct.execute(session, _together_stmt(tuple(shape)), params).one()
     if any(returned is None for returned in row):
         missing = staged[list(row).index(None)][1]
         raise NotFound(f"{missing.__tablename__} {_entity_id(missing)}: no row to update")
@@ -389,15 +390,14 @@ def audit_applied(
     ``before``/``after`` are the row's column values (attribute names; ``before`` None for
     a creation). The entry is what ``insert``/``update`` would have written; a copy of the
     row in the session's identity map takes the new values, so it is not left stale."""
-    after_obj = cls(**after)
     pk = tuple(after[attr] for attr, _ in _plan(cls).primary_key)
     entity_id = ",".join(str(part) for part in pk)
     loaded = session.identity_map.get(session.identity_key(cls, pk))
     if loaded is not None:
         for name, value in after.items():
             set_committed_value(loaded, name, value)
-    before_snapshot = None if before is None else snapshot(cls(**before))
-    after_snapshot = snapshot(after_obj)
+    before_snapshot = None if before is None else snapshot_values(cls, before)
+    after_snapshot = snapshot_values(cls, after)
     if before_snapshot == after_snapshot:
         return
     append_audit(

@@ -1,0 +1,272 @@
+"""Statements of the hot write path run on the DBAPI cursor (psycopg, sqlite3).
+
+Written here rather than left to ``Connection.execute`` because the benchmark said so
+(``benchmarks/randomise_load.py``, docs/benchmarks.md "Write path, round 5"): for a
+statement that is built once and run thousands of times, SQLAlchemy's execution context
+(parameter processing, result metadata from ``cursor.description``, the ``Row`` proxies)
+cost about 0.3 ms of CPU per statement on PostgreSQL, several times the driver's own work.
+Each statement is compiled once per dialect by SQLAlchemy itself (so the SQL text, bind
+casts and literal parameters are exactly what ``Connection.execute`` sends); what is left
+per call is the type processors SQLAlchemy would apply (none for most columns), the
+driver's execute (prepared on PostgreSQL) and a named tuple per row.
+
+Only statements whose parameters are plain bind parameters are accepted (no expanding
+``IN``); anything else raises ``TypeError`` when first compiled. The statements run in the
+session's transaction on its connection, after the session's pending ORM changes are
+flushed, exactly where ``session.connection().execute`` would run them.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+__all__ = ["Rows", "as_loaded", "columns_of", "compiled_for", "execute", "execute_many"]
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    #: Positional parameter names (qmark/format dialects) or None (named: pyformat).
+    positions: tuple[str, ...] | None
+    #: Values of parameters the statement fixes itself (literals such as a LIMIT).
+    literals: tuple[tuple[str, Any], ...]
+    #: (name, processor) of parameters whose type converts the value for the driver.
+    bind_processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    #: The result columns' types (the processors need the driver's type codes: below).
+    result_types: tuple[Any, ...]
+    row_type: type | None
+    #: PostgreSQL: ask the driver to prepare the statement at its first run.
+    prepare: bool
+    #: Per result column, its type's result processor or None (empty when none has
+    #: one), known from the first run's ``cursor.description``.
+    result_processors: tuple[Callable[[Any], Any] | None, ...] | None = None
+
+    def processors(self, dialect: Dialect, description: Any) -> tuple[Any, ...]:
+        if self.result_processors is None:
+            found = tuple(
+                kind.dialect_impl(dialect).result_processor(dialect, column[1])
+                for kind, column in zip(self.result_types, description, strict=True)
+            )
+            self.result_processors = found if any(p is not None for p in found) else ()
+        return self.result_processors
+
+
+_CACHE: dict[tuple[int, str], tuple[Any, _Compiled]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 2048
+
+
+def compiled_for(stmt: Any, dialect: Dialect) -> _Compiled:
+    """The statement compiled once for ``dialect`` (cached by statement and dialect)."""
+    key = (id(stmt), dialect.name)
+    found = _CACHE.get(key)
+    if found is not None and found[0] is stmt:
+        return found[1]
+    compiled = _compile(stmt, dialect)
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_SIZE:  # only statements built once belong here; a bound
+            _CACHE.clear()  # keeps a caller that builds them per call from growing it
+        # The statement object is kept alive with its compiled form, so its id is not reused.
+        _CACHE[key] = (stmt, compiled)
+    return compiled
+
+
+def _compile(stmt: Any, dialect: Dialect) -> _Compiled:
+    compiled = stmt.compile(dialect=dialect)
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # Python-side column defaults are computed per execution by SQLAlchemy's context.
+        raise TypeError("direct execution takes statements that set every defaulted column")
+    literals = []
+    processors = []
+    for bind, name in compiled.bind_names.items():
+        if getattr(bind, "expanding", False):
+            raise TypeError(f"direct execution takes no expanding parameter ({name})")
+        if not bind.required:
+            literals.append((name, bind.effective_value))
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors.append((name, processor))
+    columns = list(getattr(stmt, "exported_columns", ()) or ())
+    row_type = None
+    if columns:
+        names = [getattr(column, "key", None) or f"c{i}" for i, column in enumerate(columns)]
+        row_type = collections.namedtuple("Row", names, rename=True)  # type: ignore[misc]
+    positions = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+    return _Compiled(
+        sql=compiled.string,
+        positions=positions,
+        literals=tuple(literals),
+        bind_processors=tuple(dict(processors).items()),
+        result_types=tuple(column.type for column in columns),
+        row_type=row_type,
+        prepare=dialect.name == "postgresql",
+    )
+
+
+class Rows(list):
+    """The rows of a statement (named tuples), with ``first``/``one``/``scalar`` as a
+    SQLAlchemy result has them."""
+
+    def first(self) -> Any:
+        return self[0] if self else None
+
+    def one(self) -> Any:
+        if len(self) != 1:
+            from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+
+            if not self:
+                raise NoResultFound("No row was found when one was required")
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
+        return self[0]
+
+    def scalar(self) -> Any:
+        return self[0][0] if self else None
+
+    def scalars(self) -> list[Any]:
+        return [row[0] for row in self]
+
+
+def _parameters(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
+    values = dict(compiled.literals)
+    values.update(params)
+    for name, processor in compiled.bind_processors:
+        if name in values:
+            values[name] = processor(values[name])
+    if compiled.positions is not None:
+        return tuple(values[name] for name in compiled.positions)
+    return values
+
+
+def _announce(connection: Any, cursor: Any, sql: str, parameters: Any, many: bool) -> None:
+    """The engine's ``before_cursor_execute`` listeners (statement counters, tests) see
+    these statements as they see the others (with no execution context)."""
+    dispatch = connection.dispatch.before_cursor_execute
+    if dispatch:
+        for listener in dispatch:
+            listener(connection, cursor, sql, parameters, None, many)
+
+
+@contextmanager
+def _translated(connection: Any, sql: str, parameters: Any) -> Iterator[None]:
+    """Driver errors raised as SQLAlchemy raises them (``IntegrityError`` etc., wrapping the
+    driver's), so ``talentop.store.errors`` and every caller see one kind of error; a lost
+    server connection is invalidated so the pool does not hand it out again."""
+    dialect = connection.dialect
+    base = dialect.loaded_dbapi.Error
+    try:
+        yield
+    except base as error:
+        dbapi = connection.connection.dbapi_connection
+        lost = dialect.is_disconnect(error, dbapi, None)
+        if lost:
+            connection.invalidate(error)
+        raise sa_exc.DBAPIError.instance(
+            sql, parameters, error, base, connection_invalidated=lost, dialect=dialect
+        ) from error
+
+
+def execute(
+    session: Session, stmt: Any, params: Mapping[str, Any] | None = None, *, flush: bool = True
+) -> Rows:
+    """Run ``stmt`` in the session's transaction; its rows (empty if it returns none).
+    Pending ORM changes are flushed first unless ``flush`` is False."""
+    if flush and session.autoflush and (session.new or session.dirty):
+        session.flush()
+    connection = session.connection()
+    compiled = compiled_for(stmt, connection.dialect)
+    parameters = _parameters(compiled, params or {})
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        _announce(connection, cursor, compiled.sql, parameters, False)
+        with _translated(connection, compiled.sql, parameters):
+            if compiled.prepare:
+                cursor.execute(compiled.sql, parameters, prepare=True)
+            else:
+                cursor.execute(compiled.sql, parameters)
+            return _fetch(compiled, connection.dialect, cursor)
+    finally:
+        cursor.close()
+
+
+def _fetch(compiled: _Compiled, dialect: Dialect, cursor: Any) -> Rows:
+    """The cursor's rows as named tuples, through the columns' result processors."""
+    if compiled.row_type is None:
+        return Rows()
+    procs = compiled.result_processors
+    if procs is None:  # the first run only: psycopg builds cursor.description per call
+        procs = compiled.processors(dialect, cursor.description)
+    raw = cursor.fetchall()
+    make = compiled.row_type._make
+    if procs:
+        return Rows(
+            make(v if p is None else p(v) for p, v in zip(procs, row, strict=True)) for row in raw
+        )
+    return Rows(make(row) for row in raw)
+
+
+def execute_many(session: Session, stmt: Any, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Run ``stmt`` (returning nothing) once per parameter set, in one driver
+    ``executemany`` (psycopg pipelines them: one round trip). Pending ORM changes are not
+    flushed first: for rows that depend on none (the audit entries)."""
+    connection = session.connection()
+    compiled = compiled_for(stmt, connection.dialect)
+    parameters = [_parameters(compiled, row) for row in rows]
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        _announce(connection, cursor, compiled.sql, parameters, True)
+        with _translated(connection, compiled.sql, parameters):
+            cursor.executemany(compiled.sql, parameters)
+    finally:
+        cursor.close()
+
+
+@functools.cache
+def columns_of(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(attribute, column) of every mapped column of a model, in mapper order."""
+    return tuple((prop.key, prop.columns[0]) for prop in inspect(cls).column_attrs)
+
+
+@functools.cache
+def _primary_key(cls: type) -> tuple[str, ...]:
+    mapper = inspect(cls)
+    return tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+
+
+@functools.cache
+def _factory(cls: type) -> Callable[[], Any]:
+    configure_mappers()  # once: the class's attribute instrumentation must be in place
+    return inspect(cls).class_manager.new_instance
+
+
+def as_loaded(session: Session, cls: type, values: Iterable[Any]) -> Any:
+    """The ``cls`` row whose column values (``columns_of`` order) a statement returned, as
+    the session's loaded object: the one already in its identity map, given these values
+    if it has no change of its own pending (the row was just read, e.g. locked), else a new
+    object attached as if the ORM had loaded it (``writes`` attaches inserted rows so)."""
+    row = dict(zip((attr for attr, _ in columns_of(cls)), values, strict=True))
+    key = session.identity_key(cls, tuple(row[attr] for attr in _primary_key(cls)))
+    found = session.identity_map.get(key)
+    if found is not None:
+        if not inspect(found).modified:
+            for name, value in row.items():
+                set_committed_value(found, name, value)
+        return found
+    # As the ORM's loader does: a new instance without __init__, its columns put in its
+    # dict without attribute events (no change history), then given its identity.
+    obj = _factory(cls)()
+    obj.__dict__.update(row)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
