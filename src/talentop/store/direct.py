@@ -30,9 +30,16 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
-__all__ = ["Rows", "as_loaded", "columns_of", "compiled_for", "execute", "execute_many"]
+__all__ = [
+    "Rows",
+    "as_loaded",
+    "columns_of",
+    "compiled_for",
+    "execute",
+    "execute_many",
+    "load",
+]
 
 
 @dataclass
@@ -152,6 +159,8 @@ def _parameters(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
 def _announce(connection: Any, cursor: Any, sql: str, parameters: Any, many: bool) -> None:
     """The engine's ``before_cursor_execute`` listeners (statement counters, tests) see
     these statements as they see the others (with no execution context)."""
+    if not (connection._has_events or connection.engine._has_events):  # as SQLAlchemy checks
+        return
     dispatch = connection.dispatch.before_cursor_execute
     if dispatch:
         for listener in dispatch:
@@ -252,16 +261,13 @@ def _factory(cls: type) -> Callable[[], Any]:
 
 def as_loaded(session: Session, cls: type, values: Iterable[Any]) -> Any:
     """The ``cls`` row whose column values (``columns_of`` order) a statement returned, as
-    the session's loaded object: the one already in its identity map, given these values
-    if it has no change of its own pending (the row was just read, e.g. locked), else a new
-    object attached as if the ORM had loaded it (``writes`` attaches inserted rows so)."""
+    the session's loaded object: the one already in its identity map (left as it is, as
+    the ORM leaves it), else a new object attached as if the ORM had loaded it (``writes``
+    attaches inserted rows so)."""
     row = dict(zip((attr for attr, _ in columns_of(cls)), values, strict=True))
     key = session.identity_key(cls, tuple(row[attr] for attr in _primary_key(cls)))
     found = session.identity_map.get(key)
-    if found is not None:
-        if not inspect(found).modified:
-            for name, value in row.items():
-                set_committed_value(found, name, value)
+    if found is not None:  # as the ORM's loader: the session's object, as it has it
         return found
     # As the ORM's loader does: a new instance without __init__, its columns put in its
     # dict without attribute events (no change history), then given its identity.
@@ -270,3 +276,10 @@ def as_loaded(session: Session, cls: type, values: Iterable[Any]) -> Any:
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+def load(session: Session, cls: type, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
+    """The ``cls`` rows a statement selecting ``columns_of(cls)`` (in that order) returns,
+    as the session's loaded objects (``as_loaded``): what ``session.execute(select(cls))``
+    gives, without the ORM's loader. ``stmt`` must be built once (it is compiled once)."""
+    return [as_loaded(session, cls, row) for row in execute(session, stmt, params)]

@@ -122,13 +122,19 @@ def latest_surgery_date(session: Session, patient_id: int) -> dt.date | None:
     return _rows(session, _LATEST_SURGERY_DATE, {"patient_id": patient_id}).scalar()
 
 
+def _columns(model: Any) -> Any:
+    """``select`` of the model's columns in ``direct.columns_of`` order (rows loaded by
+    ``direct.load``, as the ORM's ``select(model)`` would give them)."""
+    return select(*(column for _, column in direct.columns_of(model)))
+
+
 _VISITS = (
-    select(m.AssessmentVisit)
+    _columns(m.AssessmentVisit)
     .where(m.AssessmentVisit.patient_id == bindparam("patient_id"))
     .order_by(m.AssessmentVisit.visit_date, m.AssessmentVisit.id)
 )
 _MEASUREMENTS = (
-    select(m.LesionMeasurement)
+    _columns(m.LesionMeasurement)
     .join(m.AssessmentVisit, m.AssessmentVisit.id == m.LesionMeasurement.visit_id)
     .where(m.AssessmentVisit.patient_id == bindparam("patient_id"))
     .order_by(m.LesionMeasurement.id)
@@ -137,25 +143,26 @@ _MEASUREMENTS = (
 
 def visits(session: Session, patient_id: int) -> list[m.AssessmentVisit]:
     """The patient's assessment visits by date."""
-    return list(session.execute(_VISITS, {"patient_id": patient_id}).scalars())
+    return direct.load(session, m.AssessmentVisit, _VISITS, {"patient_id": patient_id})
 
 
 def measurements_by_visit(session: Session, patient_id: int) -> dict[int, list[Any]]:
     """Every lesion measurement of the patient's visits, by visit id (one statement
     instead of one per visit)."""
     out: dict[int, list[Any]] = {}
-    for row in session.execute(_MEASUREMENTS, {"patient_id": patient_id}).scalars():
+    params = {"patient_id": patient_id}
+    for row in direct.load(session, m.LesionMeasurement, _MEASUREMENTS, params):
         out.setdefault(row.visit_id, []).append(row)
     return out
 
 
 _LESIONS = (
-    select(m.Lesion).where(m.Lesion.patient_id == bindparam("patient_id")).order_by(m.Lesion.id)
+    _columns(m.Lesion).where(m.Lesion.patient_id == bindparam("patient_id")).order_by(m.Lesion.id)
 )
 
 
 def lesions(session: Session, patient_id: int) -> list[m.Lesion]:
-    return list(session.execute(_LESIONS, {"patient_id": patient_id}).scalars())
+    return direct.load(session, m.Lesion, _LESIONS, {"patient_id": patient_id})
 
 
 _LAST_STEP = (

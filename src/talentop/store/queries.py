@@ -90,7 +90,8 @@ def all_patients(session: Session) -> list[m.Patient]:
 _BUILT: dict[tuple[Any, ...], Any] = {}
 
 
-def _built(kind: str, model: Any, order_by: Any) -> Any:
+def _built(kind: str, model: Any, order_by: Any) -> tuple[Any, bool]:
+    """The statement selecting the model's columns, and whether it is built once."""
     if order_by is None:
         key: tuple[Any, ...] | None = (kind, model, None, None)
     elif isinstance(order_by, InstrumentedAttribute):
@@ -99,33 +100,44 @@ def _built(kind: str, model: Any, order_by: Any) -> Any:
         key = None
     stmt = _BUILT.get(key) if key is not None else None
     if stmt is not None:
-        return stmt
+        return stmt, True
     patient = bindparam("patient_id")
+    columns = select(*(column for _, column in direct.columns_of(model)))
     if kind == "rows":
-        stmt = select(model).where(model.patient_id == patient)
+        stmt = columns.where(model.patient_id == patient)
         stmt = stmt.order_by(order_by if order_by is not None else model.id)
     else:
         stmt = (
-            select(model)
-            .where(model.patient_id == patient)
+            columns.where(model.patient_id == patient)
             .order_by(order_by.desc(), model.id.desc())
             .limit(1)
         )
     if key is not None:
         _BUILT[key] = stmt
-    return stmt
+    return stmt, key is not None
 
 
 def rows_for(session: Session, model: Any, patient_id: int, order_by: Any = None) -> list[Any]:
     """Every row of ``model`` for the patient, in ``order_by`` (default: id) order."""
-    stmt = _built("rows", model, order_by)
-    return list(session.execute(stmt, {"patient_id": patient_id}).scalars())
+    return _load(session, model, *_built("rows", model, order_by), patient_id)
 
 
 def latest(session: Session, model: Any, patient_id: int, order_by: Any) -> Any:
     """The patient's newest row of ``model`` by ``order_by`` (then id), or None."""
-    stmt = _built("latest", model, order_by)
-    return session.execute(stmt, {"patient_id": patient_id}).scalar_one_or_none()
+    found = _load(session, model, *_built("latest", model, order_by), patient_id)
+    return found[0] if found else None
+
+
+def _load(session: Session, model: Any, stmt: Any, once: bool, patient_id: int) -> list[Any]:
+    """The model's rows a ``_built`` statement selects, as loaded objects: on the DBAPI
+    cursor when the statement is built once (``direct.load``), else through SQLAlchemy."""
+    params = {"patient_id": patient_id}
+    if once:
+        return direct.load(session, model, stmt, params)
+    if session.autoflush and (session.new or session.dirty):
+        session.flush()
+    rows = session.connection().execute(stmt, params)
+    return [direct.as_loaded(session, model, row) for row in rows]
 
 
 def screening_criteria(session: Session, screening_id: int) -> list[m.ScreeningCriterion]:

@@ -107,13 +107,13 @@ def _entity_id(obj: Any) -> str:
 @dataclass(frozen=True)
 class _Plan:
     """How to write one model with Core: its columns (attribute, column key, Python
-    default), the generated primary key (if any) and the statements."""
+    default) and the generated primary key (if any); the statements are ``_insert_stmt``
+    and ``_update_stmt``."""
 
     table: Table
     columns: tuple[tuple[str, str, Any], ...]
     generated_key: str | None
     primary_key: tuple[tuple[str, str], ...]
-    insert: Any
 
 
 @functools.cache
@@ -129,13 +129,10 @@ def _plan(cls: type) -> _Plan:
         columns.append((prop.key, column.key, default))
     generated = table.autoincrement_column
     generated_key = generated.key if generated is not None else None
-    stmt = sa_insert(table)
-    if generated_key is not None:
-        stmt = stmt.returning(table.c[generated_key])
     primary_key = tuple(
         (mapper.get_property_by_column(c).key, c.key) for c in table.primary_key.columns
     )
-    return _Plan(table, tuple(columns), generated_key, primary_key, stmt)
+    return _Plan(table, tuple(columns), generated_key, primary_key)
 
 
 def _values(plan: _Plan, obj: Any) -> dict[str, Any]:
@@ -216,10 +213,18 @@ def _insert_many(cls: type) -> Any:
 def _write_row(session: Session, plan: _Plan, obj: Any, values: dict[str, Any]) -> None:
     if plan.generated_key is not None and values.get(plan.generated_key) is None:
         values.pop(plan.generated_key, None)
-        new_id = session.connection().execute(plan.insert, values).scalar_one()
-        setattr(obj, plan.generated_key, new_id)
+        stmt = _insert_stmt(plan.table, tuple(values), plan.generated_key)
+        setattr(obj, plan.generated_key, direct.execute(session, stmt, values).scalar())
     else:
-        session.connection().execute(plan.table.insert(), values)
+        direct.execute(session, _insert_stmt(plan.table, tuple(values), None), values)
+
+
+@functools.lru_cache(maxsize=1024)
+def _insert_stmt(table: Table, keys: tuple[str, ...], returning: str | None) -> Any:
+    """INSERT of the columns ``keys`` (parameters named as the columns), returning the
+    generated key if any: built once per table and column set (``direct`` compiles it once)."""
+    stmt = sa_insert(table).values({key: bindparam(key) for key in keys})
+    return stmt.returning(table.c[returning]) if returning is not None else stmt
 
 
 def _audit_created(session: Session, actor: str, obj: Any) -> None:
@@ -256,8 +261,8 @@ def update(session: Session, actor: str, obj: T, **changes: Any) -> T:
         else:
             params = {f"pk_{key}": getattr(obj, attr) for attr, key in plan.primary_key}
             params.update({keys[name]: value for name, value in changed.items()})
-            session.connection().execute(
-                _update_stmt(plan.table, tuple(keys[n] for n in changed)), params
+            direct.execute(
+                session, _update_stmt(plan.table, tuple(keys[n] for n in changed)), params
             )
             for name, value in changed.items():
                 set_committed_value(obj, name, value)
