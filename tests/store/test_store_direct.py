@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from flow_helpers import context, to_induction
+from flow_helpers import context, day, to_induction
 from talentop import services as sv
 from talentop.errors import InvalidInput
 from talentop.store import direct, path_queries, queries, writes
@@ -97,3 +97,47 @@ def test_a_loaded_row_is_the_identity_maps_and_has_no_history(store):
     with store.unit_of_work() as session:
         assert queries.get(session, m.Patient, pid).state == "assessed"
     assert sv.verify(store).ok
+
+
+def test_reads_ahead_equal_reads_after_the_lock(store):
+    """PostgreSQL: the consent gate and the randomisation facts sent with the patient's
+    lock (one pipeline) are the rows a read after it gives; SQLite reads nothing ahead."""
+    ctx = context(store)
+    pid = to_induction(ctx)
+    reads = path_queries.randomisation_reads(pid, "recist1.1", "treatment")
+    with store.unit_of_work() as session:
+        expected = [list(direct.execute(session, stmt, params)) for stmt, params in reads]
+    with store.unit_of_work() as session, direct.reads_ahead(session, reads):
+        path_queries.patient_for_write(session, pid, "inv1")
+        ahead = session.info.get(direct.READ_AHEAD)
+        assert (ahead is not None and len(ahead["rows"]) == 2) == store.is_postgresql
+        got = [list(direct.execute(session, stmt, params)) for stmt, params in reads]
+        if ahead is not None:
+            assert ahead["rows"] == {}  # each served once
+    assert got == expected
+    with store.unit_of_work() as session:
+        assert direct.READ_AHEAD not in session.info
+
+
+def test_a_write_drops_what_was_read_ahead(store):
+    """A write after the reads were sent makes them stale: they are read again."""
+    ctx = context(store)
+    pid = to_induction(ctx)
+    steps = (path_queries._STEPS, {"patient_id": pid})
+    with store.unit_of_work() as session, direct.reads_ahead(session, [steps]):
+        path_queries.patient_for_write(session, pid, "inv1")
+        before = path_queries.state_steps(session, pid)
+        writes.insert(
+            session,
+            "inv1",
+            m.StateChange(patient_id=pid, to_state="assessed", on_date=day(5), actor="inv1"),
+        )
+        assert path_queries.state_steps(session, pid) == [*before, ("assessed", day(5))]
+    with store.unit_of_work() as session, direct.reads_ahead(session, [steps]):
+        path_queries.patient_for_write(session, pid, "inv1")
+        writes.insert(
+            session,
+            "inv1",
+            m.StateChange(patient_id=pid, to_state="induction", on_date=day(6), actor="inv1"),
+        )
+        assert path_queries.state_steps(session, pid)[-1] == ("induction", day(6))

@@ -98,6 +98,14 @@ def _refuse(service: str, patient: m.Patient, message: str, rule: str) -> Protoc
     )
 
 
+def consent_scope(service: str) -> str | None:
+    """The scope ``require_consent`` reads the consent gate of for ``service`` (the
+    statement's ``scope`` parameter), or None when the service has no consent gate."""
+    if service not in SERVICE_SCOPE:
+        return None
+    return SERVICE_SCOPE[service] or ""
+
+
 def require_consent(
     session: Any, patient: m.Patient, service: str, on: dt.date | None = None
 ) -> None:
@@ -107,7 +115,7 @@ def require_consent(
         return
     scope = SERVICE_SCOPE[service]
     # one statement: the forms oldest first, each with the scope's withdrawal date
-    signed = path_queries.consent_gate(session, patient.id, scope or "")
+    signed = path_queries.consent_gate(session, patient.id, consent_scope(service) or "")
     if not signed:
         raise _refuse(service, patient, "has no informed consent on record", CONSENT_FIRST)
     in_time = [c for c in signed if on is None or c.consented_on <= on]

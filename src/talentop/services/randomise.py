@@ -39,8 +39,10 @@ from talentop.services._context import (
     transition_ops,
 )
 from talentop.services._validate import RecordId, service
+from talentop.services.consent_rules import consent_scope
 from talentop.services.randomisation_gate import check_randomisable
 from talentop.services.states import RANDOMISED
+from talentop.store import direct as store_direct
 from talentop.store import models as m
 from talentop.store import path_queries, queries, writes
 
@@ -196,14 +198,16 @@ def randomise(
 
     on = event_date(ctx, "randomised_on", randomised_on)
     rules = ctx.protocol.randomisation
+    criteria = ctx.protocol.assessment.criteria
+    reads = path_queries.randomisation_reads(patient_id, criteria, consent_scope("randomise"))
     with ctx.store.unit_of_work() as session:
-        patient = enter(session, ctx, "randomise", patient_id)
-        # Everything checked read in one statement (the gate's response and MDT review
-        # included); the stratum counter is locked last, so its lock is held only for the
-        # writes that follow.
-        facts = path_queries.randomisation_facts(
-            session, patient.id, ctx.protocol.assessment.criteria
-        )
+        # The consent gate and everything checked (one statement: the gate's response and
+        # MDT review included) are read right after the patient's lock, sent with it in one
+        # round trip on PostgreSQL; the stratum counter is locked last, so its lock is held
+        # only for the writes that follow.
+        with store_direct.reads_ahead(session, reads):
+            patient = enter(session, ctx, "randomise", patient_id)
+            facts = path_queries.randomisation_facts(session, patient.id, criteria)
         floor, what = check_randomisable(session, ctx, patient, facts)  # the protocol's gate
         not_before("randomised_on", on, floor, what)
         if facts.randomised:

@@ -39,6 +39,7 @@ __all__ = [
     "execute",
     "execute_many",
     "load",
+    "reads_ahead",
 ]
 
 
@@ -186,16 +187,59 @@ def _translated(connection: Any, sql: str, parameters: Any) -> Iterator[None]:
         ) from error
 
 
+#: ``session.info`` key: reads sent with the session's next statement (``reads_ahead``):
+#: {"pending": [(stmt, params)], "rows": {(id(stmt), params): Rows}}.
+READ_AHEAD = "talentop_read_ahead"
+
+
+@contextmanager
+def reads_ahead(session: Session, reads: list[tuple[Any, Mapping[str, Any]]]) -> Iterator[None]:
+    """Send the ``reads`` (statement, parameters) with the session's next statement run
+    here: on PostgreSQL in one pipeline (one round trip for all, and for the transaction's
+    ``BEGIN`` if it is the first), run by the server right after it. Inside the block,
+    ``execute`` of one of them returns these rows, once, instead of running it; what is
+    left is dropped when the block ends.
+
+    For reads a call makes right after a statement it is about to run (e.g. after locking
+    the patient), with no write between: a write run here, or a flush, drops what was read
+    ahead. Elsewhere (SQLite runs a statement as a function call) nothing is read ahead."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.info[READ_AHEAD] = {"pending": [(s, dict(p)) for s, p in reads], "rows": {}}
+    try:
+        yield
+    finally:
+        session.info.pop(READ_AHEAD, None)
+
+
+def _key(stmt: Any, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (id(stmt), tuple(sorted(params.items())))
+
+
 def execute(
     session: Session, stmt: Any, params: Mapping[str, Any] | None = None, *, flush: bool = True
 ) -> Rows:
     """Run ``stmt`` in the session's transaction; its rows (empty if it returns none).
     Pending ORM changes are flushed first unless ``flush`` is False."""
+    params = params or {}
+    ahead = session.info.get(READ_AHEAD)
+    if ahead is not None:
+        rows = ahead["rows"].pop(_key(stmt, params), None)
+        if rows is not None:
+            return rows
     if flush and session.autoflush and (session.new or session.dirty):
         session.flush()
+        if ahead is not None:
+            ahead["rows"].clear()
     connection = session.connection()
     compiled = compiled_for(stmt, connection.dialect)
-    parameters = _parameters(compiled, params or {})
+    if ahead is not None:
+        if compiled.row_type is None or not stmt.is_select:
+            ahead["rows"].clear()  # a write: what was read ahead may be stale
+        if ahead["pending"]:
+            return _with_reads_ahead(connection, compiled, params, ahead)
+    parameters = _parameters(compiled, params)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         _announce(connection, cursor, compiled.sql, parameters, False)
@@ -207,6 +251,37 @@ def execute(
             return _fetch(compiled, connection.dialect, cursor)
     finally:
         cursor.close()
+
+
+def _with_reads_ahead(
+    connection: Any, compiled: _Compiled, params: Mapping[str, Any], ahead: dict[str, Any]
+) -> Rows:
+    """Run the statement and the pending reads ahead in one psycopg pipeline; keep the
+    reads' rows for ``execute``, return the statement's."""
+    pending, ahead["pending"] = ahead["pending"], []
+    dbapi = connection.connection.dbapi_connection
+    runs = [(compiled, params)] + [
+        (compiled_for(stmt, connection.dialect), values) for stmt, values in pending
+    ]
+    cursors = []
+    try:
+        with _translated(connection, compiled.sql, params), dbapi.pipeline():
+            for each, values in runs:
+                parameters = _parameters(each, values)
+                cursor = dbapi.cursor()
+                cursors.append(cursor)
+                _announce(connection, cursor, each.sql, parameters, False)
+                cursor.execute(each.sql, parameters, prepare=True)
+        results = [
+            _fetch(each, connection.dialect, cursor)
+            for (each, _), cursor in zip(runs, cursors, strict=True)
+        ]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    for (stmt, values), rows in zip(pending, results[1:], strict=True):
+        ahead["rows"][_key(stmt, values)] = rows
+    return results[0]
 
 
 def _fetch(compiled: _Compiled, dialect: Dialect, cursor: Any) -> Rows:

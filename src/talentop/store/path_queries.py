@@ -280,6 +280,19 @@ _RANDOMISATION_FACTS = select(
 )
 
 
+def randomisation_reads(
+    patient_id: int, criteria: str, consent_scope: str | None
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The reads ``randomise`` makes right after locking the patient (the consent gate of
+    ``consent_scope`` unless None, then ``randomisation_facts``), for
+    ``direct.reads_ahead``: sent with the lock in one round trip on PostgreSQL."""
+    reads: list[tuple[Any, dict[str, Any]]] = []
+    if consent_scope is not None:
+        reads.append((_CONSENT_GATE, {"patient_id": patient_id, "scope": consent_scope}))
+    reads.append((_RANDOMISATION_FACTS, {"patient_id": patient_id, "criteria": criteria}))
+    return reads
+
+
 def randomisation_facts(session: Session, patient_id: int, criteria: str) -> RandomisationFacts:
     """``RandomisationFacts`` of the patient (one round trip instead of six)."""
     r = _rows(session, _RANDOMISATION_FACTS, {"patient_id": patient_id, "criteria": criteria})
