@@ -224,14 +224,14 @@ def execute(
     Pending ORM changes are flushed first unless ``flush`` is False."""
     params = params or {}
     ahead = session.info.get(READ_AHEAD)
+    if flush and session.autoflush and (session.new or session.dirty):
+        session.flush()
+        if ahead is not None:
+            ahead["rows"].clear()  # a write: what was read ahead may be stale
     if ahead is not None:
         rows = ahead["rows"].pop(_key(stmt, params), None)
         if rows is not None:
             return rows
-    if flush and session.autoflush and (session.new or session.dirty):
-        session.flush()
-        if ahead is not None:
-            ahead["rows"].clear()
     connection = session.connection()
     compiled = compiled_for(stmt, connection.dialect)
     if ahead is not None:
