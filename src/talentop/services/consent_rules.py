@@ -99,11 +99,11 @@ def _refuse(service: str, patient: m.Patient, message: str, rule: str) -> Protoc
 
 
 def consent_scope(service: str) -> str | None:
-    """The scope ``require_consent`` reads the consent gate of for ``service`` (the
-    statement's ``scope`` parameter), or None when the service has no consent gate."""
+    """The ``scope`` parameter of the consent gate ``require_consent`` reads for
+    ``service`` (``path_queries.consent_gate``), or None when the service has no gate."""
     if service not in SERVICE_SCOPE:
         return None
-    return SERVICE_SCOPE[service] or ""
+    return SERVICE_SCOPE[service] or ""  # a gate of no particular scope: the form itself
 
 
 def require_consent(

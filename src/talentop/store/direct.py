@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 
@@ -40,6 +40,7 @@ __all__ = [
     "execute_many",
     "load",
     "reads_ahead",
+    "select_columns",
 ]
 
 
@@ -131,12 +132,12 @@ class Rows(list):
         return self[0] if self else None
 
     def one(self) -> Any:
-        if len(self) != 1:
-            from sqlalchemy.exc import MultipleResultsFound, NoResultFound
-
-            if not self:
-                raise NoResultFound("No row was found when one was required")
-            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
+        if not self:
+            raise sa_exc.NoResultFound("No row was found when one was required")
+        if len(self) > 1:
+            raise sa_exc.MultipleResultsFound(
+                "Multiple rows were found when exactly one was required"
+            )
         return self[0]
 
     def scalar(self) -> Any:
@@ -320,6 +321,12 @@ def execute_many(session: Session, stmt: Any, rows: Iterable[Mapping[str, Any]])
 def columns_of(cls: type) -> tuple[tuple[str, Any], ...]:
     """(attribute, column) of every mapped column of a model, in mapper order."""
     return tuple((prop.key, prop.columns[0]) for prop in inspect(cls).column_attrs)
+
+
+def select_columns(cls: type) -> Any:
+    """``select`` of the model's columns in ``columns_of`` order: a statement whose rows
+    ``load`` and ``as_loaded`` turn into the model's objects."""
+    return select(*(column for _, column in columns_of(cls)))
 
 
 @functools.cache

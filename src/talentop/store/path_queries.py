@@ -122,19 +122,13 @@ def latest_surgery_date(session: Session, patient_id: int) -> dt.date | None:
     return _rows(session, _LATEST_SURGERY_DATE, {"patient_id": patient_id}).scalar()
 
 
-def _columns(model: Any) -> Any:
-    """``select`` of the model's columns in ``direct.columns_of`` order (rows loaded by
-    ``direct.load``, as the ORM's ``select(model)`` would give them)."""
-    return select(*(column for _, column in direct.columns_of(model)))
-
-
 _VISITS = (
-    _columns(m.AssessmentVisit)
+    direct.select_columns(m.AssessmentVisit)
     .where(m.AssessmentVisit.patient_id == bindparam("patient_id"))
     .order_by(m.AssessmentVisit.visit_date, m.AssessmentVisit.id)
 )
 _MEASUREMENTS = (
-    _columns(m.LesionMeasurement)
+    direct.select_columns(m.LesionMeasurement)
     .join(m.AssessmentVisit, m.AssessmentVisit.id == m.LesionMeasurement.visit_id)
     .where(m.AssessmentVisit.patient_id == bindparam("patient_id"))
     .order_by(m.LesionMeasurement.id)
@@ -157,7 +151,9 @@ def measurements_by_visit(session: Session, patient_id: int) -> dict[int, list[A
 
 
 _LESIONS = (
-    _columns(m.Lesion).where(m.Lesion.patient_id == bindparam("patient_id")).order_by(m.Lesion.id)
+    direct.select_columns(m.Lesion)
+    .where(m.Lesion.patient_id == bindparam("patient_id"))
+    .order_by(m.Lesion.id)
 )
 
 

@@ -102,7 +102,7 @@ def _built(kind: str, model: Any, order_by: Any) -> tuple[Any, bool]:
     if stmt is not None:
         return stmt, True
     patient = bindparam("patient_id")
-    columns = select(*(column for _, column in direct.columns_of(model)))
+    columns = direct.select_columns(model)
     if kind == "rows":
         stmt = columns.where(model.patient_id == patient)
         stmt = stmt.order_by(order_by if order_by is not None else model.id)
@@ -134,10 +134,7 @@ def _load(session: Session, model: Any, stmt: Any, once: bool, patient_id: int) 
     params = {"patient_id": patient_id}
     if once:
         return direct.load(session, model, stmt, params)
-    if session.autoflush and (session.new or session.dirty):
-        session.flush()
-    rows = session.connection().execute(stmt, params)
-    return [direct.as_loaded(session, model, row) for row in rows]
+    return [direct.as_loaded(session, model, row) for row in session.execute(stmt, params)]
 
 
 def screening_criteria(session: Session, screening_id: int) -> list[m.ScreeningCriterion]:
