@@ -158,3 +158,31 @@ def test_infeasible_accrual_and_bad_targets_are_explained():
         calibrate_talentop(assumptions=CalibrationAssumptions(accrual_months=36), replicates=10)
     with pytest.raises(InvalidInput, match=r"os_hr_ci=\(0.8, 1.29\): expected 0 < lower < os_hr"):
         calibrate_talentop(CalibrationTargets(os_hr_ci=(0.8, 1.29)), replicates=10)
+
+
+@pytest.mark.parametrize("noncompliance", [0.0, 0.18, 1.0])
+def test_true_median_is_where_the_array_survival_is_one_half(noncompliance):
+    """``true_median`` finds its root on floats (for speed); the array survival it must
+    agree with (``arm_survival``, what every other integral uses) is 0.5 there to 1e-9, on
+    a two-piece arm mixed with an exponential one. Exact check: with no non-compliance the
+    median of a two-piece hazard is closed-form, start + (ln 2 - H(start)) / rate."""
+    from talentop.design.asymptotic import arm_survival
+    from talentop.design.trial import Arm, TrialDesign
+
+    two_piece = [(0.0, 0.088), (0.4, 0.0288)]
+    design = TrialDesign(
+        arms=(
+            Arm(name="A", hazards=two_piece, noncompliance=noncompliance),
+            Arm(name="B", hazards=[(0.0, 0.0587)]),
+        ),
+        n_patients=200,
+        accrual={"rate_per_month": 6.0},
+        look_events=[100],
+    )
+    median = true_median(design, 0)
+    survival, _ = arm_survival(design, 0, np.array([median]))
+    assert survival[0] == pytest.approx(0.5, abs=1e-9)
+    if noncompliance == 0.0:
+        assert median == pytest.approx(0.4 + (math.log(2) - 0.088 * 0.4) / 0.0288, abs=1e-8)
+    if noncompliance == 1.0:
+        assert median == pytest.approx(math.log(2) / 0.0587, abs=1e-8)

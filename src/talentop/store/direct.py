@@ -34,10 +34,12 @@ from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detache
 __all__ = [
     "Rows",
     "as_loaded",
+    "attach_loaded",
     "columns_of",
     "compiled_for",
     "execute",
     "execute_many",
+    "identity_of",
     "load",
     "reads_ahead",
     "select_columns",
@@ -335,28 +337,73 @@ def _primary_key(cls: type) -> tuple[str, ...]:
     return tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
 
 
+@dataclass(frozen=True)
+class _Loading:
+    attrs: tuple[str, ...]  # columns_of order
+    pk_index: tuple[int, ...]  # positions of the primary key's columns in ``attrs``
+    identity_class: type
+    new_instance: Callable[[], Any]
+
+
 @functools.cache
-def _factory(cls: type) -> Callable[[], Any]:
+def _loading(cls: type) -> _Loading:
     configure_mappers()  # once: the class's attribute instrumentation must be in place
-    return inspect(cls).class_manager.new_instance
+    mapper = inspect(cls)
+    attrs = tuple(attr for attr, _ in columns_of(cls))
+    return _Loading(
+        attrs,
+        tuple(attrs.index(key) for key in _primary_key(cls)),
+        mapper._identity_class,
+        mapper.class_manager.new_instance,
+    )
+
+
+def identity_of(cls: type, obj: Any) -> tuple[Any, ...]:
+    """The session identity-map key of a ``cls`` object with its primary key set: what
+    ``Session.identity_key(instance=obj)`` gives (no identity token: one database)."""
+    plan = _loading(cls)
+    return (plan.identity_class, tuple(getattr(obj, key) for key in _primary_key(cls)), None)
+
+
+def attach_loaded(session: Session, obj: Any, identity: tuple[Any, ...]) -> None:
+    """Make ``obj`` (transient, its columns in its ``__dict__``) one of the session's
+    persistent objects with no change history, as the ORM's loader leaves a row it loads.
+
+    Written here instead of ``make_transient_to_detached`` + ``Session.add`` because the
+    demo's profile said so (docs/benchmarks.md, "Write path, round 6"): those two walk the
+    mapper (cascades, attribute expiry, identity from the state) for 20 us per row, for
+    rows whose identity the caller already has. The steps are the ORM loader's own
+    (``sqlalchemy.orm.loading._instance``: key, session id, ``_add_unpresent``) after
+    ``_commit_all`` drops the history ``__init__`` recorded; the models have no
+    relationships or load events that would need more. An object whose identity the
+    session already holds goes the ORM's way (which refuses or merges as it does)."""
+    state = obj._sa_instance_state
+    if state.key is not None or identity in session.identity_map:
+        make_transient_to_detached(obj)
+        session.add(obj)
+        return
+    state._commit_all(state.dict)
+    state.key = identity
+    state.identity_token = None
+    state.session_id = session.hash_key
+    session.identity_map._add_unpresent(state, identity)
 
 
 def as_loaded(session: Session, cls: type, values: Iterable[Any]) -> Any:
     """The ``cls`` row whose column values (``columns_of`` order) a statement returned, as
     the session's loaded object: the one already in its identity map (left as it is, as
-    the ORM leaves it), else a new object attached as if the ORM had loaded it (``writes``
-    attaches inserted rows so)."""
-    row = dict(zip((attr for attr, _ in columns_of(cls)), values, strict=True))
-    key = session.identity_key(cls, tuple(row[attr] for attr in _primary_key(cls)))
-    found = session.identity_map.get(key)
+    the ORM leaves it), else a new object attached as if the ORM had loaded it."""
+    plan = _loading(cls)
+    values = tuple(values)
+    identity = (plan.identity_class, tuple(values[i] for i in plan.pk_index), None)
+    found = session.identity_map.get(identity)
     if found is not None:  # as the ORM's loader: the session's object, as it has it
         return found
     # As the ORM's loader does: a new instance without __init__, its columns put in its
     # dict without attribute events (no change history), then given its identity.
-    obj = _factory(cls)()
-    obj.__dict__.update(row)
-    make_transient_to_detached(obj)
-    session.add(obj)
+    obj = plan.new_instance()
+    obj.__dict__.update(zip(plan.attrs, values, strict=True))
+    attach_loaded(session, obj, identity)
     return obj
 
 

@@ -3,7 +3,7 @@
 Rows are written with Core statements built once per table (``_Plan``), not by the ORM's
 flush: the flush machinery (dependency sort, per-object bookkeeping) cost several times
 the statement itself on every single-row write. The object is then attached to the
-session as if loaded (``make_transient_to_detached``), so callers keep using it as before
+session as if loaded (``direct.attach_loaded``), so callers keep using it as before
 (its ``id``, ``writes.update`` on it, the identity map). Audit rows are queued and written
 together at commit (``talentop.store.audit``).
 """
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, bindparam, inspect, select
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from talentop.errors import NotFound
@@ -158,8 +158,8 @@ def _values(plan: _Plan, obj: Any) -> dict[str, Any]:
 
 
 def _attach(session: Session, obj: Any) -> None:
-    make_transient_to_detached(obj)
-    session.add(obj)
+    """The inserted row as the session's persistent, unchanged object."""
+    direct.attach_loaded(session, obj, direct.identity_of(type(obj), obj))
 
 
 def insert(session: Session, actor: str, obj: T) -> T:
