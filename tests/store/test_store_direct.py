@@ -99,6 +99,39 @@ def test_a_loaded_row_is_the_identity_maps_and_has_no_history(store):
     assert sv.verify(store).ok
 
 
+def test_an_inserted_row_is_attached_as_a_loaded_one(store):
+    """``writes.insert`` attaches its row with ``direct.attach_loaded``: persistent, the
+    identity map's, no change history (nothing left for a flush), and an ORM change made
+    to it afterwards is flushed and kept like any loaded row's; a new row built with
+    keywords (``Base.__init__``) has its values and no history, and an unknown keyword
+    is a ``TypeError``."""
+    ctx = context(store)
+    pid = to_induction(ctx)
+    with pytest.raises(TypeError, match="'dose' is an invalid keyword argument"):
+        m.LabResult(patient_id=pid, dose=1)
+    with store.unit_of_work() as session:
+        row = m.LabResult(patient_id=pid, sampled_on=day(2), test="afp", value=4.0, unit="ng/mL")
+        state = sa.inspect(row)
+        assert state.transient and not state.modified and row.test == "afp"
+        writes.insert(session, "inv1", row)
+        assert state.persistent and not state.modified and row not in session.dirty
+        assert session.get(m.LabResult, row.id) is row
+        assert session.identity_key(instance=row) in session.identity_map
+        row.test = "ca19_9"  # a change by the ORM: a plain attribute set, flushed
+        assert row in session.dirty
+        session.flush()
+        again = direct.load(
+            session,
+            m.LabResult,
+            direct.select_columns(m.LabResult).where(m.LabResult.id == sa.bindparam("id")),
+            {"id": row.id},
+        )
+        assert again == [row]
+        lab_id = row.id
+    with store.unit_of_work() as session:
+        assert queries.get(session, m.LabResult, lab_id).test == "ca19_9"
+
+
 def test_reads_ahead_equal_reads_after_the_lock(store):
     """PostgreSQL: the consent gate and the randomisation facts sent with the patient's
     lock (one pipeline) are the rows a read after it gives; SQLite reads nothing ahead."""
