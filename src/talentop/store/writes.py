@@ -187,6 +187,7 @@ def insert_all(session: Session, actor: str, objs: Iterable[T]) -> list[T]:
             len(group) == 1
             or plan.generated_key is None
             or any(row.get(plan.generated_key) is not None for row in rows)
+            or _one_call_per_row(session, len(group))
         ):
             for obj, row in zip(group, rows, strict=True):
                 _write_row(session, plan, obj, row)
@@ -200,6 +201,17 @@ def insert_all(session: Session, actor: str, objs: Iterable[T]) -> list[T]:
         _attach(session, obj)
         _audit_created(session, actor, obj)
     return objs
+
+
+#: Rows up to which SQLite inserts a group one statement at a time: there a statement is a
+#: function call (no round trip), and SQLAlchemy's ``executemany ... RETURNING`` in
+#: parameter order costs more per call than a dozen single-row inserts on the cursor
+#: (docs/benchmarks.md, "Write path, round 6").
+SQLITE_ROWS_ONE_BY_ONE = 16
+
+
+def _one_call_per_row(session: Session, rows: int) -> bool:
+    return rows <= SQLITE_ROWS_ONE_BY_ONE and session.connection().dialect.name == "sqlite"
 
 
 @functools.cache
