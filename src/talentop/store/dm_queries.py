@@ -3,13 +3,37 @@ signatures, corrections, stratification errors)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from talentop.store import direct
 from talentop.store import models as m
 from talentop.store.read_queries import PatientFilter, scope_clause
+
+
+@functools.cache
+def _active_locks(by_patient: bool, by_record: bool) -> Any:
+    """The active locks covering the database, the patient (``patient_id``) and the record
+    (``entity``, ``entity_id``): one statement per combination, built once."""
+    covers = [m.RecordLock.scope == "database"]
+    if by_patient:
+        covers.append(
+            (m.RecordLock.scope == "patient") & (m.RecordLock.patient_id == bindparam("patient_id"))
+        )
+    if by_record:
+        covers.append(
+            (m.RecordLock.scope == "record")
+            & (m.RecordLock.entity == bindparam("entity"))
+            & (m.RecordLock.entity_id == bindparam("entity_id"))
+        )
+    return (
+        direct.select_columns(m.RecordLock)
+        .where(m.RecordLock.active.is_(True), or_(*covers))
+        .order_by(m.RecordLock.id)
+    )
 
 
 def active_locks(
@@ -18,18 +42,17 @@ def active_locks(
     entity: str | None = None,
     entity_id: str | None = None,
 ) -> list[m.RecordLock]:
-    """Active locks that cover a record: the database, the patient, or the record itself."""
-    covers = [m.RecordLock.scope == "database"]
+    """Active locks that cover a record: the database, the patient, or the record itself
+    (``entity`` with its ``entity_id``)."""
+    if entity is not None and entity_id is None:
+        raise TypeError("active_locks: a record is named by its entity and its entity_id")
+    params: dict[str, Any] = {}
     if patient_id is not None:
-        covers.append((m.RecordLock.scope == "patient") & (m.RecordLock.patient_id == patient_id))
+        params["patient_id"] = patient_id
     if entity is not None:
-        covers.append(
-            (m.RecordLock.scope == "record")
-            & (m.RecordLock.entity == entity)
-            & (m.RecordLock.entity_id == entity_id)
-        )
-    stmt = select(m.RecordLock).where(m.RecordLock.active.is_(True), or_(*covers))
-    return list(session.execute(stmt.order_by(m.RecordLock.id)).scalars())
+        params.update(entity=entity, entity_id=entity_id)
+    stmt = _active_locks(patient_id is not None, entity is not None)
+    return direct.load(session, m.RecordLock, stmt, params)
 
 
 def locks(session: Session, *, active_only: bool) -> list[m.RecordLock]:

@@ -25,7 +25,7 @@ def get(session: Session, model: type, key: Any, *, what: str | None = None) -> 
 
 # Statements of every service call, built once (bound parameters).
 _LOCK_PATIENT = select(m.Patient).where(m.Patient.id == bindparam("id")).with_for_update()
-_SITE_BY_CODE = select(m.Site).where(m.Site.code == bindparam("code"))
+_SITE_BY_CODE = direct.select_columns(m.Site).where(m.Site.code == bindparam("code"))
 _USER_BY_NAME = select(m.User).where(m.User.username == bindparam("username"))
 
 
@@ -37,8 +37,14 @@ def lock_patient(session: Session, patient_id: int) -> m.Patient:
     return row
 
 
+def _one_or_none(rows: list[Any]) -> Any:
+    """The only row, None for none (as ``scalar_one_or_none``; the statements using it
+    select by a unique key or LIMIT 1)."""
+    return rows[0] if rows else None
+
+
 def site_by_code(session: Session, code: str) -> m.Site | None:
-    return session.execute(_SITE_BY_CODE, {"code": code}).scalar_one_or_none()
+    return _one_or_none(direct.load(session, m.Site, _SITE_BY_CODE, {"code": code}))
 
 
 _TX_ROWS = "talentop_transaction_rows"
@@ -74,10 +80,14 @@ def user_by_name(session: Session, username: str) -> m.User | None:
     return user
 
 
+_PATIENT_BY_PSEUDO_ID = direct.select_columns(m.Patient).where(
+    m.Patient.site_id == bindparam("site_id"), m.Patient.pseudo_id == bindparam("pseudo_id")
+)
+
+
 def patient_by_pseudo_id(session: Session, site_id: int, pseudo_id: str) -> m.Patient | None:
-    return session.execute(
-        select(m.Patient).where(m.Patient.site_id == site_id, m.Patient.pseudo_id == pseudo_id)
-    ).scalar_one_or_none()
+    params = {"site_id": site_id, "pseudo_id": pseudo_id}
+    return _one_or_none(direct.load(session, m.Patient, _PATIENT_BY_PSEUDO_ID, params))
 
 
 def all_patients(session: Session) -> list[m.Patient]:
@@ -156,19 +166,23 @@ def response_for_visit(
     return session.execute(stmt).scalar_one_or_none()
 
 
+_LATEST_RESPONSE = (
+    direct.select_columns(m.ResponseAssessment)
+    .join(m.AssessmentVisit, m.AssessmentVisit.id == m.ResponseAssessment.visit_id)
+    .where(
+        m.ResponseAssessment.patient_id == bindparam("patient_id"),
+        m.ResponseAssessment.criteria == bindparam("criteria"),
+    )
+    .order_by(m.AssessmentVisit.visit_date.desc())
+    .limit(1)
+)
+
+
 def latest_response(
     session: Session, patient_id: int, criteria: str
 ) -> m.ResponseAssessment | None:
-    stmt = (
-        select(m.ResponseAssessment)
-        .join(m.AssessmentVisit, m.AssessmentVisit.id == m.ResponseAssessment.visit_id)
-        .where(
-            m.ResponseAssessment.patient_id == patient_id, m.ResponseAssessment.criteria == criteria
-        )
-        .order_by(m.AssessmentVisit.visit_date.desc())
-        .limit(1)
-    )
-    return session.execute(stmt).scalar_one_or_none()
+    params = {"patient_id": patient_id, "criteria": criteria}
+    return _one_or_none(direct.load(session, m.ResponseAssessment, _LATEST_RESPONSE, params))
 
 
 def mdt_votes(session: Session, review_id: int) -> list[m.MdtVote]:
@@ -176,12 +190,15 @@ def mdt_votes(session: Session, review_id: int) -> list[m.MdtVote]:
     return list(session.execute(stmt).scalars())
 
 
+_LAST_DRUG_DATE = select(func.max(m.DrugAdministration.given_on)).where(
+    m.DrugAdministration.patient_id == bindparam("patient_id"),
+    m.DrugAdministration.drug == bindparam("drug"),
+)
+
+
 def last_drug_date(session: Session, patient_id: int, drug: str) -> dt.date | None:
-    return session.execute(
-        select(func.max(m.DrugAdministration.given_on)).where(
-            m.DrugAdministration.patient_id == patient_id, m.DrugAdministration.drug == drug
-        )
-    ).scalar_one_or_none()
+    params = {"patient_id": patient_id, "drug": drug}
+    return direct.execute(session, _LAST_DRUG_DATE, params).scalar()
 
 
 def randomisation_keys(session: Session) -> list[m.RandomisationKey]:
