@@ -103,8 +103,13 @@ class _FifoLock:
             self._cond.notify_all()
 
 
-#: Write transactions of one process on PostgreSQL at once (``TALENTOP_WRITERS``).
-WRITERS = 8
+#: Write transactions of one process on PostgreSQL at once (``TALENTOP_WRITERS``). One
+#: process runs Python on one core at a time (the GIL), so a writer more only helps while
+#: another waits for the server: 3 overlap a round trip with the CPU work of the next
+#: (benchmarks/randomise_load.py, 32 threads: 8 writers 421-438 /s, p99 105 ms; 3 writers
+#: 509 /s, p99 79 ms; 2 writers 451-490 /s; docs/benchmarks.md, "Write path, round 6").
+#: A server further away (longer round trips) may want more.
+WRITERS = 3
 
 
 def _writers() -> int:
@@ -330,7 +335,8 @@ class Store:
         # admitted in arrival order (``_FifoGate``). More make no more progress: they
         # queue on the same stratum counters and locked rows while their lock holders
         # wait for the GIL (benchmarks/randomise_load.py, 32 threads: p99 590 -> 151 ms,
-        # 210 -> 281 allocations/s). ``TALENTOP_WRITERS`` overrides it (0: no gate).
+        # 210 -> 281 allocations/s with 8; why 3 now: ``WRITERS``). ``TALENTOP_WRITERS``
+        # overrides it (0: no gate).
         gate = _writers()
         self._writer_gate = _FifoGate(gate) if gate and not self.is_sqlite else None
         # ... and processes queue on a file lock (``_ProcessWriterLock``).
