@@ -287,6 +287,20 @@ def test_forged_checkpoint_is_detected(trial):
 # -- not detected (stated limits, docs/security.md) ----------------------------------
 
 
+def test_entry_edited_after_sequencing_is_refused_by_the_next_checkpoint(trial):
+    """An entry that an earlier transaction sequenced (``verify`` did, in the fixture) and
+    no checkpoint covers yet, edited without recomputing its leaf hash: the checkpointer
+    recomputes it from its content and refuses to sign; nothing is written. (Entries the
+    checkpoint sequences itself are hashed once, in its own transaction.)"""
+    store = trial.store
+    tail = trial.covered + 1
+    sql(store, "UPDATE audit_trail SET actor = 'mallory' WHERE seq = :s", s=tail)
+    before = sorted(p.name for p in store.keys.checkpoint_dir.iterdir())
+    with pytest.raises(IntegrityError, match=f"audit entry #{tail} does not match its leaf hash"):
+        sv.checkpoint(store)
+    assert sorted(p.name for p in store.keys.checkpoint_dir.iterdir()) == before
+
+
 def test_not_detected_rewrite_of_entries_no_checkpoint_covers(trial):
     """Entries after the newest checkpoint are only as safe as the database: a rehashed
     rewrite of them passes, and verify says how many such entries there are."""
