@@ -63,9 +63,8 @@ class _Compiled:
     row_type: type | None
     #: PostgreSQL: ask the driver to prepare the statement at its first run.
     prepare: bool
-    #: Per result column, its type's result processor or None (empty when none has
-    #: one), known from the first run's ``cursor.description``.
-    #: (column position, processor) of the result columns that have one.
+    #: (column position, its type's result processor) of the result columns that have
+    #: one (empty when none has), known from the first run's ``cursor.description``.
     result_processors: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
     def processors(self, dialect: Dialect, description: Any) -> tuple[Any, ...]:
