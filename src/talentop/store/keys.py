@@ -21,6 +21,8 @@ import hmac
 import os
 import secrets
 import stat
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,14 +60,44 @@ def write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
+#: Key files read, by path: (the file's identity and change time, its text). A key is read
+#: at every allocation; the file is read again only when its inode, size, modification or
+#: change time differ (the change time is the kernel's: a rewrite cannot restore it).
+_READ: dict[str, tuple[tuple[int, ...], str]] = {}
+_READ_LOCK = threading.Lock()
+_SETTLED_NS = 2_000_000_000
+
+
 def read_private(path: Path) -> str:
-    """Read a key file, refusing one that its group or others can read (as ssh does)."""
-    mode = stat.S_IMODE(path.stat().st_mode)
+    """Read a key file, refusing one that its group or others can read (as ssh does).
+
+    Every call checks the file (one ``stat``); its text is read again only when the file
+    changed (``_READ``): the write path reads the randomisation key at every allocation,
+    and opening and reading it was 4 % of one (docs/benchmarks.md, round 6)."""
+    status = path.stat()
+    mode = stat.S_IMODE(status.st_mode)
     if mode & 0o077:
         raise IntegrityError(
             f"key file {path} is readable by others (mode {mode:o}): run chmod 600 {path}"
         )
-    return path.read_text()
+    version = (
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
+    found = _READ.get(str(path))
+    if found is not None and found[0] == version:
+        return found[1]
+    text = path.read_text()
+    # File times are coarse (a clock tick): two writes in one tick can leave the same
+    # times, so a file changed in the last seconds is never kept (as git treats "racily
+    # clean" files).
+    if time.time_ns() - max(status.st_mtime_ns, status.st_ctime_ns) > _SETTLED_NS:
+        with _READ_LOCK:
+            _READ[str(path)] = (version, text)
+    return text
 
 
 def parse_secret(text: str, where: str) -> bytes:
@@ -113,9 +145,11 @@ class KeyRing:
         if from_env is not None and key_id_of(from_env) == key_id:
             return from_env
         path = self.randomisation_key_path(key_id)
-        if not path.exists():
+        try:
+            text = read_private(path)
+        except FileNotFoundError:
             return None
-        return parse_secret(read_private(path), str(path))
+        return parse_secret(text, str(path))
 
     def checked_randomisation_key(self, key_id: str, fingerprint: str) -> bytes:
         """The secret named ``key_id``, checked against the database's ``fingerprint``:
