@@ -28,6 +28,7 @@ from talentop.api.routes import (
     steps,
 )
 from talentop.protocol import Protocol, load_protocol
+from talentop.services.identity.passwords import prepare_logins
 from talentop.store import Store, require_schema
 from talentop.web import install as install_pages
 
@@ -96,6 +97,7 @@ GC_THRESHOLDS = (20_000, 20, 20)
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     threads = int(os.environ.get("TALENTOP_API_THREADS", THREADS))
     anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+    prepare_logins()
     # What the server built to start (modules, routes, mappers, compiled statements) lives
     # as long as the process: frozen out of the collector's scans, and young collections
     # less often, a full collection no longer stops every request in the process for tens

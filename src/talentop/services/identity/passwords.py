@@ -6,6 +6,7 @@ Rules: at least ``MIN_LENGTH`` characters, not the username (in any case), at mo
 
 from __future__ import annotations
 
+import functools
 import os
 
 from argon2 import PasswordHasher, profiles
@@ -25,9 +26,21 @@ _HASHER = (
     if PROFILE == "cheapest"
     else PasswordHasher()  # argon2id, the library's RFC 9106 low-memory profile
 )
-# Verified against when the user does not exist, so both paths cost one argon2 hash and
-# the response time does not tell which usernames exist.
-_DUMMY_HASH = _HASHER.hash("talentop-no-such-user-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both paths cost one argon2 hash
+    and the response time does not tell which usernames exist. Made at the first login,
+    not at import (an argon2 hash, about 90 ms, for every process that imports the
+    services: the demo, each CLI command)."""
+    return _HASHER.hash("talentop-no-such-user-password")
+
+
+def prepare_logins() -> None:
+    """Make the unknown-user hash now (a server calls this as it starts), so that not even
+    the first login for a name that does not exist costs a second hash."""
+    _dummy_hash()
 
 
 def check_rules(username: str, password: str) -> None:
@@ -53,7 +66,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored_hash`` (None: always False, same cost)."""
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
