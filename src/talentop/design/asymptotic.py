@@ -41,11 +41,8 @@ def arm_survival(design: TrialDesign, arm: int, t: np.ndarray) -> tuple[np.ndarr
 def _scalar_survival(pieces: tuple[np.ndarray, np.ndarray]):
     """S(t) = exp(-H(t)) of one hazard for a float ``t``: ``_survival_density``'s survival
     with the same sums in the same order, without an array per call."""
-    starts = [float(x) for x in pieces[0]]
-    rates = [float(x) for x in pieces[1]]
-    at_starts = [0.0]
-    for i in range(len(starts) - 1):
-        at_starts.append(at_starts[-1] + rates[i] * (starts[i + 1] - starts[i]))
+    starts, rates = pieces[0].tolist(), pieces[1].tolist()
+    at_starts = cumulative_hazard(pieces[0], pieces[1], pieces[0]).tolist()  # H at each start
     last = len(starts) - 1
 
     def survival(t: float) -> float:

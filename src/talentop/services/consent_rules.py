@@ -115,7 +115,7 @@ def require_consent(
         return
     scope = SERVICE_SCOPE[service]
     # one statement: the forms oldest first, each with the scope's withdrawal date
-    signed = path_queries.consent_gate(session, patient.id, consent_scope(service) or "")
+    signed = path_queries.consent_gate(session, patient.id, consent_scope(service))
     if not signed:
         raise _refuse(service, patient, "has no informed consent on record", CONSENT_FIRST)
     in_time = [c for c in signed if on is None or c.consented_on <= on]

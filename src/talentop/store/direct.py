@@ -332,7 +332,7 @@ def execute_many(session: Session, stmt: Any, rows: Iterable[Mapping[str, Any]])
     """Run ``stmt`` (returning nothing) once per parameter set, in one driver
     ``executemany`` (psycopg pipelines them: one round trip). Pending ORM changes are not
     flushed first: for rows that depend on none (the audit entries)."""
-    connection = session.connection()
+    connection = _connection(session)
     compiled = compiled_for(stmt, connection.dialect)
     parameters = [_parameters(compiled, row) for row in rows]
     cursor = connection.connection.dbapi_connection.cursor()
@@ -383,11 +383,11 @@ def _loading(cls: type) -> _Loading:
     )
 
 
-def identity_of(cls: type, obj: Any) -> tuple[Any, ...]:
-    """The session identity-map key of a ``cls`` object with its primary key set: what
+def identity_of(obj: Any) -> tuple[Any, ...]:
+    """The session identity-map key of a model object with its primary key set: what
     ``Session.identity_key(instance=obj)`` gives (no identity token: one database)."""
-    plan = _loading(cls)
-    return (plan.identity_class, tuple(getattr(obj, key) for key in _primary_key(cls)), None)
+    cls = type(obj)
+    return (_loading(cls).identity_class, tuple(getattr(obj, k) for k in _primary_key(cls)), None)
 
 
 def attach_loaded(session: Session, obj: Any, identity: tuple[Any, ...]) -> None:
@@ -402,11 +402,16 @@ def attach_loaded(session: Session, obj: Any, identity: tuple[Any, ...]) -> None
     ``_commit_all`` drops the history ``__init__`` recorded; the models have no
     relationships or load events that would need more. An object whose identity the
     session already holds goes the ORM's way (which refuses or merges as it does)."""
-    state = obj._sa_instance_state
-    if state.key is not None or identity in session.identity_map:
+    if obj._sa_instance_state.key is not None or identity in session.identity_map:
         make_transient_to_detached(obj)
         session.add(obj)
         return
+    _attach_new(session, obj, identity)
+
+
+def _attach_new(session: Session, obj: Any, identity: tuple[Any, ...]) -> None:
+    """``attach_loaded`` for an identity the session does not hold."""
+    state = obj._sa_instance_state
     state._commit_all(state.dict)
     state.key = identity
     state.identity_token = None
@@ -428,7 +433,7 @@ def as_loaded(session: Session, cls: type, values: Iterable[Any]) -> Any:
     # dict without attribute events (no change history), then given its identity.
     obj = plan.new_instance()
     obj.__dict__.update(zip(plan.attrs, values, strict=True))
-    attach_loaded(session, obj, identity)
+    _attach_new(session, obj, identity)  # the identity map was just found not to hold it
     return obj
 
 

@@ -21,7 +21,6 @@ import hmac
 import os
 import secrets
 import stat
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +63,6 @@ def write_private(path: Path, text: str) -> None:
 #: at every allocation; the file is read again only when its inode, size, modification or
 #: change time differ (the change time is the kernel's: a rewrite cannot restore it).
 _READ: dict[str, tuple[tuple[int, ...], str]] = {}
-_READ_LOCK = threading.Lock()
 _SETTLED_NS = 2_000_000_000
 
 
@@ -95,8 +93,7 @@ def read_private(path: Path) -> str:
     # times, so a file changed in the last seconds is never kept (as git treats "racily
     # clean" files).
     if time.time_ns() - max(status.st_mtime_ns, status.st_ctime_ns) > _SETTLED_NS:
-        with _READ_LOCK:
-            _READ[str(path)] = (version, text)
+        _READ[str(path)] = (version, text)
     return text
 
 

@@ -134,8 +134,7 @@ def rows_for(session: Session, model: Any, patient_id: int, order_by: Any = None
 
 def latest(session: Session, model: Any, patient_id: int, order_by: Any) -> Any:
     """The patient's newest row of ``model`` by ``order_by`` (then id), or None."""
-    found = _load(session, model, *_built("latest", model, order_by), patient_id)
-    return found[0] if found else None
+    return _one_or_none(_load(session, model, *_built("latest", model, order_by), patient_id))
 
 
 def _load(session: Session, model: Any, stmt: Any, once: bool, patient_id: int) -> list[Any]:

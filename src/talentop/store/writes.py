@@ -159,7 +159,7 @@ def _values(plan: _Plan, obj: Any) -> dict[str, Any]:
 
 def _attach(session: Session, obj: Any) -> None:
     """The inserted row as the session's persistent, unchanged object."""
-    direct.attach_loaded(session, obj, direct.identity_of(type(obj), obj))
+    direct.attach_loaded(session, obj, direct.identity_of(obj))
 
 
 def insert(session: Session, actor: str, obj: T) -> T:
