@@ -16,9 +16,11 @@ from talentop.services.audit import CHECKPOINT_INTERVAL_ENV, checkpoint_interval
 pytestmark = pytest.mark.db
 
 
-def test_checkpoints_at_an_interval_and_on_shutdown(store):
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_checkpoints_at_an_interval_and_on_shutdown(store, process):
+    """In a thread, or in a child process (the demo) that reports every result back."""
     ctx = context(store)
-    with sv.Checkpointer(store, interval_s=0.05) as running:
+    with sv.Checkpointer(store, interval_s=0.05, process=process) as running:
         to_randomised(ctx)
         deadline = time.monotonic() + 10
         while not running.written and time.monotonic() < deadline:
@@ -33,16 +35,50 @@ def test_checkpoints_at_an_interval_and_on_shutdown(store):
     assert sizes == sorted(set(sizes))  # only when the log grew
 
 
-def test_a_refused_checkpoint_is_logged_and_the_thread_goes_on(store, caplog):
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_a_refused_checkpoint_is_logged_and_the_thread_goes_on(store, caplog, process):
     ctx = context(store)
     to_randomised(ctx)
     sv.checkpoint(store)
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_trail SET leaf_hash = NULL WHERE seq = 2"))
-    checkpointer = sv.Checkpointer(store, interval_s=3600).start()
+    checkpointer = sv.Checkpointer(store, interval_s=3600, process=process).start()
     assert checkpointer.stop() is None
     assert "no longer match the checkpoint" in checkpointer.errors[0]
     assert "audit checkpoint refused" in caplog.text
+
+
+def test_ticks_between_full_ones_extend_the_last_signed_tree(store, monkeypatch):
+    """The first tick and every FULL_CHECK_EVERY-th read every stored leaf; the ticks
+    between read only the new ones; the last (stop) is full again."""
+    import talentop.store.log as log
+
+    calls = []
+    real = log.stored_leaves
+    monkeypatch.setattr(log, "stored_leaves", lambda session: calls.append(1) or real(session))
+    monkeypatch.setattr("talentop.services.audit.FULL_CHECK_EVERY", 3)
+    ctx = sv.Context(store, context(store).protocol, "system")
+    checkpointer = sv.Checkpointer(store, interval_s=3600)
+    for n in range(4):
+        sv.create_site(ctx, f"S{n}", f"Site {n}")
+        assert checkpointer.tick().path is not None
+    assert len(calls) == 2  # ticks 1 and 4
+    final = checkpointer.stop()
+    assert len(calls) == 3 and final.path is None  # nothing new: not written, but checked
+    report = sv.verify(store)
+    assert report.ok and report.uncovered == 0
+
+
+def test_when_the_checkpointer_process_dies_the_last_checkpoint_is_signed_here(store, caplog):
+    ctx = context(store)
+    checkpointer = sv.Checkpointer(store, interval_s=3600, process=True).start()
+    to_randomised(ctx)
+    checkpointer._child.kill()
+    final = checkpointer.stop()
+    assert final is not None and final.path is not None
+    assert "audit checkpointer process ended with exit code -9" in caplog.text
+    report = sv.verify(store)
+    assert report.ok and report.uncovered == 0
 
 
 def test_interval_from_the_environment(monkeypatch):

@@ -125,3 +125,18 @@ def test_every_proof_of_every_tree_up_to_70_leaves_verifies_and_fails_when_alter
             if proof:
                 bad = [node_hash(proof[0], proof[0]), *proof[1:]]
                 assert not verify_consistency(m, n, roots[m], roots[n], bad)
+
+
+@pytest.mark.parametrize("cuts", [(), (1,), (3, 4), (1, 2, 3, 5, 8), (7,), (2, 6)])
+def test_a_tree_extended_in_steps_is_the_tree_built_at_once(cuts):
+    """Extending a tree (what a periodic checkpointer does between ticks) gives every level,
+    root and proof of the tree built from all leaves at once: the reference roots above for
+    the 8 CT leaves, split at ``cuts``."""
+    hashes = [leaf_hash(x) for x in LEAVES]
+    tree = MerkleTree([])
+    for start, end in zip((0, *cuts), (*cuts, len(hashes)), strict=True):
+        tree.extend(hashes[start:end])
+        assert tree.root().hex() == ROOTS[end]
+    whole = MerkleTree(hashes)
+    assert tree.levels == whole.levels
+    assert tree.consistency_proof(3, 8) == whole.consistency_proof(3, 8)

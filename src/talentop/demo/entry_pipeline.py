@@ -127,7 +127,7 @@ def simulate_entry(
         n_patients, seed=seed, model=model, first_screening=FIRST_SCREENING
     )
     cut = data_cut(model)
-    with Checkpointer(store, DEMO_CHECKPOINT_INTERVAL_S):
+    with Checkpointer(store, DEMO_CHECKPOINT_INTERVAL_S, process=True):
         run = run_entry_cohort(
             cohort, store, protocol, cutoff_date=cut, model=model, progress=progress
         )

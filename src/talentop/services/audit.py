@@ -18,7 +18,7 @@ from talentop.services._validate import service
 from talentop.services.access import read_scope
 from talentop.services.permissions import SYSTEM
 from talentop.store import AuditReport, Store, require_schema, verify_audit
-from talentop.store.log import CheckpointResult, inclusion_proof, sequence
+from talentop.store.log import CheckpointResult, TreeCache, inclusion_proof, sequence
 from talentop.store.log import checkpoint as sign_checkpoint
 
 #: Seconds between the checkpoints a running server or demo signs (when the log grew).
@@ -64,11 +64,18 @@ def verify(target: Context | Store, *, reconcile_tables: bool = True) -> AuditRe
         )
 
 
-def checkpoint(store: Store, *, only_if_grown: bool = False) -> CheckpointResult:
+def checkpoint(
+    store: Store,
+    *,
+    only_if_grown: bool = False,
+    cache: TreeCache | None = None,
+    full: bool = True,
+) -> CheckpointResult:
     """Sign the current tree head into the checkpoint folder (``IntegrityError`` if the
-    log no longer extends the previous checkpoint: it is never signed over)."""
+    log no longer extends the previous checkpoint: it is never signed over). ``cache`` and
+    ``full``: a periodic checkpointer's tree between ticks (``talentop.store.log.TreeCache``)."""
     require_schema(store)
-    return sign_checkpoint(store, only_if_grown=only_if_grown)
+    return sign_checkpoint(store, only_if_grown=only_if_grown, cache=cache, full=full)
 
 
 def prove_inclusion(
@@ -94,51 +101,114 @@ def checkpoint_interval(value: float | None = None) -> float:
     return float(text) if text else DEFAULT_CHECKPOINT_INTERVAL_S
 
 
+#: A periodic checkpointer reads and checks every stored leaf at its first tick, at every
+#: ``FULL_CHECK_EVERY``-th and at its last; the ticks between extend the tree it signed last.
+FULL_CHECK_EVERY = 10
+
+
 class Checkpointer:
-    """Signs a checkpoint every ``interval_s`` seconds (when the log grew) in a background
-    thread, and a last one on ``stop()``: what a server or the demo runs while it writes.
+    """Signs a checkpoint every ``interval_s`` seconds (when the log grew) in the background,
+    and a last one on ``stop()``: what a server or the demo runs while it writes.
 
     ``with Checkpointer(store):`` starts it and stops it (final checkpoint) on exit. A
     refused checkpoint (the log no longer extends the last one) is logged and kept in
-    ``errors``; the thread goes on so that the next tick tries again.
+    ``errors``; the checkpointer goes on so that the next tick tries again. Between its
+    full ticks it extends the tree it signed last (``TreeCache``, ``FULL_CHECK_EVERY``).
+
+    ``process=True`` runs the ticks in a child process (``python -m
+    talentop.services._checkpointer_child``, its own connections): the hashing and tree
+    work then runs on another core instead of taking the GIL from the caller's writes (the
+    demo). The child reports each result; ``written``, ``errors`` and the final result are
+    the same as with a thread. If the child dies, ``stop()`` signs the final checkpoint in
+    this process.
     """
 
-    def __init__(self, store: Store, interval_s: float | None = None):
+    def __init__(self, store: Store, interval_s: float | None = None, *, process: bool = False):
         self.store = store
         self.interval_s = checkpoint_interval(interval_s)
+        self.process = process
         self.written: list[CheckpointResult] = []
         self.errors: list[str] = []
+        self._cache = TreeCache()
+        self._ticks = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._child: Any = None
+        self._pipe: Any = None
+        self._final: CheckpointResult | None = None
 
-    def tick(self) -> CheckpointResult | None:
+    def _attempt(self, *, full: bool | None = None) -> tuple[CheckpointResult | None, str | None]:
+        """One checkpoint: (result, None) or (None, why it was refused)."""
         from talentop.errors import TalentopError
 
+        if full is None:
+            full = self._ticks % FULL_CHECK_EVERY == 0
+        self._ticks += 1
         try:
-            result = checkpoint(self.store, only_if_grown=True)
+            return checkpoint(self.store, only_if_grown=True, cache=self._cache, full=full), None
         except TalentopError as error:
+            return None, str(error)
+
+    def _record(self, result: CheckpointResult | None, error: str | None) -> None:
+        if error is not None:
             log.error("audit checkpoint refused: %s", error)
-            self.errors.append(str(error))
-            return None
-        if result.path is not None:
+            self.errors.append(error)
+        elif result is not None and result.path is not None:
             self.written.append(result)
+
+    def tick(self, *, full: bool | None = None) -> CheckpointResult | None:
+        """One checkpoint in this thread (``full``: check every stored leaf; default: the
+        first and every ``FULL_CHECK_EVERY``-th tick)."""
+        result, error = self._attempt(full=full)
+        self._record(result, error)
         return result
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             self.tick()
 
+    def _listen(self) -> None:
+        """Parent side of ``process=True``: record what the child reports until it ends."""
+        from talentop.services._checkpointer_child import decode
+
+        for line in self._child.stdout:
+            kind, result, error = decode(line)
+            self._record(result, error)
+            if kind == "final":
+                self._final = result
+                return
+
     def start(self) -> Checkpointer:
-        self._thread = threading.Thread(target=self._run, name="audit-checkpointer", daemon=True)
+        if self.process:
+            from talentop.services._checkpointer_child import launch
+
+            self._child = launch(self.store, self.interval_s)
+            target = self._listen
+        else:
+            target = self._run
+        self._thread = threading.Thread(target=target, name="audit-checkpointer", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> CheckpointResult | None:
-        """Stop the thread and sign the final checkpoint (shutdown)."""
+        """Stop and sign the final checkpoint, checking every stored leaf (shutdown)."""
         self._stop.set()
+        if self._child is not None:
+            try:
+                self._child.stdin.close()  # the child's signal to sign its last and exit
+            except OSError:
+                pass
+            if self._thread is not None:
+                self._thread.join()
+            code = self._child.wait()
+            self._child.stdout.close()
+            if code == 0 and self._final is not None:
+                return self._final
+            log.error("audit checkpointer process ended with exit code %s", code)
+            return self.tick(full=True)
         if self._thread is not None:
             self._thread.join()
-        return self.tick()
+        return self.tick(full=True)
 
     def __enter__(self) -> Checkpointer:
         return self.start()

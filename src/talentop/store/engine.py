@@ -287,6 +287,8 @@ class Store:
         keys: KeyRing | None = None,
     ):
         self.url = database_url(url)
+        #: The PostgreSQL schema every connection searches (tests), or None.
+        self.pg_schema = pg_schema
         #: Where this trial's keys and checkpoints live, outside the database.
         self.keys = keys or KeyRing.from_environment()
         parsed = parse_url(self.url)

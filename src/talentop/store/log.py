@@ -92,36 +92,91 @@ def pending(session: Session) -> int:
     )
 
 
-def sequence(session: Session) -> int:
-    """Give every entry without a position the next positions, in ``id`` order, and its leaf
-    hash; returns how many were sequenced. Cheap when there is nothing to do (no lock)."""
-    if (
-        session.execute(select(AuditEntry.id).where(AuditEntry.seq.is_(None)).limit(1)).first()
-        is None
-    ):
-        return 0
-    lock_sequencer(session)
+@dataclass(frozen=True)
+class Prepared:
+    """Pending entries hashed ahead of the sequencer's lock (``prepare``): the head they were
+    hashed after, their ids in order and their leaf hashes (hex) at positions head + 1, ..."""
+
+    head: int
+    ids: list[int]
+    leaves: list[str]
+
+
+def prepare(session: Session) -> Prepared:
+    """Hash the pending entries at the positions they would get now, in a read transaction
+    (no lock): the work of sequencing, done while writers go on. ``sequence(session,
+    prepared)`` then only checks that nothing moved and writes the positions."""
     head = session.execute(select(func.max(AuditEntry.seq))).scalar_one() or 0
     rows = session.execute(
         select(*CONTENT).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id)
     ).all()
-    if not rows:
-        return 0
+    return Prepared(
+        head,
+        [row.id for row in rows],
+        [entry_leaf_hash(row, head + i).hex() for i, row in enumerate(rows, start=1)],
+    )
+
+
+@dataclass(frozen=True)
+class Sequenced:
+    """What one ``sequence`` call did: positions ``head + 1 .. head + len(leaves)``."""
+
+    head: int
+    leaves: list[str]
+
+
+def _sequence(session: Session, prepared: Prepared | None = None) -> Sequenced:
+    if (
+        session.execute(select(AuditEntry.id).where(AuditEntry.seq.is_(None)).limit(1)).first()
+        is None
+    ):
+        return Sequenced(0, [])
+    lock_sequencer(session)
+    head = session.execute(select(func.max(AuditEntry.seq))).scalar_one() or 0
+    ids: list[int] = []
+    leaves: list[str] = []
+    after_id = None
+    if prepared is not None and prepared.ids and prepared.head == head:
+        pending = (
+            session.execute(
+                select(AuditEntry.id).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id)
+            )
+            .scalars()
+            .all()
+        )
+        # Usable only if the same entries are still the first pending ones, in the same
+        # order, after the same head: then they get exactly the positions they were hashed at.
+        if pending[: len(prepared.ids)] == prepared.ids:
+            ids, leaves, after_id = list(prepared.ids), list(prepared.leaves), prepared.ids[-1]
+    stmt = select(*CONTENT).where(AuditEntry.seq.is_(None))
+    if after_id is not None:
+        stmt = stmt.where(AuditEntry.id > after_id)
+    for row in session.execute(stmt.order_by(AuditEntry.id)):
+        ids.append(row.id)
+        leaves.append(entry_leaf_hash(row, head + len(ids)).hex())
+    if not ids:
+        return Sequenced(head, [])
     table = AuditEntry.__table__
     session.execute(
         update(table)
         .where(table.c.id == bindparam("entry_id"))
         .values(seq=bindparam("new_seq"), leaf_hash=bindparam("new_leaf")),
         [
-            {
-                "entry_id": row.id,
-                "new_seq": head + i,
-                "new_leaf": entry_leaf_hash(row, head + i).hex(),
-            }
-            for i, row in enumerate(rows, start=1)
+            {"entry_id": entry_id, "new_seq": head + i, "new_leaf": leaf}
+            for i, (entry_id, leaf) in enumerate(zip(ids, leaves, strict=True), start=1)
         ],
     )
-    return len(rows)
+    return Sequenced(head, leaves)
+
+
+def sequence(session: Session, prepared: Prepared | None = None) -> int:
+    """Give every entry without a position the next positions, in ``id`` order, and its leaf
+    hash; returns how many were sequenced. Cheap when there is nothing to do (no lock).
+
+    ``prepared`` (from ``prepare`` in an earlier read transaction): its hashes are used when
+    its entries are still the first pending ones after the same head; entries beyond them
+    are hashed here, and anything else moved means all are hashed here."""
+    return len(_sequence(session, prepared).leaves)
 
 
 def stored_leaves(session: Session) -> list[bytes]:
@@ -163,15 +218,56 @@ def _latest_valid(folder: CheckpointFolder, verifier: NoteVerifier) -> Checkpoin
     return stored[-1].head if stored else None
 
 
+class TreeCache:
+    """The tree a periodic checkpointer signed last, kept between its ticks: the next tick
+    reads only the leaves sequenced since and extends it (``checkpoint(cache=...)``),
+    instead of reading every stored leaf and hashing the whole tree again. The cached
+    leaves are those already signed, so a tick on the cache signs nothing it has not checked;
+    a ``full`` tick (the first, every few, the last) reads and checks every stored leaf
+    again, which is how a rewritten stored history is noticed."""
+
+    def __init__(self) -> None:
+        self.tree: MerkleTree | None = None
+
+
+def _tree(session: Session, cache: TreeCache | None, full: bool) -> MerkleTree:
+    """Every stored leaf, or (``cache`` and not ``full``) the cached tree extended by the
+    leaves stored beyond it; ``IntegrityError`` if those are not the next positions."""
+    if cache is None or cache.tree is None or full:
+        return MerkleTree(stored_leaves(session))
+    tree = cache.tree
+    rows = session.execute(
+        select(AuditEntry.seq, AuditEntry.leaf_hash)
+        .where(AuditEntry.seq > tree.size)
+        .order_by(AuditEntry.seq)
+    ).all()
+    for expected, row in enumerate(rows, start=tree.size + 1):
+        if row.seq != expected:
+            raise IntegrityError(
+                f"audit entry #{expected} is missing from the log: refusing to sign (run "
+                "talentop audit verify)"
+            )
+    tree.extend([bytes.fromhex(row.leaf_hash) if row.leaf_hash else b"" for row in rows])
+    return tree
+
+
 def checkpoint(
-    store: Store, *, only_if_grown: bool = False, now: dt.datetime | None = None
+    store: Store,
+    *,
+    only_if_grown: bool = False,
+    now: dt.datetime | None = None,
+    cache: TreeCache | None = None,
+    full: bool = True,
 ) -> CheckpointResult:
     """Sequence what is pending, then sign and write the tree head (see the module doc).
 
-    Holds the checkpoint folder's lock around its own transaction, so a second
-    checkpointer (thread or process) reads the log only after this one committed.
-    Refuses (``IntegrityError``) to sign a tree that does not extend the previous checkpoint,
-    so a rewritten history is never blessed by a later signature.
+    Holds the checkpoint folder's lock throughout, so a second checkpointer (thread or
+    process) reads the log only after this one wrote. Three transactions: the pending
+    entries are hashed in a read transaction (``prepare``), their positions written in a
+    short write transaction (``sequence``: writers wait only for that), and the tree is read,
+    checked and signed in a read transaction. Refuses (``IntegrityError``) to sign a tree
+    that does not extend the previous checkpoint, so a rewritten history is never blessed
+    by a later signature. ``cache`` and ``full``: see ``TreeCache``.
     """
     keys = store.keys
     signer = keys.signing_key()
@@ -182,43 +278,76 @@ def checkpoint(
         )
     folder = CheckpointFolder(keys.checkpoint_dir)
     folder.pin(signer.verifier)
-    with folder.locked(), store.unit_of_work() as session:
-        sequenced = sequence(session)
-        previous = _latest_valid(folder, signer.verifier)
-        leaves = stored_leaves(session)
-        tree = MerkleTree(leaves)
-        size = tree.size
-        if previous is not None:
-            if size < previous.size:
-                raise IntegrityError(
-                    f"the log has {size} entries but checkpoint of size {previous.size} was "
-                    "signed: entries were deleted; refusing to sign (run talentop audit verify)"
-                )
-            proof = tree.consistency_proof(previous.size, size)
-            if not verify_consistency(previous.size, size, previous.root, tree.root(), proof):
-                raise IntegrityError(
-                    f"the log's first {previous.size} entries no longer match the checkpoint "
-                    "that covers them: refusing to sign (run talentop audit verify)"
-                )
-            if only_if_grown and size == previous.size:
-                return CheckpointResult(previous, None, sequenced)
-        # Leaves beyond the last checkpoint are recomputed from their content before signing:
-        # those an earlier transaction sequenced. The last ``sequenced`` leaves were computed
-        # a moment ago in this transaction from the content it read, so they are not hashed
-        # again (that was a third of a checkpoint's work: docs/benchmarks.md, round 6).
-        start = previous.size if previous is not None else 0
-        for row in session.execute(
-            select(*CONTENT)
-            .where(AuditEntry.seq > start, AuditEntry.seq <= size - sequenced)
-            .order_by(AuditEntry.seq)
-        ):
-            if entry_leaf_hash(row) != leaves[row.seq - 1]:
-                raise IntegrityError(
-                    f"audit entry #{row.seq} does not match its leaf hash: refusing to sign"
-                )
-        head = Checkpoint(signer.name, size, tree.root(), now or utcnow())
-        archived = folder.archived_count()
-        path = folder.append(signer, head, leaves[archived:size])
+    with folder.locked():
+        with store.read_only() as session:
+            prepared = prepare(session)
+        with store.unit_of_work() as session:
+            done = _sequence(session, prepared)
+        try:
+            with store.read_only() as session:
+                result = _sign(session, folder, signer, done, only_if_grown, now, cache, full)
+        except BaseException:
+            if cache is not None:
+                cache.tree = None  # it may hold leaves that were not signed
+            raise
+    return result
+
+
+def _sign(
+    session: Session,
+    folder: CheckpointFolder,
+    signer: Any,
+    done: Sequenced,
+    only_if_grown: bool,
+    now: dt.datetime | None,
+    cache: TreeCache | None,
+    full: bool,
+) -> CheckpointResult:
+    previous = _latest_valid(folder, signer.verifier)
+    tree = _tree(session, cache, full)
+    leaves = tree.levels[0]
+    size = tree.size
+    sequenced = len(done.leaves)
+    if previous is not None:
+        if size < previous.size:
+            raise IntegrityError(
+                f"the log has {size} entries but checkpoint of size {previous.size} was "
+                "signed: entries were deleted; refusing to sign (run talentop audit verify)"
+            )
+        proof = tree.consistency_proof(previous.size, size)
+        if not verify_consistency(previous.size, size, previous.root, tree.root(), proof):
+            raise IntegrityError(
+                f"the log's first {previous.size} entries no longer match the checkpoint "
+                "that covers them: refusing to sign (run talentop audit verify)"
+            )
+        if only_if_grown and size == previous.size:
+            if cache is not None:
+                cache.tree = tree
+            return CheckpointResult(previous, None, sequenced)
+    # Leaves beyond the last checkpoint are checked against their content before signing.
+    # Those this call hashed itself (``done``: from the content it read moments ago) are
+    # compared with what it computed; those an earlier call sequenced are hashed again
+    # from their content (that recheck is what refuses an edited entry or leaf).
+    start = previous.size if previous is not None else 0
+    ours = range(done.head + 1, done.head + sequenced + 1)
+    for seq in ours:
+        if seq > start and (seq > size or leaves[seq - 1].hex() != done.leaves[seq - ours.start]):
+            raise IntegrityError(
+                f"audit entry #{seq} does not match its leaf hash: refusing to sign"
+            )
+    stmt = select(*CONTENT).where(AuditEntry.seq > start, AuditEntry.seq <= size)
+    if sequenced:
+        stmt = stmt.where((AuditEntry.seq < ours.start) | (AuditEntry.seq >= ours.stop))
+    for row in session.execute(stmt.order_by(AuditEntry.seq)):
+        if entry_leaf_hash(row) != leaves[row.seq - 1]:
+            raise IntegrityError(
+                f"audit entry #{row.seq} does not match its leaf hash: refusing to sign"
+            )
+    head = Checkpoint(signer.name, size, tree.root(), now or utcnow())
+    archived = folder.archived_count()
+    path = folder.append(signer, head, leaves[archived:size])
+    if cache is not None:
+        cache.tree = tree
     return CheckpointResult(head, str(path), sequenced)
 
 
@@ -296,12 +425,15 @@ def verify_inclusion_document(proof: dict[str, Any], verifier: NoteVerifier) -> 
 
 __all__ = [
     "CheckpointResult",
+    "Prepared",
+    "TreeCache",
     "checkpoint",
     "document_leaf_hash",
     "entry_document",
     "entry_leaf_hash",
     "inclusion_proof",
     "pending",
+    "prepare",
     "sequence",
     "stored_leaves",
     "verify_inclusion_document",

@@ -51,6 +51,21 @@ class MerkleTree:
                 [node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
             )
 
+    def extend(self, leaf_hashes: Sequence[bytes]) -> None:
+        """Append leaves, hashing only the subtrees they complete (a log's tree only grows:
+        a node over two leaves already present never changes)."""
+        self.levels[0].extend(leaf_hashes)
+        k = 0
+        while len(self.levels[k]) > 1:
+            if k + 1 == len(self.levels):
+                self.levels.append([])
+            below, above = self.levels[k], self.levels[k + 1]
+            above.extend(
+                node_hash(below[2 * i], below[2 * i + 1])
+                for i in range(len(above), len(below) // 2)
+            )
+            k += 1
+
     @property
     def size(self) -> int:
         return len(self.levels[0])
