@@ -8,6 +8,7 @@ threshold is an integer-style comparison. Floats appear only in the JSON output.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -22,6 +23,20 @@ def to_fraction(value: object) -> Fraction | None:
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
+    if not isinstance(value, Decimal):
+        return _number_fraction(value)
+    return _decimal_fraction(value)
+
+
+@functools.lru_cache(maxsize=8192, typed=True)
+def _number_fraction(value: int | float) -> Fraction | None:
+    # Memoised: the engine re-reads a patient's whole history at every scan, so the same
+    # diameters are converted again and again (Decimal(str(x)) -> Fraction is ~5 us each).
+    # A Fraction is immutable, so one object can be handed out many times.
+    return _decimal_fraction(value)
+
+
+def _decimal_fraction(value: int | float | Decimal) -> Fraction | None:
     try:
         exact = Decimal(str(value))
     except InvalidOperation:

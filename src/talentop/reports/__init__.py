@@ -3,7 +3,7 @@
 Pure: takes DataFrames and ``talentop.stats`` result objects, writes files; no database.
 """
 
-from talentop.reports._render import RenderedFigure, render
+from talentop.reports._render import RenderedFigure, render, rendering_in
 from talentop.reports.consort import ConsortArm, ConsortFlow, consort_figure
 from talentop.reports.document import Report, Section, render_html, write_report
 from talentop.reports.forest import FOREST_COLUMNS, forest_figure
@@ -58,6 +58,7 @@ __all__ = [
     "published_table",
     "render",
     "render_html",
+    "rendering_in",
     "response_table",
     "write_report",
 ]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import functools
 import io
-from collections.abc import Callable
+import pickle
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,14 +54,50 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return Figure(figsize=(width_in, height_in), dpi=110)
 
 
+class _Pending:
+    """A figure a render worker is drawing (``talentop.reports.render_pool``); if the worker
+    fails, the figure is rendered here instead."""
+
+    def __init__(self, future: Any, fig: Figure):
+        self._future: Any = future
+        self._fig: Figure | None = fig
+        self._output: tuple[bytes, str] | None = None
+        self._lock = threading.Lock()
+
+    def result(self) -> tuple[bytes, str]:
+        with self._lock:
+            if self._output is None:
+                try:
+                    self._output = self._future.result()
+                except Exception:  # the worker failed: the same figure, drawn here
+                    assert self._fig is not None
+                    self._output = _draw(self._fig)
+                self._fig = self._future = None
+            return self._output
+
+
 @dataclass(frozen=True)
 class RenderedFigure:
-    """One figure as PNG bytes and SVG text, with its name (file stem) and caption."""
+    """One figure as PNG bytes and SVG text, with its name (file stem) and caption.
+
+    ``output`` is the (PNG, SVG) pair, or a figure still being drawn by a render worker:
+    ``png`` and ``svg`` wait for it."""
 
     name: str
     caption: str
-    png: bytes
-    svg: str
+    output: tuple[bytes, str] | _Pending
+
+    @property
+    def png(self) -> bytes:
+        return self._drawn()[0]
+
+    @property
+    def svg(self) -> str:
+        return self._drawn()[1]
+
+    def _drawn(self) -> tuple[bytes, str]:
+        output = self.output
+        return output.result() if isinstance(output, _Pending) else output
 
     @property
     def png_base64(self) -> str:
@@ -78,11 +118,41 @@ class RenderedFigure:
         return [png_path, svg_path]
 
 
-def render(fig: Figure, name: str, caption: str = "") -> RenderedFigure:
-    """Render ``fig`` to PNG (150 dpi) and SVG (text kept as text)."""
+#: The render workers ``render`` hands figures to, while ``rendering_in(pool)`` is active.
+_POOL: contextvars.ContextVar[Any] = contextvars.ContextVar("talentop_render_pool", default=None)
+
+
+@contextmanager
+def rendering_in(pool: Any) -> Iterator[None]:
+    """While active, ``render`` hands each figure to ``pool``'s workers (other processes)
+    and returns at once; the caller goes on drawing the next figure."""
+    token = _POOL.set(pool)
+    try:
+        yield
+    finally:
+        _POOL.reset(token)
+
+
+def _draw(fig: Figure) -> tuple[bytes, str]:
+    """The figure as PNG (150 dpi) and SVG (text kept as text)."""
     with plt.rc_context(RC):
         png_buffer = io.BytesIO()
         fig.savefig(png_buffer, format="png", dpi=150, bbox_inches="tight", facecolor="white")
         svg_buffer = io.StringIO()
         fig.savefig(svg_buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return RenderedFigure(name, caption, png_buffer.getvalue(), svg_buffer.getvalue())
+    return png_buffer.getvalue(), svg_buffer.getvalue()
+
+
+def render(fig: Figure, name: str, caption: str = "") -> RenderedFigure:
+    """Render ``fig`` to PNG (150 dpi) and SVG (text kept as text): here, or by a render
+    worker when ``rendering_in(pool)`` is active (the same bytes either way; a figure
+    that cannot be pickled is rendered here)."""
+    pool = _POOL.get()
+    if pool is not None:
+        try:
+            payload = pickle.dumps(fig)
+        except Exception:  # an artist that does not pickle: draw it here
+            payload = None
+        if payload is not None:
+            return RenderedFigure(name, caption, _Pending(pool.submit(payload), fig))
+    return RenderedFigure(name, caption, _draw(fig))
