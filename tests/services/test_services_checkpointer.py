@@ -49,16 +49,19 @@ def test_a_refused_checkpoint_is_logged_and_the_thread_goes_on(store, caplog, pr
 
 
 def test_ticks_between_full_ones_extend_the_last_signed_tree(store, monkeypatch):
-    """The first tick and every FULL_CHECK_EVERY-th read every stored leaf; the ticks
-    between read only the new ones; the last (stop) is full again."""
+    """With full_every=3 the first tick and every third read every stored leaf; the ticks
+    between read only the new ones; the last (stop) is full again. By default every tick
+    is full (a server's)."""
     import talentop.store.log as log
 
     calls = []
     real = log.stored_leaves
     monkeypatch.setattr(log, "stored_leaves", lambda session: calls.append(1) or real(session))
-    monkeypatch.setattr("talentop.services.audit.FULL_CHECK_EVERY", 3)
     ctx = sv.Context(store, context(store).protocol, "system")
-    checkpointer = sv.Checkpointer(store, interval_s=3600)
+    assert sv.Checkpointer(store, interval_s=3600).full_every == 1
+    with pytest.raises(ValueError, match="full_every=0"):
+        sv.Checkpointer(store, interval_s=3600, full_every=0)
+    checkpointer = sv.Checkpointer(store, interval_s=3600, full_every=3)
     for n in range(4):
         sv.create_site(ctx, f"S{n}", f"Site {n}")
         assert checkpointer.tick().path is not None

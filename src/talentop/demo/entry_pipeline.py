@@ -21,6 +21,7 @@ from talentop.demo.entry_cohort import entry_model, generate_entry_cohort
 from talentop.demo.entry_run import EntryRun, run_entry_cohort
 from talentop.demo.pipeline import (
     DEMO_CHECKPOINT_INTERVAL_S,
+    DEMO_FULL_CHECK_EVERY,
     FIRST_SCREENING,
     demo_keyring,
     fresh_sqlite,
@@ -127,7 +128,9 @@ def simulate_entry(
         n_patients, seed=seed, model=model, first_screening=FIRST_SCREENING
     )
     cut = data_cut(model)
-    with Checkpointer(store, DEMO_CHECKPOINT_INTERVAL_S, process=True):
+    with Checkpointer(
+        store, DEMO_CHECKPOINT_INTERVAL_S, process=True, full_every=DEMO_FULL_CHECK_EVERY
+    ):
         run = run_entry_cohort(
             cohort, store, protocol, cutoff_date=cut, model=model, progress=progress
         )

@@ -48,6 +48,9 @@ class DemoResult:
 #: that the checkpointer process (another core) sequences and hashes the log while the
 #: cohort runs, and the final checkpoint has only the last seconds' entries left.
 DEMO_CHECKPOINT_INTERVAL_S = 2.0
+#: Every 10th tick (and the first and last) reads and checks every stored leaf; the ticks
+#: between extend the tree signed last (``Checkpointer(full_every=...)``).
+DEMO_FULL_CHECK_EVERY = 10
 
 
 def demo_keyring(out_dir: Path, name: str) -> Any:
@@ -128,7 +131,9 @@ def simulate(
     seed_randomisation_secret(store, seed)
     model = outcome_model()
     cohort = generate_cohort(n_patients, seed=seed, first_screening=FIRST_SCREENING, model=model)
-    with Checkpointer(store, DEMO_CHECKPOINT_INTERVAL_S, process=True):
+    with Checkpointer(
+        store, DEMO_CHECKPOINT_INTERVAL_S, process=True, full_every=DEMO_FULL_CHECK_EVERY
+    ):
         run = run_cohort(
             cohort,
             store,

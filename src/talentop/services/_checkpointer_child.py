@@ -2,7 +2,7 @@
 talentop.services._checkpointer_child``.
 
 The parent writes one JSON line to the child's stdin (the database URL, PostgreSQL schema,
-key and checkpoint folders, interval: on stdin, never on the command line, where ``ps``
+key and checkpoint folders, interval, full-check period: on stdin, never on the command line, where ``ps``
 would show a password) and keeps stdin open. The child signs a checkpoint at every interval
 and reports each as a JSON line on stdout; when stdin closes (the parent's stop, or the
 parent died) it signs the final checkpoint, checking every stored leaf, reports it as
@@ -56,7 +56,7 @@ def decode(line: str) -> tuple[str, CheckpointResult | None, str | None]:
     return message["kind"], result, message["error"]
 
 
-def launch(store: Any, interval_s: float) -> subprocess.Popen:
+def launch(store: Any, interval_s: float, full_every: int = 1) -> subprocess.Popen:
     """Start the child for ``store`` (the same interpreter and import path as this one)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     child = subprocess.Popen(
@@ -72,6 +72,7 @@ def launch(store: Any, interval_s: float) -> subprocess.Popen:
         "key_dir": str(store.keys.key_dir),
         "checkpoint_dir": str(store.keys.checkpoint_dir),
         "interval_s": interval_s,
+        "full_every": full_every,
     }
     child.stdin.write(json.dumps(spec) + "\n")
     child.stdin.flush()
@@ -93,7 +94,7 @@ def main() -> None:
         stop.set()
 
     threading.Thread(target=wait_for_parent, daemon=True).start()
-    worker = Checkpointer(store, spec["interval_s"])
+    worker = Checkpointer(store, spec["interval_s"], full_every=spec["full_every"])
     try:
         while not stop.wait(worker.interval_s):
             sys.stdout.write(encode("tick", *worker._attempt()))

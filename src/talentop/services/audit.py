@@ -101,19 +101,16 @@ def checkpoint_interval(value: float | None = None) -> float:
     return float(text) if text else DEFAULT_CHECKPOINT_INTERVAL_S
 
 
-#: A periodic checkpointer reads and checks every stored leaf at its first tick, at every
-#: ``FULL_CHECK_EVERY``-th and at its last; the ticks between extend the tree it signed last.
-FULL_CHECK_EVERY = 10
-
-
 class Checkpointer:
     """Signs a checkpoint every ``interval_s`` seconds (when the log grew) in the background,
     and a last one on ``stop()``: what a server or the demo runs while it writes.
 
     ``with Checkpointer(store):`` starts it and stops it (final checkpoint) on exit. A
     refused checkpoint (the log no longer extends the last one) is logged and kept in
-    ``errors``; the checkpointer goes on so that the next tick tries again. Between its
-    full ticks it extends the tree it signed last (``TreeCache``, ``FULL_CHECK_EVERY``).
+    ``errors``; the checkpointer goes on so that the next tick tries again. With
+    ``full_every`` > 1 the ticks between full ones extend the tree it signed last
+    (``TreeCache``): they sign nothing unchecked, but a rewrite of entries already signed
+    is noticed only at the next full tick (``audit verify`` notices it at any time).
 
     ``process=True`` runs the ticks in a child process (``python -m
     talentop.services._checkpointer_child``, its own connections): the hashing and tree
@@ -123,10 +120,22 @@ class Checkpointer:
     this process.
     """
 
-    def __init__(self, store: Store, interval_s: float | None = None, *, process: bool = False):
+    def __init__(
+        self,
+        store: Store,
+        interval_s: float | None = None,
+        *,
+        process: bool = False,
+        full_every: int = 1,
+    ):
         self.store = store
         self.interval_s = checkpoint_interval(interval_s)
         self.process = process
+        if full_every < 1:
+            raise ValueError(f"full_every={full_every}: expected a whole number >= 1")
+        #: Every ``full_every``-th tick (the first included) and the last read and check
+        #: every stored leaf; the ticks between extend the tree signed last (``TreeCache``).
+        self.full_every = full_every
         self.written: list[CheckpointResult] = []
         self.errors: list[str] = []
         self._cache = TreeCache()
@@ -142,7 +151,7 @@ class Checkpointer:
         from talentop.errors import TalentopError
 
         if full is None:
-            full = self._ticks % FULL_CHECK_EVERY == 0
+            full = self._ticks % self.full_every == 0
         self._ticks += 1
         try:
             return checkpoint(self.store, only_if_grown=True, cache=self._cache, full=full), None
@@ -158,7 +167,7 @@ class Checkpointer:
 
     def tick(self, *, full: bool | None = None) -> CheckpointResult | None:
         """One checkpoint in this thread (``full``: check every stored leaf; default: the
-        first and every ``FULL_CHECK_EVERY``-th tick)."""
+        first and every ``full_every``-th tick)."""
         result, error = self._attempt(full=full)
         self._record(result, error)
         return result
@@ -182,7 +191,7 @@ class Checkpointer:
         if self.process:
             from talentop.services._checkpointer_child import launch
 
-            self._child = launch(self.store, self.interval_s)
+            self._child = launch(self.store, self.interval_s, self.full_every)
             target = self._listen
         else:
             target = self._run
