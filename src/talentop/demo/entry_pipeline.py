@@ -161,33 +161,9 @@ def run_entry_demo(
     progress: Progress | None = None,
 ) -> EntryDemoResult:
     """Run the at-entry demo; the default database is ``<out_dir>/talentop-demo.db``."""
-    from talentop.reports.render_pool import RenderPool
-
-    # Figures drawn by two worker processes, started now (as ``pipeline.run_demo``).
-    with RenderPool(workers=2) as pool:
-        return _run_entry_demo(
-            out_dir,
-            protocol,
-            pool,
-            db_url=db_url,
-            n_patients=n_patients,
-            seed=seed,
-            progress=progress,
-        )
-
-
-def _run_entry_demo(
-    out_dir: Path,
-    protocol: Any,
-    pool: Any,
-    *,
-    db_url: str | None,
-    n_patients: int,
-    seed: int,
-    progress: Progress | None,
-) -> EntryDemoResult:
     from talentop.demo.entry_report import write
     from talentop.reports import rendering_in
+    from talentop.reports.render_pool import RenderPool
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -205,7 +181,7 @@ def _run_entry_demo(
     figures = key_figures(interim)
     out_dir.mkdir(parents=True, exist_ok=True)
     adtte.to_csv(out_dir / "adtte.csv", index=False)
-    with rendering_in(pool):
+    with RenderPool(workers=2) as pool, rendering_in(pool):  # figures drawn by forked children
         report = write(
             interim, protocol, out_dir, seed=seed, n_patients=n_patients, figures=figures
         )

@@ -253,37 +253,10 @@ def run_demo(
     ``protocol``: a randomised-after-induction protocol (default TALENTOP); a protocol
     randomised at entry runs through ``demo.entry_pipeline`` instead (``talentop demo``).
     """
-    from talentop.reports.render_pool import RenderPool
-
-    # The report's figures are drawn by two worker processes, started now so that their
-    # imports run on the other core while the cohort runs (docs/benchmarks.md, round 7).
-    with RenderPool(workers=2) as pool:
-        return _run_demo(
-            out_dir,
-            pool,
-            db_url=db_url,
-            n_patients=n_patients,
-            seed=seed,
-            dynamic_reassessment=dynamic_reassessment,
-            progress=progress,
-            protocol=protocol,
-        )
-
-
-def _run_demo(
-    out_dir: Path,
-    pool: Any,
-    *,
-    db_url: str | None,
-    n_patients: int,
-    seed: int,
-    dynamic_reassessment: bool,
-    progress: Progress | None,
-    protocol: Any,
-) -> DemoResult:
     from talentop.demo.report import write
     from talentop.protocol import load_protocol
     from talentop.reports import rendering_in
+    from talentop.reports.render_pool import RenderPool
 
     protocol = protocol or load_protocol("talentop")
     started = time.perf_counter()
@@ -325,7 +298,8 @@ def _run_demo(
         dynamic["conversion"] = conversion_figures(dyn_interim)
     out_dir.mkdir(parents=True, exist_ok=True)
     data.to_csv(out_dir / "adtte.csv", index=False)
-    with rendering_in(pool):
+    # Figures drawn by forked children while the report draws the next ones (render_pool).
+    with RenderPool(workers=2) as pool, rendering_in(pool):
         report = write(
             interim,
             protocol,

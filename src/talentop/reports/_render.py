@@ -6,7 +6,6 @@ import base64
 import contextvars
 import functools
 import io
-import pickle
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,11 +54,11 @@ def new_figure(width_in: float, height_in: float) -> Figure:
 
 
 class _Pending:
-    """A figure a render worker is drawing (``talentop.reports.render_pool``); if the worker
-    fails, the figure is rendered here instead."""
+    """A figure a child is drawing (``talentop.reports.render_pool``); if the child fails,
+    the figure is drawn here instead."""
 
-    def __init__(self, future: Any, fig: Figure):
-        self._future: Any = future
+    def __init__(self, job: Any, fig: Figure):
+        self._future: Any = job
         self._fig: Figure | None = fig
         self._output: tuple[bytes, str] | None = None
         self._lock = threading.Lock()
@@ -69,7 +68,7 @@ class _Pending:
             if self._output is None:
                 try:
                     self._output = self._future.result()
-                except Exception:  # the worker failed: the same figure, drawn here
+                except Exception:  # the child failed: the same figure, drawn here
                     assert self._fig is not None
                     self._output = _draw(self._fig)
                 self._fig = self._future = None
@@ -80,7 +79,7 @@ class _Pending:
 class RenderedFigure:
     """One figure as PNG bytes and SVG text, with its name (file stem) and caption.
 
-    ``output`` is the (PNG, SVG) pair, or a figure still being drawn by a render worker:
+    ``output`` is the (PNG, SVG) pair, or a figure still being drawn by a child process:
     ``png`` and ``svg`` wait for it."""
 
     name: str
@@ -118,13 +117,13 @@ class RenderedFigure:
         return [png_path, svg_path]
 
 
-#: The render workers ``render`` hands figures to, while ``rendering_in(pool)`` is active.
+#: The pool whose children ``render`` hands figures to, while ``rendering_in(pool)`` is active.
 _POOL: contextvars.ContextVar[Any] = contextvars.ContextVar("talentop_render_pool", default=None)
 
 
 @contextmanager
 def rendering_in(pool: Any) -> Iterator[None]:
-    """While active, ``render`` hands each figure to ``pool``'s workers (other processes)
+    """While active, ``render`` hands each figure to a child of ``pool`` (another process)
     and returns at once; the caller goes on drawing the next figure."""
     token = _POOL.set(pool)
     try:
@@ -144,15 +143,10 @@ def _draw(fig: Figure) -> tuple[bytes, str]:
 
 
 def render(fig: Figure, name: str, caption: str = "") -> RenderedFigure:
-    """Render ``fig`` to PNG (150 dpi) and SVG (text kept as text): here, or by a render
-    worker when ``rendering_in(pool)`` is active (the same bytes either way; a figure
-    that cannot be pickled is rendered here)."""
+    """Render ``fig`` to PNG (150 dpi) and SVG (text kept as text): here, or in a forked
+    child when ``rendering_in(pool)`` is active and a worker is free (the same bytes)."""
     pool = _POOL.get()
-    if pool is not None:
-        try:
-            payload = pickle.dumps(fig)
-        except Exception:  # an artist that does not pickle: draw it here
-            payload = None
-        if payload is not None:
-            return RenderedFigure(name, caption, _Pending(pool.submit(payload), fig))
+    job = pool.start(fig) if pool is not None else None
+    if job is not None:
+        return RenderedFigure(name, caption, _Pending(job, fig))
     return RenderedFigure(name, caption, _draw(fig))
