@@ -44,8 +44,10 @@ def test_a_refused_checkpoint_is_logged_and_the_thread_goes_on(store, caplog, pr
         conn.execute(sa.text("UPDATE audit_trail SET leaf_hash = NULL WHERE seq = 2"))
     checkpointer = sv.Checkpointer(store, interval_s=3600, process=process).start()
     assert checkpointer.stop() is None
+    assert len(checkpointer.errors) == 1  # the final tick, refused once (not retried here)
     assert "no longer match the checkpoint" in checkpointer.errors[0]
     assert "audit checkpoint refused" in caplog.text
+    assert "checkpointer process ended" not in caplog.text
 
 
 def test_ticks_between_full_ones_extend_the_last_signed_tree(store, monkeypatch):

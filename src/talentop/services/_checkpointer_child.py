@@ -83,6 +83,8 @@ def main() -> None:
     from talentop.services.audit import Checkpointer
     from talentop.store import KeyRing, Store
 
+    report = sys.stdout  # the parent reads only the reports there
+    sys.stdout = sys.stderr  # anything else printed goes to stderr
     spec = json.loads(sys.stdin.readline())
     keys = KeyRing(Path(spec["key_dir"]), Path(spec["checkpoint_dir"]))
     store = Store(spec["url"], pg_schema=spec["pg_schema"], keys=keys)
@@ -97,10 +99,10 @@ def main() -> None:
     worker = Checkpointer(store, spec["interval_s"], full_every=spec["full_every"])
     try:
         while not stop.wait(worker.interval_s):
-            sys.stdout.write(encode("tick", *worker._attempt()))
-            sys.stdout.flush()
-        sys.stdout.write(encode("final", *worker._attempt(full=True)))
-        sys.stdout.flush()
+            report.write(encode("tick", *worker._attempt()))
+            report.flush()
+        report.write(encode("final", *worker._attempt(full=True)))
+        report.flush()
     except BrokenPipeError:
         pass  # the parent went away: nothing to report to
     finally:

@@ -143,8 +143,7 @@ class Checkpointer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._child: Any = None
-        self._pipe: Any = None
-        self._final: CheckpointResult | None = None
+        self._final: tuple[CheckpointResult | None] | None = None  # (result,) once reported
 
     def _attempt(self, *, full: bool | None = None) -> tuple[CheckpointResult | None, str | None]:
         """One checkpoint: (result, None) or (None, why it was refused)."""
@@ -181,10 +180,14 @@ class Checkpointer:
         from talentop.services._checkpointer_child import decode
 
         for line in self._child.stdout:
-            kind, result, error = decode(line)
+            try:
+                kind, result, error = decode(line)
+            except (ValueError, KeyError, TypeError):
+                log.warning("audit checkpointer process: unreadable report %r", line[:200])
+                continue
             self._record(result, error)
             if kind == "final":
-                self._final = result
+                self._final = (result,)
                 return
 
     def start(self) -> Checkpointer:
@@ -212,7 +215,7 @@ class Checkpointer:
             code = self._child.wait()
             self._child.stdout.close()
             if code == 0 and self._final is not None:
-                return self._final
+                return self._final[0]  # None when the final checkpoint was refused
             log.error("audit checkpointer process ended with exit code %s", code)
             return self.tick(full=True)
         if self._thread is not None:
