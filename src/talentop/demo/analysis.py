@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from talentop.errors import ConvergenceError
 from talentop.reports import (
@@ -23,6 +22,7 @@ from talentop.reports import (
     ConsortFlow,
     json_number,
 )
+from talentop.stats.distributions import chi2
 
 ARMS = ("A", "B")
 CD_GRADES = ("I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")

@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from talentop.clinical.resectability import TECHNICALLY_UNRESECTABLE
 from talentop.clinical.surgery_outcomes import band_labels, interval_band, pathological_response
 from talentop.demo.cohort import DAYS_PER_MONTH
 from talentop.errors import ConvergenceError, InvalidInput
 from talentop.reports import exact_ci, fmt_num
+from talentop.stats.distributions import chi2
 
 SWITCH_LABELS = {
     "ignore": "treatment policy: switch ignored, failure after surgery counts",

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
-from scipy.stats import norm
 
 from talentop.design.spending import SPENDING_NAMES, spend
 from talentop.errors import InvalidInput, check_problems
+from talentop.stats.distributions import norm
 
 #: grid density of Jennison & Turnbull (gsDesign uses r = 18); 6r - 1 base points per look
 GRID_R = 18

@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
-from scipy.stats import norm
 
 from talentop.design.asymptotic import LimitingCox, limiting_cox, true_median
 from talentop.design.events import accrual_for
 from talentop.design.simulate import simulate_trials
 from talentop.design.trial import TrialDesign
 from talentop.errors import ConvergenceError, InvalidInput
+from talentop.stats.distributions import norm
 
 Z_975 = float(norm.isf(0.025))
 

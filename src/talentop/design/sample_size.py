@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import norm
-
 from talentop.errors import check_problems
+from talentop.stats.distributions import norm
 
 
 def _check(hazard_ratio: float, alpha: float, power: float, allocation: float, sided: int) -> None:

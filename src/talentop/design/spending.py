@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import norm
 
 from talentop.errors import InvalidInput
+from talentop.stats.distributions import norm
 
 SPENDING_NAMES = ("obf", "pocock", "hsd")
 

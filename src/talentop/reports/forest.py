@@ -17,11 +17,11 @@ import math
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter, NullLocator
-from scipy.stats import norm
 
 from talentop.errors import InvalidInput
 from talentop.reports._render import PALETTE, RenderedFigure, new_figure, render, styled
 from talentop.reports.numbers import fmt_ci, not_estimable
+from talentop.stats.distributions import norm
 
 #: Marker sizes (points, the side of the square): the heaviest estimate gets the largest.
 MARKER_MAX = 11.0

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy.stats import beta
 
 from talentop.errors import InvalidInput
 from talentop.reports.numbers import fmt_num, fmt_range
+from talentop.stats.distributions import beta
 
 
 @dataclass(frozen=True)

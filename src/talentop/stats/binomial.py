@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from talentop.stats import _validate
+from talentop.stats import distributions as dist
 from talentop.stats.results import Result
 
 METHODS = ("clopper-pearson", "wilson", "jeffreys")
@@ -62,13 +62,13 @@ def binomial_ci(
     alpha = 1 - level
     x, n = int(successes), int(n)
     if method == "clopper-pearson":
-        lower = 0.0 if x == 0 else float(sps.beta.ppf(alpha / 2, x, n - x + 1))
-        upper = 1.0 if x == n else float(sps.beta.ppf(1 - alpha / 2, x + 1, n - x))
+        lower = 0.0 if x == 0 else float(dist.beta.ppf(alpha / 2, x, n - x + 1))
+        upper = 1.0 if x == n else float(dist.beta.ppf(1 - alpha / 2, x + 1, n - x))
     elif method == "jeffreys":
-        lower = 0.0 if x == 0 else float(sps.beta.ppf(alpha / 2, x + 0.5, n - x + 0.5))
-        upper = 1.0 if x == n else float(sps.beta.ppf(1 - alpha / 2, x + 0.5, n - x + 0.5))
+        lower = 0.0 if x == 0 else float(dist.beta.ppf(alpha / 2, x + 0.5, n - x + 0.5))
+        upper = 1.0 if x == n else float(dist.beta.ppf(1 - alpha / 2, x + 0.5, n - x + 0.5))
     else:
-        z = sps.norm.ppf(1 - alpha / 2)
+        z = dist.norm.ppf(1 - alpha / 2)
         phat = x / n
         centre = (phat + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z * np.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg
-from scipy import stats as sps
 
 from talentop.errors import ConvergenceError, InvalidInput
 from talentop.stats import _categorical, _cox_math, _validate
+from talentop.stats import distributions as dist
 from talentop.stats.results import Result
 
 TIES = ("efron", "breslow")
@@ -509,7 +509,7 @@ def cox(
         dfbeta = resid @ variance
         variance = dfbeta.T @ dfbeta
     se = np.sqrt(np.diag(variance))
-    z_crit = sps.norm.ppf(0.5 + level / 2)
+    z_crit = dist.norm.ppf(0.5 + level / 2)
     index = pd.Index(covariates, name="covariate")
     z = beta / se
     lr = 2 * (final.loglik - null.loglik)
@@ -521,7 +521,7 @@ def cox(
         {
             "statistic": [lr, wald, score],
             "df": [p, p, p],
-            "p_value": [float(sps.chi2.sf(v, p)) for v in (lr, wald, score)],
+            "p_value": [float(dist.chi2.sf(v, p)) for v in (lr, wald, score)],
         },
         index=pd.Index(["likelihood_ratio", "wald", "score"], name="test"),
     )
@@ -534,7 +534,7 @@ def cox(
         ci_lower=pd.Series(lower, index=index, name="ci_lower"),
         ci_upper=pd.Series(upper, index=index, name="ci_upper"),
         z=pd.Series(z, index=index, name="z"),
-        p=pd.Series(2 * sps.norm.sf(np.abs(z)), index=index, name="p"),
+        p=pd.Series(2 * dist.norm.sf(np.abs(z)), index=index, name="p"),
         loglik=float(final.loglik),
         loglik_null=float(null.loglik),
         tests=tests,

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from talentop.errors import InvalidInput
 from talentop.stats import _validate
+from talentop.stats import distributions as dist
 from talentop.stats.results import Result
 
 CONF_TYPES = ("log", "log-log", "plain")
@@ -49,7 +49,7 @@ def band(
     survival: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise band for S(t) given the Greenwood SE of log S(t) (R `survfit` conf.type)."""
-    z = sps.norm.ppf(0.5 + conf_level / 2)
+    z = dist.norm.ppf(0.5 + conf_level / 2)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "plain":
             half = z * se_log * survival

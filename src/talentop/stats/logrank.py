@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg
-from scipy import stats as sps
 
 from talentop.errors import InvalidInput
 from talentop.stats import _validate
+from talentop.stats import distributions as dist
 from talentop.stats.km import count_at
 from talentop.stats.results import Result
 
@@ -206,7 +206,7 @@ def logrank(
         o_minus_e += ome
         covariance += cov
     statistic, df, note = _chi_square(o_minus_e, covariance)
-    p_value = float(sps.chi2.sf(statistic, df)) if df > 0 else float("nan")
+    p_value = float(dist.chi2.sf(statistic, df)) if df > 0 else float("nan")
     counts = np.bincount(codes, minlength=k)
     table = pd.DataFrame(
         {

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from talentop.errors import InvalidInput
 from talentop.stats import _validate
+from talentop.stats import distributions as dist
 from talentop.stats.km import km_counts
 from talentop.stats.results import Result
 
@@ -108,7 +108,7 @@ def rmst(
     if number is None or not np.isfinite(number) or number <= 0:
         raise InvalidInput.field("tau", _validate._plain(tau), "a finite time > 0")
     tau = number
-    z = sps.norm.ppf(0.5 + level / 2)
+    z = dist.norm.ppf(0.5 + level / 2)
     labels = checked.get("group")
     if labels is None:
         if tau > t.max():
@@ -154,11 +154,11 @@ def rmst(
     with np.errstate(divide="ignore", invalid="ignore"):
         # SE 0: no event before tau in either arm, each RMST is exact and equals tau; the
         # difference is known without error and there is nothing to test
-        p_value = float(2 * sps.norm.sf(abs(difference) / se)) if se > 0 else float("nan")
+        p_value = float(2 * dist.norm.sf(abs(difference) / se)) if se > 0 else float("nan")
         log_ratio = float(np.log(r1 / r0))
         se_log_ratio = float(np.sqrt((se1 / r1) ** 2 + (se0 / r0) ** 2))
         ratio_p = (
-            float(2 * sps.norm.sf(abs(log_ratio) / se_log_ratio))
+            float(2 * dist.norm.sf(abs(log_ratio) / se_log_ratio))
             if se_log_ratio > 0
             else float("nan")
         )

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from talentop.errors import ConvergenceError, InvalidInput
 from talentop.stats import _validate
+from talentop.stats import distributions as dist
 from talentop.stats.cox import cox
 
 #: Columns of the forest-plot table, in order.
@@ -101,7 +101,7 @@ def _interaction_p(frame, duration, event, treatment, variable, strata) -> float
     except (ConvergenceError, InvalidInput):
         return float("nan")
     statistic = 2 * (full.loglik - reduced.loglik)
-    return float(sps.chi2.sf(statistic, products.shape[1]))
+    return float(dist.chi2.sf(statistic, products.shape[1]))
 
 
 def subgroup_hazard_ratios(

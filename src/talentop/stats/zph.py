@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy import linalg
-from scipy import stats as sps
 
 from talentop.errors import InvalidInput
 from talentop.stats import _cox_math
+from talentop.stats import distributions as dist
 from talentop.stats.results import Result
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def ph_test(fit: CoxFit, *, transform: str = "km", method: str = "score") -> PHT
     chisq = np.append(per, global_stat)
     df = np.append(np.ones(p, int), p)
     table = pd.DataFrame(
-        {"chisq": chisq, "df": df, "p": sps.chi2.sf(chisq, df)},
+        {"chisq": chisq, "df": df, "p": dist.chi2.sf(chisq, df)},
         index=pd.Index([*design.names, "GLOBAL"], name="covariate"),
     )
     return PHTest(table=table, transform=transform, method=method)
