@@ -35,7 +35,9 @@ def test_chi_square_sf_equals_scipy_stats(df):
     assert same(chi2.sf(3.84, df=df), stats.chi2.sf(3.84, df=df))
 
 
-@pytest.mark.parametrize("a, b", [(1, 1), (0.5, 20), (3, 400), (12.5, 3), (200, 1), (0, 2), (2, -1)])
+@pytest.mark.parametrize(
+    "a, b", [(1, 1), (0.5, 20), (3, 400), (12.5, 3), (200, 1), (0, 2), (2, -1)]
+)
 def test_beta_ppf_equals_scipy_stats(a, b):
     with np.errstate(all="ignore"), warnings.catch_warnings():
         # Boost warns where its root finder gives up (a few points of (3, 400)), for both
