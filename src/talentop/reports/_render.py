@@ -58,7 +58,7 @@ class _Pending:
     the figure is drawn here instead."""
 
     def __init__(self, job: Any, fig: Figure):
-        self._future: Any = job
+        self._job: Any = job
         self._fig: Figure | None = fig
         self._output: tuple[bytes, str] | None = None
         self._lock = threading.Lock()
@@ -67,11 +67,11 @@ class _Pending:
         with self._lock:
             if self._output is None:
                 try:
-                    self._output = self._future.result()
+                    self._output = self._job.result()
                 except Exception:  # the child failed: the same figure, drawn here
                     assert self._fig is not None
                     self._output = _draw(self._fig)
-                self._fig = self._future = None
+                self._fig = self._job = None
             return self._output
 
 

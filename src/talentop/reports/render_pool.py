@@ -6,9 +6,10 @@ writing a report, and it runs in one Python thread. Inside
 ``workers`` at a time): the child already holds the figure and every imported module, so
 there is nothing to pickle or import; it draws the figure, writes the PNG and SVG to a
 private file in the pool's temporary folder and exits, while the caller goes on. The
-bytes are read where the report reads the figure (before the pool closes). When every worker is busy, or ``os.fork`` does not exist
-(Windows), or a child fails, the figure is drawn in the caller's process instead: the
-same bytes either way (tests/reports/test_render_pool.py).
+bytes are read where the report reads the figure (before the pool closes). When every
+worker is busy, or ``os.fork`` does not exist (Windows), or a child fails, the figure is
+drawn in the caller's process instead: the same bytes either way
+(tests/reports/test_render_pool.py).
 
 Fork safety: the child only draws with matplotlib and leaves with ``os._exit`` (no
 ``atexit``, no finaliser touches the caller's files or database connections). A caller

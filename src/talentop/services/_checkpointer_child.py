@@ -2,8 +2,8 @@
 talentop.services._checkpointer_child``.
 
 The parent writes one JSON line to the child's stdin (the database URL, PostgreSQL schema,
-key and checkpoint folders, interval, full-check period: on stdin, never on the command line, where ``ps``
-would show a password) and keeps stdin open. The child signs a checkpoint at every interval
+key and checkpoint folders, interval, full-check period: on stdin, never on the command
+line, where ``ps`` would show a password) and keeps stdin open. The child signs a checkpoint at every interval
 and reports each as a JSON line on stdout; when stdin closes (the parent's stop, or the
 parent died) it signs the final checkpoint, checking every stored leaf, reports it as
 ``final`` and exits.
@@ -25,18 +25,8 @@ from talentop.store.note import Checkpoint
 
 
 def encode(kind: str, result: CheckpointResult | None, error: str | None) -> str:
-    """One report line: ``kind`` ("tick" or "final"), the result or the refusal."""
-    document = None
-    if result is not None:
-        head = result.head
-        document = {
-            "origin": head.origin,
-            "size": head.size,
-            "root": head.root.hex(),
-            "time": head.time.isoformat(),
-            "path": result.path,
-            "sequenced": result.sequenced,
-        }
+    """One report line: ``kind`` ("tick" or "final"), the result (``to_dict``) or the refusal."""
+    document = result.to_dict() if result is not None else None
     return json.dumps({"kind": kind, "result": document, "error": error}) + "\n"
 
 
@@ -49,7 +39,7 @@ def decode(line: str) -> tuple[str, CheckpointResult | None, str | None]:
         head = Checkpoint(
             document["origin"],
             document["size"],
-            bytes.fromhex(document["root"]),
+            bytes.fromhex(document["root_hash"]),
             dt.datetime.fromisoformat(document["time"]),
         )
         result = CheckpointResult(head, document["path"], document["sequenced"])
