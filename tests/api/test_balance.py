@@ -150,6 +150,13 @@ def test_without_a_board_the_loop_serves_as_uvloop_does(monkeypatch):
 
 
 @pytest.mark.slow
+def _claimed(board_path) -> dict[int, int]:
+    """The board's claimed slots: worker pid -> connections it counts."""
+    raw = board_path.read_bytes()
+    slots = [_SLOT.unpack_from(raw, i * _SLOT.size) for i in range(balance.SLOTS)]
+    return {pid: count for pid, count in slots if pid}
+
+
 def test_serve_with_two_workers_spreads_a_burst_of_connections(tmp_path):
     """A real `talentop serve --workers 2`: 8 keep-alive connections opened at once end up
     split between the two worker processes (uvicorn alone often gave 8/0), and the board
@@ -183,16 +190,20 @@ def test_serve_with_two_workers_spreads_a_burst_of_connections(tmp_path):
             except httpx.HTTPError:
                 time.sleep(0.1)
         board_path = next(tmp_path.glob("talentop-accept-*"))
-        time.sleep(0.5)  # both workers up (the first answer may come from only one)
+        # Both workers up: each claims its slot when it starts serving (the first answer may
+        # come from only one; a fixed 0.5 s was too short on a loaded 2-core machine).
+        for _ in range(600):
+            if len(_claimed(board_path)) == 2:
+                break
+            time.sleep(0.05)
+        assert len(_claimed(board_path)) == 2, "the second worker never started"
 
         async def burst() -> list[int]:
             clients = [httpx.AsyncClient(base_url=base, timeout=30) for _ in range(8)]
             try:
                 answers = await asyncio.gather(*(c.get("/api/v1/openapi.json") for c in clients))
                 assert all(a.status_code == 200 for a in answers)
-                raw = board_path.read_bytes()
-                slots = [_SLOT.unpack_from(raw, i * _SLOT.size) for i in range(balance.SLOTS)]
-                return sorted(count for pid, count in slots if pid)
+                return sorted(_claimed(board_path).values())
             finally:
                 for c in clients:
                     await c.aclose()
