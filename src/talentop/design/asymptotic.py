@@ -141,16 +141,49 @@ def limiting_cox(design: TrialDesign, cutoff: float) -> LimitingCox:
     y1, y0 = n_exp * g * s1, n_ctl * g * s0
     d1, d0 = n_exp * g * f1 * dt, n_ctl * g * f0 * dt  # expected events per node
 
+    d = d1 + d0
+    at_risk = (y1 + y0) > 0  # w + y0 > 0 for every beta exactly where y1 + y0 > 0
+
     def score(beta: float) -> tuple[float, float]:
         w = y1 * math.exp(beta)
-        p = np.divide(w, w + y0, out=np.zeros_like(w), where=(w + y0) > 0)
-        return float(np.sum(d1 - p * (d1 + d0))), float(np.sum(p * (1 - p) * (d1 + d0)))
+        p = np.divide(w, w + y0, out=np.zeros_like(w), where=at_risk)
+        return float(np.sum(d1 - p * d)), float(np.sum(p * (1 - p) * d))
 
-    beta = float(brentq(lambda b: score(b)[0], -10.0, 10.0, xtol=1e-12))
     u0, v0 = score(0.0)
+    beta, information = _score_root(score, u0, v0)
     return LimitingCox(
         log_hr=beta,
         logrank_z=-u0 / math.sqrt(v0),
-        information=score(beta)[1],
-        events=float(np.sum(d1 + d0)),
+        information=information,
+        events=float(np.sum(d)),
     )
+
+
+def _score_root(score, u0: float, v0: float, lo: float = -10.0, hi: float = 10.0):
+    """(beta, V(beta)) at the root of the decreasing score U in (lo, hi), from beta = 0.
+
+    Newton's step is U / V (V = -dU/dbeta, the information, comes with U at no cost),
+    kept inside the bracket the signs of U have narrowed, else bisected: 5-6 evaluations
+    where brentq needed 13 (the calibration solves about 600 of these). Stops when the step
+    is below 1e-13 (brentq was asked for 1e-12); an error when U does not change sign.
+    """
+    bounds = (lo, hi)
+    beta, u, v = 0.0, u0, v0
+    for _ in range(200):
+        if u == 0.0:
+            return beta, v
+        if u > 0:
+            lo = beta
+        else:
+            hi = beta
+        step = u / v if v > 0 else math.inf
+        nxt = beta + step
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - beta) < 1e-13:
+            if min(abs(nxt - b) for b in bounds) < 1e-9 and score(nxt)[0] != 0.0:
+                break  # pressed against an end: U kept its sign over the bracket
+            return (nxt, score(nxt)[1]) if nxt != beta else (beta, v)
+        beta = nxt
+        u, v = score(beta)
+    raise ValueError(f"the limiting Cox score has no root in {bounds}")
