@@ -17,6 +17,7 @@ import pandas as pd
 
 from talentop.demo.analysis import EndpointResult, compare, endpoint_frame
 from talentop.demo.cohort import DAYS_PER_MONTH
+from talentop.demo.collector import fewer_collections
 from talentop.demo.entry_cohort import entry_model, generate_entry_cohort
 from talentop.demo.entry_run import EntryRun, run_entry_cohort
 from talentop.demo.pipeline import (
@@ -151,6 +152,7 @@ class EntryDemoResult:
     adtte: pd.DataFrame
 
 
+@fewer_collections()
 def run_entry_demo(
     out_dir: Path,
     protocol: Any,

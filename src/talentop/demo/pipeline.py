@@ -12,6 +12,7 @@ import pandas as pd
 
 from talentop.demo.analysis import Interim, interim_analysis, key_figures
 from talentop.demo.cohort import DAYS_PER_MONTH, generate_cohort
+from talentop.demo.collector import fewer_collections
 from talentop.demo.run import Progress, TrialRun, adtte, run_cohort
 from talentop.reports import fmt_hr, fmt_num
 
@@ -238,6 +239,7 @@ def dynamic_table(standard: Interim, dynamic: Interim, model: Any = None) -> pd.
     return pd.DataFrame(rows, columns=["Figure", "Standard", "Dynamic reassessment"])
 
 
+@fewer_collections()
 def run_demo(
     out_dir: Path,
     *,

@@ -58,21 +58,23 @@ class _State:
     confirmed: bool
 
 
+#: One evaluated follow-up: its timepoint, the state after it, and the timepoint's rounded
+#: figures for the output JSON (``_figures``: exact-to-decimal rounding is most of the cost
+#: of writing a timepoint, and a reused timepoint's figures do not change).
+_Step = tuple[Timepoint, _State, dict[str, Any]]
+
+
 #: Follow-ups already evaluated, per case without its follow-ups (baseline, lesions,
 #: conventions): a service re-evaluates a patient's whole history at every new scan, and the
 #: earlier scans' timepoints depend only on the case and the scans before them. Looked up by
 #: content (the cached follow-ups must equal the case's first ones), so a changed or
 #: corrected history is simply evaluated again; bounded, oldest dropped first.
-_EVALUATED: OrderedDict[Case, tuple[tuple[Followup, ...], tuple[tuple[Timepoint, _State], ...]]] = (
-    OrderedDict()
-)
+_EVALUATED: OrderedDict[Case, tuple[tuple[Followup, ...], tuple[_Step, ...]]] = OrderedDict()
 _EVALUATED_MAX = 512
 _EVALUATED_LOCK = threading.Lock()
 
 
-def _cached_prefix(
-    head: Case | None, followups: tuple[Followup, ...]
-) -> list[tuple[Timepoint, _State]]:
+def _cached_prefix(head: Case | None, followups: tuple[Followup, ...]) -> list[_Step]:
     if head is None:
         return []
     with _EVALUATED_LOCK:
@@ -99,10 +101,15 @@ def _head(case: Case) -> Case | None:
 
 def timepoints_of(case: Case) -> list[Timepoint]:
     """Evaluate the follow-ups in order, carrying the nadir and the previous response."""
+    return [point for point, _, _ in _steps(case)]
+
+
+def _steps(case: Case) -> list[_Step]:
+    """``timepoints_of`` with the state after each timepoint and its rounded figures."""
     head = _head(case)
     steps = _cached_prefix(head, case.followups)
     state = steps[-1][1] if steps else _State(case.baseline_sum_mm, None, False)
-    evaluated = [point for point, _ in steps]
+    evaluated = [point for point, _, _ in steps]
     for index in range(len(steps), len(case.followups)):
         followup = case.followups[index]
         nadir, previous, confirmed = state.nadir, state.previous, state.confirmed
@@ -120,14 +127,14 @@ def timepoints_of(case: Case) -> list[Timepoint]:
             [Assessment(p.date, p.overall_response) for p in evaluated], case.options
         )
         state = _State(nadir, previous, confirmed)
-        steps.append((point, state))
+        steps.append((point, state, _figures(point)))
     if head is not None and case.followups:
         with _EVALUATED_LOCK:
             _EVALUATED[head] = (case.followups, tuple(steps))
             _EVALUATED.move_to_end(head)
             while len(_EVALUATED) > _EVALUATED_MAX:
                 _EVALUATED.popitem(last=False)
-    return evaluated
+    return steps
 
 
 def backdate_equivocal(points: list[Timepoint], enabled: bool) -> tuple[list[Timepoint], set[int]]:
@@ -173,7 +180,8 @@ def backdate_equivocal(points: list[Timepoint], enabled: bool) -> tuple[list[Tim
 
 def evaluate_case(case: Case) -> dict[str, Any]:
     """The output JSON of a validated case."""
-    assessed = timepoints_of(case)
+    steps = _steps(case)
+    assessed = [point for point, _, _ in steps]
     points, backdated = backdate_equivocal(assessed, case.options.backdate_equivocal)
     after_surgery = [bool(f.resected) for f in case.followups]
     # Responses after a resection are not treatment responses (recist.resection): the best
@@ -201,9 +209,9 @@ def evaluate_case(case: Case) -> dict[str, Any]:
     result: dict[str, Any] = {
         "baseline_sum_mm": mm_out(case.baseline_sum_mm),
         "timepoints": [
-            _timepoint_json(point, original.overall_response, index in backdated)
+            _timepoint_json(point, original.overall_response, index in backdated, figures)
             | {"post_resection": after_surgery[index]}
-            for index, (point, original) in enumerate(zip(points, assessed, strict=True))
+            for index, (point, (original, _, figures)) in enumerate(zip(points, steps, strict=True))
         ],
         "best_overall_response": chosen.response,
         "progression_date": first_pd.date.isoformat() if first_pd else None,
@@ -243,17 +251,32 @@ def depth_of_response(points: list[Timepoint]) -> Fraction | None:
     return min(changes) if changes else None
 
 
-def _timepoint_json(point: Timepoint, assessed_as: str, backdated: bool) -> dict[str, Any]:
+def _figures(point: Timepoint) -> dict[str, Any]:
+    """A timepoint's date and rounded sums and changes, as the output JSON gives them."""
     return {
         "date": point.date.isoformat(),
         "sum_mm": mm_out(point.sum_mm),
         "change_from_baseline_pct": pct_out(point.change_from_baseline),
         "change_from_nadir_pct": pct_out(point.change_from_nadir),
+        "nadir_mm": mm_out(point.nadir_mm),
+    }
+
+
+def _timepoint_json(
+    point: Timepoint, assessed_as: str, backdated: bool, figures: dict[str, Any]
+) -> dict[str, Any]:
+    """``figures`` (``_figures`` of the timepoint as assessed: backdating changes only the
+    response and the reason) and the responses, in the output's key order."""
+    return {
+        "date": figures["date"],
+        "sum_mm": figures["sum_mm"],
+        "change_from_baseline_pct": figures["change_from_baseline_pct"],
+        "change_from_nadir_pct": figures["change_from_nadir_pct"],
         "target_response": point.target_response,
         "non_target_response": point.non_target_response,
         "overall_response": point.overall_response,
         "new_lesions": point.new_lesions,
-        "nadir_mm": mm_out(point.nadir_mm),
+        "nadir_mm": figures["nadir_mm"],
         "response_at_assessment": assessed_as,
         "backdated": backdated,
         "reason": point.reason,

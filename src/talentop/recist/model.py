@@ -10,7 +10,8 @@ Every problem is collected and raised together as one ``InvalidInput``.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -321,6 +322,27 @@ def _non_targets(raw: object, criteria: str, problems: list[str]) -> list[NonTar
     return lesions
 
 
+#: Follow-ups already parsed, per baseline (date, lesions, criteria): a service parses a
+#: patient's whole history again at every new scan, and a follow-up's parse depends only on
+#: the baseline and the follow-ups before it. Reused while the raw follow-ups' ``repr``s
+#: (type-exact: ``1`` is not ``True`` nor ``1.0``) equal the cached ones, up to the first
+#: that had a problem; bounded, oldest dropped first (as ``engine._EVALUATED``).
+_PARSED: OrderedDict[tuple[Any, ...], tuple[tuple[str, Followup | None, _ParseState], ...]] = (
+    OrderedDict()
+)
+_PARSED_MAX = 512
+_PARSED_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _ParseState:
+    """What the follow-ups parsed so far pass on to the next one."""
+
+    previous: dt.date | None  # the latest assessment date (the baseline's at first)
+    first_seen_mm: Mapping[str, Fraction]  # new-lesion id -> diameter when first listed
+    resected_so_far: Mapping[str, str]  # lesion id -> where it was first recorded resected
+
+
 def _followups(
     raw: object,
     baseline_date: dt.date | None,
@@ -328,72 +350,112 @@ def _followups(
     non_targets: list[NonTargetLesion],
     criteria: str,
 ) -> tuple[list[Followup], list[str]]:
-    problems: list[str] = []
     if not isinstance(raw, list):
         return [], [f"followups={raw!r}: expected a list of assessments"]
-    result: list[Followup] = []
-    previous = baseline_date
+    key: tuple[Any, ...] | None = (baseline_date, tuple(targets), tuple(non_targets), criteria)
+    try:
+        hash(key)
+    except TypeError:
+        key = None
+    with _PARSED_LOCK:
+        cached = _PARSED.get(key) if key is not None else None
+    texts = [repr(item) for item in raw] if key is not None else []
+    steps: list[tuple[str, Followup | None, _ParseState]] = []
+    for old, text in zip(cached or (), texts, strict=False):
+        if old[0] != text:
+            break
+        steps.append(old)
+    reused = len(steps)
+    state = steps[-1][2] if steps else _ParseState(baseline_date, {}, {})
+    result = [followup for _, followup, _ in steps if followup is not None]
+    problems: list[str] = []
     organ_of = {n.id: n.organ for n in non_targets}
-    first_seen_mm: dict[str, Fraction] = {}  # new-lesion id -> diameter when first listed
-    resected_so_far: dict[str, str] = {}  # lesion id -> where it was first recorded resected
-    for index, item in enumerate(raw):
-        where = f"followups[{index}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where}={item!r}: expected an object with date, target, ...")
-            continue
-        for key in sorted(set(item) - FOLLOWUP_KEYS):
-            problems.append(f"{where}.{key}: unknown key; expected one of {sorted(FOLLOWUP_KEYS)}")
-        date = _date(item.get("date"), f"{where}.date", problems)
-        if date is not None and previous is not None and date <= previous:
-            problems.append(
-                f"{where}.date={date.isoformat()}: expected a date after the previous "
-                f"assessment ({previous.isoformat()})"
-            )
-        previous = date or previous
-        target_mm = _followup_targets(item.get("target", {}), where, targets, criteria, problems)
-        notes: list[str] = []
-        non_target = _followup_non_targets(
-            item.get("non_target", {}), where, organ_of, criteria, problems, notes
-        )
-        word = item.get("new_lesions")
-        if word not in NEW_LESION_STATUSES:
-            problems.append(
-                f"{where}.new_lesions={word!r}: expected one of {list(NEW_LESION_STATUSES)}"
-            )
-            word = "none"
-        field = f"{where}.new_lesion_details"
-        details = mrecist.parse_new_lesion_details(item.get("new_lesion_details"), field, problems)
-        if word == "none" and details:
-            problems.append(
-                f"{where}.new_lesions='none' but new_lesion_details lists {len(details)} "
-                "lesion(s); expected 'equivocal' or 'unequivocal'"
-            )
-        ids = [d["id"] for d in details if isinstance(d.get("id"), str) and d["id"]]
-        for lesion_id in sorted({i for i in ids if ids.count(i) > 1}):
-            problems.append(f"{field}: id {lesion_id!r} listed twice; expected unique ids")
-        if criteria == "mrecist":
-            word, detail_notes = mrecist.effective_new_lesions(word, details, first_seen_mm)
-            notes.extend(detail_notes)
-        for detail in details:
-            if isinstance(detail.get("id"), str) and detail.get("diameter_mm") is not None:
-                first_seen_mm.setdefault(detail["id"], detail["diameter_mm"])
-        resected = _resected_ids(item)
-        for lesion_id, first in resected_so_far.items():
-            if lesion_id not in resected:
-                problems.append(
-                    f"{where}: lesion {lesion_id} was recorded resected at {first}; expected "
-                    f"'{RESECTED}' at every later assessment (disease at the resection site is a "
-                    "new lesion: recurrence)"
-                )
-        for lesion_id in resected:
-            resected_so_far.setdefault(lesion_id, where)
-        if date is not None:
-            result.append(
-                Followup(
-                    date, target_mm, non_target, word, tuple(notes), tuple(ids), frozenset(resected)
-                )
-            )
+    for index in range(len(steps), len(raw)):
+        found: list[str] = []
+        followup, state = _followup(index, raw[index], state, targets, organ_of, criteria, found)
+        if followup is not None:
+            result.append(followup)
+        problems.extend(found)
+        if key is not None and not problems:
+            steps.append((texts[index], followup, state))
+    if key is not None and len(steps) > reused:
+        with _PARSED_LOCK:
+            _PARSED[key] = tuple(steps)
+            _PARSED.move_to_end(key)
+            while len(_PARSED) > _PARSED_MAX:
+                _PARSED.popitem(last=False)
     return result, problems
+
+
+def _followup(
+    index: int,
+    item: object,
+    state: _ParseState,
+    targets: list[TargetLesion],
+    organ_of: dict[str, str],
+    criteria: str,
+    problems: list[str],
+) -> tuple[Followup | None, _ParseState]:
+    """Parse the follow-up ``index`` after ``state``; its problems go to ``problems``."""
+    where = f"followups[{index}]"
+    if not isinstance(item, dict):
+        problems.append(f"{where}={item!r}: expected an object with date, target, ...")
+        return None, state
+    for key in sorted(set(item) - FOLLOWUP_KEYS):
+        problems.append(f"{where}.{key}: unknown key; expected one of {sorted(FOLLOWUP_KEYS)}")
+    previous = state.previous
+    date = _date(item.get("date"), f"{where}.date", problems)
+    if date is not None and previous is not None and date <= previous:
+        problems.append(
+            f"{where}.date={date.isoformat()}: expected a date after the previous "
+            f"assessment ({previous.isoformat()})"
+        )
+    target_mm = _followup_targets(item.get("target", {}), where, targets, criteria, problems)
+    notes: list[str] = []
+    non_target = _followup_non_targets(
+        item.get("non_target", {}), where, organ_of, criteria, problems, notes
+    )
+    word = item.get("new_lesions")
+    if word not in NEW_LESION_STATUSES:
+        problems.append(
+            f"{where}.new_lesions={word!r}: expected one of {list(NEW_LESION_STATUSES)}"
+        )
+        word = "none"
+    field = f"{where}.new_lesion_details"
+    details = mrecist.parse_new_lesion_details(item.get("new_lesion_details"), field, problems)
+    if word == "none" and details:
+        problems.append(
+            f"{where}.new_lesions='none' but new_lesion_details lists {len(details)} "
+            "lesion(s); expected 'equivocal' or 'unequivocal'"
+        )
+    ids = [d["id"] for d in details if isinstance(d.get("id"), str) and d["id"]]
+    for lesion_id in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"{field}: id {lesion_id!r} listed twice; expected unique ids")
+    first_seen_mm = dict(state.first_seen_mm)
+    if criteria == "mrecist":
+        word, detail_notes = mrecist.effective_new_lesions(word, details, first_seen_mm)
+        notes.extend(detail_notes)
+    for detail in details:
+        if isinstance(detail.get("id"), str) and detail.get("diameter_mm") is not None:
+            first_seen_mm.setdefault(detail["id"], detail["diameter_mm"])
+    resected = _resected_ids(item)
+    resected_so_far = dict(state.resected_so_far)
+    for lesion_id, first in resected_so_far.items():
+        if lesion_id not in resected:
+            problems.append(
+                f"{where}: lesion {lesion_id} was recorded resected at {first}; expected "
+                f"'{RESECTED}' at every later assessment (disease at the resection site is a "
+                "new lesion: recurrence)"
+            )
+    for lesion_id in resected:
+        resected_so_far.setdefault(lesion_id, where)
+    state = _ParseState(date or previous, first_seen_mm, resected_so_far)
+    if date is None:
+        return None, state
+    followup = Followup(
+        date, target_mm, non_target, word, tuple(notes), tuple(ids), frozenset(resected)
+    )
+    return followup, state
 
 
 def _resected_ids(item: dict[str, Any]) -> set[str]:
