@@ -128,9 +128,7 @@ def register(app: typer.Typer) -> None:
         the analysis (KM, stratified log-rank and Cox, subgroups, the SAP's monitoring) is
         written to OUT/index.html.
         """
-        from talentop.demo.pipeline import run_demo
         from talentop.protocol import load_protocol
-        from talentop.store.urls import mask_url
 
         protocol = load_protocol(protocol_name)
         if patients is None:
@@ -143,6 +141,11 @@ def register(app: typer.Typer) -> None:
         if protocol.randomisation.timing == "at_entry":
             _entry_demo(protocol, out, db, seed, patients, as_json)
             return
+        from talentop.demo.outcomes import prefetch_outcome_model
+
+        prefetch_outcome_model()  # calibrated in a child while the pipeline is imported
+        from talentop.demo.pipeline import run_demo
+        from talentop.store.urls import mask_url
 
         with _progress_bar(as_json) as bar:
             tasks: dict[int, int] = {}

@@ -14,11 +14,16 @@ published CI width (0.35-1.29). A switch or a resection that delays failure dela
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger("talentop.demo")
 
 
 @dataclass(frozen=True)
@@ -130,9 +135,63 @@ def _calibration() -> tuple[Any, str]:
         return calibrate_talentop(assumptions=assumptions, replicates=200), note
 
 
+#: The child computing ``outcome_model()`` (``prefetch_outcome_model``): [(pid, pipe fd)].
+_PREFETCHED: list[tuple[int, int]] = []
+
+
+def prefetch_outcome_model() -> None:
+    """Start computing ``outcome_model()`` in a forked child; the next ``outcome_model()``
+    takes its result. For ``talentop demo``: the calibration (about 1 s of nested root
+    finding) then runs on the other core while the command imports the services, pandas
+    and matplotlib and creates the database. A no-op without ``os.fork`` (Windows) or when
+    a child is already running.
+
+    The child only computes, writes the pickled model to a pipe and leaves with
+    ``os._exit`` (nothing of the caller's runs there). If it fails, ``outcome_model()``
+    computes the model in-process: the same model either way (the same code on the same
+    numbers; tests/demo/test_outcomes_prefetch.py).
+    """
+    if _PREFETCHED or not hasattr(os, "fork"):
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read)
+            data = pickle.dumps(_computed_model(), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _PREFETCHED.append((pid, read))
+
+
+def _prefetched() -> OutcomeModel | None:
+    """The prefetching child's model (waiting for it), or None if there is none or it
+    failed."""
+    if not _PREFETCHED:
+        return None
+    pid, read = _PREFETCHED.pop()
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    status = os.waitpid(pid, 0)[1]
+    if os.waitstatus_to_exitcode(status) != 0 or not data:
+        log.warning("the outcome model's child %s failed (status %s): computed here", pid, status)
+        return None
+    return pickle.loads(data)  # noqa: S301 - written by our own child, through a pipe
+
+
 def outcome_model() -> OutcomeModel:
     """The model the demo uses: ``calibrate_talentop()`` TTF hazards and assumptions, and the
-    post-failure hazards fitted to the published OS HR and CI (module docstring)."""
+    post-failure hazards fitted to the published OS HR and CI (module docstring); the
+    prefetched one if ``prefetch_outcome_model`` started it."""
+    return _prefetched() or _computed_model()
+
+
+def _computed_model() -> OutcomeModel:
     cal, note = _calibration()
     post = _post_failure()
     fit = cal.fit.set_index("quantity")["analytic"]
