@@ -91,3 +91,21 @@ def test_interval_from_the_environment(monkeypatch):
     assert checkpoint_interval() == 12.5 and checkpoint_interval(3) == 3
     monkeypatch.delenv(CHECKPOINT_INTERVAL_ENV)
     assert checkpoint_interval() == 300
+
+
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_request_stop_lets_the_caller_go_on_while_the_last_checkpoint_is_signed(store, process):
+    """``request_stop()`` returns at once (the demo analyses meanwhile, reading the
+    database); ``stop()`` then returns the final checkpoint, covering every entry written
+    before the request."""
+    ctx = context(store)
+    checkpointer = sv.Checkpointer(store, interval_s=3600, process=process).start()
+    to_randomised(ctx)
+    checkpointer.request_stop()
+    checkpointer.request_stop()  # twice is harmless
+    sv.patient_timelines(sv.Context(store, ctx.protocol, "system"))  # a read meanwhile
+    final = checkpointer.stop()
+    assert final is not None and final.path is not None
+    report = sv.verify(store)
+    assert report.ok and report.uncovered == 0 and final.head.size == report.rows
+    assert checkpointer.errors == []

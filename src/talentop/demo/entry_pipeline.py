@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from talentop.demo.pipeline import (
     DEMO_FULL_CHECK_EVERY,
     FIRST_SCREENING,
     demo_keyring,
+    finish_checkpoints,
     fresh_sqlite,
     require_empty,
     seed_randomisation_secret,
@@ -115,9 +117,11 @@ def simulate_entry(
     seed: int,
     progress: Progress | None = None,
     keys: Any = None,
+    finishing: ExitStack | None = None,
 ) -> tuple[EntryRun, pd.DataFrame, EntryInterim]:
     """Create the database (keys and checkpoints in ``keys``), run the cohort through the
-    services while checkpointing the audit log, derive ADTTE, analyse."""
+    services while checkpointing the audit log, derive ADTTE, analyse (``finishing``:
+    ``pipeline.finish_checkpoints``)."""
     from talentop.services import Checkpointer, Context, patient_timelines
     from talentop.services.endpoints import adtte_for_protocol
     from talentop.store import Store
@@ -129,12 +133,17 @@ def simulate_entry(
         n_patients, seed=seed, model=model, first_screening=FIRST_SCREENING
     )
     cut = data_cut(model)
-    with Checkpointer(
+    checkpointer = Checkpointer(
         store, DEMO_CHECKPOINT_INTERVAL_S, process=True, full_every=DEMO_FULL_CHECK_EVERY
-    ):
+    ).start()
+    try:
         run = run_entry_cohort(
             cohort, store, protocol, cutoff_date=cut, model=model, progress=progress
         )
+    except BaseException:
+        checkpointer.stop()
+        raise
+    finish_checkpoints(checkpointer, finishing)
     timelines = patient_timelines(Context(store=store, protocol=protocol, actor="system"))
     adtte = adtte_for_protocol(timelines, protocol, cut)
     return run, adtte, analyse(run, adtte, protocol)
@@ -172,19 +181,21 @@ def run_entry_demo(
     if db_url is not None:
         require_empty(db_url)
     url = db_url or fresh_sqlite(out_dir / "talentop-demo.db")
-    _, adtte, interim = simulate_entry(
-        url,
-        protocol,
-        n_patients=n_patients,
-        seed=seed,
-        progress=progress,
-        keys=demo_keyring(out_dir, "talentop-demo"),
-    )
-    figures = key_figures(interim)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    adtte.to_csv(out_dir / "adtte.csv", index=False)
-    with RenderPool(workers=2) as pool, rendering_in(pool):  # figures drawn by forked children
-        report = write(
-            interim, protocol, out_dir, seed=seed, n_patients=n_patients, figures=figures
+    with ExitStack() as finishing:  # the final checkpoint is signed while the report runs
+        _, adtte, interim = simulate_entry(
+            url,
+            protocol,
+            n_patients=n_patients,
+            seed=seed,
+            progress=progress,
+            keys=demo_keyring(out_dir, "talentop-demo"),
+            finishing=finishing,
         )
+        figures = key_figures(interim)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        adtte.to_csv(out_dir / "adtte.csv", index=False)
+        with RenderPool(workers=2) as pool, rendering_in(pool):  # figures by forked children
+            report = write(
+                interim, protocol, out_dir, seed=seed, n_patients=n_patients, figures=figures
+            )
     return EntryDemoResult(report, url, figures, time.perf_counter() - started, interim, adtte)

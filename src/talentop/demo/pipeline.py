@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,18 @@ def fresh_sqlite(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def finish_checkpoints(checkpointer: Any, finishing: ExitStack | None) -> None:
+    """After the cohort: the checkpointer's child signs the final checkpoint (a full check of
+    every stored leaf, 0.4-0.7 s for the default demo) while this process derives, analyses
+    and writes the report; ``finishing`` (the caller's exit stack) waits for it when the
+    caller is done. Without one, it is waited for here."""
+    checkpointer.request_stop()
+    if finishing is None:
+        checkpointer.stop()
+    else:
+        finishing.callback(checkpointer.stop)
+
+
 def seed_randomisation_secret(store: Any, seed: int) -> None:
     """Demo only: initialise ``store`` with a randomisation key derived from the seed (in
     the store's key folder) so ``--seed`` reproduces the arms.
@@ -118,9 +131,11 @@ def simulate(
     progress: Progress | None = None,
     keys: Any = None,
     protocol: Any = None,
+    finishing: ExitStack | None = None,
 ) -> tuple[TrialRun, pd.DataFrame, Interim]:
     """Create the database at ``url`` (keys and checkpoints in ``keys``), run the cohort
-    through it while checkpointing the audit log, derive and analyse."""
+    through it while checkpointing the audit log, derive and analyse (``finishing``: see
+    ``finish_checkpoints``)."""
     from talentop.demo.outcomes import outcome_model
     from talentop.demo.safety import read_stored_facts
     from talentop.protocol import load_protocol
@@ -132,9 +147,10 @@ def simulate(
     seed_randomisation_secret(store, seed)
     model = outcome_model()
     cohort = generate_cohort(n_patients, seed=seed, first_screening=FIRST_SCREENING, model=model)
-    with Checkpointer(
+    checkpointer = Checkpointer(
         store, DEMO_CHECKPOINT_INTERVAL_S, process=True, full_every=DEMO_FULL_CHECK_EVERY
-    ):
+    ).start()
+    try:
         run = run_cohort(
             cohort,
             store,
@@ -144,6 +160,10 @@ def simulate(
             dynamic=dynamic,
             progress=progress,
         )
+    except BaseException:
+        checkpointer.stop()
+        raise
+    finish_checkpoints(checkpointer, finishing)
     data = adtte(run, store, protocol)
     stored = read_stored_facts(store, protocol)
     return run, data["primary"], interim_analysis(run, data, stored, protocol=protocol)
@@ -273,44 +293,49 @@ def run_demo(
 
         for folder in (keys.key_dir, keys.checkpoint_dir):
             shutil.rmtree(folder, ignore_errors=True)
-    run, data, interim = simulate(
-        url,
-        n_patients=n_patients,
-        seed=seed,
-        dynamic=False,
-        progress=progress,
-        keys=keys,
-        protocol=protocol,
-    )
-    figures = key_figures(interim)
-    dynamic_frame = dynamic = dyn_url = dyn_interim = dyn_run = None
-    if dynamic_reassessment:
-        dyn_url = fresh_sqlite(out_dir / "talentop-demo-dynamic.db")
-        dyn_run, _, dyn_interim = simulate(
-            dyn_url,
+    # The final audit checkpoints are signed by the checkpointers' children while the
+    # analysis and the report run; the block ends when they are (``finish_checkpoints``).
+    with ExitStack() as finishing:
+        run, data, interim = simulate(
+            url,
             n_patients=n_patients,
             seed=seed,
-            dynamic=True,
+            dynamic=False,
             progress=progress,
-            keys=demo_keyring(out_dir, "talentop-demo-dynamic"),
+            keys=keys,
             protocol=protocol,
+            finishing=finishing,
         )
-        dynamic = key_figures(dyn_interim)
-        dynamic_frame = dynamic_table(interim, dyn_interim, run.model)
-        dynamic["conversion"] = conversion_figures(dyn_interim)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data.to_csv(out_dir / "adtte.csv", index=False)
-    # Figures drawn by forked children while the report draws the next ones (render_pool).
-    with RenderPool(workers=2) as pool, rendering_in(pool):
-        report = write(
-            interim,
-            protocol,
-            out_dir,
-            seed=seed,
-            n_patients=n_patients,
-            dynamic=dynamic_frame,
-            dynamic_interim=dyn_interim,
-        )
+        figures = key_figures(interim)
+        dynamic_frame = dynamic = dyn_url = dyn_interim = dyn_run = None
+        if dynamic_reassessment:
+            dyn_url = fresh_sqlite(out_dir / "talentop-demo-dynamic.db")
+            dyn_run, _, dyn_interim = simulate(
+                dyn_url,
+                n_patients=n_patients,
+                seed=seed,
+                dynamic=True,
+                progress=progress,
+                keys=demo_keyring(out_dir, "talentop-demo-dynamic"),
+                protocol=protocol,
+                finishing=finishing,
+            )
+            dynamic = key_figures(dyn_interim)
+            dynamic_frame = dynamic_table(interim, dyn_interim, run.model)
+            dynamic["conversion"] = conversion_figures(dyn_interim)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        data.to_csv(out_dir / "adtte.csv", index=False)
+        # Figures drawn by forked children while the report draws the next ones (render_pool).
+        with RenderPool(workers=2) as pool, rendering_in(pool):
+            report = write(
+                interim,
+                protocol,
+                out_dir,
+                seed=seed,
+                n_patients=n_patients,
+                dynamic=dynamic_frame,
+                dynamic_interim=dyn_interim,
+            )
     return DemoResult(
         report,
         url,

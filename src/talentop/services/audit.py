@@ -202,14 +202,21 @@ class Checkpointer:
         self._thread.start()
         return self
 
-    def stop(self) -> CheckpointResult | None:
-        """Stop and sign the final checkpoint, checking every stored leaf (shutdown)."""
+    def request_stop(self) -> None:
+        """Ask for the final checkpoint without waiting: a child process starts signing it
+        now, while the caller goes on (the demo's analysis); ``stop()`` then waits for it. A
+        thread signs it in ``stop()``."""
         self._stop.set()
-        if self._child is not None:
+        if self._child is not None and not self._child.stdin.closed:
             try:
                 self._child.stdin.close()  # the child's signal to sign its last and exit
             except OSError:
                 pass
+
+    def stop(self) -> CheckpointResult | None:
+        """Stop and sign the final checkpoint, checking every stored leaf (shutdown)."""
+        self.request_stop()
+        if self._child is not None:
             if self._thread is not None:
                 self._thread.join()
             code = self._child.wait()
