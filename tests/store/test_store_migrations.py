@@ -187,6 +187,19 @@ def test_sqlite_pragmas_wal_foreign_keys_busy_timeout(tmp_path):
     store.dispose()
 
 
+def test_wal_autocheckpoint_is_sqlites_default_unless_a_bulk_load_asks(tmp_path):
+    """SQLite's default is 1,000 pages (sqlite.org/pragma.html#pragma_wal_autocheckpoint); the
+    demo's store asks for more; nonsense is refused before anything connects."""
+    default = Store(f"sqlite:///{tmp_path / 'd.db'}")
+    bulk = Store(f"sqlite:///{tmp_path / 'b.db'}", wal_autocheckpoint=20_000)
+    for store, pages in ((default, 1000), (bulk, 20_000)):
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == pages
+        store.dispose()
+    with pytest.raises(ValueError, match="wal_autocheckpoint=0"):
+        Store(f"sqlite:///{tmp_path / 'x.db'}", wal_autocheckpoint=0)
+
+
 def test_foreign_keys_are_enforced(store):
     with pytest.raises(sa.exc.IntegrityError):
         with store.unit_of_work() as session:

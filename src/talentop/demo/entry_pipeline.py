@@ -24,6 +24,7 @@ from talentop.demo.entry_run import EntryRun, run_entry_cohort
 from talentop.demo.pipeline import (
     DEMO_CHECKPOINT_INTERVAL_S,
     DEMO_FULL_CHECK_EVERY,
+    DEMO_WAL_PAGES,
     FIRST_SCREENING,
     demo_keyring,
     finish_checkpoints,
@@ -126,7 +127,7 @@ def simulate_entry(
     from talentop.services.endpoints import adtte_for_protocol
     from talentop.store import Store
 
-    store = Store(url, keys=keys)
+    store = Store(url, keys=keys, wal_autocheckpoint=DEMO_WAL_PAGES)
     seed_randomisation_secret(store, seed)
     model = entry_model(protocol)
     cohort = generate_entry_cohort(

@@ -55,6 +55,12 @@ DEMO_CHECKPOINT_INTERVAL_S = 2.0
 DEMO_FULL_CHECK_EVERY = 10
 
 
+#: SQLite: the demo's write-ahead log is copied into the database file every 20,000 pages
+#: (80 MiB) instead of SQLite's 1,000: about 0.4 s less of the demo's commits waiting for
+#: copies and syncs (docs/benchmarks.md, "Write path, round 8"). PostgreSQL ignores it.
+DEMO_WAL_PAGES = 20_000
+
+
 def demo_keyring(out_dir: Path, name: str) -> Any:
     """The demo database's own key and checkpoint folders: ``OUT/<name>-keys`` and
     ``OUT/<name>-checkpoints`` (never the trial's ``TALENTOP_KEY_DIR``)."""
@@ -143,7 +149,7 @@ def simulate(
     from talentop.store import Store
 
     protocol = protocol or load_protocol("talentop")
-    store = Store(url, keys=keys)
+    store = Store(url, keys=keys, wal_autocheckpoint=DEMO_WAL_PAGES)
     seed_randomisation_secret(store, seed)
     model = outcome_model()
     cohort = generate_cohort(n_patients, seed=seed, first_screening=FIRST_SCREENING, model=model)

@@ -48,7 +48,7 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("TALENTOP_DATABASE_URL") or DEFAULT_URL
 
 
-def _sqlite_hooks(engine: Engine, path: Any) -> None:
+def _sqlite_hooks(engine: Engine, path: Any, wal_autocheckpoint: int | None = None) -> None:
     @event.listens_for(engine, "do_connect")
     def _private_file(*_args: Any) -> None:
         # SQLite would create the file with the umask (often world-readable); create it
@@ -65,6 +65,8 @@ def _sqlite_hooks(engine: Engine, path: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if wal_autocheckpoint is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -285,7 +287,14 @@ class Store:
         pg_schema: str | None = None,
         echo: bool = False,
         keys: KeyRing | None = None,
+        wal_autocheckpoint: int | None = None,
     ):
+        """``wal_autocheckpoint`` (SQLite): the pages (4 KiB) the write-ahead log may hold
+        before a committing writer copies them into the database file and syncs it
+        (SQLite's default 1,000). A bulk load sets more (the demo: ``DEMO_WAL_PAGES``):
+        fewer, larger copies; a server keeps the default, whose copies are short."""
+        if wal_autocheckpoint is not None and wal_autocheckpoint < 1:
+            raise ValueError(f"wal_autocheckpoint={wal_autocheckpoint}: expected pages >= 1")
         self.url = database_url(url)
         #: The PostgreSQL schema every connection searches (tests), or None.
         self.pg_schema = pg_schema
@@ -316,7 +325,7 @@ class Store:
         if not self.is_sqlite:
             _ping_idle_connections(self.engine)
         if self.is_sqlite:
-            _sqlite_hooks(self.engine, self.sqlite_file)
+            _sqlite_hooks(self.engine, self.sqlite_file, wal_autocheckpoint)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
             self.engine.execution_options(talentop_read_only=True), expire_on_commit=False
