@@ -133,3 +133,28 @@ def test_problems_after_a_remembered_prefix_are_the_fresh_ones() -> None:
     engine.evaluate(copy.deepcopy(good))
     _problems(bad)
     assert engine.evaluate(copy.deepcopy(good)) == expected
+
+
+def test_options_to_dict_is_asdict():
+    """``Options.to_dict`` (echoed in every result) equals ``dataclasses.asdict``, key order
+    included, for the defaults and for every option changed."""
+    import dataclasses
+
+    from talentop.recist.options import Options
+
+    changed = Options(
+        ongoing_pr=True,
+        reappearance_after_cr="sum_rule",
+        node_growth_below_10mm="pd",
+        confirmation_days=35,
+        max_ne_before_confirmation=0,
+        accept_sd_before_confirmation=True,
+        mrecist_5mm_floor=True,
+        backdate_equivocal=False,
+        max_targets=3,
+        max_targets_per_organ=1,
+        sd_reference_date="2024-01-01",
+    )
+    for options in (Options(), changed):
+        assert list(options.to_dict().items()) == list(dataclasses.asdict(options).items())
+    assert changed.to_dict() != Options().to_dict()

@@ -8,7 +8,7 @@ they follow admiralonco ``derive_param_confirmed_bor()`` (max_nr_ne = 1, accept_
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 REAPPEARANCE_CHOICES = ("pd", "sum_rule")
@@ -44,8 +44,15 @@ class Options:
     sd_reference_date: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe copy, echoed in the output so a stored result says how it was derived."""
-        return asdict(self)
+        """JSON-safe copy, echoed in the output so a stored result says how it was derived.
+
+        ``dataclasses.asdict`` of it (every field is a str, int, bool or None, which asdict
+        returns as they are), without asdict's recursive deep copy: 5 % of a service's
+        RECIST evaluation went there."""
+        return {name: getattr(self, name) for name in _OPTION_NAMES}
+
+
+_OPTION_NAMES = tuple(f.name for f in fields(Options))
 
 
 def parse_options(raw: object, problems: list[str]) -> Options:
