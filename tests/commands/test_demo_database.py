@@ -81,3 +81,37 @@ def test_a_real_demo_into_postgresql_prints_no_password(empty_database_url, tmp_
     report = verify(store)
     store.dispose()
     assert report.ok and report.checkpoints >= 2 and report.uncovered == 0
+
+
+@pytest.mark.slow
+def test_a_demo_process_ends_with_its_database_complete_and_closed(tmp_path):
+    """The console script (``main``: the process skips the interpreter's final collections
+    after ``talentop demo``, ``cli.skip_final_collection``) leaves the SQLite database
+    closed: no write-ahead log or shared-memory file beside it, so a copy of the ``.db``
+    file alone holds every record; and the audit log verifies, every entry covered."""
+    import subprocess
+    import sys
+
+    from talentop.demo.pipeline import demo_keyring
+    from talentop.services import verify
+    from talentop.store import Store
+
+    out = tmp_path / "report"
+    done = subprocess.run(
+        [sys.executable, "-m", "talentop.cli", "demo", "--out", str(out), "--patients", "40"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    database = out / "talentop-demo.db"
+    assert database.exists()
+    assert not Path(f"{database}-wal").exists() and not Path(f"{database}-shm").exists()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(database.read_bytes())  # the .db file alone
+    store = Store(f"sqlite:///{copy}", keys=demo_keyring(out, "talentop-demo"))
+    try:
+        report = verify(store)
+    finally:
+        store.dispose()
+    assert report.ok and report.uncovered == 0 and report.rows > 100, report

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from talentop.cli import skip_final_collection
 from talentop.commands import _limits
 from talentop.commands._edge import console, edge, print_json, print_table
 from talentop.commands._files import output_dir
@@ -49,6 +50,7 @@ def _entry_demo(protocol, out: Path, db: str | None, seed: int, patients: int, a
             seed=seed,
             progress=lambda _, done, total: bar.update(task, completed=done, total=total),
         )
+    skip_final_collection()  # run_entry_demo closed its database connections and files
     published = {k: v.value for k, v in protocol.published.items()}
     rows = published_rows(result.figures, published, result.interim.key)
     columns = ("Figure", "Published (interim)", "Calibrated model (expected)", "This run")
@@ -169,6 +171,7 @@ def register(app: typer.Typer) -> None:
                 progress=progress,
                 protocol=protocol,
             )
+        skip_final_collection()  # run_demo closed its database connections and files
         from talentop.demo.analysis import published_rows
         from talentop.demo.provenance import published_values
 

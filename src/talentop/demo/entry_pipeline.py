@@ -145,7 +145,10 @@ def simulate_entry(
         checkpointer.stop()
         raise
     finish_checkpoints(checkpointer, finishing)
-    timelines = patient_timelines(Context(store=store, protocol=protocol, actor="system"))
+    try:
+        timelines = patient_timelines(Context(store=store, protocol=protocol, actor="system"))
+    finally:
+        store.dispose()  # its connections closed here, not left to the collector at exit
     adtte = adtte_for_protocol(timelines, protocol, cut)
     return run, adtte, analyse(run, adtte, protocol)
 

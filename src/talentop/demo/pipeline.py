@@ -170,8 +170,11 @@ def simulate(
         checkpointer.stop()
         raise
     finish_checkpoints(checkpointer, finishing)
-    data = adtte(run, store, protocol)
-    stored = read_stored_facts(store, protocol)
+    try:
+        data = adtte(run, store, protocol)
+        stored = read_stored_facts(store, protocol)
+    finally:
+        store.dispose()  # its connections closed here, not left to the collector at exit
     return run, data["primary"], interim_analysis(run, data, stored, protocol=protocol)
 
 
