@@ -54,17 +54,24 @@ def percent_change(current: Fraction, reference: Fraction) -> Fraction | None:
     """
     if reference == 0:
         return None
-    return (current - reference) * 100 / reference
+    # (a/b - c/d) * 100 / (c/d) = (a*d - c*b) * 100 / (b*c): one normalisation instead of
+    # three Fraction operations (the same Fraction: tests/recist/test_exact_math.py).
+    a, b = current.numerator, current.denominator
+    c, d = reference.numerator, reference.denominator
+    return Fraction((a * d - c * b) * 100, b * c)
 
 
 def round_half_away(value: Fraction, decimals: int = PCT_DECIMALS) -> float:
-    """Round an exact fraction half away from zero (not banker's rounding) and return a float."""
-    scaled = value * 10**decimals
-    quotient, remainder = divmod(abs(scaled.numerator), scaled.denominator)
-    if 2 * remainder >= scaled.denominator:
+    """Round an exact fraction half away from zero (not banker's rounding) and return a float.
+
+    On the integers (``numerator * 10**decimals`` over the denominator: the same quotient
+    and remainder as the scaled Fraction, without its normalisation), and ``int / 10**k``,
+    which Python rounds correctly, as ``float(Decimal(...))`` does."""
+    numerator, denominator = value.numerator, value.denominator
+    quotient, remainder = divmod(abs(numerator) * 10**decimals, denominator)
+    if 2 * remainder >= denominator:
         quotient += 1
-    signed = -quotient if scaled < 0 else quotient
-    return float(Decimal(signed).scaleb(-decimals))
+    return (-quotient if numerator < 0 else quotient) / 10**decimals
 
 
 def pct_out(value: Fraction | None) -> float | None:
@@ -79,7 +86,7 @@ def mm_out(value: Fraction | None) -> float | None:
 
 def fmt_mm(value: Fraction) -> str:
     """Human form of a length: one decimal, two if the value needs it (``30.0``, ``12.25``)."""
-    decimals = 1 if (value * 10).denominator == 1 else 2
+    decimals = 1 if 10 % value.denominator == 0 else 2  # value * 10 is whole
     return f"{float(value):.{decimals}f}"
 
 
