@@ -137,6 +137,10 @@ def _calibration() -> tuple[Any, str]:
 
 #: The child computing ``outcome_model()`` (``prefetch_outcome_model``): [(pid, pipe fd)].
 _PREFETCHED: list[tuple[int, int]] = []
+#: Its result, pickled: every later ``outcome_model()`` of the process unpickles a fresh
+#: copy (the dynamic-reassessment run calls it again; the in-process caches of
+#: ``_calibration`` are empty when the child calibrated).
+_RECEIVED: list[bytes] = []
 
 
 def prefetch_outcome_model() -> None:
@@ -151,7 +155,7 @@ def prefetch_outcome_model() -> None:
     computes the model in-process: the same model either way (the same code on the same
     numbers; tests/demo/test_outcomes_prefetch.py).
     """
-    if _PREFETCHED or not hasattr(os, "fork"):
+    if _PREFETCHED or _RECEIVED or not hasattr(os, "fork"):
         return
     read, write = os.pipe()
     pid = os.fork()
@@ -170,18 +174,22 @@ def prefetch_outcome_model() -> None:
 
 
 def _prefetched() -> OutcomeModel | None:
-    """The prefetching child's model (waiting for it), or None if there is none or it
-    failed."""
-    if not _PREFETCHED:
+    """The prefetching child's model (waiting for it the first time), or None if there is
+    none or it failed."""
+    if _PREFETCHED:
+        pid, read = _PREFETCHED.pop()
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+        status = os.waitpid(pid, 0)[1]
+        if os.waitstatus_to_exitcode(status) != 0 or not data:
+            log.warning(
+                "the outcome model's child %s failed (status %s): computed here", pid, status
+            )
+            return None
+        _RECEIVED.append(data)
+    if not _RECEIVED:
         return None
-    pid, read = _PREFETCHED.pop()
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
-    status = os.waitpid(pid, 0)[1]
-    if os.waitstatus_to_exitcode(status) != 0 or not data:
-        log.warning("the outcome model's child %s failed (status %s): computed here", pid, status)
-        return None
-    return pickle.loads(data)  # noqa: S301 - written by our own child, through a pipe
+    return pickle.loads(_RECEIVED[0])  # noqa: S301 - written by our own child, through a pipe
 
 
 def outcome_model() -> OutcomeModel:
