@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from talentop.errors import NotFound
-from talentop.store import direct
+from talentop.store import direct, preload
 from talentop.store import models as m
 
 
@@ -113,13 +113,13 @@ def _built(kind: str, model: Any, order_by: Any) -> tuple[Any, bool]:
         return stmt, True
     patient = bindparam("patient_id")
     columns = direct.select_columns(model)
-    if kind == "rows":
+    if kind == "rows":  # ties of ``order_by`` in id order (``preload`` orders them alike)
         stmt = columns.where(model.patient_id == patient)
-        stmt = stmt.order_by(order_by if order_by is not None else model.id)
+        stmt = stmt.order_by(*preload.rows_order(model, order_by))
     else:
         stmt = (
             columns.where(model.patient_id == patient)
-            .order_by(order_by.desc(), model.id.desc())
+            .order_by(*preload.latest_order(model, order_by))
             .limit(1)
         )
     if key is not None:
@@ -127,13 +127,24 @@ def _built(kind: str, model: Any, order_by: Any) -> tuple[Any, bool]:
     return stmt, key is not None
 
 
+#: Per-patient reads of many patients answered by one statement per table (``preload``).
+preloaded = preload.preloaded
+
+
 def rows_for(session: Session, model: Any, patient_id: int, order_by: Any = None) -> list[Any]:
-    """Every row of ``model`` for the patient, in ``order_by`` (default: id) order."""
+    """Every row of ``model`` for the patient, in ``order_by`` (default: id) order, then id
+    (from a ``preload.preloaded`` block's statement over every patient when in one)."""
+    found = preload.answer(session, "rows", model, order_by, patient_id)
+    if found is not NotImplemented:
+        return found
     return _load(session, model, *_built("rows", model, order_by), patient_id)
 
 
 def latest(session: Session, model: Any, patient_id: int, order_by: Any) -> Any:
     """The patient's newest row of ``model`` by ``order_by`` (then id), or None."""
+    found = preload.answer(session, "latest", model, order_by, patient_id)
+    if found is not NotImplemented:
+        return found
     return _one_or_none(_load(session, model, *_built("latest", model, order_by), patient_id))
 
 
