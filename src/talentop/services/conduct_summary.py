@@ -41,30 +41,27 @@ def conduct_summary(ctx: Context) -> dict[str, Any]:
     with ctx.store.read_only() as session:
         scope = read_scope(session, ctx, "conduct_summary")
         today = ctx.today()
-        listed = list(patients_in_states(session, scope.sql_filter(), STATES))
-        # One statement per table for every listed patient (store.preload).
-        with queries.preloaded(session, [patient.id for patient, _ in listed]):
-            for patient, _site in listed:
-                arm = patient.arm or "-"
-                patients[arm] += 1
-                signed = consents(session, patient.id)
-                gone = withdrawals(session, patient.id)
-                if signed:
-                    consent[arm]["consented"] += 1
-                    for name in CONSENT_SCOPES:
-                        consent[arm][name] += any(covers(c, name) for c in signed)
-                    if reconsent_form(ctx.protocol, patient, signed[-1], gone, today) is not None:
-                        consent[arm]["reconsent_due"] += 1
-                for name in gone:
-                    withdrawn[arm][name] += 1
-                meds = queries.rows_for(session, m.ConcomitantMedication, patient.id)
-                for klass in {med.drug_class or "other" for med in meds}:
-                    medication[arm][klass] += 1
-                medication[arm]["any"] += bool(meds)
-                found = patient_findings(session, ctx.protocol, patient.id, today, meds)
-                for rule in {f.rule for f in found}:
-                    findings[arm][rule] += 1
-                history[arm] += bool(queries.rows_for(session, m.MedicalHistory, patient.id))
+        for patient, _site in patients_in_states(session, scope.sql_filter(), STATES):
+            arm = patient.arm or "-"
+            patients[arm] += 1
+            signed = consents(session, patient.id)
+            gone = withdrawals(session, patient.id)
+            if signed:
+                consent[arm]["consented"] += 1
+                for name in CONSENT_SCOPES:
+                    consent[arm][name] += any(covers(c, name) for c in signed)
+                if reconsent_form(ctx.protocol, patient, signed[-1], gone, today) is not None:
+                    consent[arm]["reconsent_due"] += 1
+            for name in gone:
+                withdrawn[arm][name] += 1
+            meds = queries.rows_for(session, m.ConcomitantMedication, patient.id)
+            for klass in {med.drug_class or "other" for med in meds}:
+                medication[arm][klass] += 1
+            medication[arm]["any"] += bool(meds)
+            found = patient_findings(session, ctx.protocol, patient.id, today, meds)
+            for rule in {f.rule for f in found}:
+                findings[arm][rule] += 1
+            history[arm] += bool(queries.rows_for(session, m.MedicalHistory, patient.id))
     classes = [c.id for c in ctx.protocol.medication.classes]
     labels = {c.id: c.label or c.id for c in ctx.protocol.medication.classes}
     return {

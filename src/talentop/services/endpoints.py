@@ -82,12 +82,10 @@ def patient_timelines(ctx: Context) -> list[Any]:
     with ctx.store.read_only() as session:
         read_scope(session, ctx, "patient_timelines")
         out = []
-        allocations = list(queries.randomisations(session))
-        with queries.preloaded(session, [a.patient_id for a in allocations]):
-            for allocation in allocations:
-                patient = queries.get(session, m.Patient, allocation.patient_id)
-                site = queries.get(session, m.Site, patient.site_id)
-                out.append(_timeline(session, ctx, patient, allocation, site))
+        for allocation in queries.randomisations(session):
+            patient = queries.get(session, m.Patient, allocation.patient_id)
+            site = queries.get(session, m.Site, patient.site_id)
+            out.append(_timeline(session, ctx, patient, allocation, site))
         return out
 
 

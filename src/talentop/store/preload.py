@@ -1,9 +1,8 @@
 """Reads over many patients at once, for reports and summaries that visit every patient.
 
-A report (``read_stored_facts``, ``patient_timelines``, ``conduct_summary``) asks, for each
-patient in turn, for the rows of a dozen tables (``queries.rows_for``, ``queries.latest``)
-and for the patient and site rows (``queries.get``): about 9,000 statements for the
-627-patient demo and 70,000 at 5,000 patients. Inside ``preloaded(session, patient_ids)``
+A report over every patient (the demo's ``read_stored_facts``) asks, for each patient in
+turn, for the rows of a dozen tables (``queries.rows_for``, ``queries.latest``) and for the
+patient and site rows (``queries.get``): thousands of statements for the 627-patient demo. Inside ``preloaded(session, patient_ids)``
 the first such question about a table reads that table's rows of every listed patient in
 one statement (ordered as the per-patient statement orders them, patient by patient) and
 the later ones are answered from it; ``get`` finds the patients and sites already in the
@@ -11,6 +10,14 @@ session. What callers receive is what the per-patient statements give: the same 
 same session objects, in the same order (tests/store/test_store_preload.py).
 
 Only for reading: the block must not write (a row written inside would not be seen).
+
+Only where the cyclic collector is relaxed (``demo.collector.fewer_collections``, a server's
+thresholds): the block holds every row it read as an ORM object until it ends, and with
+Python's default thresholds the collections that causes cost more than the statements
+saved on SQLite (``conduct_summary`` over the 627-patient demo: 149 -> 296 ms with the
+default thresholds, 149 -> 141 ms with a server's; docs/benchmarks.md, round 8). So the
+services keep their per-patient reads; the demo's ``read_stored_facts``, which runs inside
+``fewer_collections``, uses it.
 """
 
 from __future__ import annotations
