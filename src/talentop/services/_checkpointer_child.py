@@ -3,10 +3,10 @@ talentop.services._checkpointer_child``.
 
 The parent writes one JSON line to the child's stdin (the database URL, PostgreSQL schema,
 key and checkpoint folders, interval, full-check period: on stdin, never on the command
-line, where ``ps`` would show a password) and keeps stdin open. The child signs a checkpoint at every interval
-and reports each as a JSON line on stdout; when stdin closes (the parent's stop, or the
-parent died) it signs the final checkpoint, checking every stored leaf, reports it as
-``final`` and exits.
+line, where ``ps`` would show a password) and keeps stdin open. The child signs a
+checkpoint at every interval and reports each as a JSON line on stdout; when stdin closes
+(the parent's stop, or the parent died) it signs the final checkpoint, checking every
+stored leaf, reports it as ``final`` and exits.
 """
 
 from __future__ import annotations

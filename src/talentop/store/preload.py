@@ -2,11 +2,11 @@
 
 A report over every patient (the demo's ``read_stored_facts``) asks, for each patient in
 turn, for the rows of a dozen tables (``queries.rows_for``, ``queries.latest``) and for the
-patient and site rows (``queries.get``): thousands of statements for the 627-patient demo. Inside ``preloaded(session, patient_ids)``
-the first such question about a table reads that table's rows of every listed patient in
-one statement (ordered as the per-patient statement orders them, patient by patient) and
-the later ones are answered from it; ``get`` finds the patients and sites already in the
-session. What callers receive is what the per-patient statements give: the same rows as the
+patient and site rows (``queries.get``): thousands of statements for the 627-patient demo.
+Inside ``preloaded(session, patient_ids)`` the first such question about a table reads
+that table's rows of every listed patient in one statement (ordered as the per-patient
+statement orders them, patient by patient) and the later ones are answered from it;
+``get`` finds the patients and sites already in the session. What callers receive is what the per-patient statements give: the same rows as the
 same session objects, in the same order (tests/store/test_store_preload.py).
 
 Only for reading: the block must not write (a row written inside would not be seen).
@@ -44,7 +44,8 @@ class _Preload:
         self.known = frozenset(patient_ids)
         #: (kind, model, order key) -> {patient id: rows (kind "rows") or row (kind "latest")}
         self.tables: dict[tuple[Any, ...], dict[int, Any]] = {}
-        #: Strong references to the rows read, so the session's weak identity map keeps them.
+        #: The patients and sites read, held so the session's weak identity map keeps them
+        #: for ``get`` (the tables' rows are held by ``tables``).
         self.held: list[Any] = []
 
 
@@ -104,7 +105,6 @@ def _table(
 ) -> dict[int, Any]:
     order = rows_order(model, order_by) if kind == "rows" else latest_order(model, order_by)
     rows = _read(session, model, model.patient_id, [model.patient_id, *order], state.ids)
-    state.held.extend(rows)
     table: dict[int, Any] = {}
     for row in rows:  # patient by patient, each patient's rows in the per-patient order
         if kind == "rows":
