@@ -71,3 +71,31 @@ def test_version_and_help_import_no_topic():
 def test_unknown_command_is_refused():
     result = CliRunner().invoke(app, ["no-such-command"])
     assert result.exit_code == 2 and "No such command" in result.output
+
+
+def test_recist_command_imports_no_design_scipy_or_pandas():
+    """``talentop recist CASE.json`` evaluates with the RECIST engine alone: the limits it
+    checks (``commands._limits``) no longer import ``talentop.design`` (scipy.optimize and
+    pandas, about 0.7 s of a 0.9 s command; docs/benchmarks.md, round 9)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    case = Path(__file__).parents[1] / "examples" / "recist" / "pr.json"
+    probe = (
+        "import sys, contextlib, io\n"
+        "from talentop import cli\n"
+        "sys.argv = ['talentop'] + sys.argv[1:]\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):\n"
+        "    cli.main()\n"
+        "assert '\"best_overall_response\"' in out.getvalue(), out.getvalue()[:300]\n"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'pandas'})"
+        " + sorted(m for m in sys.modules if m.startswith('talentop.design'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, "recist", str(case), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == ""

@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 import os
 
-from talentop.design.boundaries import MAX_LOOKS, MIN_ALPHA, MIN_BETA
-from talentop.design.simulate import CHUNK
 from talentop.errors import InvalidInput
+
+# ``talentop.design`` (scipy.optimize, pandas: about 0.8 s) is imported by the checks that
+# need its limits, not here: `talentop recist` and `talentop demo` import this module too.
 
 #: Hazard ratios a simulation or a design accepts. Beyond them one arm has (almost) no
 #: events in any trial and every estimate degenerates (hr=1e-300 divided by zero).
@@ -69,6 +70,8 @@ def hazard_ratio(option: str, value: float) -> str | None:
 
 def design_options(alpha: float, power: float, looks: int) -> list[str]:
     """The numerical limits of the group-sequential bounds, named by option."""
+    from talentop.design.boundaries import MAX_LOOKS, MIN_ALPHA, MIN_BETA
+
     problems = []
     if 0 < alpha < MIN_ALPHA:
         problems.append(
@@ -93,6 +96,8 @@ def simulation(
     memory: int | None = None,
 ) -> list[str]:
     """Memory and work of a simulation grid (one n per cell) before anything is allocated."""
+    from talentop.design.simulate import CHUNK
+
     memory = available_memory() if memory is None else memory
     budget = MEMORY_SHARE * memory
     problems = []

@@ -67,7 +67,10 @@ def methods_appendix(
     provenance = Table(
         "How each figure of the published-vs-run comparison was computed",
         pd.DataFrame(
-            [{"Figure": r["Figure"], "computed by": r["Note"]} for r in published_rows(figures)]
+            [
+                {"Figure": r["Figure"], "computed by": r["Note"]}
+                for r in published_rows(figures, protocol)
+            ]
         ),
     )
     definition = key_value_table(
