@@ -1,4 +1,5 @@
-"""Start-up time of the CLI: `talentop --version` and `talentop --help` (goal < 0.3 s).
+"""Start-up time of the CLI: `talentop --version` and `talentop --help` (goal < 0.3 s), and
+one light command, `talentop recist CASE.json --json` (the RECIST engine on one case).
 
 Usage: .venv/bin/python benchmarks/cli_startup.py [--repeat 15] [--pythonpath SRC ...]
 
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 SCRIPT = Path(sys.executable).with_name("talentop")
+CASE = Path(__file__).resolve().parents[1] / "examples" / "recist" / "pr.json"
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -37,6 +39,7 @@ def main() -> None:
         "python -c 'import typer' (peer)": [sys.executable, "-c", "import typer"],
         "talentop --version": [str(SCRIPT), "--version"],
         "talentop --help": [str(SCRIPT), "--help"],
+        "talentop recist pr.json --json": [str(SCRIPT), "recist", str(CASE), "--json"],
     }
     versions = args.pythonpath or [None]
     times: dict[tuple[str | None, str], list[float]] = {}
