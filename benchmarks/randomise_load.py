@@ -6,7 +6,10 @@ change state) in one transaction. For each database, each mode (threads of one p
 or separate processes) and each number of clients (1, 2, 4, 8, 16, 32 by default), fresh
 patients are randomised by that many concurrent clients, each calling the service back to
 back (closed loop); the step prints allocations/s, p50 and p99 latency and the throughput
-relative to one client. Afterwards the integrity checks run over every allocation made:
+relative to one client, and the CPU per allocation: the clients' allocating threads
+(``thread_time``) and, for a PostgreSQL server on this host, the server's processes
+(``_server_cpu``), read from the start line to the last result. Afterwards the integrity
+checks run over every allocation made:
 no patient randomised twice, every stratum's slots 0..n-1 with no duplicate and no gap,
 the allocation count equal to the calls made, and `audit verify` (after a signed
 checkpoint) passing with every entry covered. PostgreSQL runs when
@@ -35,10 +38,12 @@ import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 from _repeat import check_runs
+from _server_cpu import ServerCpu
 
 from talentop import services as sv
 from talentop.protocol import load_protocol
@@ -130,28 +135,56 @@ def seed(store: Store, n: int, offset: int) -> list[int]:
     return ids
 
 
-def _allocate(ctx: sv.Context, chunk: list[int]) -> tuple[list[float], float, float]:
-    """Randomise every patient of ``chunk`` back to back: (latencies, first start, last end)."""
+def _allocate(ctx: sv.Context, chunk: list[int]) -> tuple[list[float], float, float, float]:
+    """Randomise every patient of ``chunk`` back to back: (latencies, first start, last end,
+    CPU seconds of this thread)."""
     latencies = []
-    began = time.time()
+    began, cpu = time.time(), time.thread_time()
     for pid in chunk:
         start = time.perf_counter()
         sv.randomise(ctx, pid, DAY)
         latencies.append(time.perf_counter() - start)
-    return latencies, began, time.time()
+    return latencies, began, time.time(), time.thread_time() - cpu
 
 
-def run_threads(ctx: sv.Context, ids: list[int], clients: int) -> tuple[list[float], float]:
+@dataclass
+class Step:
+    """One timed step: the latencies, its wall time, the clients' CPU seconds (their
+    allocating threads) and the server's (None: SQLite, or a server not on this host)."""
+
+    latencies: list[float]
+    wall: float
+    client_cpu: float
+    server_cpu: float | None
+
+
+def _timed_step(start_line, server: ServerCpu | None, collect, finish_line=None) -> Step:
+    """Wait with the clients at ``start_line``, read the server's CPU, let ``collect``
+    gather their results, read it again, then meet them at ``finish_line`` (if any: client
+    processes keep their connections, whose backends' CPU is read, until then)."""
+    start_line.wait()
+    before = server.seconds() if server else None
+    results = collect()
+    after = server.seconds() if server else None
+    if finish_line is not None:
+        finish_line.wait()
+    latencies = sorted(x for r in results for x in r[0])
+    wall = max(r[2] for r in results) - min(r[1] for r in results)
+    spent = None if server is None else after - before
+    return Step(latencies, wall, sum(r[3] for r in results), spent)
+
+
+def run_threads(ctx: sv.Context, ids: list[int], clients: int, server: ServerCpu | None) -> Step:
     chunks = [ids[i::clients] for i in range(clients)]
-    barrier = threading.Barrier(clients)
+    barrier = threading.Barrier(clients + 1)  # the clients and this thread
 
-    def worker(chunk: list[int]) -> tuple[list[float], float, float]:
+    def worker(chunk: list[int]) -> tuple[list[float], float, float, float]:
         barrier.wait()
         return _allocate(ctx, chunk)
 
     with ThreadPoolExecutor(clients) as pool:
-        results = list(pool.map(worker, chunks))
-    return _combine(results)
+        futures = [pool.submit(worker, chunk) for chunk in chunks]
+        return _timed_step(barrier, server, lambda: [f.result() for f in futures])
 
 
 #: Allocations each client process makes before the start line (not timed): a server's
@@ -159,7 +192,7 @@ def run_threads(ctx: sv.Context, ids: list[int], clients: int) -> tuple[list[flo
 WARM_UP = 2
 
 
-def _process_client(spec: dict, warm_up: list[int], chunk: list[int], barrier, out) -> None:
+def _process_client(spec: dict, warm_up: list[int], chunk: list[int], barrier, out, done) -> None:
     # A separate process: its own engine and connection pool (nothing inherited is reused).
     keys = KeyRing(Path(spec["key_dir"]), Path(spec["checkpoint_dir"]))
     store = Store(spec["url"], pg_schema=spec["schema"], keys=keys)
@@ -167,36 +200,32 @@ def _process_client(spec: dict, warm_up: list[int], chunk: list[int], barrier, o
     _allocate(ctx, warm_up)
     barrier.wait()
     out.put(_allocate(ctx, chunk))
+    done.wait()  # the server's CPU is read while this client's backend still runs
     store.dispose()
 
 
 def run_processes(
-    store: Store, spec: dict, ids: list[int], clients: int
-) -> tuple[list[float], float]:
+    store: Store, spec: dict, ids: list[int], clients: int, server: ServerCpu | None
+) -> Step:
     """``ids`` starts with ``WARM_UP`` patients per client."""
     store.dispose()  # no pooled connection crosses the fork
     mp = multiprocessing.get_context("fork")
-    barrier, out = mp.Barrier(clients), mp.Queue()
+    # Both barriers: the clients and this process.
+    barrier, done, out = mp.Barrier(clients + 1), mp.Barrier(clients + 1), mp.Queue()
     warm, ids = ids[: WARM_UP * clients], ids[WARM_UP * clients :]
     chunks = [ids[i::clients] for i in range(clients)]
     procs = [
-        mp.Process(target=_process_client, args=(spec, warm[i::clients], c, barrier, out))
+        mp.Process(target=_process_client, args=(spec, warm[i::clients], c, barrier, out, done))
         for i, c in enumerate(chunks)
     ]
     for p in procs:
         p.start()
-    results = [out.get() for _ in procs]
+    step = _timed_step(barrier, server, lambda: [out.get() for _ in procs], done)
     for p in procs:
         p.join()
         if p.exitcode != 0:
             raise RuntimeError(f"client process exited with {p.exitcode}")
-    return _combine(results)
-
-
-def _combine(results: list[tuple[list[float], float, float]]) -> tuple[list[float], float]:
-    latencies = sorted(x for r in results for x in r[0])
-    wall = max(r[2] for r in results) - min(r[1] for r in results)
-    return latencies, wall
+    return step
 
 
 def p(latencies: list[float], q: float) -> float:
@@ -223,8 +252,26 @@ def integrity(store: Store, expected: int) -> list[str]:
     return problems
 
 
+def _cpu_per_allocation(step: Step) -> tuple[float, float | None]:
+    """(client, server) CPU milliseconds per timed allocation."""
+    n = len(step.latencies)
+    server = None if step.server_cpu is None else 1000 * step.server_cpu / n
+    return 1000 * step.client_cpu / n, server
+
+
+def _median_cpu(cpus: list[tuple[float, float | None]]) -> tuple[float, float | None]:
+    servers = [s for _, s in cpus if s is not None]
+    return statistics.median(c for c, _ in cpus), statistics.median(servers) if servers else None
+
+
+def _cpu_text(cpu: tuple[float, float | None]) -> str:
+    client, server = cpu
+    return f"client {client:.2f} ms" + ("" if server is None else f" server {server:.2f} ms")
+
+
 def bench(label: str, store: Store, spec: dict, args: argparse.Namespace) -> None:
     init_database(store)
+    server = ServerCpu.find(store.engine)
     system = sv.Context(store, PROTOCOL, "system")
     sv.create_site(system, "SH01", "Bench site")
     sv.create_user(system, "bench", "investigator", site_code="SH01")
@@ -233,24 +280,26 @@ def bench(label: str, store: Store, spec: dict, args: argparse.Namespace) -> Non
     for mode in args.modes:
         base = None
         for clients in args.clients:
-            rates, p50s, p99s = [], [], []
+            rates, p50s, p99s, cpus = [], [], [], []
             for run in range(1, args.runs + 1):
                 warm = WARM_UP * clients if mode == "processes" else 0
                 ids = seed(store, args.per_step + warm, offset)
                 offset += args.per_step + warm
                 load = os.getloadavg()[0]
                 if mode == "threads":
-                    latencies, wall = run_threads(ctx, ids, clients)
+                    step = run_threads(ctx, ids, clients, server)
                 else:
-                    latencies, wall = run_processes(store, spec, ids, clients)
+                    step = run_processes(store, spec, ids, clients, server)
+                latencies = step.latencies
                 made += len(latencies) + warm
-                rates.append(len(latencies) / wall)
+                rates.append(len(latencies) / step.wall)
                 p50s.append(p(latencies, 0.5))
                 p99s.append(p(latencies, 0.99))
+                cpus.append(_cpu_per_allocation(step))
                 print(
                     f"{label:10s} {mode:9s} {clients:3d} clients run {run}  "
                     f"{len(latencies):5d} allocations  {rates[-1]:7.1f} /s  p50 {p50s[-1]:7.1f} ms  "
-                    f"p99 {p99s[-1]:7.1f} ms  load {load:.1f}",
+                    f"p99 {p99s[-1]:7.1f} ms  CPU/allocation {_cpu_text(cpus[-1])}  load {load:.1f}",
                     flush=True,
                 )
             rate = statistics.median(rates)
@@ -258,7 +307,8 @@ def bench(label: str, store: Store, spec: dict, args: argparse.Namespace) -> Non
             print(
                 f"{label:10s} {mode:9s} {clients:3d} clients median of {args.runs}: "
                 f"{rate:7.1f} /s ({rate / base:4.2f}x)  p50 {statistics.median(p50s):7.1f} ms  "
-                f"p99 {statistics.median(p99s):7.1f} ms",
+                f"p99 {statistics.median(p99s):7.1f} ms  CPU/allocation "
+                f"{_cpu_text(_median_cpu(cpus))}",
                 flush=True,
             )
     started = time.perf_counter()
