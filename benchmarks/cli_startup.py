@@ -1,5 +1,6 @@
-"""Start-up time of the CLI: `talentop --version` and `talentop --help` (goal < 0.3 s), and
-one light command, `talentop recist CASE.json --json` (the RECIST engine on one case).
+"""Start-up time of the CLI: `talentop --version` and `talentop --help` (goal < 0.3 s), a
+numeric command's help (`talentop design --help`), and one light command, `talentop recist
+CASE.json --json` (the RECIST engine on one case).
 
 Usage: .venv/bin/python benchmarks/cli_startup.py [--repeat 15] [--pythonpath SRC ...]
 
@@ -39,6 +40,7 @@ def main() -> None:
         "python -c 'import typer' (peer)": [sys.executable, "-c", "import typer"],
         "talentop --version": [str(SCRIPT), "--version"],
         "talentop --help": [str(SCRIPT), "--help"],
+        "talentop design --help": [str(SCRIPT), "design", "--help"],
         "talentop recist pr.json --json": [str(SCRIPT), "recist", str(CASE), "--json"],
     }
     versions = args.pythonpath or [None]

@@ -99,3 +99,29 @@ def test_recist_command_imports_no_design_scipy_or_pandas():
         check=True,
     ).stdout.strip()
     assert out == ""
+
+
+def test_numeric_commands_help_loads_no_numpy_scipy_or_pandas():
+    """``--help`` of the statistics, design and IPD commands answers without numpy, scipy
+    or pandas (about 1 s of imports): each command imports them when it runs."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        "from talentop import cli\n"
+        "sys.argv = ['talentop'] + sys.argv[1:]\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):\n"
+        "    cli.main()\n"
+        "assert 'Usage' in out.getvalue(), out.getvalue()[:300]\n"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'numpy', 'scipy', 'pandas'})))\n"
+    )
+    for command in ("km", "logrank", "cox", "design", "simulate", "calibrate", "reconstruct"):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, command, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert out == "", (command, out)

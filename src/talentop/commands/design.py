@@ -18,11 +18,10 @@ from talentop.commands._edge import (
     print_json,
     print_table,
 )
-from talentop.design.boundaries import gs_boundaries
-from talentop.design.looks import parse_looks
-from talentop.design.plan import look_event_counts
-from talentop.design.sample_size import schoenfeld_events_exact
 from talentop.errors import InvalidInput, check_problems
+
+# ``talentop.design`` (numpy, scipy, pandas: about 0.8 s) is imported by the commands when
+# they run, so `talentop design --help` and the like answer at once.
 
 
 def _check_design(
@@ -79,6 +78,10 @@ def design_table(
     look's ``nominal_p`` and ``cumulative_alpha`` are then two-sided (``nominal_p_one_sided``
     is 1 - Phi(z) on either design).
     """
+    from talentop.design.boundaries import gs_boundaries
+    from talentop.design.plan import look_event_counts
+    from talentop.design.sample_size import schoenfeld_events_exact
+
     _check_design(hazard_ratio, power, alpha, allocation, sided)
     options = dict(
         information=looks,
@@ -180,6 +183,8 @@ def design(
     one-sided nominal_p_one_sided). On the HR scale a bound is exp(-z / sqrt(p (1 - p) d)) for a
     hazard ratio below 1 and exp(+z / sqrt(p (1 - p) d)) above 1.
     """
+    from talentop.design.looks import parse_looks
+
     if alpha is None:
         alpha = 0.05 if sided == 2 else 0.025
     parsed = parse_looks(looks)

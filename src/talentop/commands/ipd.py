@@ -22,7 +22,9 @@ from talentop.commands._edge import (
     print_table,
 )
 from talentop.errors import InvalidInput
-from talentop.stats.results import json_safe
+
+# The statistics (numpy, scipy, pandas) are imported by the commands when they run, so
+# `talentop digitise --help` and the like answer at once.
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of tables.")
 
@@ -156,6 +158,7 @@ def reconstruct_command(
     from talentop.ipd.accuracy import accuracy, accuracy_figure
     from talentop.ipd.clicks import clean_clicks, read_at_risk, read_clicks
     from talentop.ipd.guyot import reconstruct
+    from talentop.stats.results import json_safe
 
     cleaned = clean_clicks(read_clicks(clicks, curve))
     table = read_at_risk(at_risk, arm)

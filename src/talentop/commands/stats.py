@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -17,10 +17,15 @@ from talentop.commands._edge import (
     print_json,
     print_table,
 )
-from talentop.commands._survival_csv import SurvivalTable, read_survival
 from talentop.errors import InvalidInput
-from talentop.stats import cox, kaplan_meier_by, logrank
-from talentop.stats.results import json_safe
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from talentop.commands._survival_csv import SurvivalTable
+
+# pandas and the statistics (numpy, scipy: about 0.6 s) are imported by the commands when
+# they run, so `talentop km --help` and the like answer at once.
 
 FILE = typer.Argument(
     ...,
@@ -67,6 +72,8 @@ def _times(text: str | None) -> list[float]:
 
 
 def _table(frame: pd.DataFrame, title: str) -> Table:
+    import pandas as pd
+
     frame = frame.reset_index()
     rows = [
         ["NR" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
@@ -118,6 +125,12 @@ def register(app: typer.Typer) -> None:
         at: str | None = typer.Option(None, help="Comma-separated times for numbers at risk."),
         as_json: bool = JSON,
     ) -> None:
+        import pandas as pd
+
+        from talentop.commands._survival_csv import read_survival
+        from talentop.stats import kaplan_meier_by
+        from talentop.stats.results import json_safe
+
         times = _times(at)
         table = read_survival(
             file, time=time, event=event, censor=censor, param=param, others={"--group": group}
@@ -152,6 +165,9 @@ def register(app: typer.Typer) -> None:
         gamma: float = typer.Option(0.0, help="Fleming-Harrington gamma: (1-S(t-))^gamma."),
         as_json: bool = JSON,
     ) -> None:
+        from talentop.commands._survival_csv import read_survival
+        from talentop.stats import logrank
+
         table = read_survival(
             file, time=time, event=event, censor=censor, param=param,
             others={"--group": group, "--strata": strata},
@@ -188,6 +204,10 @@ def register(app: typer.Typer) -> None:
         robust: bool = typer.Option(False, help="Robust (sandwich) standard errors."),
         as_json: bool = JSON,
     ) -> None:
+        from talentop.commands._survival_csv import read_survival
+        from talentop.stats import cox
+        from talentop.stats.results import json_safe
+
         table = read_survival(
             file, time=time, event=event, censor=censor, param=param,
             others={"--covariate": covariate, "--strata": strata},
