@@ -73,55 +73,47 @@ def test_unknown_command_is_refused():
     assert result.exit_code == 2 and "No such command" in result.output
 
 
-def test_recist_command_imports_no_design_scipy_or_pandas():
-    """``talentop recist CASE.json`` evaluates with the RECIST engine alone: the limits it
-    checks (``commands._limits``) no longer import ``talentop.design`` (scipy.optimize and
-    pandas, about 0.7 s of a 0.9 s command; docs/benchmarks.md, round 9)."""
+def _heavy_modules_after(args: list[str], output_has: str) -> list[str]:
+    """Run ``talentop ARGS`` in a fresh interpreter; check its output contains
+    ``output_has``; return the numpy, scipy, pandas and ``talentop.design`` modules it
+    loaded (top-level names, and the design modules by name)."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    case = Path(__file__).parents[1] / "examples" / "recist" / "pr.json"
     probe = (
         "import sys, contextlib, io\n"
         "from talentop import cli\n"
-        "sys.argv = ['talentop'] + sys.argv[1:]\n"
+        "expected = sys.argv[-1]\n"
+        "sys.argv = ['talentop'] + sys.argv[1:-1]\n"
         "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):\n"
         "    cli.main()\n"
-        "assert '\"best_overall_response\"' in out.getvalue(), out.getvalue()[:300]\n"
-        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'pandas'})"
-        " + sorted(m for m in sys.modules if m.startswith('talentop.design'))))\n"
+        "assert expected in out.getvalue(), out.getvalue()[:300]\n"
+        "loaded = {m.split('.')[0] for m in sys.modules} & {'numpy', 'scipy', 'pandas'}\n"
+        "print(','.join(sorted(loaded) + sorted(m for m in sys.modules"
+        " if m.startswith('talentop.design'))))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe, "recist", str(case), "--json"],
+        [sys.executable, "-c", probe, *args, output_has],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    assert out == ""
+    return [name for name in out.split(",") if name]
+
+
+def test_recist_command_imports_no_design_scipy_or_pandas():
+    """``talentop recist CASE.json`` evaluates with the RECIST engine alone: the limits it
+    checks (``commands._limits``) no longer import ``talentop.design`` (scipy.optimize and
+    pandas, about 0.7 s of a 0.9 s command; docs/benchmarks.md, round 9)."""
+    from pathlib import Path
+
+    case = Path(__file__).parents[1] / "examples" / "recist" / "pr.json"
+    loaded = _heavy_modules_after(["recist", str(case), "--json"], '"best_overall_response"')
+    assert not [name for name in loaded if name != "numpy"], loaded
 
 
 def test_numeric_commands_help_loads_no_numpy_scipy_or_pandas():
     """``--help`` of the statistics, design and IPD commands answers without numpy, scipy
     or pandas (about 1 s of imports): each command imports them when it runs."""
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, contextlib, io\n"
-        "from talentop import cli\n"
-        "sys.argv = ['talentop'] + sys.argv[1:]\n"
-        "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):\n"
-        "    cli.main()\n"
-        "assert 'Usage' in out.getvalue(), out.getvalue()[:300]\n"
-        "print(','.join(sorted({m.split('.')[0] for m in sys.modules}"
-        " & {'numpy', 'scipy', 'pandas'})))\n"
-    )
     for command in ("km", "logrank", "cox", "design", "simulate", "calibrate", "reconstruct"):
-        out = subprocess.run(
-            [sys.executable, "-c", probe, command, "--help"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        assert out == "", (command, out)
+        assert _heavy_modules_after([command, "--help"], "Usage") == [], command
