@@ -31,6 +31,9 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.session import SessionTransactionState
+from sqlalchemy.sql.util import find_tables
+
+from talentop.store import tx_reads
 
 _ACTIVE = SessionTransactionState.ACTIVE
 
@@ -44,6 +47,7 @@ __all__ = [
     "execute_many",
     "identity_of",
     "load",
+    "per_transaction",
     "reads_ahead",
     "select_columns",
 ]
@@ -249,6 +253,36 @@ def execute(
             ahead["rows"].clear()  # a write: what was read ahead may be stale
         if ahead["pending"]:
             return _with_reads_ahead(connection, compiled, params, ahead)
+    marked = _PER_TRANSACTION.get(id(stmt))
+    if marked is not None and marked[0] is stmt:
+        reads = connection.info.get(tx_reads.KEY)  # present in a SQLite transaction only
+        if reads is not None:
+            key = _key(stmt, params)
+            rows = reads.by_key.get(key)
+            if rows is None:
+                rows = _run(connection, compiled, params)
+                reads.keep(key, marked[1], rows)
+            return Rows(rows)  # a copy: the caller may change its list
+    return _run(connection, compiled, params)
+
+
+#: Statements whose rows a SQLite transaction keeps (``per_transaction``): id -> (the
+#: statement, the names of the tables it reads).
+_PER_TRANSACTION: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def per_transaction(stmt: Any) -> Any:
+    """Mark a select built once: run in a SQLite transaction, it is sent once per parameter
+    set until the transaction writes to a table it reads (``talentop.store.tx_reads``).
+    Returns ``stmt``."""
+    if not getattr(stmt, "is_select", False):
+        raise TypeError("per_transaction takes a select")
+    tables = frozenset(table.name.lower() for table in find_tables(stmt, include_joins=True))
+    _PER_TRANSACTION[id(stmt)] = (stmt, tables)  # kept alive: its id is not reused
+    return stmt
+
+
+def _run(connection: Any, compiled: _Compiled, params: Mapping[str, Any]) -> Rows:
     parameters = _parameters(compiled, params)
     cursor = connection.connection.dbapi_connection.cursor()
     try:

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from talentop.errors import DatabaseUnavailable, InvalidInput
+from talentop.store import tx_reads
 from talentop.store.keys import KeyRing, create_private_file
 from talentop.store.urls import SUPPORTED, connect_failure, mask_url, parse_url, sqlite_path
 
@@ -68,6 +69,8 @@ def _sqlite_hooks(engine: Engine, path: Any, wal_autocheckpoint: int | None = No
         if wal_autocheckpoint is not None:
             cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cursor.close()
+
+    tx_reads.install(engine)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

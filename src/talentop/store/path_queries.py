@@ -41,7 +41,7 @@ _LOCKED = (
 )
 _PATIENT_COLUMNS = [column for _, column in direct.columns_of(m.Patient)]
 _USER_COLUMNS = [column for _, column in direct.columns_of(m.User)]
-_PATIENT_FOR_WRITE = (
+_PATIENT_FOR_WRITE = direct.per_transaction(
     select(*_PATIENT_COLUMNS, _LOCKED, *_USER_COLUMNS)
     .select_from(m.Patient)
     .outerjoin(m.User, m.User.username == bindparam("actor"))
@@ -81,7 +81,7 @@ def patient_for_write(
     return patient, locked, user
 
 
-_STEPS = (
+_STEPS = direct.per_transaction(
     select(m.StateChange.to_state, m.StateChange.on_date)
     .where(m.StateChange.patient_id == bindparam("patient_id"))
     .order_by(m.StateChange.id)
@@ -150,7 +150,7 @@ def measurements_by_visit(session: Session, patient_id: int) -> dict[int, list[A
     return out
 
 
-_LESIONS = (
+_LESIONS = direct.per_transaction(
     direct.select_columns(m.Lesion)
     .where(m.Lesion.patient_id == bindparam("patient_id"))
     .order_by(m.Lesion.id)
@@ -161,7 +161,7 @@ def lesions(session: Session, patient_id: int) -> list[m.Lesion]:
     return direct.load(session, m.Lesion, _LESIONS, {"patient_id": patient_id})
 
 
-_LAST_STEP = (
+_LAST_STEP = direct.per_transaction(
     select(m.StateChange.to_state, m.StateChange.on_date)
     .where(m.StateChange.patient_id == bindparam("patient_id"))
     .order_by(m.StateChange.id.desc())
@@ -322,7 +322,7 @@ _WITHDRAWN_ON = (
     .limit(1)
     .scalar_subquery()
 )
-_CONSENT_GATE = (
+_CONSENT_GATE = direct.per_transaction(
     select(
         m.Consent.consented_on,
         m.Consent.form_version,

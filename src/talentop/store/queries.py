@@ -123,7 +123,9 @@ def _built(kind: str, model: Any, order_by: Any) -> tuple[Any, bool]:
             .limit(1)
         )
     if key is not None:
-        _BUILT[key] = stmt
+        # Built once: a SQLite transaction sends it once per patient until it writes to
+        # the model's table (``talentop.store.tx_reads``).
+        _BUILT[key] = direct.per_transaction(stmt)
     return stmt, key is not None
 
 
@@ -176,7 +178,7 @@ def response_for_visit(
     return session.execute(stmt).scalar_one_or_none()
 
 
-_LATEST_RESPONSE = (
+_LATEST_RESPONSE = direct.per_transaction(
     direct.select_columns(m.ResponseAssessment)
     .join(m.AssessmentVisit, m.AssessmentVisit.id == m.ResponseAssessment.visit_id)
     .where(
