@@ -73,6 +73,12 @@ def test_a_repeated_read_is_sent_once_on_sqlite_and_every_time_on_postgresql(sto
             id="text-update",
         ),
         pytest.param(
+            lambda s, pid: s.connection().exec_driver_sql(
+                "UPDATE patient_state_history SET to_state = 'off_study'"
+            ),
+            id="driver-sql-update",
+        ),
+        pytest.param(
             lambda s, pid: direct.execute(
                 s,
                 sa.insert(m.StateChange).values(
@@ -196,3 +202,15 @@ def test_what_each_statement_makes_stale(statement, left):
     tx_reads.statement_seen(reads, statement)
     kept = {"labs": ("a",), "patients": ("b",)}
     assert {table for table, key in kept.items() if key in reads.by_key} == left
+
+
+_LABS = sa.select(m.LabResult.id)
+
+
+def test_the_table_a_statement_on_the_cursor_writes():
+    """What ``direct`` drops for the statements it runs itself (they never reach the
+    engine's hooks)."""
+    assert tx_reads.written_table(_LABS) is None
+    assert tx_reads.written_table(sa.insert(m.LabResult)) == "labs"
+    assert tx_reads.written_table(sa.update(m.Patient)) == "patients"
+    assert tx_reads.written_table(sa.text("UPDATE labs SET value = 1")) == "*"

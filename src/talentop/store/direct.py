@@ -67,6 +67,9 @@ class _Compiled:
     row_type: type | None
     #: PostgreSQL: ask the driver to prepare the statement at its first run.
     prepare: bool
+    #: The table the statement writes, "*" if it may write any, None for a select: what
+    #: it makes stale of a SQLite transaction's kept reads (``tx_reads``).
+    writes: str | None
     #: (column position, its type's result processor) of the result columns that have
     #: one (empty when none has), known from the first run's ``cursor.description``.
     result_processors: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
@@ -132,6 +135,7 @@ def _compile(stmt: Any, dialect: Dialect) -> _Compiled:
         result_types=tuple(column.type for column in columns),
         row_type=row_type,
         prepare=dialect.name == "postgresql",
+        writes=tx_reads.written_table(stmt),
     )
 
 
@@ -282,7 +286,17 @@ def per_transaction(stmt: Any) -> Any:
     return stmt
 
 
+def _before_write(connection: Any, compiled: _Compiled) -> None:
+    """The statements run here never reach the engine's ``before_execute``: a write drops
+    the kept reads it makes stale itself."""
+    if compiled.writes is not None:
+        reads = connection.info.get(tx_reads.KEY)
+        if reads is not None:
+            tx_reads.written(reads, compiled.writes)
+
+
 def _run(connection: Any, compiled: _Compiled, params: Mapping[str, Any]) -> Rows:
+    _before_write(connection, compiled)
     parameters = _parameters(compiled, params)
     cursor = connection.connection.dbapi_connection.cursor()
     try:
@@ -322,6 +336,8 @@ def _with_reads_ahead(
         (compiled_for(stmt, connection.dialect), values) for stmt, values in pending
     ]
     cursors = []
+    for each, _ in runs:
+        _before_write(connection, each)
     try:
         with _translated(connection, compiled.sql, params), dbapi.pipeline():
             for each, values in runs:
@@ -368,6 +384,7 @@ def execute_many(session: Session, stmt: Any, rows: Iterable[Mapping[str, Any]])
     flushed first: for rows that depend on none (the audit entries)."""
     connection = _connection(session)
     compiled = compiled_for(stmt, connection.dialect)
+    _before_write(connection, compiled)
     parameters = [_parameters(compiled, row) for row in rows]
     cursor = connection.connection.dbapi_connection.cursor()
     try:

@@ -13,11 +13,13 @@ Why this is exact on SQLite, and why it is SQLite only:
 - a SQLite transaction reads one snapshot (WAL: fixed at its first read; ``BEGIN
   IMMEDIATE`` also keeps every other writer out until it ends), so only the
   transaction's own writes can change what a repeated statement returns;
-- every statement of the connection passes through ``before_cursor_execute``: the ORM's
-  flushes, Core and text statements, and ``talentop.store.direct``'s (``_announce``). An
-  ``INSERT``/``UPDATE``/``DELETE`` drops the rows read from its table; any other statement
-  but a ``SELECT``, ``SAVEPOINT`` or ``RELEASE`` (a ``ROLLBACK TO SAVEPOINT``, a
-  ``PRAGMA``, a ``WITH`` that might write) drops everything;
+- every statement of the connection is seen before it runs: what SQLAlchemy runs (the
+  ORM's flushes, Core, text and driver SQL) by the engine's ``before_cursor_execute``
+  (``statement_seen``), what ``talentop.store.direct`` runs on the cursor (the only code
+  that does) by ``direct`` itself, from the table it found when it compiled the statement
+  (``written_table``). An ``INSERT``/``UPDATE``/``DELETE`` drops the rows read from its
+  table; any other statement but a ``SELECT``, ``SAVEPOINT`` or ``RELEASE`` (a ``ROLLBACK
+  TO SAVEPOINT``, DDL, a ``PRAGMA``, a ``WITH`` that might write) drops everything;
 - the rows are dropped when the transaction begins, commits or rolls back.
 
 PostgreSQL reads at read committed: another transaction's commit may change what a second
@@ -30,7 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Engine
 
 #: ``Connection.info`` key: the open transaction's ``Reads`` (absent outside one).
@@ -85,6 +87,24 @@ def statement_seen(reads: Reads, statement: str) -> None:
         reads.drop_table(found.group(1).lower())
 
 
+def written_table(stmt: Any) -> str | None:
+    """For ``direct``: the table a statement writes (its name), "*" when it may write
+    anything (text, DDL), None for a select."""
+    if getattr(stmt, "is_select", False):
+        return None
+    if getattr(stmt, "is_dml", False) and isinstance(getattr(stmt, "table", None), Table):
+        return stmt.table.name.lower()
+    return "*"
+
+
+def written(reads: Reads, table: str) -> None:
+    """``direct``'s statement writing ``table`` ("*": anything) is about to run."""
+    if table == "*":
+        reads.clear()
+    else:
+        reads.drop_table(table)
+
+
 def install(engine: Engine) -> None:
     """Keep marked reads per transaction on this (SQLite) engine's connections."""
 
@@ -104,7 +124,10 @@ def install(engine: Engine) -> None:
             reads.clear()
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        reads = conn.info.get(KEY)
-        if reads is not None:
-            statement_seen(reads, statement)
+    def _statement(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, *_: Any):
+        # No execution context: a statement of ``direct``, which has dropped what it makes
+        # stale already (``direct._before_write``: its table known when it was compiled).
+        if context is not None:
+            reads = conn.info.get(KEY)
+            if reads is not None:
+                statement_seen(reads, statement)
