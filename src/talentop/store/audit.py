@@ -58,7 +58,8 @@ def snapshot(obj: Any) -> dict[str, Any]:
     A model's ``__redacted__`` columns appear as ``fingerprint``s; its ``__volatile__``
     columns (last use of a session or token) are left out, so using a credential is not
     an audited change of it."""
-    return _snapshot(type(obj), lambda key: getattr(obj, key))
+    loaded = obj.__dict__  # an attribute not in it (expired, deferred) is read as the ORM does
+    return _snapshot(type(obj), lambda key: loaded[key] if key in loaded else getattr(obj, key))
 
 
 def snapshot_values(cls: type, values: dict[str, Any]) -> dict[str, Any]:
