@@ -287,8 +287,9 @@ def per_transaction(stmt: Any) -> Any:
 
 
 def _before_write(connection: Any, compiled: _Compiled) -> None:
-    """The statements run here never reach the engine's ``before_execute``: a write drops
-    the kept reads it makes stale itself."""
+    """A write run here drops the kept reads it makes stale itself (the engine's
+    ``before_cursor_execute`` hook of ``tx_reads`` skips statements without an execution
+    context, as ``_announce`` sends them)."""
     if compiled.writes is not None:
         reads = connection.info.get(tx_reads.KEY)
         if reads is not None:
