@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import randomise_load
 from _repeat import check_runs, load, median
 
 from talentop import services as sv
-from talentop.protocol import load_protocol
 from talentop.store import Store, direct, init_database, path_queries, writes
 from talentop.store import models as m
 
@@ -31,38 +31,17 @@ DAY = dt.date(2025, 3, 20)
 
 
 def seed(store: Store) -> int:
-    """One patient in induction with a signed consent (set-up, not what is timed)."""
-    protocol = load_protocol("talentop")
-    system = sv.Context(store, protocol, "system")
+    """One patient with a signed consent and a path of two steps (``randomise_load``'s
+    set-up: inserted and audited directly, not what is timed)."""
+    system = sv.Context(store, randomise_load.PROTOCOL, "system")
     sv.create_site(system, "SH01", "Bench site")
     sv.create_user(system, "bench", "investigator", site_code="SH01")
+    (patient_id,) = randomise_load.seed(store, 1, 0)
     with store.unit_of_work() as session:
-        site = session.query(m.Site).filter_by(code="SH01").one()
-        patient = m.Patient(
-            site_id=site.id, pseudo_id="TX0001", registered_on=DAY, state="induction"
-        )
-        writes.insert(session, "system", patient)
-        writes.insert(
-            session,
-            "system",
-            m.Consent(
-                patient_id=patient.id,
-                consented_on=DAY,
-                form_version=protocol.consent.forms[0].version,
-                obtained_by="bench",
-                scope_treatment=True,
-                scope_follow_up=True,
-                scope_data_use=True,
-                scope_biobank=False,
-            ),
-        )
-        for state in ("screened", "induction"):
-            writes.insert(
-                session,
-                "system",
-                m.StateChange(patient_id=patient.id, to_state=state, on_date=DAY, actor="bench"),
-            )
-        return patient.id
+        for state in ("screened", "assessed"):
+            step = m.StateChange(patient_id=patient_id, to_state=state, on_date=DAY, actor="b")
+            writes.insert(session, "system", step)
+    return patient_id
 
 
 def reads(store: Store, patient_id: int, calls: int) -> float:
