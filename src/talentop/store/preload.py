@@ -6,8 +6,9 @@ patient and site rows (``queries.get``): thousands of statements for the 627-pat
 Inside ``preloaded(session, patient_ids)`` the first such question about a table reads
 that table's rows of every listed patient in one statement (ordered as the per-patient
 statement orders them, patient by patient) and the later ones are answered from it;
-``get`` finds the patients and sites already in the session. What callers receive is what the per-patient statements give: the same rows as the
-same session objects, in the same order (tests/store/test_store_preload.py).
+``get`` finds the patients and sites already in the session. What callers receive is what
+the per-patient statements give: the same rows as the same session objects, in the same
+order (tests/store/test_store_preload.py).
 
 Only for reading: the block must not write (a row written inside would not be seen).
 
