@@ -218,8 +218,10 @@ def reads_ahead(session: Session, reads: list[tuple[Any, Mapping[str, Any]]]) ->
 
     For reads a call makes right after a statement it is about to run (e.g. after locking
     the patient), with no write between: a write run here, or a flush, drops what was read
-    ahead. Elsewhere (SQLite runs a statement as a function call) nothing is read ahead."""
-    if session.get_bind().dialect.name != "postgresql":
+    ahead. Elsewhere (SQLite runs a statement as a function call) nothing is read ahead,
+    nor inside another ``reads_ahead`` block (e.g. an edit check's records read when
+    ``randomise`` locks the patient): the outer block's reads stay as they are."""
+    if session.get_bind().dialect.name != "postgresql" or READ_AHEAD in session.info:
         yield
         return
     session.info[READ_AHEAD] = {"pending": [(s, dict(p)) for s, p in reads], "rows": {}}
