@@ -363,3 +363,42 @@ def test_edit_checks_at_save_run_only_where_the_write_can_change_them(trial):
     assert [f["check"] for f in found] == ["albumin_range"]
     with ctx.store.transaction():  # all checks (batch, or no marks given): already known
         assert check_patient(ctx, pid) == []
+
+
+def test_data_status_marks_exactly_the_forms_a_lock_covers(trial):
+    """A record lock covers its form only (not the patient's other labs, not another
+    patient's); a patient lock or a database lock covers every form of the patient and is
+    listed under ``locks``; unlocked, nothing is locked again."""
+    ctx = trial
+    pid, other = to_assessed(ctx, "K1"), to_assessed(ctx, "K2")
+    labs = [
+        sv.record_lab(ctx, p, sampled_on=day(60), test="bilirubin", value=18, unit="umol/L")
+        for p in (pid, pid, other)
+    ]
+    monitor, dm = as_(ctx, "mon1"), as_(ctx, "dm1")
+
+    def locked(patient):
+        status = sv.patient_data_status(monitor, patient)
+        return {(f["entity"], f["entity_id"]) for f in status["forms"] if f["locked"]}, status
+
+    record = sv.lock_records(dm, "record", reason="cleaned", entity="labs", entity_id=labs[0])
+    assert locked(pid)[0] == {("labs", labs[0])}
+    assert locked(other)[0] == set()
+    assert locked(pid)[1]["locks"] == []  # a record lock is shown on its form
+    for scope, kwargs in (("patient", {"patient_id": pid}), ("database", {})):
+        lock = sv.lock_records(dm, scope, reason=f"{scope} freeze", **kwargs)
+        forms, status = locked(pid)
+        assert forms == {(f["entity"], f["entity_id"]) for f in status["forms"]}
+        assert ("labs", labs[1]) in forms and ("patients", pid) in forms
+        assert [lk.split(" by ")[0] for lk in status["locks"]] == [
+            f"lock {lock['lock_id']} on "
+            + ("the whole database" if scope == "database" else f"patient K1 (id {pid})")
+        ]
+        assert locked(other)[0] == (forms_of(monitor, other) if scope == "database" else set())
+        sv.unlock_records(dm, lock["lock_id"], reason="re-opened")
+    sv.unlock_records(dm, record["lock_id"], reason="re-opened")
+    assert locked(pid)[0] == set()
+
+
+def forms_of(ctx, patient):
+    return {(f["entity"], f["entity_id"]) for f in sv.patient_data_status(ctx, patient)["forms"]}

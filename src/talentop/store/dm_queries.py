@@ -55,6 +55,24 @@ def active_locks(
     return direct.load(session, m.RecordLock, stmt, params)
 
 
+_ACTIVE_RECORD_LOCKS = (
+    direct.select_columns(m.RecordLock)
+    .where(
+        m.RecordLock.active.is_(True),
+        m.RecordLock.scope == "record",
+        m.RecordLock.patient_id == bindparam("patient_id"),
+    )
+    .order_by(m.RecordLock.id)
+)
+
+
+def active_record_locks(session: Session, patient_id: int) -> list[m.RecordLock]:
+    """The active locks of single records of the patient (a record lock names the patient
+    its record belongs to): with ``active_locks(session, patient_id)``, every lock that
+    covers one of the patient's records, in two statements instead of one per record."""
+    return direct.load(session, m.RecordLock, _ACTIVE_RECORD_LOCKS, {"patient_id": patient_id})
+
+
 def locks(session: Session, *, active_only: bool) -> list[m.RecordLock]:
     stmt = select(m.RecordLock)
     if active_only:

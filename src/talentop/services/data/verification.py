@@ -58,6 +58,10 @@ def patient_data_status(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
             marks.setdefault((mark.entity, mark.entity_id), []).append(mark)
         forms = []
         rows = [("patients", patient), *read_queries.patient_records(session, patient.id)]
+        locks = dm_queries.active_locks(session, patient.id)  # the database's, the patient's
+        locked_records = {
+            (lk.entity, lk.entity_id) for lk in dm_queries.active_record_locks(session, patient.id)
+        }
         for table, row in rows:
             if table not in FORMS:
                 continue
@@ -83,9 +87,7 @@ def patient_data_status(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
                     "verified_by": last.verified_by if last else None,
                     "verified_at": last.verified_at.isoformat() + "Z" if last else None,
                     "cleared_reason": last.cleared_reason if last else None,
-                    "locked": bool(
-                        dm_queries.active_locks(session, patient.id, table, str(row.id))
-                    ),
+                    "locked": bool(locks) or key in locked_records,
                 }
             )
         from talentop.services._context import describe_lock
@@ -93,9 +95,7 @@ def patient_data_status(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
         return {
             "patient_id": patient.id,
             "forms": forms,
-            "locks": [
-                describe_lock(lk, session) for lk in dm_queries.active_locks(session, patient.id)
-            ],
+            "locks": [describe_lock(lk, session) for lk in locks],
             "corrections": [
                 {
                     "correction_id": c.id,
