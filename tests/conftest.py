@@ -60,16 +60,20 @@ class StoreTemplates:
     Migrating takes 0.2-0.3 s on SQLite and 1.2-2 s on PostgreSQL (about 130 DDL
     statements at ~5 ms each in the server), and about 700 tests ask for a fresh store. A
     copy takes a file copy on SQLite and ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL
-    (~0.1 s). Every copy is the same initialised trial (same randomisation key, same first
-    checkpoint), each in its own file or database. ``init_database`` itself is tested
+    (0.05-0.25 s). Every copy is the same initialised trial (same randomisation key, same
+    first checkpoint), each in its own file or database. ``init_database`` itself is tested
     where it is called directly (tests/store, tests/commands). A PostgreSQL role without
-    CREATEDB falls back to migrating a schema of its own for every test (``make_store``)."""
+    CREATEDB falls back to migrating a schema of its own for every test (``make_store``).
+
+    ``seed`` (a function of the store that writes through the services) makes a template of
+    its own, copied the same way: the trial of ``trial_builder`` that every API and page
+    test starts from is written once per backend, not once per test."""
 
     SCHEMA = "talentop_test"
 
     def __init__(self, base):
         self.base = base
-        self._made: dict[str, object] = {}
+        self._made: dict[tuple[str, str | None], object] = {}
         self._pg_admin = None
         self._pg_can_copy = True
 
@@ -80,14 +84,21 @@ class StoreTemplates:
 
         return KeyRing(folder / "keys", folder / "checkpoints")
 
-    def _template(self, backend: str):
-        if backend not in self._made:
-            folder = self.base / backend
+    def _template(self, backend: str, seed=None):
+        """The template's folder (keys, checkpoints; SQLite: the file) and, on PostgreSQL,
+        its database name."""
+        key = (backend, None if seed is None else seed.__name__)
+        if key not in self._made:
+            folder = self.base / "-".join(k for k in key if k)
             folder.mkdir()
-            self._made[backend] = (
-                self._sqlite_template(folder) if backend == "sqlite" else self._pg_template(folder)
-            )
-        return self._made[backend]
+            if seed is not None:
+                made = self._seeded(backend, seed, folder)
+            elif backend == "sqlite":
+                made = self._sqlite_template(folder)
+            else:
+                made = self._pg_template(folder)
+            self._made[key] = made
+        return self._made[key]
 
     def _sqlite_template(self, folder):
         from talentop.store import Store, init_database
@@ -95,7 +106,7 @@ class StoreTemplates:
         store = Store(f"sqlite:///{folder / 'talentop.db'}", keys=self._keys(folder))
         init_database(store)
         store.dispose()
-        return folder
+        return folder, None
 
     def _pg_database_url(self, name: str) -> str:
         import sqlalchemy as sa
@@ -124,49 +135,58 @@ class StoreTemplates:
         store.dispose()
         return folder, name
 
+    def _seeded(self, backend: str, seed, folder):
+        import sqlalchemy as sa
+
+        base = self._template(backend)
+        if base is None:
+            return None
+        store, _ = self._copy(backend, base, folder, self._keys(folder), prefix="talentop_tpl")
+        seed(store)
+        store.dispose()
+        return folder, None if backend == "sqlite" else sa.make_url(store.url).database
+
     # -- a copy for one test -----------------------------------------------------------
 
-    def _copy_keys(self, folder) -> None:
-        """The template's key and checkpoint files into this test's folders (modes kept)."""
-        import shutil
-
-        from talentop.store.keys import KeyRing
-
-        mine = KeyRing.from_environment()
-        shutil.copytree(folder / "keys", mine.key_dir, dirs_exist_ok=True)
-        shutil.copytree(folder / "checkpoints", mine.checkpoint_dir, dirs_exist_ok=True)
-
-    def store(self, backend: str, tmp_path):
-        """A Store on a copy of the template, and a cleanup callable."""
+    def _copy(self, backend: str, made, target, keys, prefix: str = "talentop_test"):
+        """A Store on a copy of the template ``made`` whose key and checkpoint files are
+        copied to ``keys`` (modes kept); SQLite: the file goes into ``target``."""
         import shutil
 
         from talentop.store import Store
 
-        made = self._template(backend)
+        folder, database = made
+        shutil.copytree(folder / "keys", keys.key_dir, dirs_exist_ok=True)
+        shutil.copytree(folder / "checkpoints", keys.checkpoint_dir, dirs_exist_ok=True)
         if backend == "sqlite":
-            self._copy_keys(made)
-            target = tmp_path / "talentop.db"
-            shutil.copy2(made / "talentop.db", target)
-            store = Store(f"sqlite:///{target}")
+            shutil.copy2(folder / "talentop.db", target / "talentop.db")
+            store = Store(f"sqlite:///{target / 'talentop.db'}", keys=keys)
             return store, store.dispose
-        if not self._pg_can_copy:
-            return make_store(backend, tmp_path)
         import sqlalchemy as sa
 
-        folder, template = made
-        self._copy_keys(folder)
-        name = f"talentop_test_{uuid.uuid4().hex[:12]}"
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         with self._pg_admin.connect() as conn:
-            conn.execute(
-                sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-            )
-        store = Store(self._pg_database_url(name), pg_schema=self.SCHEMA)
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{database}"'))
+        store = Store(self._pg_database_url(name), pg_schema=self.SCHEMA, keys=keys)
 
         def cleanup() -> None:
             store.dispose()
             self._drop(name)
 
         return store, cleanup
+
+    def store(self, backend: str, tmp_path, seed=None):
+        """A Store on a copy of the template (of ``seed``'s when given), and a cleanup
+        callable; its keys in the folders the test's environment names."""
+        from talentop.store.keys import KeyRing
+
+        made = self._template(backend, seed)
+        if made is None:  # PostgreSQL without CREATEDB
+            store, cleanup = make_store(backend, tmp_path)
+            if seed is not None:
+                seed(store)
+            return store, cleanup
+        return self._copy(backend, made, tmp_path, KeyRing.from_environment())
 
     def _drop(self, name: str) -> None:
         """Drop a copy: this role's connections still open to it (a test's threads or
@@ -189,10 +209,9 @@ class StoreTemplates:
     def close(self) -> None:
         if self._pg_admin is None:
             return
-
-        made = self._made.get("postgresql")
-        if made is not None:
-            self._drop(made[1])
+        for (backend, _), made in reversed(list(self._made.items())):
+            if backend == "postgresql" and made is not None:
+                self._drop(made[1])
         self._pg_admin.dispose()
 
 
@@ -233,6 +252,19 @@ def store(request, tmp_path, store_templates):
     """A fresh trial database, migrated and initialised (a SQLite file; a PostgreSQL database
     of its own when configured): a copy of the session's template (``StoreTemplates``)."""
     store, cleanup = store_templates.store(request.param, tmp_path)
+    try:
+        yield store
+    finally:
+        cleanup()
+
+
+@pytest.fixture(params=BACKENDS)
+def trial_store(request, tmp_path, store_templates):
+    """A fresh copy of the API and page tests' trial (``trial_builder.seed_trial``: two
+    sites, one login per role), written once per backend and session."""
+    from trial_builder import seed_trial
+
+    store, cleanup = store_templates.store(request.param, tmp_path, seed=seed_trial)
     try:
         yield store
     finally:

@@ -19,6 +19,7 @@ from talentop.services import identity
 from talentop.services.permissions import ROLES
 
 PASSWORD = "correct horse battery staple"
+INVESTIGATOR = "inv1"  # what flow_helpers.context creates at SH01
 NO_SITE = ("admin", "mdt_member", "statistician", "monitor")
 SPECIALTY = {"mdt_member": "hepatobiliary_surgeon"}
 
@@ -41,24 +42,33 @@ class ApiTrial:
         return self.login(self.users[role])
 
 
-def build_trial(store) -> ApiTrial:
-    ctx = context(store)  # SH01, inv1 (investigator), mdt1, surgeon1, stat1
+def seed_trial(store) -> None:
+    """The trial's sites and accounts, written through the services."""
+    context(store, INVESTIGATOR)  # SH01, inv1 (investigator), mdt1, surgeon1, stat1
     system = sv.Context(store, PROTOCOL, "system")
     sv.create_site(system, "BJ02", "Beijing")
-    trial = ApiTrial(store, create_app(store, PROTOCOL))
     for role in ROLES:
-        name = f"{role}_a"
         identity.create_account(
             system,
-            name,
+            f"{role}_a",
             role,
             PASSWORD,
             site_code=None if role in NO_SITE else "SH01",
             specialty=SPECIALTY.get(role),
         )
-        trial.users[role] = name
     identity.change_role(system, "monitor_a", assigned_sites=["SH01"])
     identity.create_account(system, "coord_b", "coordinator", PASSWORD, site_code="BJ02")
     identity.create_account(system, "inv_b", "investigator", PASSWORD, site_code="BJ02")
-    trial.users["_ctx"] = ctx.actor
+
+
+def trial_on(store) -> ApiTrial:
+    """The app over a store ``seed_trial`` wrote, with the role -> username map."""
+    trial = ApiTrial(store, create_app(store, PROTOCOL))
+    trial.users.update({role: f"{role}_a" for role in ROLES})
+    trial.users["_ctx"] = INVESTIGATOR
     return trial
+
+
+def build_trial(store) -> ApiTrial:
+    seed_trial(store)
+    return trial_on(store)

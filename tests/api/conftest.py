@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from trial_builder import ApiTrial, build_trial
+from trial_builder import ApiTrial, trial_on
 
 
 @pytest.fixture
-def api_trial(store) -> ApiTrial:
-    return build_trial(store)
+def api_trial(trial_store) -> ApiTrial:
+    return trial_on(trial_store)

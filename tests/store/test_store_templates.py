@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from flow_helpers import context, to_induction
+from flow_helpers import PROTOCOL, context, to_induction
 from talentop import services as sv
 from talentop.store import head_revision
 from talentop.store.migrate import current_revision
@@ -51,3 +51,30 @@ def test_a_copy_gets_the_keys_in_this_test_s_own_folders(store, key_folders):
     assert any(name.startswith("randomisation-") for name in files), files
     assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in key_dir.iterdir())
     assert sv.verify(store).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_seeded_template_is_copied_with_what_its_seed_wrote(backend, store_templates, tmp_path):
+    """``seed``'s writes are in every copy (the accounts of ``trial_builder``), the copy's
+    log verifies with the copied keys and checkpoints, and a patient written to one copy
+    is not in the next."""
+    from trial_builder import seed_trial, trial_on
+
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+    first, done_first = store_templates.store(backend, tmp_path / "one", seed=seed_trial)
+    try:
+        trial = trial_on(first)
+        assert trial.login(trial.users["admin"])  # the seeded account and its password
+        to_induction(sv.Context(first, PROTOCOL, "inv1"), "S001")
+        report = sv.verify(first)
+        assert report.ok, report.problems
+    finally:
+        done_first()
+    second, done_second = store_templates.store(backend, tmp_path / "two", seed=seed_trial)
+    try:
+        ctx = sv.Context(second, PROTOCOL, "admin_a")
+        assert sv.list_patients(ctx).total == 0
+        assert sv.verify(second).ok
+    finally:
+        done_second()

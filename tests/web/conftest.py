@@ -6,12 +6,12 @@ import pytest
 from browser_helpers import chromium  # noqa: F401 - the Chromium fixture of the browser tests
 from web_helpers import Browser
 
-from trial_builder import ApiTrial, build_trial
+from trial_builder import ApiTrial, trial_on
 
 
 @pytest.fixture
-def web_trial(store) -> ApiTrial:
-    return build_trial(store)
+def web_trial(trial_store) -> ApiTrial:
+    return trial_on(trial_store)
 
 
 @pytest.fixture
