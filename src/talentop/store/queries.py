@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError as SaIntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm.util import identity_key
 
 from talentop.errors import NotFound
 from talentop.store import direct, preload
 from talentop.store import models as m
 
 
+@functools.cache
+def _by_primary_key(model: type) -> Any:
+    """The select of one row by its single-column key (None for a composite key)."""
+    columns = inspect(model).primary_key
+    if len(columns) != 1:
+        return None
+    return direct.select_columns(model).where(columns[0] == bindparam("key"))
+
+
 def get(session: Session, model: type, key: Any, *, what: str | None = None) -> Any:
-    """A row by primary key, or ``NotFound`` naming the table and id."""
-    row = session.get(model, key)
+    """A row by primary key, or ``NotFound`` naming the table and id.
+
+    A row the session holds is ``Session.get``'s (no statement); one it does not hold is
+    read on the cursor (``direct.load``: the object the ORM's loader would give, at a
+    fraction of ``Session.get``'s cost per statement: a patient page reads nine)."""
+    stmt = _by_primary_key(model)
+    if stmt is None or identity_key(model, key) in session.identity_map:
+        row = session.get(model, key)
+    else:
+        row = _one_or_none(direct.load(session, model, stmt, {"key": key}))
     if row is None:
         raise NotFound(f"{what or model.__tablename__}: no row with id {key!r}")
     return row
@@ -26,7 +45,7 @@ def get(session: Session, model: type, key: Any, *, what: str | None = None) -> 
 # Statements of every service call, built once (bound parameters).
 _LOCK_PATIENT = select(m.Patient).where(m.Patient.id == bindparam("id")).with_for_update()
 _SITE_BY_CODE = direct.select_columns(m.Site).where(m.Site.code == bindparam("code"))
-_USER_BY_NAME = select(m.User).where(m.User.username == bindparam("username"))
+_USER_BY_NAME = direct.select_columns(m.User).where(m.User.username == bindparam("username"))
 
 
 def lock_patient(session: Session, patient_id: int) -> m.Patient:
@@ -74,7 +93,7 @@ def user_by_name(session: Session, username: str) -> m.User | None:
     service call of a request)."""
     user = remembered(session, ("user", username))
     if user is None:
-        user = session.execute(_USER_BY_NAME, {"username": username}).scalar_one_or_none()
+        user = _one_or_none(direct.load(session, m.User, _USER_BY_NAME, {"username": username}))
         if user is not None:
             remember(session, ("user", username), user)
     return user
