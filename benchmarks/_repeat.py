@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 RUNS = 3
@@ -35,3 +37,21 @@ def check_runs(runs: int) -> int:
     if runs < RUNS:
         raise SystemExit(f"--runs {runs}: expected at least {RUNS} (the median of 3 is quoted)")
     return runs
+
+
+@contextmanager
+def postgres_schema(url: str) -> Iterator[tuple[str, str]]:
+    """A throw-away schema on the server at ``url``, dropped with everything in it at the
+    end: (its name, ``url`` with the schema as its ``search_path``)."""
+    import sqlalchemy as sa
+
+    schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema, f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

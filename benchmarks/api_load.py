@@ -30,12 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from _repeat import postgres_schema
 from randomise_load import DAY, PROTOCOL, seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -321,16 +321,8 @@ def main() -> None:
     if not pg:
         print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
         return
-    schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(pg)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+    with postgres_schema(pg) as (_, url):
         _bench_in_folder("PostgreSQL", lambda _tmp: url, args)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def _own_key_folders(folder: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from _repeat import check_runs, load, median
+from _repeat import check_runs, load, median, postgres_schema
 
 from talentop.store import KeyRing, Store, read_queries
 
@@ -179,21 +180,12 @@ def main() -> None:
             print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
             return
         for sub in ("keys", "checkpoints", "report"):
-            subprocess.run(["rm", "-rf", str(folder / sub)], check=True)
-        schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            separator = "&" if "?" in url else "?"
-            demo_into(f"{url}{separator}options=-csearch_path%3D{schema}", args.patients, folder)
+            shutil.rmtree(folder / sub, ignore_errors=True)  # the SQLite run's
+        with postgres_schema(url) as (schema, search_url):
+            demo_into(search_url, args.patients, folder)
             store = Store(url, pg_schema=schema, keys=keys)
             bench("PostgreSQL", store, args.runs)
             store.dispose()
-        finally:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

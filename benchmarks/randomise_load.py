@@ -35,14 +35,13 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from _repeat import check_runs
+from _repeat import check_runs, postgres_schema
 from _server_cpu import ServerCpu
 
 from talentop import services as sv
@@ -357,22 +356,13 @@ def main() -> None:
     if not url:
         print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
         return
-    schema = f"talentop_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
-            spec = {"url": url, "schema": schema, "key_dir": str(keys.key_dir)}
-            spec["checkpoint_dir"] = str(keys.checkpoint_dir)
-            store = Store(url, pg_schema=schema, keys=keys)
-            bench("PostgreSQL", store, spec, args)
-            store.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(url) as (schema, _), tempfile.TemporaryDirectory() as tmp:
+        keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
+        spec = {"url": url, "schema": schema, "key_dir": str(keys.key_dir)}
+        spec["checkpoint_dir"] = str(keys.checkpoint_dir)
+        store = Store(url, pg_schema=schema, keys=keys)
+        bench("PostgreSQL", store, spec, args)
+        store.dispose()
 
 
 if __name__ == "__main__":
