@@ -11,7 +11,7 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,3 +55,14 @@ def postgres_schema(url: str) -> Iterator[tuple[str, str]]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def postgres_url(databases: Iterable[str]) -> str | None:
+    """``TALENTOP_TEST_POSTGRES_URL`` when "postgresql" is among ``databases`` and the
+    variable is set (else None, having said why when it is asked for but not set)."""
+    if "postgresql" not in databases:
+        return None
+    url = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
+    if not url:
+        print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
+    return url or None

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from _repeat import postgres_schema
+from _repeat import postgres_schema, postgres_url
 from randomise_load import DAY, PROTOCOL, seed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -315,11 +315,8 @@ def main() -> None:
     databases = {d.strip().lower() for d in args.databases.split(",")}
     if "sqlite" in databases:
         _bench_in_folder("SQLite", lambda tmp: f"sqlite:///{tmp / 'bench.db'}", args)
-    if "postgresql" not in databases:
-        return
-    pg = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
-    if not pg:
-        print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
+    pg = postgres_url(databases)
+    if pg is None:
         return
     with postgres_schema(pg) as (_, url):
         _bench_in_folder("PostgreSQL", lambda _tmp: url, args)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from _repeat import check_runs, load, median, postgres_schema
+from _repeat import check_runs, load, median, postgres_schema, postgres_url
 
 from talentop.store import KeyRing, Store, read_queries
 
@@ -196,11 +196,8 @@ def main() -> None:
             store = Store(url, keys=keys)
             bench("SQLite", store, args.runs)
             store.dispose()
-        url = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
-        if "postgresql" not in databases:
-            return
-        if not url:
-            print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
+        url = postgres_url(databases)
+        if url is None:
             return
         for sub in ("keys", "checkpoints", "report"):
             shutil.rmtree(folder / sub, ignore_errors=True)  # the SQLite run's

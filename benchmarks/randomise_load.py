@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from _repeat import check_runs, postgres_schema
+from _repeat import check_runs, postgres_schema, postgres_url
 from _server_cpu import ServerCpu
 
 from talentop import services as sv
@@ -350,11 +350,8 @@ def main() -> None:
             store = Store(url, keys=keys)
             bench("SQLite", store, spec, args)
             store.dispose()
-    url = os.environ.get("TALENTOP_TEST_POSTGRES_URL")
-    if "postgresql" not in databases:
-        return
-    if not url:
-        print("PostgreSQL: skipped (set TALENTOP_TEST_POSTGRES_URL)")
+    url = postgres_url(databases)
+    if url is None:
         return
     with postgres_schema(url) as (schema, _), tempfile.TemporaryDirectory() as tmp:
         keys = KeyRing(Path(tmp) / "keys", Path(tmp) / "checkpoints")
