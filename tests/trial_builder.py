@@ -42,6 +42,11 @@ class ApiTrial:
         return self.login(self.users[role])
 
 
+def username(role: str) -> str:
+    """The SH01 (or site-less) account ``seed_trial`` creates for ``role``."""
+    return f"{role}_a"
+
+
 def seed_trial(store) -> None:
     """The trial's sites and accounts, written through the services."""
     context(store, INVESTIGATOR)  # SH01, inv1 (investigator), mdt1, surgeon1, stat1
@@ -50,13 +55,13 @@ def seed_trial(store) -> None:
     for role in ROLES:
         identity.create_account(
             system,
-            f"{role}_a",
+            username(role),
             role,
             PASSWORD,
             site_code=None if role in NO_SITE else "SH01",
             specialty=SPECIALTY.get(role),
         )
-    identity.change_role(system, "monitor_a", assigned_sites=["SH01"])
+    identity.change_role(system, username("monitor"), assigned_sites=["SH01"])
     identity.create_account(system, "coord_b", "coordinator", PASSWORD, site_code="BJ02")
     identity.create_account(system, "inv_b", "investigator", PASSWORD, site_code="BJ02")
 
@@ -64,7 +69,7 @@ def seed_trial(store) -> None:
 def trial_on(store) -> ApiTrial:
     """The app over a store ``seed_trial`` wrote, with the role -> username map."""
     trial = ApiTrial(store, create_app(store, PROTOCOL))
-    trial.users.update({role: f"{role}_a" for role in ROLES})
+    trial.users.update({role: username(role) for role in ROLES})
     trial.users["_ctx"] = INVESTIGATOR
     return trial
 
