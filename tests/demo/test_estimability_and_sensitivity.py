@@ -11,11 +11,19 @@ import pytest
 from typer.testing import CliRunner
 
 from talentop.cli import app
-from talentop.demo.analysis import compare, endpoint_frame, hazard_ratio, published_rows
+from talentop.demo.analysis import (
+    _require_both_arms,
+    compare,
+    endpoint_frame,
+    hazard_ratio,
+    published_rows,
+)
 from talentop.demo.provenance import unmark
 from talentop.demo.run import adtte_both
 from talentop.endpoints import PatientTimeline
+from talentop.errors import InvalidInput
 from talentop.protocol import load_protocol
+from talentop.reports import p_equals
 
 
 def _frame(times_a, events_a, times_b, events_b, strata=None):
@@ -37,6 +45,29 @@ def test_no_events_in_an_arm_is_not_estimable_with_the_reason():
     assert np.isnan(estimate.hr) and estimate.reason == "no events in arm A"
     result = compare(frame, "OS")
     assert result.hr_reason == "no events in arm A" and np.isfinite(result.logrank_p)
+
+
+def test_no_events_at_all_reports_the_log_rank_p_as_not_estimable():
+    """An early cut of a small trial: nothing to test (survdiff needs an event), so the P
+    and the HR are missing with their reason instead of the analysis failing."""
+    frame = _frame([5, 8, 12], [0, 0, 0], [2, 4, 6, 9], [0, 0, 0, 0])
+    result = compare(frame, "TTF")
+    assert np.isnan(result.logrank_p) and result.logrank_reason == "no events in either arm"
+    assert np.isnan(result.hr) and result.hr_reason == "no events in either arm"
+    assert p_equals(result.logrank_p, result.logrank_reason) == (
+        "P not estimable (no events in either arm)"
+    )
+    assert set(result.km) == {"A", "B"}  # the curves are still drawn (flat at 1)
+
+
+def test_a_run_that_randomised_one_arm_only_says_so_and_how_to_fix_it():
+    patients = pd.DataFrame({"arm": ["A", "A"], "usubjid": ["P1", "P2"]})
+    with pytest.raises(InvalidInput) as caught:
+        _require_both_arms(10, patients)
+    text = str(caught.value)
+    assert "patients=10" in text and "randomised 2 (arm A 2, arm B 0)" in text
+    assert "--patients" in text
+    _require_both_arms(10, pd.DataFrame({"arm": ["A", "B"]}))  # both arms: nothing raised
 
 
 def test_monotone_stratified_likelihood_is_not_estimable_not_hr_0():
@@ -144,6 +175,33 @@ def test_demo_help_names_the_default_database_path():
     assert result.exit_code == 0
     assert "OUT/talentop-demo.db" in result.output
     assert " /talentop-demo.db" not in result.output and "<out>" not in result.output.lower()
+
+
+@pytest.mark.slow
+@pytest.mark.db
+def test_a_small_demo_reports_what_it_cannot_estimate_instead_of_failing(tmp_path):
+    """``talentop demo --patients 12 --seed 1``: two patients randomised, no event before
+    the cut. The report is written; the log-rank P, the HR and the interim bound say why
+    they are missing. ``--patients 10`` (seed 2025) randomises arm A only: a clear error
+    naming the option, not a traceback from the log-rank test."""
+    out = tmp_path / "small"
+    result = CliRunner().invoke(
+        app, ["demo", "--patients", "12", "--seed", "1", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)["figures"]
+    assert figures["randomised"] >= 2 and figures["ttf_events"] == 0  # the premise
+    assert figures["ttf_p"] is None and figures["ttf_p_reason"] == "no events in either arm"
+    assert figures["gs_efficacy_z"] is None and figures["gs_information_fraction"] == 0.0
+    report = (out / "index.html").read_text()
+    assert "P not estimable (no events in either arm)" in report
+    assert "none (no events yet)" in report
+    dmc = (out / "closed-dmc.html").read_text()
+    assert "not assessable (no events: no bound yet)" in dmc
+    one_arm = CliRunner().invoke(app, ["demo", "--patients", "10", "--out", str(tmp_path / "a")])
+    assert one_arm.exit_code == 2
+    message = " ".join(one_arm.output.split())
+    assert "patients=10" in message and "arm B 0" in message and "Traceback" not in message
 
 
 @pytest.mark.slow

@@ -57,6 +57,21 @@ def test_interim_bound_is_recomputed_at_the_observed_fraction():
     assert plan.at_interim(120, 2.0)["information_fraction"] == 1.0
 
 
+def test_an_interim_with_no_events_spends_nothing_and_has_no_bound():
+    """At information fraction 0 the Lan-DeMets O'Brien-Fleming-type spending function
+    alpha(t) = 2 - 2 Phi(z_{a/2} / sqrt(t)) is 0 (its limit as t -> 0): no alpha is spent,
+    so there is no bound to compare with (an early cut of a small trial)."""
+    plan = plan_from_sap(SAP)
+    spent = [2 - 2 * norm.cdf(norm.isf(0.025 / 2) / math.sqrt(t)) for t in (1e-2, 1e-3)]
+    assert spent[0] < 1e-20 and spent[1] == 0.0  # the spending function tends to 0
+    interim = plan.at_interim(0, None)
+    assert interim["information_fraction"] == 0.0 and interim["observed_events"] == 0
+    assert interim["cumulative_alpha"] == 0.0
+    assert interim["efficacy_z"] is None and interim["nominal_p"] is None
+    assert interim["crossed"] is None and "no events observed" in interim["note"]
+    assert interim["planned_events"] == plan.max_events
+
+
 def test_look_event_counts_round_up():
     assert look_event_counts(90.87, 1.0037, [0.5, 1.0]) == [46, 92]
     assert look_event_counts(100.0, 1.0, [1 / 3, 2 / 3, 1]) == [34, 67, 100]

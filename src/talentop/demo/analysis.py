@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from talentop.errors import ConvergenceError
+from talentop.errors import ConvergenceError, InvalidInput
 from talentop.reports import (
     ConsortArm,
     ConsortFlow,
@@ -43,6 +43,7 @@ class EndpointResult:
     ph: pd.DataFrame | None  # Schoenfeld test: chisq, df, p per covariate and GLOBAL
     rmst: Any = None  # RMST difference A minus B (reference B)
     hr_reason: str | None = None  # why the HR is not estimable (None: it is)
+    logrank_reason: str | None = None  # why the log-rank P is missing (None: it is not)
 
     @property
     def ph_p(self) -> float | None:
@@ -146,7 +147,11 @@ def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
         arm: stats.kaplan_meier(g["time"].to_numpy(), g["event"].to_numpy())
         for arm, g in frame.groupby("arm")
     }
-    test = stats.logrank(frame["time"], frame["event"], frame["arm"], strata=frame["stratum"])
+    if frame["event"].any():
+        test = stats.logrank(frame["time"], frame["event"], frame["arm"], strata=frame["stratum"])
+        logrank_p, logrank_reason = float(test.p_value), test.note
+    else:  # an early cut of a small trial: nothing to test yet, reported as such
+        logrank_p, logrank_reason = np.nan, "no events in either arm"
     estimate = hazard_ratio(frame)
     ph = None
     if estimate.fit is not None:
@@ -161,7 +166,7 @@ def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
         paramcd,
         frame,
         kms,
-        float(test.p_value),
+        logrank_p,
         estimate.hr,
         estimate.ci,
         estimate.p,
@@ -169,6 +174,7 @@ def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
         ph,
         rmst,
         hr_reason=estimate.reason,
+        logrank_reason=logrank_reason,
     )
 
 
@@ -326,6 +332,20 @@ def consort_flow(run: Any) -> ConsortFlow:
     )
 
 
+def _require_both_arms(screened: int, randomised: pd.DataFrame) -> None:
+    """A comparison of the arms needs patients in both: a small cohort may randomise none
+    or one arm only (about a third of those screened are randomised)."""
+    counts = {arm: int((randomised.arm == arm).sum()) for arm in ARMS}
+    if min(counts.values()) == 0:
+        raise InvalidInput.field(
+            "patients",
+            screened,
+            "enough screened patients for both arms to be randomised: this run randomised "
+            f"{len(randomised)} ({', '.join(f'arm {a} {n}' for a, n in counts.items())}), "
+            "so no arm can be compared; screen more (e.g. --patients 50)",
+        )
+
+
 def interim_analysis(
     run: Any, adtte: dict[str, pd.DataFrame], stored: Any, *, protocol: Any = None
 ) -> Interim:
@@ -347,6 +367,7 @@ def interim_analysis(
     for column in ("operated", "switched"):
         patients[column] = patients["usubjid"].map(db[column].astype(bool).to_dict()).eq(True)
     randomised = patients[patients["arm"].notna()].copy()
+    _require_both_arms(run.screened, randomised)
     ttf = compare(endpoint_frame(adtte["primary"], "TTF", randomised), "TTF")
     os_ = compare(endpoint_frame(adtte["primary"], "OS", randomised), "OS")
     censored = adtte.get("censor_at_completion")
@@ -436,6 +457,7 @@ def _sensitivity_figures(result: EndpointResult | None) -> dict[str, Any]:
         "ttf_sensitivity_hr_ci": [json_number(v) for v in result.hr_ci],
         "ttf_sensitivity_hr_reason": result.hr_reason,
         "ttf_sensitivity_p": json_number(result.logrank_p),
+        "ttf_sensitivity_p_reason": result.logrank_reason,
     }
 
 
@@ -498,12 +520,14 @@ def key_figures(interim: Interim) -> dict[str, Any]:
         "ttf_hr_ci": [json_number(v) for v in interim.ttf.hr_ci],
         "ttf_hr_reason": interim.ttf.hr_reason,
         "ttf_p": json_number(interim.ttf.logrank_p),
+        "ttf_p_reason": interim.ttf.logrank_reason,
         "os_median_a": _median(interim.os.km["A"]),
         "os_median_b": _median(interim.os.km["B"]),
         "os_hr": json_number(interim.os.hr),
         "os_ci": [json_number(v) for v in interim.os.hr_ci],
         "os_hr_reason": interim.os.hr_reason,
         "os_p": json_number(interim.os.logrank_p),
+        "os_p_reason": interim.os.logrank_reason,
         "ttf_events": int(interim.ttf.data.event.sum()),
         "os_events": int(interim.os.data.event.sum()),
         **_pfs_figures(interim.pfs),

@@ -312,7 +312,7 @@ def switch_sensitivity(results: dict[str, Any], switched: int, primary: str) -> 
                 ),
                 "Median A vs B, months": f"{fmt_num(km['A'].median, 1, 'NR')} vs {fmt_num(km['B'].median, 1, 'NR')}",
                 "HR A vs B (95% CI)": fmt_hr(result.hr, *result.hr_ci, reason=result.hr_reason),
-                "Log-rank P": p_equals(result.logrank_p),
+                "Log-rank P": p_equals(result.logrank_p, result.logrank_reason),
             }
         )
     return pd.DataFrame(rows)

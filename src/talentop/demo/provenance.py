@@ -124,7 +124,7 @@ def published_rows(
         exp("ttf_hr", f"{fmt_num(e.get('ttf_hr'), 2)}, z = {fmt_num(e.get('ttf_z'), 2)}"),
         mark(
             f"{fmt_hr(f['ttf_hr'], *f['ttf_hr_ci'], reason=f['ttf_hr_reason'])}, log-rank "
-            f"{p_equals(f['ttf_p'])}",
+            f"{p_equals(f['ttf_p'], f.get('ttf_p_reason'))}",
             OUTPUT,
         ),
         "stratified Cox; stratified log-rank P",
@@ -173,7 +173,7 @@ def published_rows(
             mark(
                 f"median {num(f['ttf_sensitivity_median_a'])} vs "
                 f"{num(f['ttf_sensitivity_median_b'])}; HR {hr}, log-rank "
-                f"{p_equals(f['ttf_sensitivity_p'])}; events {events['A']} / {events['B']}",
+                f"{p_equals(f['ttf_sensitivity_p'], f.get('ttf_sensitivity_p_reason'))}; events {events['A']} / {events['B']}",
                 OUTPUT,
             ),
             f"continue reasons moved to censoring; {f['maintenance_completed']} completed "

@@ -29,6 +29,7 @@ from talentop.reports import (
     not_estimable,
     p_equals,
 )
+from talentop.reports.sap import NO_BOUND
 
 BANNER = "CLOSED REPORT: results by arm, for the Data Monitoring Committee only"
 FILE_NAME = "closed-dmc.html"
@@ -84,7 +85,7 @@ def safety_by_arm(interim: Interim) -> Table:
 def _hr_line(result: Any) -> str:
     return (
         f"HR A vs B {fmt_hr(result.hr, *result.hr_ci, reason=result.hr_reason)}, "
-        f"log-rank {p_equals(result.logrank_p)}"
+        f"log-rank {p_equals(result.logrank_p, result.logrank_reason)}"
     )
 
 
@@ -145,8 +146,8 @@ def build_closed_report(
             ("planned events (the statistical analysis plan)", gs["planned_events"]),
             ("observed events", gs["observed_events"]),
             ("information fraction", fmt_num(gs["information_fraction"], 2)),
-            ("boundary, z", fmt_num(gs["efficacy_z"], 3)),
-            ("boundary, nominal one-sided P", fmt_small(gs["nominal_p"])),
+            ("boundary, z", fmt_num(gs["efficacy_z"], 3, NO_BOUND)),
+            ("boundary, nominal one-sided P", fmt_small(gs["nominal_p"], missing=NO_BOUND)),
             ("alpha spent up to this analysis (one-sided)", fmt_small(gs["cumulative_alpha"])),
             (
                 "observed z (Cox Wald, A better > 0)",
@@ -164,7 +165,7 @@ def build_closed_report(
     headline = [
         ("Information fraction", fmt_num(gs["information_fraction"], 2)),
         ("Boundary z / observed z",
-         f"{fmt_num(gs['efficacy_z'], 2)} / {fmt_num(z, 2, 'not estimable')}"),
+         f"{fmt_num(gs['efficacy_z'], 2, NO_BOUND)} / {fmt_num(z, 2, 'not estimable')}"),
         ("Boundary crossed", crossed_text.split(" (")[0]),
         ("TTF HR A vs B", fmt_hr(interim.ttf.hr, *interim.ttf.hr_ci,
                                  reason=interim.ttf.hr_reason)),

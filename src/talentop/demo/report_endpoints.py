@@ -42,7 +42,7 @@ def km(result: Any, name: str, title: str, y_label: str) -> Any:
     ]
     note = (
         f"Stratified Cox HR (A vs B) {fmt_hr(result.hr, *result.hr_ci, reason=result.hr_reason)}\n"
-        f"stratified log-rank {p_equals(result.logrank_p)}"
+        f"stratified log-rank {p_equals(result.logrank_p, result.logrank_reason)}"
     )
     figure = km_figure(
         arms,
@@ -89,7 +89,7 @@ def endpoint_table(result: Any, label: str) -> Table:
         rows.append(row)
     hr = fmt_hr(result.hr, *result.hr_ci, reason=result.hr_reason)
     wald = f" (Wald {p_equals(result.hr_p)})" if result.hr_reason is None else ""
-    note = f"Stratified Cox HR A vs B {hr}{wald}; stratified log-rank {p_equals(result.logrank_p)}."
+    note = f"Stratified Cox HR A vs B {hr}{wald}; stratified log-rank {p_equals(result.logrank_p, result.logrank_reason)}."
     rmst = result.rmst
     if rmst is not None and finite(rmst.difference) is not None:
         lo, hi = rmst.ci

@@ -195,8 +195,10 @@ def conduct_tables(interim: Interim, denominators: dict[str, int]) -> list[Table
     return tables
 
 
-def crossed(z: float | None, bound: float) -> str:
+def crossed(z: float | None, bound: float | None) -> str:
     """Whether the observed z crossed the efficacy boundary, in words."""
+    if bound is None:
+        return "not assessable (no events: no bound yet)"
     if z is None:
         return "not assessable (the observed z is not estimable)"
     return "yes" if z >= bound else "no"

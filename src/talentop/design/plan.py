@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from talentop.design.boundaries import gs_boundaries
 from talentop.design.sample_size import schoenfeld_events_exact
 
+#: ``PlannedAnalysis.at_interim`` with no event observed: nothing spent, nothing to test.
+NO_EVENTS_NOTE = "no events observed: no information, no alpha spent, no bound to test against"
+
 
 def look_event_counts(fixed_events: float, inflation: float, fractions: list[float]) -> list[int]:
     """Whole events per look: the final is ceil(fixed x inflation), the others ceil(f x final)."""
@@ -53,6 +56,20 @@ class PlannedAnalysis:
         The later planned looks stay as planned; an interim at or past the maximum is the
         final analysis (fraction 1).
         """
+        if observed_events == 0:
+            # No information yet: the spending function spends nothing at fraction 0, so
+            # there is no bound to compare with (gs_boundaries takes fractions > 0 only).
+            return {
+                "planned_events": self.max_events,
+                "observed_events": 0,
+                "information_fraction": 0.0,
+                "efficacy_z": None,
+                "nominal_p": None,
+                "cumulative_alpha": 0.0,
+                "observed_z": observed_z,
+                "crossed": None,
+                "note": NO_EVENTS_NOTE,
+            }
         observed_fraction = observed_events / self.max_events
         fraction = min(observed_fraction, 1.0)
         later = [f for f in self.looks if f > fraction]

@@ -29,6 +29,8 @@ ASSUMPTIONS = (
     ("accrual_months", "Accrual, months"),
     ("min_follow_up_months", "Minimum follow-up, months"),
 )
+#: A bound or nominal P at an interim with no events (``PlannedAnalysis.at_interim``).
+NO_BOUND = "none (no events yet)"
 SPENDING = {"obf": "Lan-DeMets O'Brien-Fleming-type", "pocock": "Lan-DeMets Pocock-type"}
 
 
@@ -80,8 +82,8 @@ def interim_table(gs: dict[str, Any], observed_note: str) -> Table:
         ("Planned maximum events", gs["planned_events"]),
         ("Observed events", gs["observed_events"]),
         ("Information fraction (observed / planned)", fmt_num(gs["information_fraction"], 3)),
-        ("Efficacy bound at that fraction, z", fmt_num(gs["efficacy_z"], 3)),
-        ("Nominal P at the bound", fmt_num(gs["nominal_p"], 4)),
+        ("Efficacy bound at that fraction, z", fmt_num(gs["efficacy_z"], 3, NO_BOUND)),
+        ("Nominal P at the bound", fmt_num(gs["nominal_p"], 4, NO_BOUND)),
         ("Observed z (Cox Wald, A better > 0)", observed_note),
         ("Bound crossed", "not assessable" if crossed is None else ("yes" if crossed else "no")),
     ]
