@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from talentop.cli import app
 from talentop.demo.analysis import (
+    _interaction_p,
     _require_both_arms,
     compare,
     endpoint_frame,
@@ -58,6 +59,21 @@ def test_no_events_at_all_reports_the_log_rank_p_as_not_estimable():
         "P not estimable (no events in either arm)"
     )
     assert set(result.km) == {"A", "B"}  # the curves are still drawn (flat at 1)
+
+
+def test_a_subgroup_with_one_level_or_none_has_no_interaction_p():
+    """A small run may have no SD patient (the SD subgroup is empty) or one ECOG level:
+    there is no treatment x subgroup interaction to test, so P is missing, not an error."""
+    frame = _frame([5, 8, 12], [1, 0, 1], [2, 4, 6], [1, 1, 0]).assign(
+        level=["x", "x", "x", "x", "x", "x"]
+    )
+    assert np.isnan(_interaction_p(frame))
+    assert np.isnan(_interaction_p(frame.iloc[:0]))
+    no_events = frame.assign(event=0, level=["x", "y"] * 3)
+    assert np.isnan(_interaction_p(no_events))
+    two_levels = _frame([5, 8, 12, 3, 7], [1, 0, 1, 1, 1], [2, 4, 6, 9, 11], [1, 1, 0, 1, 1])
+    p = _interaction_p(two_levels.assign(level=["x", "y", "x", "y", "x"] * 2))
+    assert 0 <= p <= 1
 
 
 def test_a_run_that_randomised_one_arm_only_says_so_and_how_to_fix_it():

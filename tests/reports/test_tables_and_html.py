@@ -81,6 +81,30 @@ def test_grade_table_counts_each_patient_once_at_worst_grade():
         )
 
 
+def test_grade_table_without_events_shows_zero_patients_not_an_error():
+    """No complication at all (a small or early trial): the table still has its "Any" row,
+    zero of each arm's denominator, in the same columns as a table with events."""
+    events = pd.DataFrame({"patient": [], "arm": [], "term": [], "grade": []})
+    table = grade_table(
+        events,
+        arm="arm",
+        term="term",
+        grade="grade",
+        denominators={"A": 4, "B": 0},
+        grade_order=["I", "II", "IIIa"],
+        high_grades=["IIIa"],
+        title="CD",
+        high_label=">= III",
+    ).frame
+    assert list(table.columns) == [
+        "Event", "Arm A: any grade", "Arm A: >= III", "Arm B: any grade", "Arm B: >= III"
+    ]  # fmt: skip
+    assert table.to_dict("records") == [
+        {"Event": "Any", "Arm A: any grade": "0 (0.0%)", "Arm A: >= III": "0 (0.0%)",
+         "Arm B: any grade": "0", "Arm B: >= III": "0"}
+    ]  # fmt: skip
+
+
 def test_baseline_table_median_iqr_and_percentages():
     frame = pd.DataFrame(
         {"arm": ["A", "A", "A", "B"], "age": [50, 60, 70, 40], "ecog": [0, 1, 1, 0]}

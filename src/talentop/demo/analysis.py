@@ -180,7 +180,6 @@ def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
 
 def _subgroup_rows(frame: pd.DataFrame, name: str, column: pd.Series) -> list[dict[str, Any]]:
     """HR within each level (Cox stratified by randomisation strata) + interaction LR test."""
-    from talentop.stats.cox import cox
 
     data = frame.assign(level=column).dropna(subset=["level"])
     rows = []
@@ -208,7 +207,19 @@ def _subgroup_rows(frame: pd.DataFrame, name: str, column: pd.Series) -> list[di
                 "hr_reason": estimate.reason,
             }
         )
-    p_int = np.nan
+    p_int = _interaction_p(data)
+    for row in rows:
+        row["p_interaction"] = p_int
+    return rows
+
+
+def _interaction_p(data: pd.DataFrame) -> float:
+    """Treatment x subgroup likelihood-ratio P, NaN when there is nothing to test (one level
+    or none, e.g. no SD patient in a small run; no event) or the fit does not converge."""
+    from talentop.stats.cox import cox
+
+    if data["level"].nunique() < 2 or not data["event"].any():
+        return np.nan
     try:
         dummies = pd.get_dummies(data["level"], prefix="lv", drop_first=True, dtype=float)
         design = pd.concat([data[["time", "event", "treat_a"]], dummies], axis=1)
@@ -220,12 +231,9 @@ def _subgroup_rows(frame: pd.DataFrame, name: str, column: pd.Series) -> list[di
             event="event",
             covariates=["treat_a", *dummies, *inter],
         )
-        p_int = float(chi2.sf(2 * (full.loglik - main.loglik), df=inter.shape[1]))
     except ConvergenceError:
-        pass
-    for row in rows:
-        row["p_interaction"] = p_int
-    return rows
+        return np.nan
+    return float(chi2.sf(2 * (full.loglik - main.loglik), df=inter.shape[1]))
 
 
 def subgroups(frame: pd.DataFrame, protocol: Any = None) -> pd.DataFrame:
@@ -342,7 +350,7 @@ def _require_both_arms(screened: int, randomised: pd.DataFrame) -> None:
             screened,
             "enough screened patients for both arms to be randomised: this run randomised "
             f"{len(randomised)} ({', '.join(f'arm {a} {n}' for a, n in counts.items())}), "
-            "so no arm can be compared; screen more (e.g. --patients 50)",
+            "so the arms cannot be compared; screen more (e.g. --patients 50)",
         )
 
 

@@ -158,6 +158,17 @@ def grade_table(
             high = in_arm[in_arm[grade].isin(list(high_grades))]
             row[f"Arm {a}: {high_label}"] = _pct(int(high["patient"].nunique()), n)
         rows.append(row)
+    if not rows:  # no event at all (a small or early trial): the "Any" row, all zero
+        rows.append(
+            {
+                "Event": "Any",
+                **{
+                    f"Arm {a}: {label}": _pct(0, n)
+                    for a, n in denominators.items()
+                    for label in ("any grade", high_label)
+                },
+            }
+        )
     order = ["Any"] + sorted(r["Event"] for r in rows if r["Event"] != "Any")
     table = pd.DataFrame(rows).set_index("Event").loc[order].reset_index()
     return Table(title, table, note)
