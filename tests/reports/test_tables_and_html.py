@@ -42,6 +42,21 @@ def test_response_table_counts_and_orr():
     assert row["DCR (95% CI)"].startswith("80.0%")
 
 
+def _cd_table(events, denominators):
+    """A Clavien-Dindo table of ``events`` (columns patient, arm, term, grade)."""
+    return grade_table(
+        events,
+        arm="arm",
+        term="term",
+        grade="grade",
+        denominators=denominators,
+        grade_order=["I", "II", "IIIa", "IIIb", "IVa", "IVb", "V"],
+        high_grades=["IIIa", "IIIb", "IVa", "IVb", "V"],
+        title="CD",
+        high_label=">= III",
+    )
+
+
 def test_grade_table_counts_each_patient_once_at_worst_grade():
     events = pd.DataFrame(
         {
@@ -51,17 +66,7 @@ def test_grade_table_counts_each_patient_once_at_worst_grade():
             "grade": ["II", "IIIa", "I", "I", "IVa"],
         }
     )
-    table = grade_table(
-        events,
-        arm="arm",
-        term="term",
-        grade="grade",
-        denominators={"A": 10, "B": 5},
-        grade_order=["I", "II", "IIIa", "IIIb", "IVa", "IVb", "V"],
-        high_grades=["IIIa", "IIIb", "IVa", "IVb", "V"],
-        title="CD",
-        high_label=">= III",
-    ).frame.set_index("Event")
+    table = _cd_table(events, {"A": 10, "B": 5}).frame.set_index("Event")
     assert table.loc["Any", "Arm A: any grade"] == "2 (20.0%)"
     assert table.loc["Any", "Arm A: >= III"] == "1 (10.0%)"
     assert table.loc["bleeding", "Arm A: any grade"] == "1 (10.0%)"
@@ -85,17 +90,7 @@ def test_grade_table_without_events_shows_zero_patients_not_an_error():
     """No complication at all (a small or early trial): the table still has its "Any" row,
     zero of each arm's denominator, in the same columns as a table with events."""
     events = pd.DataFrame({"patient": [], "arm": [], "term": [], "grade": []})
-    table = grade_table(
-        events,
-        arm="arm",
-        term="term",
-        grade="grade",
-        denominators={"A": 4, "B": 0},
-        grade_order=["I", "II", "IIIa"],
-        high_grades=["IIIa"],
-        title="CD",
-        high_label=">= III",
-    ).frame
+    table = _cd_table(events, {"A": 4, "B": 0}).frame
     assert list(table.columns) == [
         "Event", "Arm A: any grade", "Arm A: >= III", "Arm B: any grade", "Arm B: >= III"
     ]  # fmt: skip
