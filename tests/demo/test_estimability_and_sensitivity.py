@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from talentop.cli import app
 from talentop.demo.analysis import (
     _interaction_p,
-    _require_both_arms,
     compare,
     endpoint_frame,
     hazard_ratio,
     published_rows,
+    require_both_arms,
 )
 from talentop.demo.provenance import unmark
 from talentop.demo.run import adtte_both
@@ -79,11 +79,11 @@ def test_a_subgroup_with_one_level_or_none_has_no_interaction_p():
 def test_a_run_that_randomised_one_arm_only_says_so_and_how_to_fix_it():
     patients = pd.DataFrame({"arm": ["A", "A"], "usubjid": ["P1", "P2"]})
     with pytest.raises(InvalidInput) as caught:
-        _require_both_arms(10, patients)
+        require_both_arms(10, patients)
     text = str(caught.value)
     assert "patients=10" in text and "randomised 2 (arm A 2, arm B 0)" in text
     assert "--patients" in text
-    _require_both_arms(10, pd.DataFrame({"arm": ["A", "B"]}))  # both arms: nothing raised
+    require_both_arms(10, pd.DataFrame({"arm": ["A", "B"]}))  # both arms: nothing raised
 
 
 def test_monotone_stratified_likelihood_is_not_estimable_not_hr_0():

@@ -9,7 +9,16 @@ import math
 
 import pytest
 
-from flow_helpers import PROTOCOL, context, day, register, to_assessed, to_induction, to_randomised
+from flow_helpers import (
+    PROTOCOL,
+    context,
+    day,
+    randomised_in_arm,
+    register,
+    to_assessed,
+    to_induction,
+    to_randomised,
+)
 from talentop import services as sv
 from talentop.demo.analysis import consort_flow, key_figures
 from talentop.demo.live import (
@@ -92,3 +101,22 @@ def test_live_interim_needs_analysis_rights_and_patients_in_both_arms(store):
     stats = sv.Context(store, PROTOCOL, "stat1")
     with pytest.raises(InvalidInput, match="at least 2 randomised patients in every arm"):
         live_interim(stats, day(200))
+
+
+@pytest.mark.db
+def test_a_live_interim_before_any_event_says_what_it_cannot_estimate(store):
+    """Early in a trial: two patients randomised to each arm, no failure or death yet. The
+    statistician's analysis page still has its report; the log-rank P, the HR and the
+    interim bound say why they are missing (this failed in the log-rank test before)."""
+    ctx = context(store)
+    for n in range(2):
+        for arm in ("A", "B"):
+            randomised_in_arm(ctx, arm, prefix=f"N{n}")
+    stats = sv.Context(store, PROTOCOL, "stat1")
+    interim, run = live_interim(stats, day(200))
+    assert interim.flow.randomised >= 4 and int(interim.ttf.data.event.sum()) == 0
+    assert interim.ttf.logrank_reason == "no events in either arm"
+    assert math.isnan(interim.ttf.logrank_p) and interim.ttf.hr_reason is not None
+    assert interim.gs["efficacy_z"] is None and interim.gs["cumulative_alpha"] == 0.0
+    report = live_report(stats, day(200))
+    assert {s.anchor for s in report.sections} >= {"consort", "ttf", "os"}

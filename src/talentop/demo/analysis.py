@@ -161,7 +161,11 @@ def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
             ph = None
     # tau: the shorter arm's last follow-up (RMST is not estimable beyond it)
     tau = float(min(g["time"].max() for _, g in frame.groupby("arm")))
-    rmst = stats.rmst(frame["time"], frame["event"], tau=tau, group=frame["arm"], reference="B")
+    rmst = (  # no follow-up yet in an arm (patients randomised on the cut-off): none
+        stats.rmst(frame["time"], frame["event"], tau=tau, group=frame["arm"], reference="B")
+        if tau > 0
+        else None
+    )
     return EndpointResult(
         paramcd,
         frame,
@@ -180,7 +184,6 @@ def compare(frame: pd.DataFrame, paramcd: str) -> EndpointResult:
 
 def _subgroup_rows(frame: pd.DataFrame, name: str, column: pd.Series) -> list[dict[str, Any]]:
     """HR within each level (Cox stratified by randomisation strata) + interaction LR test."""
-
     data = frame.assign(level=column).dropna(subset=["level"])
     rows = []
     for level, block in data.groupby("level", sort=True):
@@ -340,9 +343,10 @@ def consort_flow(run: Any) -> ConsortFlow:
     )
 
 
-def _require_both_arms(screened: int, randomised: pd.DataFrame) -> None:
-    """A comparison of the arms needs patients in both: a small cohort may randomise none
-    or one arm only (about a third of those screened are randomised)."""
+def require_both_arms(screened: int, randomised: pd.DataFrame) -> None:
+    """A demo's comparison of the arms needs patients in both: a small cohort may randomise
+    none or one arm only (about a third of those screened are randomised). A live trial
+    checks its own way (``demo.live.live_interim``)."""
     counts = {arm: int((randomised.arm == arm).sum()) for arm in ARMS}
     if min(counts.values()) == 0:
         raise InvalidInput.field(
@@ -375,7 +379,6 @@ def interim_analysis(
     for column in ("operated", "switched"):
         patients[column] = patients["usubjid"].map(db[column].astype(bool).to_dict()).eq(True)
     randomised = patients[patients["arm"].notna()].copy()
-    _require_both_arms(run.screened, randomised)
     ttf = compare(endpoint_frame(adtte["primary"], "TTF", randomised), "TTF")
     os_ = compare(endpoint_frame(adtte["primary"], "OS", randomised), "OS")
     censored = adtte.get("censor_at_completion")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from talentop.demo.analysis import Interim, interim_analysis, key_figures
+from talentop.demo.analysis import Interim, interim_analysis, key_figures, require_both_arms
 from talentop.demo.cohort import DAYS_PER_MONTH, generate_cohort
 from talentop.demo.collector import fewer_collections
 from talentop.demo.run import Progress, TrialRun, adtte, run_cohort
@@ -171,6 +171,8 @@ def simulate(
         raise
     finish_checkpoints(checkpointer, finishing)
     try:
+        patients = run.patient_frame()
+        require_both_arms(run.screened, patients[patients["arm"].notna()])
         data = adtte(run, store, protocol)
         stored = read_stored_facts(store, protocol)
     finally:
