@@ -58,7 +58,7 @@ def test_a_seeded_template_is_copied_with_what_its_seed_wrote(backend, store_tem
     """``seed``'s writes are in every copy (the accounts of ``trial_builder``), the copy's
     log verifies with the copied keys and checkpoints, and a patient written to one copy
     is not in the next."""
-    from trial_builder import seed_trial, trial_on
+    from trial_builder import seed_trial, trial_on, username
 
     for folder in ("one", "two"):
         (tmp_path / folder).mkdir()
@@ -73,7 +73,7 @@ def test_a_seeded_template_is_copied_with_what_its_seed_wrote(backend, store_tem
         done_first()
     second, done_second = store_templates.store(backend, tmp_path / "two", seed=seed_trial)
     try:
-        ctx = sv.Context(second, PROTOCOL, "admin_a")
+        ctx = sv.Context(second, PROTOCOL, username("admin"))
         assert sv.list_patients(ctx).total == 0
         assert sv.verify(second).ok
     finally:

@@ -56,17 +56,19 @@ class PlannedAnalysis:
         The later planned looks stay as planned; an interim at or past the maximum is the
         final analysis (fraction 1).
         """
+        common = {
+            "planned_events": self.max_events,
+            "observed_events": observed_events,
+            "observed_z": observed_z,
+        }
         if observed_events == 0:
             # No information yet: the spending function spends nothing at fraction 0, so
             # there is no bound to compare with (gs_boundaries takes fractions > 0 only).
-            return {
-                "planned_events": self.max_events,
-                "observed_events": 0,
+            return common | {
                 "information_fraction": 0.0,
                 "efficacy_z": None,
                 "nominal_p": None,
                 "cumulative_alpha": 0.0,
-                "observed_z": observed_z,
                 "crossed": None,
                 "note": NO_EVENTS_NOTE,
             }
@@ -80,14 +82,11 @@ class PlannedAnalysis:
             sided=self.sided,
         )
         bound = float(design.efficacy_z[0])
-        return {
-            "planned_events": self.max_events,
-            "observed_events": observed_events,
+        return common | {
             "information_fraction": fraction,
             "efficacy_z": bound,
             "nominal_p": float(design.nominal_p[0]),
             "cumulative_alpha": float(design.cumulative_alpha[0]),
-            "observed_z": observed_z,
             "crossed": None if observed_z is None else bool(observed_z >= bound),
             # Never rescaled silently: past the planned events, this is the final analysis.
             "note": None
