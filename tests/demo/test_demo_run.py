@@ -110,3 +110,14 @@ def test_cli_human_summary_has_the_three_columns(tmp_path):
     assert result.exit_code == 0, result.output
     for column in ("Published (interim)", "Calibrated model (expected)", "This run"):
         assert column in result.output
+
+
+def test_no_figure_prints_as_nan(small_demo):
+    """An estimate that cannot be made says why instead of printing NaN. At this seed the
+    OS-from-surgery Cox model has its one major-or-complete responder censored before the
+    first death: before the singular-information check it printed "1.00 (nan-nan)"."""
+    for name in ("index.html", "closed-dmc.html"):
+        html = (small_demo.report.parent / name).read_text()
+        assert not re.search(r"\bnan\b", html, re.IGNORECASE), name
+    html = small_demo.report.read_text()
+    assert "not estimable (covariate 'good' carries no information at the event times" in html

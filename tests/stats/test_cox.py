@@ -209,6 +209,52 @@ def test_separation_raises_with_advice():
         cox(data, duration="time", event="event", covariates=["x", "marker"])
 
 
+def test_a_covariate_without_information_at_the_events_is_not_identifiable():
+    """The one patient with good = 1 is censored before the first death, so every death's
+    risk set has good = 0: the partial likelihood does not depend on its coefficient.
+
+    R (survival 3.x): ``coxph(Surv(time, event) ~ good, data = d)`` warns "X matrix deemed
+    to be singular; variable 1" and reports ``coef = NA`` (``cholesky2`` with
+    ``toler.chol = .Machine$double.eps^0.75``). statsmodels ``PHReg`` raises
+    ``LinAlgError: Singular matrix``; lifelines returns coef 0 with an SE of about 8e8.
+    Before this check the fit returned coef 0 with a NaN SE (a rounding -5e-18 information)
+    and a RuntimeWarning, which the demo's expert table printed as "1.00 (nan-nan)".
+    """
+    data = pd.DataFrame(
+        {
+            "time": [22.2, 19.7, 14.6, 20.1, 17.2, 13.5, 7.9, 5.2, 3.3],
+            "event": [0, 1, 1, 0, 0, 0, 0, 0, 0],
+            "good": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        }
+    )
+    data["age"] = [61.0, 55.0, 70.0, 48.0, 66.0, 59.0, 72.0, 50.0, 64.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the way to the error
+        with pytest.raises(ConvergenceError, match="covariate 'good' carries no information"):
+            cox(data, duration="time", event="event", covariates=["good"])
+        with pytest.raises(ConvergenceError, match="covariate 'good' carries no information"):
+            cox(data, duration="time", event="event", covariates=["age", "good"])
+        # once the good = 1 patient dies among others at risk, the coefficient is estimable
+        data.loc[7, ["time", "event"]] = [16.0, 1]
+        fit = cox(data, duration="time", event="event", covariates=["good"])
+    assert np.isfinite(fit.se["good"])
+
+
+def test_singular_pivots_follow_r_cholesky2():
+    """R survival ``cholesky2.c``: a pivot below toler x the largest positive diagonal is
+    singular; an exactly dependent column is found after the earlier ones are eliminated."""
+    from talentop.stats._cox_math import TOLER_CHOL, singular_pivots
+
+    assert TOLER_CHOL == pytest.approx(1.8189894e-12, rel=1e-7)  # .Machine$double.eps^0.75
+    spd = np.array([[4.0, 2.0, 0.0], [2.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
+    assert not singular_pivots(spd).any()
+    dependent = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [3.0, 6.0, 10.0]])
+    assert singular_pivots(dependent).tolist() == [False, True, False]
+    assert singular_pivots(np.array([[-5.2e-18]])).tolist() == [True]
+    assert singular_pivots(np.array([[1.0, 0.0], [0.0, 1e-13]])).tolist() == [False, True]
+    assert singular_pivots(np.array([[1.0, 0.0], [0.0, 1e-11]])).tolist() == [False, False]
+
+
 def test_collinear_constant_and_no_events_are_named(lung):
     data = lung.dropna(subset=["ph.ecog"]).assign(age2=lambda d: 2 * d.age + 1, one=1.0)
     with pytest.raises(ConvergenceError, match="covariate 'age2' is collinear with"):

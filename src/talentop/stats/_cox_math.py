@@ -430,3 +430,30 @@ def _reverse_cumsum_in_stratum(data: CoxData, per_group: np.ndarray) -> np.ndarr
     stratum_total = total[last]  # running sum at the end of the stratum
     # sum over t' <= t = stratum total - sum over t' > t = total_end - (total_at_t - own)
     return stratum_total - total + per_group
+
+
+#: R survival's ``coxph.control(toler.chol = .Machine$double.eps^0.75)``.
+TOLER_CHOL = float(np.finfo(float).eps ** 0.75)
+
+
+def singular_pivots(matrix: np.ndarray, toler: float = TOLER_CHOL) -> np.ndarray:
+    """Which columns of a symmetric information matrix are singular, by R survival's rule
+    (``cholesky2.c``, used by ``coxph``): a Cholesky pivot below ``toler`` times the largest
+    positive diagonal (``toler`` itself when no diagonal is positive), or not finite, marks
+    its column as singular and is skipped; ``coxph`` then reports that coefficient as NA
+    ("X matrix deemed to be singular"). Returns a boolean per column. Written out (a dozen
+    lines) because LAPACK's Cholesky stops at the first bad pivot instead of naming each."""
+    work = np.array(matrix, dtype=float)
+    n = len(work)
+    diagonal = np.diag(work)
+    largest = diagonal[np.isfinite(diagonal)].max(initial=0.0)
+    eps = toler * largest if largest > 0 else toler
+    singular = np.zeros(n, bool)
+    for i in range(n):
+        pivot = work[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            singular[i] = True
+            continue
+        below = work[i + 1 :, i] / pivot
+        work[i + 1 :, i + 1 :] -= np.outer(below, below) * pivot
+    return singular

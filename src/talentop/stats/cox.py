@@ -361,6 +361,22 @@ def _involved(ev: _cox_math.Evaluation, x_scale: np.ndarray) -> np.ndarray:
     return weakest >= 0.2 * weakest.max()
 
 
+def _check_identifiable(information: np.ndarray, x_scale: np.ndarray, covariates: list[str]):
+    """Raise when the information matrix is singular (R coxph: "X matrix deemed to be
+    singular", the coefficient NA): e.g. a covariate that has one value within the risk set
+    of every event, so the partial likelihood does not depend on its coefficient."""
+    singular = _cox_math.singular_pivots(information / np.outer(x_scale, x_scale))
+    if not singular.any():
+        return
+    names = ", ".join(repr(covariates[j]) for j in np.flatnonzero(singular))
+    raise ConvergenceError(
+        f"covariate {names} carries no information at the event times (singular information "
+        "matrix: it does not vary within the risk sets of the events, or only as a "
+        "combination of the other covariates): its coefficient is not identifiable (R coxph "
+        "reports it as NA); remove it or wait for events in each of its groups"
+    )
+
+
 def _not_fitted(
     covariates: list[str], diverging: np.ndarray, iterations: int, converged: bool
 ) -> ConvergenceError:
@@ -487,9 +503,14 @@ def cox(
         # near-singular information is what a diverging fit looks like; reported below
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
         beta, final, null, iterations, converged = _newton(design, p, x_scale)
+        # At beta = 0 first: a covariate constant within every event's risk set has no
+        # information at any beta, whereas separated events (diverging below) have some
+        # at 0. At the solution after that: no NaN standard error from a singular matrix.
+        _check_identifiable(null.information, x_scale, covariates)
         diverging = _diverging(beta, final, x_scale)
         if diverging.any() or not converged or not np.all(np.isfinite(beta)):
             raise _not_fitted(covariates, diverging, iterations, converged)
+        _check_identifiable(final.information, x_scale, covariates)
         try:
             variance = _inverse(final.information, x_scale)
         except (linalg.LinAlgError, ValueError):
