@@ -238,6 +238,18 @@ def test_a_covariate_without_information_at_the_events_is_not_identifiable():
         data.loc[7, ["time", "event"]] = [16.0, 1]
         fit = cox(data, duration="time", event="event", covariates=["good"])
     assert np.isfinite(fit.se["good"])
+    # two such covariates are named together
+    two = pd.DataFrame(
+        {
+            "time": [5, 4, 3, 2, 1, 6, 7],
+            "event": [0, 1, 1, 0, 0, 0, 0],
+            "a": [0, 0, 0, 1, 0, 0, 0],
+            "b": [0, 0, 0, 0, 1, 0, 0],
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+        }
+    )
+    with pytest.raises(ConvergenceError, match="covariates 'a', 'b' carry no information"):
+        cox(two, duration="time", event="event", covariates=["x", "a", "b"])
 
 
 def test_singular_pivots_follow_r_cholesky2():

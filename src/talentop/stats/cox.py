@@ -368,12 +368,14 @@ def _check_identifiable(information: np.ndarray, x_scale: np.ndarray, covariates
     singular = _cox_math.singular_pivots(information / np.outer(x_scale, x_scale))
     if not singular.any():
         return
-    names = ", ".join(repr(covariates[j]) for j in np.flatnonzero(singular))
+    found = [repr(covariates[j]) for j in np.flatnonzero(singular)]
+    one = len(found) == 1
     raise ConvergenceError(
-        f"covariate {names} carries no information at the event times (singular information "
-        "matrix: it does not vary within the risk sets of the events, or only as a "
-        "combination of the other covariates): its coefficient is not identifiable (R coxph "
-        "reports it as NA); remove it or wait for events in each of its groups"
+        f"covariate{'' if one else 's'} {', '.join(found)} carr{'ies' if one else 'y'} no "
+        "information at the event times (singular information matrix: no variation within "
+        "the risk sets of the events, or only as a combination of the other covariates): "
+        f"{'its coefficient is' if one else 'their coefficients are'} not identifiable (R "
+        f"coxph reports NA); remove {'it' if one else 'them'} or wait for events in each group"
     )
 
 
