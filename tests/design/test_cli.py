@@ -44,6 +44,22 @@ def test_design_json_has_bounds_events_and_hr_scale():
     assert human.exit_code == 0 and "2.9626" in human.output
 
 
+def test_design_table_keeps_small_nominal_p_significant():
+    """Four equally spaced looks, Lan-DeMets O'Brien-Fleming, one-sided 0.025: the first
+    bound is z = 4.3326 (R: ``gsDesign(k = 4, test.type = 1, alpha = 0.025, sfu = sfLDOF)
+    $upper$bound[1]`` = 4.3326), a nominal p of ``pnorm(-4.3326)`` = 7.37e-06: printed
+    with 3 significant digits, not rounded to "0.00001"; from 0.001 up, 5 decimals."""
+    result = runner.invoke(
+        app, ["design", "--hazard-ratio", "0.7", "--looks", "0.25,0.5,0.75,1"], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    first = next(line for line in result.output.splitlines() if line.strip().startswith("1 "))
+    assert "4.3326" in first
+    assert first.split().count("7.37e-06") == 2  # nominal p and the cumulative alpha
+    last = next(line for line in result.output.splitlines() if line.strip().startswith("4 "))
+    assert "0.02500" in last
+
+
 def test_design_rejects_bad_spending_with_exit_2():
     result = runner.invoke(app, ["design", "--hazard-ratio", "0.6", "--spending", "wang"])
     assert result.exit_code == 2

@@ -223,15 +223,15 @@ def design(
             str(row["events"]),
             f"{row['efficacy_z']:.4f}",
             f"{row['efficacy_hr']:.3f}",
-            f"{row['nominal_p']:.5f}",
-            f"{row['cumulative_alpha']:.5f}",
+            _p_cell(row["nominal_p"]),
+            _p_cell(row["cumulative_alpha"]),
         ]
         if sided == 2:
             cells[3:6] = [
                 f"±{row['efficacy_z']:.4f}",
                 f"{row['efficacy_hr']:.3f}",
                 f"{row['harm_hr']:.3f}",
-                f"{row['nominal_p']:.5f}",
+                _p_cell(row["nominal_p"]),
             ]
         if has_futility:
             cells += [f"{row['futility_z']:.4f}", f"{row['futility_hr']:.3f}"]
@@ -484,6 +484,12 @@ def _format(name: str, value: object) -> str:
         digits = 1 if name in ("expected_events", "expected_duration_months") else 3
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _p_cell(value: float) -> str:
+    """A probability in the design table: 5 decimals, or 3 significant digits below 0.001
+    (an early O'Brien-Fleming look's nominal p, 7.36e-06, is not "0.00001")."""
+    return f"{value:.5f}" if value >= 0.001 or value == 0 else f"{value:.3g}"
 
 
 def _cell(value: float | None, digits: int = 4) -> str:
