@@ -105,3 +105,44 @@ def test_edge_exit_codes():
     with pytest.raises(typer.Exit) as caught:
         missing()
     assert caught.value.exit_code == EXIT_ERROR
+
+
+def _strict(text: str):
+    """Parse as a strict JSON reader does (jq, JavaScript's JSON.parse): no NaN/Infinity."""
+    import json
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_writes_what_cannot_be_estimated_as_null(capsys):
+    """JSON has no NaN or Infinity (RFC 8259 section 6): Python's json writes them by
+    default, and jq or a browser then refuses the whole payload."""
+    import datetime as dt
+
+    import numpy as np
+
+    from talentop.commands._edge import print_json
+
+    print_json(
+        {
+            "hr": float("nan"),
+            "upper": float("inf"),
+            "per_look": [1.5, float("-inf"), np.float64("nan")],
+            "events": np.int64(3),
+            "arms": np.array([0.25, np.nan]),
+            "when": dt.date(2025, 3, 20),
+            "nested": ({"p": np.float32("nan")},),
+        }
+    )
+    assert _strict(capsys.readouterr().out) == {
+        "hr": None,
+        "upper": None,
+        "per_look": [1.5, None, None],
+        "events": 3,
+        "arms": [0.25, None],
+        "when": "2025-03-20",
+        "nested": [{"p": None}],
+    }

@@ -66,6 +66,28 @@ def test_design_rejects_bad_spending_with_exit_2():
     assert "spending='wang'" in result.output
 
 
+def test_simulate_with_no_estimable_hr_prints_a_dash_and_valid_json():
+    """One event per trial: every trial's Cox HR diverges (the only event is in one arm),
+    so the mean HR and its bias cannot be estimated. The table shows "-" and the JSON
+    null; before, the table printed "nan" and the JSON the bare NaN that jq refuses."""
+    args = ["simulate", "--grid", "hr=0.7", "--grid", "n=4", "--grid", "events=1"]
+    args += ["--replicates", "20", "--local", "serial"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    cell = json.loads(result.output, parse_constant=refuse)["cells"][0]
+    assert cell["mean_hr"] is None and cell["log_hr_bias"] is None
+    assert cell["expected_events"] == 1.0
+    table = runner.invoke(app, args, terminal_width=200)
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.output.splitlines() if line.strip().startswith("0.700"))
+    assert "nan" not in row.lower()
+    assert row.split()[-2:] == ["-", "-"]
+
+
 def test_simulate_serial_json_is_reproducible():
     args = ["simulate", "--grid", "hr=0.7", "--grid", "looks=0.5:1", "--replicates", "300",
             "--seed", "3", "--local", "serial", "--json"]  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -84,8 +85,40 @@ def write_error(exc: OSError) -> str:
 
 
 def print_json(payload: Any) -> None:
-    """Write JSON for scripts to stdout (plain, no Rich markup)."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    """Write JSON for scripts to stdout (plain, no Rich markup). JSON has no NaN or
+    infinity: a value that could not be estimated is written as null, so strict parsers
+    (jq, JavaScript) read every payload."""
+    text = json.dumps(_finite(payload), indent=2, default=_plain, allow_nan=False)
+    sys.stdout.write(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (numpy's included) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """What ``json`` cannot write itself: numpy and pandas values (only if the command has
+    imported them: ``talentop recist`` must not pay for them), else the text."""
+    if "numpy" in sys.modules:
+        import numpy as np
+
+        if isinstance(value, np.generic | np.ndarray):
+            return _finite(value.tolist())
+    if "pandas" in sys.modules:
+        import pandas as pd
+
+        if isinstance(value, pd.DataFrame | pd.Series):
+            from talentop.stats.results import json_safe
+
+            return json_safe(value)
+    return str(value)
 
 
 def number_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:

@@ -319,7 +319,9 @@ def simulate(
     alpha: float = typer.Option(0.025, help="One-sided alpha."),
     spending: str = typer.Option("obf", help="Alpha spending for the looks."),
     as_json: bool = typer.Option(
-        False, "--json", help="Print the grid table as JSON (numbers; one list entry per look)."
+        False,
+        "--json",
+        help="Print the grid table as JSON (numbers; one list entry per look; null where a figure cannot be estimated, e.g. the mean HR when no trial had one).",
     ),
 ) -> None:
     """Simulate a grid of designs, or the protocol's ready-made scenarios (--scenario).
@@ -481,6 +483,8 @@ def _format(name: str, value: object) -> str:
     if isinstance(value, list):
         return ":".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in value)
     if isinstance(value, float):
+        if value != value:  # NaN: not estimable (e.g. no replicate had an estimable HR)
+            return "-"
         digits = 1 if name in ("expected_events", "expected_duration_months") else 3
         return f"{value:.{digits}f}"
     return str(value)
