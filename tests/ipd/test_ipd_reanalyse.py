@@ -86,6 +86,60 @@ def test_reanalysis_estimates_and_report(tmp_path):
     assert (tmp_path / "report" / "figures" / "piecewise_hr.png").is_file()
 
 
+def test_an_arm_without_events_still_gets_km_log_rank_and_rmst(tmp_path):
+    """A reconstructed arm with no events (all censored): the Cox HR diverges (monotone
+    likelihood), so it is "not estimable" with the reason, and so is the PH test; the
+    Kaplan-Meier, log-rank and RMST still stand. Before, the whole re-analysis stopped on
+    the Cox model's ConvergenceError. Log-rank oracle: lifelines ``logrank_test``."""
+    from lifelines.statistics import logrank_test
+
+    a = ArmData("A", np.array([1.0, 2, 3, 4, 5, 6, 8, 10]), np.array([1, 0, 1, 0, 1, 0, 1, 0]))
+    b = ArmData("B", np.array([1.0, 2, 3, 4, 5, 6, 8, 10]), np.zeros(8, int))
+    result = reanalyse(a, b, taus=[10], landmarks=[5], cuts=[0, 4])
+    assert result.cox is None and result.ph is None
+    assert "perfectly separates events" in result.cox_reason
+    assert all(math.isnan(x) for x in result.hazard_ratio)
+    peer = logrank_test(a.time, b.time, a.event, b.event)
+    assert result.logrank.statistic == pytest.approx(peer.test_statistic, rel=1e-10)
+    assert result.logrank.p_value == pytest.approx(peer.p_value, rel=1e-10)
+    data = coded(a, b)
+    direct = rmst(data["time"], data["event"], tau=10, group=data["arm"], reference=0)
+    assert result.rmst_table().loc[0, "difference"] == pytest.approx(direct.difference)
+    payload = result.to_dict()
+    assert payload["cox"]["hr"] is None and "separates" in payload["cox"]["reason"]
+    assert payload["ph_test"] is None
+    html = write_reanalysis(result, tmp_path / "report", title="Re-analysis").read_text()
+    assert "not estimable (covariate &#39;arm&#39; perfectly separates events" in html
+    assert "not assessable (no hazard ratio)" in html
+
+
+def test_reanalyse_cli_without_events_in_one_arm(tmp_path):
+    """The command prints the reasons and writes strict JSON (no NaN)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from talentop.cli import app
+
+    times = "\n".join(f"{t},{e}" for t, e in [(1, 1), (2, 0), (3, 1), (4, 0), (5, 1), (8, 0)])
+    (tmp_path / "a.csv").write_text("time,event\n" + times + "\n")
+    (tmp_path / "b.csv").write_text("time,event\n1,0\n2,0\n3,0\n4,0\n6,0\n9,0\n")
+    args = ["reanalyse", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--out"]
+    table = CliRunner().invoke(app, [*args, str(tmp_path / "r1")], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    assert "HR a vs b: not estimable (covariate 'arm' perfectly separates" in table.output
+    assert "PH test P = not assessable" in table.output
+    assert "NR-NR" not in table.output.split("Piecewise")[1]  # an HR is not "not reached"
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    out = CliRunner().invoke(app, [*args, str(tmp_path / "r2"), "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output, parse_constant=refuse)
+    assert payload["cox"]["hr"] is None and payload["logrank"]["p"] < 0.2
+
+
 def test_reanalysis_refuses_times_beyond_follow_up():
     a, b = arms(43)
     with pytest.raises(InvalidInput) as error:

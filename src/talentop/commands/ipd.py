@@ -247,19 +247,25 @@ def reanalyse_command(
     rows = [[m["arm"], str(m["n"]), str(m["events"]), _num(m["median"]),
              f"{_num(m['lower'])}-{_num(m['upper'])}"] for m in payload["medians"]]  # fmt: skip
     print_table(number_table("Kaplan-Meier", ["arm", "n", "events", "median", "95% CI"], rows))
-    cox = payload["cox"]
+    cox, ph = payload["cox"], payload["ph_test"]
+    hr = (
+        f"{cox['hr']:.3f} ({cox['lower']:.3f}-{cox['upper']:.3f}), P = {cox['p']:.4g}"
+        if cox["hr"] is not None
+        else f"not estimable ({cox['reason']})"
+    )
     console.print(
-        f"HR {a.name} vs {b.name}: {cox['hr']:.3f} ({cox['lower']:.3f}-{cox['upper']:.3f}), "
-        f"P = {cox['p']:.4g}; log-rank chi-square {payload['logrank']['chisq']:.3f}, "
-        f"P = {payload['logrank']['p']:.4g}; PH test P = {payload['ph_test']['p']:.4g}",
+        f"HR {a.name} vs {b.name}: {hr}; log-rank chi-square {payload['logrank']['chisq']:.3f}, "
+        f"P = {_p(payload['logrank']['p'])}; PH test P = "
+        + ("not assessable" if ph is None else _p(ph["p"])),
         markup=False,
     )
-    rows = [[f"{r['tau']:g}", _num(r["difference"], 3), f"{_num(r['lower'], 3)}-{_num(r['upper'], 3)}",
-             f"{r['p']:.4g}"] for r in payload["rmst"]]  # fmt: skip
+    rows = [[f"{r['tau']:g}", _num(r["difference"], 3), _interval(r["lower"], r["upper"]),
+             _p(r["p"])] for r in payload["rmst"]]  # fmt: skip
     print_table(number_table(f"RMST difference {a.name} - {b.name}", ["tau", "difference",
                                                                      "95% CI", "P"], rows))  # fmt: skip
     rows = [[p["interval"], f"{p['events_a']}/{p['n_a']}", f"{p['events_b']}/{p['n_b']}",
-             _num(p["hr"], 3), f"{_num(p['ci_lower'], 3)}-{_num(p['ci_upper'], 3)}"]
+             *((_num(p["hr"], 3), f"{_num(p['ci_lower'], 3)}-{_num(p['ci_upper'], 3)}")
+               if p["hr"] is not None else ("-", "not estimable"))]
             for p in payload["piecewise_hr"]]  # fmt: skip
     print_table(number_table("Piecewise hazard ratio", ["interval", f"{a.name} events/n",
                                                         f"{b.name} events/n", "HR", "95% CI"], rows))  # fmt: skip
@@ -268,6 +274,16 @@ def reanalyse_command(
 
 def _num(value: float | None, digits: int = 2) -> str:
     return "NR" if value is None else f"{value:.{digits}f}"
+
+
+def _interval(lower: float | None, upper: float | None) -> str:
+    """A difference's CI: '1.195-4.635', or '-6.014 to -1.195' when an end is negative."""
+    low, high = _num(lower, 3), _num(upper, 3)
+    return f"{low} to {high}" if "-" in low + high else f"{low}-{high}"
+
+
+def _p(value: float | None) -> str:
+    return "not estimable" if value is None else f"{value:.4g}"
 
 
 def calibrate_from_ipd(files: list[Path], pieces: str | None, as_json: bool) -> None:

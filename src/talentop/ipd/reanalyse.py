@@ -84,17 +84,24 @@ class Reanalysis:
     km: dict[str, KaplanMeier]
     landmarks: pd.DataFrame
     logrank: TestResult
-    cox: CoxFit
+    cox: CoxFit | None  # None: not estimable (``cox_reason`` says why)
     rmst: list[RMST]
     piecewise: pd.DataFrame
-    ph: PHTest
+    ph: PHTest | None
+    cox_reason: str | None = None
 
     @property
     def hazard_ratio(self) -> tuple[float, float, float]:
-        """HR of arms[0] vs arms[1] with its 95 % CI."""
+        """HR of arms[0] vs arms[1] with its 95 % CI (NaN when not estimable)."""
+        if self.cox is None:
+            return math.nan, math.nan, math.nan
         name = "arm"
         return (float(self.cox.hr[name]), float(self.cox.ci_lower[name]),
                 float(self.cox.ci_upper[name]))  # fmt: skip
+
+    @property
+    def hazard_ratio_p(self) -> float:
+        return math.nan if self.cox is None else float(self.cox.p["arm"])
 
     def medians(self) -> pd.DataFrame:
         rows = []
@@ -124,10 +131,18 @@ class Reanalysis:
                     "df": self.logrank.df,
                     "p": self.logrank.p_value,
                 },  # fmt: skip
-                "cox": {"hr": hr, "lower": lo, "upper": hi, "p": float(self.cox.p["arm"])},
+                "cox": {
+                    "hr": hr,
+                    "lower": lo,
+                    "upper": hi,
+                    "p": self.hazard_ratio_p,
+                    "reason": self.cox_reason,
+                },  # fmt: skip
                 "rmst": self.rmst_table(),
                 "piecewise_hr": self.piecewise,
-                "ph_test": {
+                "ph_test": None
+                if self.ph is None
+                else {
                     "chisq": float(self.ph.table.loc["GLOBAL", "chisq"]),
                     "p": self.ph.global_p,
                 },  # fmt: skip
@@ -227,7 +242,10 @@ def reanalyse(
         raise InvalidInput(problems)
     data = _data(a, b)
     km = {arm.name: kaplan_meier(arm.time, arm.event) for arm in (a, b)}
-    fit = cox(data, duration="time", event="event", covariates=["arm"])
+    try:
+        fit, reason = cox(data, duration="time", event="event", covariates=["arm"]), None
+    except ConvergenceError as error:  # e.g. no events in one arm: the rest still stands
+        fit, reason = None, str(error)
     return Reanalysis(
         arms=(a, b),
         km=km,
@@ -239,7 +257,8 @@ def reanalyse(
             for t in taus
         ],  # fmt: skip
         piecewise=piecewise_hazard_ratios(data, cuts),
-        ph=fit.ph_test(),
+        ph=None if fit is None else fit.ph_test(),
+        cox_reason=reason,
     )
 
 
@@ -263,8 +282,10 @@ def _tables(result: Reanalysis) -> list[Table]:
     effect_rows = [
         ("Log-rank test", f"chi-square {result.logrank.statistic:.3f}, "
                           f"P = {fmt_p(result.logrank.p_value)}"),
-        (f"Cox hazard ratio {a} vs {b}", fmt_hr(hr, lo, hi, result.cox.p["arm"])),
+        (f"Cox hazard ratio {a} vs {b}",
+         fmt_hr(hr, lo, hi, result.hazard_ratio_p, reason=result.cox_reason)),
         ("Proportional hazards (Schoenfeld, km transform)",
+         "not assessable (no hazard ratio)" if result.ph is None else
          f"chi-square {result.ph.table.loc['GLOBAL', 'chisq']:.3f}, P = {fmt_p(result.ph.global_p)}"),
     ] + [
         (f"RMST difference {a} - {b} up to {r.tau:g}",
@@ -313,7 +334,7 @@ def write_reanalysis(result: Reanalysis, out_dir: str | Path, *, title: str) -> 
         title=title,
         subtitle=f"{a.name} (n={a.time.size}) vs {b.name} (n={b.time.size})",
         headline=[
-            (f"HR {a.name} vs {b.name}", fmt_hr(hr, lo, hi)),
+            (f"HR {a.name} vs {b.name}", fmt_hr(hr, lo, hi, reason=result.cox_reason)),
             ("Log-rank P", fmt_p(result.logrank.p_value)),
         ],  # fmt: skip
         sections=[
