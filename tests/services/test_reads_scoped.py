@@ -157,6 +157,24 @@ def test_timeline_names_who_entered_each_record_and_when(two_sites):
     assert dates == sorted(dates)
 
 
+def test_a_response_assessment_is_dated_by_its_visit(two_sites):
+    """A response's only date column is its progression date (empty until progression):
+    read as the record's date it sorted every response before the registration and the
+    patient page showed "None" as its visit. It takes its visit's date."""
+    ctx, ids = two_sites
+    records = sv.patient_timeline(ctx, ids["P002"])["records"]
+    visits = {r["id"]: r["date"] for r in records if r["kind"] == "assessment_visits"}
+    responses = [r for r in records if r["kind"] == "response_assessments"]
+    assert responses and visits
+    for response in responses:
+        assert response["date"] == visits[response["data"]["visit_id"]]
+    assert all(r["date"] for r in responses)
+    order = [r["kind"] for r in records]
+    assert order.index("assessment_visits") < order.index("response_assessments")
+    dates = [r["date"] for r in records if r["date"]]
+    assert dates == sorted(dates)
+
+
 def test_screening_log_funnel_recruitment_queue(two_sites):
     ctx, ids = two_sites
     from patient_records import ELIGIBLE

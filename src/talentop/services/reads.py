@@ -118,6 +118,21 @@ def _record(scope: Any, table: str, row: Any, who: tuple[str, dt.datetime] | Non
     }
 
 
+#: Records dated by the record they belong to: a response assessment by its visit. (Its
+#: only date column, ``progression_date``, is when the disease progressed, empty until it
+#: does, and may be an earlier scan's date; read as the record's date it put every
+#: response first on the timeline, and the patient page showed "None" for its visit.)
+_DATED_BY_PARENT = {"response_assessments": ("visit_id", "assessment_visits")}
+
+
+def _date_by_parent(records: list[dict]) -> None:
+    for kind, (key, parent) in _DATED_BY_PARENT.items():
+        dates = {r["id"]: r["date"] for r in records if r["kind"] == parent}
+        for record in records:
+            if record["kind"] == kind:
+                record["date"] = dates.get(record["data"].get(key))
+
+
 @service
 def patient_timeline(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
     """Every record of one patient (registration, screening and its criteria, labs, imaging,
@@ -131,6 +146,7 @@ def patient_timeline(ctx: Context, patient_id: RecordId) -> dict[str, Any]:
         keys = [(table, str(row.id)) for table, row in rows]
         who = read_queries.creation_entries(session, keys)
         records = [_record(scope, table, row, who.get((table, str(row.id)))) for table, row in rows]
+        _date_by_parent(records)
         records.sort(key=lambda r: (r["date"] or "", r["entered_at"] or "", r["kind"], r["id"]))
         return {
             "patient_id": patient.id,
