@@ -80,12 +80,13 @@ def test_simulate_with_no_estimable_hr_prints_a_dash_and_valid_json():
 
     cell = json.loads(result.output, parse_constant=refuse)["cells"][0]
     assert cell["mean_hr"] is None and cell["log_hr_bias"] is None
+    assert cell["hr_trials"] == 0  # of 20: the figures are over the trials with an HR
     assert cell["expected_events"] == 1.0
     table = runner.invoke(app, args, terminal_width=200)
     assert table.exit_code == 0, table.output
     row = next(line for line in table.output.splitlines() if line.strip().startswith("0.700"))
     assert "nan" not in row.lower()
-    assert row.split()[-2:] == ["-", "-"]
+    assert row.split()[-3:] == ["-", "-", "0"]
 
 
 def test_simulate_serial_json_is_reproducible():

@@ -27,7 +27,12 @@ def test_rates_means_and_bias_by_hand():
     mean_log = (math.log(0.5) + math.log(0.8) + 0 + math.log(1.25)) / 4
     assert oc.log_hr_bias == pytest.approx(mean_log - math.log(0.8))
     assert oc.mean_hr == pytest.approx(math.exp(mean_log))
+    assert oc.hr_estimable == 4
     assert list(oc.summary["look"]) == [1, 2]
+    # a trial without an estimable HR (NaN) is left out of the mean and counted out
+    missing = operating_characteristics(df.assign(hr=[0.5, float("nan"), 1.0, 1.25]), true_hr=0.8)
+    assert missing.hr_estimable == 3
+    assert missing.mean_hr == pytest.approx(math.exp((math.log(0.5) + math.log(1.25)) / 3))
 
 
 def test_missing_columns_are_named():

@@ -111,6 +111,8 @@ def test_an_arm_without_events_still_gets_km_log_rank_and_rmst(tmp_path):
     html = write_reanalysis(result, tmp_path / "report", title="Re-analysis").read_text()
     assert "not estimable (covariate &#39;arm&#39; perfectly separates events" in html
     assert "not assessable (no hazard ratio)" in html
+    assert "<td>NR (NR–NR)</td>" in html  # arm B's median: not reached, not "not estimable"
+    assert "not estimable (not reached)" not in html
 
 
 def test_reanalyse_cli_without_events_in_one_arm(tmp_path):

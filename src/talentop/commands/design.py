@@ -266,6 +266,7 @@ _HEADERS = {
     "stop_efficacy": "P stop eff.",
     "mean_hr": "mean HR",
     "log_hr_bias": "lnHR bias",
+    "hr_trials": "trials with an HR",
 }
 
 
@@ -321,7 +322,7 @@ def simulate(
     as_json: bool = typer.Option(
         False,
         "--json",
-        help="Print the grid table as JSON (numbers; one list entry per look; null where a figure cannot be estimated, e.g. the mean HR when no trial had one).",
+        help="Print the grid table as JSON (numbers; one list entry per look; mean_hr and log_hr_bias are over the hr_trials trials whose HR could be estimated, null when none could).",
     ),
 ) -> None:
     """Simulate a grid of designs, or the protocol's ready-made scenarios (--scenario).
@@ -464,7 +465,7 @@ def _scenarios(names: list[str], protocol_name: str, replicates: int, seed: int,
             f"{r['control_median_months'] * r['control_hazard_multiplier'] ** -1:.1f}",
             str(r["n_patients"]), ":".join(str(e) for e in r["look_events"]),
             str(r["required_events"]), "-" if r["patients_needed"] is None else str(r["patients_needed"]),
-            f"{r['power']:.3f} ({r['power_mc_se']:.3f})", f"{r['mean_hr']:.3f}",
+            f"{r['power']:.3f} ({r['power_mc_se']:.3f})", _cell(r["mean_hr"], 3),
             f"{r['expected_duration_months']:.1f}", f"{r['switched_per_trial']:.1f}",
         ]
         for r in results

@@ -276,6 +276,7 @@ def grid_table(
                 "stop_efficacy": [float(p) for p in oc.stop_efficacy],
                 "mean_hr": oc.mean_hr,
                 "log_hr_bias": oc.log_hr_bias,
+                "hr_trials": oc.hr_estimable,  # the trials the two figures above are over
             }
         )
     return pd.DataFrame(rows)

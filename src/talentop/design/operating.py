@@ -30,6 +30,7 @@ class OperatingCharacteristics:
     mean_hr: float  # geometric mean of the HR at the stopping look
     log_hr_bias: float | None  # mean log HR at stop - log(true HR), if the truth is given
     log_hr_bias_se: float
+    hr_estimable: int  # trials whose HR could be estimated: the two figures above are over them
 
     @property
     def power(self) -> float:
@@ -92,4 +93,5 @@ def operating_characteristics(
         log_hr_bias_se=float(log_hr.std(ddof=1) / math.sqrt(len(log_hr)))
         if len(log_hr) > 1
         else float("nan"),
+        hr_estimable=len(log_hr),
     )

@@ -32,6 +32,7 @@ from talentop.reports import (
     fmt_hr,
     fmt_num,
     fmt_p,
+    fmt_range,
     forest_figure,
     km_figure,
     write_report,
@@ -269,7 +270,8 @@ def _tables(result: Reanalysis) -> list[Table]:
         "Median and landmark survival",
         pd.DataFrame(
             [{"Arm": row.arm, "Patients": row.n, "Events": row.events,
-              "Median (95% CI)": fmt_ci(row.median, row.lower, row.upper, 1, "not reached")}
+              # NR (not reached), the KM convention, for the median as for its CI limits
+              "Median (95% CI)": f"{fmt_num(row.median, 1)} ({fmt_range(row.lower, row.upper, 1)})"}
              for row in medians.itertuples()]
             + [{"Arm": row.arm, "Patients": "", "Events": "",
                 "Median (95% CI)": f"S({row.time:g}) = "
