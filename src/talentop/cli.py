@@ -42,6 +42,7 @@ TOPICS = (
     "recist",
     "demo",
     "design",
+    "calibrate",
     "db",
     "audit",
     "export",
@@ -74,7 +75,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Simulate a grid of designs, or the protocol's ready-made scenarios (--scenario).",
     ),
     "calibrate": (
-        "design",
+        "calibrate",
         "Fit the data cut and piecewise hazards (18/101 not operated) to the TALENTOP interim.",
     ),
     "km": (

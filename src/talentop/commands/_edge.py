@@ -121,6 +121,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def number_cell(value: float | None, digits: int = 4) -> str:
+    """A table cell: ``digits`` decimals, or "-" for a value that is missing or NaN."""
+    return "-" if value is None or value != value else f"{value:.{digits}f}"
+
+
 def number_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
     """A right-aligned table of formatted numbers that never truncates a value.
 
