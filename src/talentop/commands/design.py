@@ -321,7 +321,9 @@ def simulate(
     as_json: bool = typer.Option(
         False,
         "--json",
-        help="Print the grid table as JSON (numbers; one list entry per look; mean_hr and log_hr_bias are over the hr_trials trials whose HR could be estimated, null when none could).",
+        help="Print the grid table as JSON (numbers; one list entry per look; mean_hr and "
+        "log_hr_bias are over the hr_trials trials whose HR could be estimated, null when "
+        "none could).",
     ),
 ) -> None:
     """Simulate a grid of designs, or the protocol's ready-made scenarios (--scenario).
@@ -482,11 +484,10 @@ def _format(name: str, value: object) -> str:
     """One cell of the human grid table; per-look lists are joined with ':'."""
     if isinstance(value, list):
         return ":".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in value)
-    if isinstance(value, float):
-        if value != value:  # NaN: not estimable (e.g. no replicate had an estimable HR)
-            return "-"
-        digits = 1 if name in ("expected_events", "expected_duration_months") else 3
-        return f"{value:.{digits}f}"
+    if isinstance(value, float):  # NaN ("-"): e.g. no replicate had an estimable HR
+        return number_cell(
+            value, 1 if name in ("expected_events", "expected_duration_months") else 3
+        )
     return str(value)
 
 
